@@ -1,0 +1,1 @@
+//! The backup folder: layout, Info/Manifest/Status plists, fileID hashing (read-only).

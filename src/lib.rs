@@ -1,0 +1,15 @@
+//! auditor: read iOS local (Finder/iTunes) backups and report what a restore brings back.
+//!
+//! The library has no printing in it: every stage takes typed input and returns typed
+//! output (see `docs/architecture.md`); the `cli` module renders and maps errors to exit codes.
+
+pub mod audit;
+pub mod backup;
+pub mod crypto;
+pub mod error;
+pub mod fixture;
+pub mod index;
+pub mod keychain;
+pub mod report;
+
+pub use error::{Error, ExitCode};
