@@ -11,5 +11,6 @@ pub mod fixture;
 pub mod index;
 pub mod keychain;
 pub mod report;
+pub mod session;
 
 pub use error::{Error, ExitCode};

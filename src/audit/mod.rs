@@ -1,1 +1,9 @@
 //! The findings model and the rules that classify a backup, its files and keychain items.
+
+pub mod finding;
+pub mod model;
+pub mod protection;
+pub mod scan;
+
+pub use finding::{rules, Finding, Rule, Severity};
+pub use model::*;

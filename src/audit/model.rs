@@ -1,0 +1,234 @@
+//! The scan report: what `auditor scan`/`info` found, serialised as the versioned JSON schema.
+
+use super::Finding;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Version of the scan JSON schema (docs/json-schema.md). Bump on incompatible change.
+pub const SCAN_SCHEMA: &str = "auditor.scan/1";
+
+/// The whole report of `scan` (and `info`, which leaves `apps`/`files` empty).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanReport {
+    pub schema: &'static str,
+    pub tool: ToolInfo,
+    pub backup: BackupSummary,
+    pub keybag: Option<KeybagSummary>,
+    /// Whether the index was read (false when it is ciphertext and no key was given).
+    pub index_read: bool,
+    pub apps: Vec<AppReport>,
+    pub files: Vec<FileReport>,
+    pub orphans: Vec<Orphan>,
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keychain: Option<KeychainSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+impl Default for ToolInfo {
+    fn default() -> Self {
+        ToolInfo { name: "auditor", version: env!("CARGO_PKG_VERSION") }
+    }
+}
+
+/// The backup as a whole.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BackupSummary {
+    pub path: String,
+    pub udid: Option<String>,
+    pub device_name: Option<String>,
+    pub product_type: Option<String>,
+    pub ios_version: Option<String>,
+    pub build: Option<String>,
+    pub serial: Option<String>,
+    pub date: Option<String>,
+    /// `Status.plist` `SnapshotState == "finished"` (null when there is no Status.plist).
+    pub complete: Option<bool>,
+    pub snapshot_state: Option<String>,
+    pub is_full_backup: Option<bool>,
+    pub passcode_set: Option<bool>,
+    /// `manifest_db`, `manifest_mbdb` or `none`.
+    pub index: String,
+    /// `hashed` (`xx/<fileID>`), `flat` (`<fileID>`) or `unknown`.
+    pub layout: String,
+    pub manifest_version: Option<String>,
+    pub encryption: Encryption,
+    pub kdf: Option<KdfSummary>,
+    /// Whether credentials were given and unlocked the keybag.
+    pub unlocked: bool,
+}
+
+/// Declared versus effective encryption.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Encryption {
+    /// `Manifest.plist` `IsEncrypted` (null when absent).
+    pub declared: Option<bool>,
+    /// Is the index ciphertext? (null when there is no Manifest.db, e.g. mbdb era.)
+    pub index_encrypted: Option<bool>,
+    /// Are payloads encrypted (rows carry EncryptionKey)? Null when the index was not read.
+    pub payloads_encrypted: Option<bool>,
+    /// Class of the ManifestKey (iOS ≥ 10.2 encrypted backups).
+    pub manifest_key_class: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KdfSummary {
+    /// `two_stage` (PBKDF2-SHA256 then PBKDF2-SHA1) or `legacy_sha1`.
+    pub scheme: crate::crypto::kdf::KdfScheme,
+    pub sha256_rounds: Option<u32>,
+    pub sha1_rounds: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeybagSummary {
+    pub version: Option<u32>,
+    #[serde(rename = "type")]
+    pub kind: Option<u32>,
+    pub uuid: Option<String>,
+    pub wrap: Option<u32>,
+    pub classes: Vec<KeybagClass>,
+    /// null: no credentials given; true: unlocked; (a wrong password is an error, exit 3).
+    pub unlocked: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeybagClass {
+    pub class: u32,
+    pub name: &'static str,
+    pub wrap: u32,
+    /// `password`, `password+device`, `device` or `none` (from the WRAP bits).
+    pub needs: &'static str,
+    pub device_bound: bool,
+    /// `unlocked`, `device_bound`, `locked` (no credentials) .
+    pub state: &'static str,
+}
+
+/// One app: bundle id, its domains and the counts of its files.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AppReport {
+    pub bundle_id: String,
+    pub version: Option<String>,
+    pub domains: Vec<String>,
+    /// Index rows of regular files in the app's domains.
+    pub files: u64,
+    pub present: u64,
+    pub missing: u64,
+    /// Content bytes (decrypted length when known, else recorded Size).
+    pub bytes: u64,
+    pub by_protection_class: BTreeMap<String, u64>,
+    /// In Manifest.plist `Applications`.
+    pub in_manifest: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keychain: Option<AppKeychain>,
+}
+
+/// Per-app keychain counts (with a password).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AppKeychain {
+    pub items: u64,
+    pub decryptable: u64,
+    pub device_bound: u64,
+    /// Items that would not come back when restoring to a different device.
+    pub lost_on_new_device: u64,
+}
+
+/// Keychain counts included in `scan` when the keychain was read.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct KeychainSummary {
+    pub present: bool,
+    pub items: u64,
+    pub decryptable: u64,
+    pub device_bound: u64,
+    pub lost_on_new_device: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One index row.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub domain: String,
+    pub relative_path: String,
+    pub file_id: String,
+    /// `file`, `directory`, `symlink` or `other`.
+    pub kind: &'static str,
+    /// `present` or `missing` for regular files; `n/a` for directories and symlinks.
+    pub status: &'static str,
+    pub encrypted: bool,
+    pub protection_class: Option<u32>,
+    pub protection_class_name: Option<&'static str>,
+    pub device_bound: bool,
+    /// Recorded Size (MBFile).
+    pub size: Option<u64>,
+    /// Bytes on disk (payload file length), null when missing or not a file.
+    pub stored_size: Option<u64>,
+    /// Plaintext length when known (unencrypted: stored size; encrypted: from the PKCS#7 pad).
+    pub content_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    pub mode: Option<String>,
+    pub app: Option<String>,
+    pub findings: Vec<Finding>,
+}
+
+/// A payload on disk that no index row mentions.
+#[derive(Debug, Clone, Serialize)]
+pub struct Orphan {
+    pub file_id: String,
+    pub path: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ClassCount {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// Counts over the whole backup.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub entries: u64,
+    pub files: u64,
+    pub directories: u64,
+    pub symlinks: u64,
+    pub files_present: u64,
+    pub files_missing: u64,
+    pub empty_files: u64,
+    pub size_mismatch_files: u64,
+    pub content_bytes: u64,
+    pub stored_bytes_present: u64,
+    pub by_protection_class: BTreeMap<String, ClassCount>,
+    pub apps: u64,
+    pub orphans: u64,
+    pub findings: BTreeMap<&'static str, u64>,
+    /// With `--deep`: payloads verified and those that failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deep: Option<DeepSummary>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DeepSummary {
+    pub verified: u64,
+    pub failed: u64,
+    pub bytes: u64,
+}
+
+impl ScanReport {
+    /// The highest severity among all findings (top-level, per file).
+    pub fn max_severity(&self) -> Option<super::Severity> {
+        self.findings
+            .iter()
+            .chain(self.files.iter().flat_map(|f| f.findings.iter()))
+            .map(|f| f.severity)
+            .max()
+    }
+}

@@ -1,0 +1,145 @@
+//! Credential options (password, password file, env, key, key file, prompt) → a `Credentials`.
+
+use auditor::crypto::{Key32, Password};
+use auditor::Error;
+use clap::Args;
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+
+/// How to unlock an encrypted backup.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CredentialArgs {
+    /// Backup password. Without a value, prompt (no echo) on a terminal. A value on the
+    /// command line is visible to other users of this machine: prefer the prompt,
+    /// --password-file or AUDITOR_PASSWORD.
+    #[arg(long, value_name = "PASSWORD", num_args = 0..=1, default_missing_value = "", hide_default_value = true)]
+    pub password: Option<String>,
+    /// Read the password from a file ('-' for stdin); one trailing newline is removed.
+    #[arg(long, value_name = "FILE", conflicts_with = "password")]
+    pub password_file: Option<PathBuf>,
+    /// The derived backup key (64 hex digits, from `auditor key`): skips key derivation.
+    /// Password-equivalent: treat it like the password.
+    #[arg(long, value_name = "HEX", conflicts_with_all = ["password", "password_file"])]
+    pub key: Option<String>,
+    /// Read the derived key (64 hex digits) from a file ('-' for stdin).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["password", "password_file", "key"])]
+    pub key_file: Option<PathBuf>,
+    /// Examiner option: the device's UID-derived key 0x835 (32 hex digits), which opens
+    /// device-bound class keys. Never required.
+    #[arg(long, value_name = "HEX")]
+    pub device_key: Option<String>,
+}
+
+/// What the user gave.
+pub enum Credentials {
+    None,
+    Password(Password),
+    Key(Key32),
+}
+
+/// Resolved credentials plus warnings for stderr.
+pub struct Resolved {
+    pub credentials: Credentials,
+    pub device_key: Option<zeroize::Zeroizing<Vec<u8>>>,
+    pub warnings: Vec<String>,
+}
+
+fn read_secret_file(path: &PathBuf, what: &str) -> Result<zeroize::Zeroizing<String>, Error> {
+    let mut s = zeroize::Zeroizing::new(String::new());
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Error::Usage(format!("cannot read the {what} from stdin: {e}")))?;
+    } else {
+        let mut f = std::fs::File::open(path)
+            .map_err(|e| Error::Usage(format!("cannot open {what} file {}: {e}", path.display())))?;
+        f.read_to_string(&mut s)
+            .map_err(|e| Error::Usage(format!("cannot read {what} file {}: {e}", path.display())))?;
+    }
+    // Remove exactly one trailing line ending.
+    if s.ends_with('\n') {
+        s.pop();
+        if s.ends_with('\r') {
+            s.pop();
+        }
+    }
+    Ok(s)
+}
+
+fn parse_key(hex: &str, source: &str) -> Result<Key32, Error> {
+    Key32::from_hex(hex).ok_or_else(|| {
+        Error::Usage(format!("{source}: expected the derived key as 64 hex digits (from `auditor key`)"))
+    })
+}
+
+/// How to phrase the hint when a password is needed but none can be asked for.
+pub const HOW_TO_PASS: &str = "pass one with --password (prompt on a terminal), --password-file FILE \
+(or '-' for stdin), the AUDITOR_PASSWORD environment variable, or --key/--key-file with the key \
+from `auditor key`";
+
+impl CredentialArgs {
+    /// Resolve the options. A bare `--password` prompts on a terminal; without a terminal
+    /// it is an error (exit 3).
+    pub fn resolve(&self) -> Result<Resolved, Error> {
+        let mut warnings = Vec::new();
+        let device_key = match &self.device_key {
+            None => None,
+            Some(h) => {
+                let bytes = hex::decode(h.trim())
+                    .map_err(|_| Error::Usage("--device-key: expected 32 hex digits".into()))?;
+                if bytes.len() != 16 {
+                    return Err(Error::Usage(format!(
+                        "--device-key: expected 16 bytes (32 hex digits), got {}",
+                        bytes.len()
+                    )));
+                }
+                Some(zeroize::Zeroizing::new(bytes))
+            }
+        };
+        let credentials = if let Some(k) = &self.key {
+            warnings.push(
+                "a key given on the command line is visible to other users (ps); prefer --key-file".into(),
+            );
+            Credentials::Key(parse_key(k, "--key")?)
+        } else if let Some(f) = &self.key_file {
+            let s = read_secret_file(f, "key")?;
+            Credentials::Key(parse_key(&s, &format!("--key-file {}", f.display()))?)
+        } else if let Some(f) = &self.password_file {
+            let s = read_secret_file(f, "password")?;
+            Credentials::Password(Password::new(s.as_bytes().to_vec()))
+        } else if let Some(p) = &self.password {
+            if p.is_empty() {
+                Credentials::Password(prompt()?)
+            } else {
+                warnings.push(
+                    "a password given on the command line is visible to other users (ps) and \
+                     may stay in shell history; prefer the prompt, --password-file or AUDITOR_PASSWORD"
+                        .into(),
+                );
+                Credentials::Password(Password::new(p.as_bytes().to_vec()))
+            }
+        } else if let Ok(p) = std::env::var("AUDITOR_PASSWORD") {
+            Credentials::Password(Password::from_string(p))
+        } else {
+            Credentials::None
+        };
+        Ok(Resolved { credentials, device_key, warnings })
+    }
+}
+
+/// Prompt for the password without echo; refuse when there is no terminal.
+pub fn prompt() -> Result<Password, Error> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::CredentialsMissing(format!(
+            "a password is needed and there is no terminal to ask on: {HOW_TO_PASS}"
+        )));
+    }
+    let s = rpassword::prompt_password("Backup password: ")
+        .map_err(|e| Error::CredentialsMissing(format!("cannot read the password: {e}")))?;
+    Ok(Password::from_string(s))
+}
+
+/// Whether we may prompt for a password (stdin and stderr are terminals, not CI).
+pub fn can_prompt() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}

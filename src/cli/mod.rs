@@ -1,0 +1,70 @@
+//! Command-line interface: argument definitions and one thin function per subcommand.
+
+pub mod credentials;
+mod fixture;
+mod key;
+mod keychain;
+pub mod output;
+pub mod progress;
+mod scan;
+
+use auditor::audit::Severity;
+use auditor::Error;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Audit iOS local (Finder/iTunes) backups: what is in them, what is encrypted with which
+/// protection class, and which keychain items survive a restore.
+#[derive(Debug, Parser)]
+#[command(name = "auditor", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable text.
+    Table,
+    /// Machine-readable JSON (docs/json-schema.md).
+    Json,
+}
+
+/// Options shared by the reporting subcommands.
+#[derive(Debug, clap::Args, Clone)]
+pub struct ReportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Exit 1 when any finding has at least this severity (info, low, medium, high).
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+    /// Write the report to FILE instead of stdout (never inside the backup).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Report the backup, its keybag, every app and every file.
+    Scan(scan::ScanArgs),
+    /// Report the backup and keybag only (fast, never needs a password).
+    Info(scan::InfoArgs),
+    /// Derive the backup key once and print it (hex) for --key/--key-file.
+    Key(key::KeyArgs),
+    /// Decrypt and classify every backed-up keychain item; predict where it survives a restore.
+    Keychain(keychain::KeychainArgs),
+    /// Write a synthetic backup from a JSON spec (tests, benchmarks, CI).
+    Fixture(fixture::FixtureArgs),
+}
+
+/// Run the parsed command; returns the process exit code.
+pub fn run(cli: Cli) -> Result<i32, Error> {
+    match cli.command {
+        Command::Scan(a) => scan::run_scan(a),
+        Command::Info(a) => scan::run_info(a),
+        Command::Key(a) => key::run(a),
+        Command::Keychain(a) => keychain::run(a),
+        Command::Fixture(a) => fixture::run(a),
+    }
+}

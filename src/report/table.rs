@@ -1,0 +1,205 @@
+//! Human-readable text rendering of a scan report.
+
+use crate::audit::{Finding, ScanReport};
+use std::io::{self, Write};
+
+fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
+    match v {
+        Some(x) => x.to_string(),
+        None => "-".into(),
+    }
+}
+
+fn yes_no(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn write_findings(out: &mut dyn Write, findings: &[Finding], indent: &str) -> io::Result<()> {
+    for f in findings {
+        let loc = f.location.as_deref().map(|l| format!(" [{l}]")).unwrap_or_default();
+        writeln!(out, "{indent}{:<6} {:<28} {}{loc}", f.severity.as_str(), f.rule, f.message)?;
+    }
+    Ok(())
+}
+
+/// Render the backup and keybag part (used by `info` and at the top of `scan`).
+pub fn write_header(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
+    let b = &r.backup;
+    writeln!(out, "Backup      {}", b.path)?;
+    writeln!(
+        out,
+        "Device      {} ({}), iOS {} ({})",
+        opt(&b.device_name),
+        opt(&b.product_type),
+        opt(&b.ios_version),
+        opt(&b.build)
+    )?;
+    writeln!(out, "UDID        {}   serial {}", opt(&b.udid), opt(&b.serial))?;
+    writeln!(out, "Date        {}", opt(&b.date))?;
+    writeln!(
+        out,
+        "Complete    {} (SnapshotState {}, full backup {})",
+        yes_no(b.complete),
+        opt(&b.snapshot_state),
+        yes_no(b.is_full_backup)
+    )?;
+    writeln!(out, "Passcode    {}", yes_no(b.passcode_set))?;
+    writeln!(out, "Index       {} (layout {})", b.index, b.layout)?;
+    let e = &b.encryption;
+    writeln!(
+        out,
+        "Encryption  declared {}, index ciphertext {}, payloads encrypted {}{}",
+        yes_no(e.declared),
+        yes_no(e.index_encrypted),
+        yes_no(e.payloads_encrypted),
+        e.manifest_key_class.map(|c| format!(", ManifestKey class {c}")).unwrap_or_default()
+    )?;
+    if let Some(k) = &b.kdf {
+        match k.sha256_rounds {
+            Some(n) => writeln!(
+                out,
+                "KDF         two-stage: PBKDF2-SHA256 x {n} then PBKDF2-SHA1 x {}",
+                k.sha1_rounds
+            )?,
+            None => writeln!(out, "KDF         legacy single stage: PBKDF2-SHA1 x {} (weak)", k.sha1_rounds)?,
+        }
+    }
+    writeln!(out, "Unlocked    {}", if b.unlocked { "yes" } else { "no" })?;
+    if let Some(kb) = &r.keybag {
+        writeln!(
+            out,
+            "\nKeybag      version {}, type {}, uuid {}",
+            opt(&kb.version),
+            opt(&kb.kind),
+            opt(&kb.uuid)
+        )?;
+        writeln!(out, "  {:>5}  {:<52} {:>4}  {:<16} state", "class", "name", "wrap", "needs")?;
+        for c in &kb.classes {
+            writeln!(out, "  {:>5}  {:<52} {:>4}  {:<16} {}", c.class, c.name, c.wrap, c.needs, c.state)?;
+        }
+    }
+    Ok(())
+}
+
+/// Render the whole scan report.
+pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::Result<()> {
+    write_header(out, r)?;
+    if r.index_read {
+        writeln!(out, "\nApps ({})", r.apps.len())?;
+        writeln!(
+            out,
+            "  {:<40} {:<10} {:>6} {:>7} {:>7} {:>10}  classes",
+            "bundle id", "version", "files", "present", "missing", "bytes"
+        )?;
+        for a in &r.apps {
+            let classes: Vec<String> = a.by_protection_class.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+            writeln!(
+                out,
+                "  {:<40} {:<10} {:>6} {:>7} {:>7} {:>10}  {}",
+                a.bundle_id,
+                a.version.as_deref().unwrap_or("-"),
+                a.files,
+                a.present,
+                a.missing,
+                human_bytes(a.bytes),
+                classes.join(" ")
+            )?;
+            if let Some(k) = &a.keychain {
+                writeln!(
+                    out,
+                    "  {:<40} keychain: {} items, {} decryptable, {} device-bound, {} lost on a new device",
+                    "", k.items, k.decryptable, k.device_bound, k.lost_on_new_device
+                )?;
+            }
+        }
+        if show_files {
+            writeln!(out, "\nFiles ({})", r.files.len())?;
+            for f in &r.files {
+                let class = f.protection_class.map(|c| c.to_string()).unwrap_or_else(|| "-".into());
+                writeln!(
+                    out,
+                    "  {:<9} {:<7} {:<3} {:<5} {:>10}  {}/{}",
+                    f.kind,
+                    f.status,
+                    class,
+                    if f.encrypted { "enc" } else { "plain" },
+                    f.size.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                    f.domain,
+                    f.relative_path
+                )?;
+                write_findings(out, &f.findings, "      ")?;
+            }
+        }
+    }
+    if let Some(k) = &r.keychain {
+        writeln!(
+            out,
+            "\nKeychain    {} items, {} decryptable, {} device-bound, {} lost on a new device{}",
+            k.items,
+            k.decryptable,
+            k.device_bound,
+            k.lost_on_new_device,
+            k.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+        )?;
+    }
+    let s = &r.summary;
+    writeln!(out, "\nSummary")?;
+    writeln!(
+        out,
+        "  {} index rows: {} files ({} present, {} missing, {} empty), {} directories, {} symlinks",
+        s.entries, s.files, s.files_present, s.files_missing, s.empty_files, s.directories, s.symlinks
+    )?;
+    writeln!(
+        out,
+        "  content {} ; stored on disk {} ; {} size mismatches ; {} orphans",
+        human_bytes(s.content_bytes),
+        human_bytes(s.stored_bytes_present),
+        s.size_mismatch_files,
+        s.orphans
+    )?;
+    if let Some(d) = &s.deep {
+        writeln!(out, "  deep: {} payloads verified ({}), {} failed", d.verified, human_bytes(d.bytes), d.failed)?;
+    }
+    if !r.findings.is_empty() {
+        writeln!(out, "\nFindings")?;
+        write_findings(out, &r.findings, "  ")?;
+    }
+    let per_file: u64 = r.files.iter().map(|f| f.findings.len() as u64).sum();
+    if per_file > 0 && !show_files {
+        writeln!(out, "\n{per_file} per-file findings (use --files or --format json to list them):")?;
+        for (rule, n) in &s.findings {
+            writeln!(out, "  {rule:<28} {n}")?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn bytes_are_human() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+    }
+}

@@ -1,0 +1,159 @@
+//! An opened backup: its plists, keybag, unlocked class keys and readable index.
+
+use crate::backup::{Backup, DbState, IndexKind};
+use crate::crypto::{self, ClassKeys, CryptoError, Key32, Keybag, Password};
+use crate::index::{self, FileRecord};
+use crate::Error;
+use std::path::Path;
+
+/// Credentials to unlock a backup with.
+pub enum Unlock {
+    None,
+    Password(Password),
+    /// The derived key-encryption key (from `auditor key`).
+    Key(Key32),
+}
+
+/// Progress callback for key derivation: (rounds done, rounds total).
+pub type KdfProgress<'a> = &'a mut dyn FnMut(u64, u64);
+
+/// An opened backup.
+pub struct Session {
+    pub backup: Backup,
+    pub keybag: Option<Keybag>,
+    /// Why the keybag could not be parsed, when it could not.
+    pub keybag_error: Option<String>,
+    pub class_keys: Option<ClassKeys>,
+    pub kek: Option<Key32>,
+}
+
+impl Session {
+    /// Open the backup folder and parse what needs no secret.
+    pub fn open(path: &Path) -> Result<Session, Error> {
+        let backup = Backup::open(path).map_err(Error::from)?;
+        let (keybag, keybag_error) = match backup.manifest.as_ref().and_then(|m| m.keybag.as_ref()) {
+            None => (None, None),
+            Some(bytes) => match Keybag::parse(bytes) {
+                Ok(k) => (Some(k), None),
+                Err(e) => (None, Some(e.to_string())),
+            },
+        };
+        Ok(Session { backup, keybag, keybag_error, class_keys: None, kek: None })
+    }
+
+    fn manifest_path(&self) -> std::path::PathBuf {
+        self.backup.root.join("Manifest.plist")
+    }
+
+    /// Is the backup declared or found encrypted (so a password means something)?
+    pub fn is_encrypted(&self) -> bool {
+        let declared = self.backup.manifest.as_ref().and_then(|m| m.is_encrypted).unwrap_or(false);
+        declared || self.index_is_ciphertext()
+    }
+
+    /// Is the Manifest.db ciphertext?
+    pub fn index_is_ciphertext(&self) -> bool {
+        matches!(&self.backup.index, IndexKind::ManifestDb { state: DbState::Ciphertext, .. })
+    }
+
+    /// Derive the KEK (unless a key was given) and unwrap the class keys.
+    /// A wrong password or key is `Error::CredentialsWrong` (exit 3).
+    pub fn unlock(
+        &mut self,
+        unlock: Unlock,
+        device_key: Option<&[u8]>,
+        progress: KdfProgress<'_>,
+    ) -> Result<(), Error> {
+        let keybag = match &self.keybag {
+            Some(k) => k,
+            None => {
+                return Err(match &self.keybag_error {
+                    Some(e) => Error::backup(self.manifest_path(), format!("keybag: {e}")),
+                    None => Error::backup(self.manifest_path(), "no BackupKeyBag: the backup cannot be unlocked"),
+                })
+            }
+        };
+        let kek = match unlock {
+            Unlock::None => return Ok(()),
+            Unlock::Key(k) => k,
+            Unlock::Password(p) => {
+                let params = keybag
+                    .kdf_params()
+                    .map_err(|e| Error::backup(self.manifest_path(), format!("keybag: {e}")))?;
+                let total = params.dpic.map(u64::from).unwrap_or(0);
+                let mut cb = |done: u32| progress(u64::from(done), total);
+                crypto::kdf::derive_kek(&p, &params, &mut cb)
+            }
+        };
+        match keybag.unlock(&kek, device_key) {
+            Ok(keys) => {
+                self.class_keys = Some(keys);
+                self.kek = Some(kek);
+                Ok(())
+            }
+            Err(CryptoError::WrongPassword) => Err(Error::CredentialsWrong(
+                "wrong password or key: the keybag's class keys do not unwrap (RFC 3394 integrity check)".into(),
+            )),
+            Err(e) => Err(Error::backup(self.manifest_path(), format!("keybag: {e}"))),
+        }
+    }
+
+    /// Decrypt the ManifestKey-protected Manifest.db in memory (iOS ≥ 10.2 encrypted backups).
+    fn decrypt_index(&self, path: &Path) -> Result<Vec<u8>, Error> {
+        let keys = self
+            .class_keys
+            .as_ref()
+            .ok_or_else(|| Error::CredentialsMissing("the index is encrypted: a password is needed".into()))?;
+        let mk = self
+            .backup
+            .manifest
+            .as_ref()
+            .and_then(|m| m.manifest_key.as_ref())
+            .ok_or_else(|| Error::backup(self.manifest_path(), "Manifest.db is ciphertext but there is no ManifestKey"))?;
+        if mk.len() != 44 {
+            return Err(Error::backup(
+                self.manifest_path(),
+                format!("ManifestKey is {} bytes, expected 44 (class + 40-byte wrapped key)", mk.len()),
+            ));
+        }
+        let class = u32::from_le_bytes([mk[0], mk[1], mk[2], mk[3]]);
+        let class_key = keys.get(class).ok_or_else(|| {
+            Error::backup(self.manifest_path(), format!("ManifestKey class {class} has no usable class key"))
+        })?;
+        let key = crypto::wrap::unwrap32(class_key, &mk[4..])
+            .map_err(|e| Error::backup(self.manifest_path(), format!("ManifestKey: {e}")))?;
+        let ct = self.backup.read_index_bytes().map_err(Error::from)?;
+        let pt = crypto::cbc::decrypt(&key, &ct)
+            .map_err(|e| Error::backup(path, format!("decrypting with the ManifestKey: {e}")))?;
+        if !pt.starts_with(b"SQLite format 3\0") {
+            return Err(Error::backup(path, "decrypted Manifest.db is not an SQLite database"));
+        }
+        Ok(pt)
+    }
+
+    /// Read every index row (None when the index is ciphertext and the backup is locked).
+    pub fn records(&self) -> Result<Option<Vec<FileRecord>>, Error> {
+        let mut out = Vec::new();
+        match &self.backup.index {
+            IndexKind::None => return Ok(None),
+            IndexKind::ManifestDb { path, state } => {
+                let db = match state {
+                    DbState::Ciphertext => {
+                        if self.class_keys.is_none() {
+                            return Ok(None);
+                        }
+                        let bytes = self.decrypt_index(path)?;
+                        index::ManifestDb::from_bytes(bytes).map_err(|e| Error::backup(path, e))?
+                    }
+                    _ => index::ManifestDb::open_file(path).map_err(|e| Error::backup(path, e))?,
+                };
+                db.for_each(|r| out.push(r)).map_err(|e| Error::backup(path, e))?;
+            }
+            IndexKind::ManifestMbdb { path } => {
+                let bytes = self.backup.read_index_bytes().map_err(Error::from)?;
+                out = index::mbdb::parse(&bytes).map_err(|e| Error::backup(path, e))?;
+            }
+        }
+        Ok(Some(out))
+    }
+}

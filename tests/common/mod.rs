@@ -1,0 +1,69 @@
+//! Helpers shared by the integration tests: locating ../shared, running the binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// `../shared/<rel>` beside the repository, or None (the caller skips and says so).
+pub fn shared(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("skipped: {} not found (../shared is not beside the repository)", p.display());
+        None
+    }
+}
+
+/// The backup folder inside a conformance case, and its EXPECTED.json.
+pub fn conformance(case: &str) -> Option<(PathBuf, serde_json::Value)> {
+    let dir = shared(&format!("conformance/{case}"))?;
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("EXPECTED.json")).expect("EXPECTED.json")).expect("EXPECTED.json parses");
+    let backup = dir.join(expected["backup_dir"].as_str().expect("backup_dir"));
+    Some((backup, expected))
+}
+
+/// Run the auditor binary with no stdin (as CI does) and return its output.
+pub fn auditor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_auditor"))
+        .args(args)
+        .stdin(Stdio::null())
+        .env_remove("AUDITOR_PASSWORD")
+        .output()
+        .expect("run auditor")
+}
+
+/// Parse stdout as JSON, with a helpful panic message.
+pub fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}); status {:?}\nstderr: {}\nstdout: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// Hash every file under `dir` (path, length, SHA-256) to prove it was not modified.
+pub fn tree_digest(dir: &Path) -> Vec<(PathBuf, u64, String)> {
+    use sha2::Digest;
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&d).expect("read_dir").map(|e| e.expect("entry").path()).collect();
+        entries.sort();
+        for p in entries {
+            let md = std::fs::symlink_metadata(&p).expect("metadata");
+            if md.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap_or_default();
+                out.push((p, md.len(), hex::encode(sha2::Sha256::digest(&bytes))));
+            }
+        }
+    }
+    out.sort();
+    out
+}
