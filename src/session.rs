@@ -6,6 +6,9 @@ use crate::index::{self, FileRecord};
 use crate::Error;
 use std::path::Path;
 
+/// Largest index read into memory (real iOS 26 Manifest.db files reach 1.55 GB).
+pub const MAX_INDEX_BYTES: u64 = 8 << 30;
+
 /// Credentials to unlock a backup with.
 pub enum Unlock {
     None,
@@ -122,7 +125,7 @@ impl Session {
         })?;
         let key = crypto::wrap::unwrap32(class_key, &mk[4..])
             .map_err(|e| Error::backup(self.manifest_path(), format!("ManifestKey: {e}")))?;
-        let ct = self.backup.read_index_bytes().map_err(Error::from)?;
+        let ct = self.backup.read_index_bytes(MAX_INDEX_BYTES).map_err(Error::from)?;
         let pt = crypto::cbc::decrypt(&key, &ct)
             .map_err(|e| Error::backup(path, format!("decrypting with the ManifestKey: {e}")))?;
         if !pt.starts_with(b"SQLite format 3\0") {
@@ -136,7 +139,7 @@ impl Session {
         let mut out = Vec::new();
         match &self.backup.index {
             IndexKind::None => return Ok(None),
-            IndexKind::ManifestDb { path, state } => {
+            IndexKind::ManifestDb { path, state, .. } => {
                 let db = match state {
                     DbState::Ciphertext => {
                         if self.class_keys.is_none() {
@@ -149,8 +152,8 @@ impl Session {
                 };
                 db.for_each(|r| out.push(r)).map_err(|e| Error::backup(path, e))?;
             }
-            IndexKind::ManifestMbdb { path } => {
-                let bytes = self.backup.read_index_bytes().map_err(Error::from)?;
+            IndexKind::ManifestMbdb { path, .. } => {
+                let bytes = self.backup.read_index_bytes(MAX_INDEX_BYTES).map_err(Error::from)?;
                 out = index::mbdb::parse(&bytes).map_err(|e| Error::backup(path, e))?;
             }
         }

@@ -87,6 +87,7 @@ pub mod rules {
         BACKUP_IDENTITY_MISMATCH = ("backup.identity-mismatch", Medium, "Info.plist, Manifest.plist and the folder name disagree about the device");
         BACKUP_INDEX_LOCKED = ("backup.index-locked", Info, "The index is encrypted and no password was given: files cannot be listed");
         BACKUP_UNEXPECTED_FILE = ("backup.unexpected-file", Low, "A file in the backup folder is neither a known top-level file nor a payload");
+        BACKUP_NOTE = ("backup.note", Info, "An observation about the backup folder (e.g. a leftover Snapshot folder)");
         KEYBAG_PROBLEM = ("keybag.problem", Medium, "The keybag has an unexpected shape or value");
         FILE_MISSING = ("file.missing", Medium, "An index row for a regular file has no payload on disk");
         FILE_SIZE_MISMATCH = ("file.size-mismatch", Low, "The stored length cannot hold the recorded Size (PKCS#7 is authoritative)");
@@ -101,6 +102,13 @@ pub mod rules {
         FILE_DECRYPT_FAILED = ("file.decrypt-failed", High, "The payload does not decrypt cleanly (length or PKCS#7 padding)");
         FILE_UNREADABLE = ("file.unreadable", High, "The payload exists but cannot be read");
         FILE_ORPHAN = ("file.orphan", Low, "A payload on disk that no index row mentions");
+        KEYCHAIN_MISSING = ("keychain.missing", Medium, "The index lists keychain-backup.plist but its payload is missing");
+        KEYCHAIN_UNREADABLE = ("keychain.unreadable", High, "keychain-backup.plist cannot be decrypted or parsed");
+        KEYCHAIN_KEYBAG_MISMATCH = ("keychain.keybag-mismatch", Medium, "The keychain export names another keybag than the backup's");
+        KEYCHAIN_MALFORMED = ("keychain.malformed", Low, "keychain-backup.plist has unexpected keys or types");
+        KEYCHAIN_CORRUPT_ITEM = ("keychain.corrupt-item", High, "A keychain item does not decrypt: bad tag, bad key unwrap or malformed blob");
+        KEYCHAIN_UNSUPPORTED_ITEM = ("keychain.unsupported-item", Low, "A keychain item has a blob version or class this tool cannot open");
+        KEYCHAIN_AKPU_PRESENT = ("keychain.akpu-present", Medium, "A WhenPasscodeSetThisDeviceOnly item is in the backup, which iOS never exports");
         FILE_DUPLICATE_PATH = ("file.duplicate-path", Low, "Two index rows name the same domain and path");
     }
 }

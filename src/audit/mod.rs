@@ -1,6 +1,7 @@
 //! The findings model and the rules that classify a backup, its files and keychain items.
 
 pub mod finding;
+pub mod keychain;
 pub mod model;
 pub mod protection;
 pub mod scan;

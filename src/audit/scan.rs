@@ -80,6 +80,7 @@ fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSummary {
         layout: match b.layout {
             Layout::Hashed => "hashed",
             Layout::Flat => "flat",
+            Layout::Mixed => "mixed",
             Layout::Unknown => "unknown",
         }
         .into(),
@@ -166,8 +167,8 @@ fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSummary {
             ));
         }
     }
-    for f in &b.other_files {
-        findings.push(Finding::new(&R::BACKUP_UNEXPECTED_FILE, format!("unexpected file in the backup folder ({} bytes)", f.len)).at(f.name.clone()));
+    for n in &b.notes {
+        findings.push(Finding::new(&R::BACKUP_NOTE, n.clone()));
     }
 
     // Encryption: declared vs the index.
@@ -400,13 +401,18 @@ fn padded_len(path: &std::path::Path, stored: u64, key: &Key32) -> Result<u64, S
     let mut tail = [0u8; 32];
     f.read_exact(&mut tail[..take as usize]).map_err(|e| e.to_string())?;
     // CBC: P_last = D(C_last) xor C_prev (C_prev = zero IV for a one-block file).
-    let (prev, last) = if take == 32 { (tail[..16].to_vec(), &tail[16..32]) } else { (vec![0u8; 16], &tail[..16]) };
-    let block = crypto::cbc::decrypt_last_block(key, &prev, last);
-    let pad = block[15];
-    if pad == 0 || pad > 16 || block[16 - pad as usize..].iter().any(|&b| b != pad) {
-        return Err("PKCS#7 padding is invalid (wrong key or corrupt content)".into());
+    let mut prev = [0u8; 16];
+    let mut last = [0u8; 16];
+    if take == 32 {
+        prev.copy_from_slice(&tail[..16]);
+        last.copy_from_slice(&tail[16..32]);
+    } else {
+        last.copy_from_slice(&tail[..16]);
     }
-    Ok(stored - u64::from(pad))
+    match crypto::cbc::pad_len_from_tail(key, &prev, &last) {
+        Some(pad) => Ok(stored - pad as u64),
+        None => Err("PKCS#7 padding is invalid (wrong key or corrupt content)".into()),
+    }
 }
 
 fn file_report(ctx: &FileCtx<'_>, rec: &FileRecord, app: Option<String>, encrypted_backup: bool) -> FileReport {
@@ -444,17 +450,26 @@ fn file_report(ctx: &FileCtx<'_>, rec: &FileRecord, app: Option<String>, encrypt
     let mut content_size = None;
     let mut sha256 = None;
     if rec.kind == FileKind::File {
-        let path = fid.as_ref().and_then(|f| ctx.backup.content_path(f));
-        match path.as_ref().map(std::fs::metadata) {
-            Some(Ok(md)) if md.is_file() => {
-                status = "present";
-                stored_size = Some(md.len());
+        // One stat at the expected place; the other layout only when that fails.
+        let path = fid.as_ref().and_then(|f| {
+            let p = ctx.backup.expected_content_path(f);
+            match std::fs::symlink_metadata(&p) {
+                Ok(m) if m.is_file() => Some((p, m.len())),
+                _ => ctx.backup.content_path(f).and_then(|p| std::fs::symlink_metadata(&p).ok().map(|m| (p, m.len()))),
             }
-            _ => {
+        });
+        let path = match path {
+            Some((p, len)) => {
+                status = "present";
+                stored_size = Some(len);
+                Some(p)
+            }
+            None => {
                 status = "missing";
                 findings.push(Finding::new(&R::FILE_MISSING, "the index lists this file but its payload is not on disk").at(loc.clone()));
+                None
             }
-        }
+        };
         if let Some(k) = &rec.encryption_key {
             if k.len() != 44 {
                 findings.push(Finding::new(&R::FILE_BAD_KEY, format!("EncryptionKey is {} bytes, expected 44", k.len())).at(loc.clone()));
@@ -570,7 +585,12 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
     }
 
     let records = s.records()?;
-    let on_disk = s.backup.content_files().map_err(Error::from)?;
+    let scan_disk = s.backup.content_files().map_err(Error::from)?;
+    for o in &scan_disk.other {
+        let rel = o.path.strip_prefix(&s.backup.root).unwrap_or(&o.path).display().to_string();
+        findings.push(Finding::new(&R::BACKUP_UNEXPECTED_FILE, format!("{} ({:?}, {} bytes)", o.reason, o.kind, o.len)).at(rel));
+    }
+    let on_disk = scan_disk.files;
     match records {
         None => {
             findings.push(Finding::new(
@@ -630,7 +650,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
             report.orphans = on_disk
                 .iter()
                 .filter(|c| !listed.contains(c.file_id.as_str()))
-                .map(|c| Orphan { file_id: c.file_id.clone(), path: c.path.display().to_string(), bytes: c.len })
+                .map(|c| Orphan { file_id: c.file_id.as_str().to_string(), path: c.path.display().to_string(), bytes: c.len })
                 .collect();
             for o in &report.orphans {
                 findings.push(Finding::new(&R::FILE_ORPHAN, format!("payload {} ({} bytes) is not in the index", o.file_id, o.bytes)).at(o.path.clone()));
@@ -660,9 +680,17 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                 }
             }
             report.files = files;
+            if !s.is_encrypted() || s.class_keys.is_some() {
+                let kc = super::keychain::audit(s, &records);
+                report.apps = std::mem::take(&mut apps.apps).into_values().collect();
+                super::keychain::attach(&mut report, kc);
+                findings.append(&mut report.findings);
+            }
         }
     }
-    report.apps = apps.apps.into_values().collect();
+    if report.apps.is_empty() {
+        report.apps = apps.apps.into_values().collect();
+    }
     report.backup = backup;
     report.findings = findings;
     finish_summary(&mut report);

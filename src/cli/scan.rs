@@ -114,9 +114,8 @@ pub fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         bar.set_position(done);
     };
     let opts = ScanOptions { deep: a.deep, info_only: false, deep_progress: Some(&cb) };
-    let mut r = scan(&session, &opts)?;
+    let r = scan(&session, &opts)?;
     bar.finish_and_clear();
-    auditor::audit::keychain::attach_summary(&session, &mut r);
     let mut out = output::open(&a.report.output, &path)?;
     match a.report.format {
         Format::Json => report::json::write(&mut out, &r),

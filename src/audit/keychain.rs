@@ -1,0 +1,283 @@
+//! The keychain audit: find and decrypt keychain-backup.plist, classify items, count per app.
+
+use super::finding::rules as R;
+use super::model::{AppKeychain, KeychainSummary, ScanReport, ToolInfo};
+use super::Finding;
+use crate::backup::FileId;
+use crate::crypto;
+use crate::index::FileRecord;
+use crate::keychain::{self, KeychainItem, KeychainReport, RestoreSummary};
+use crate::session::Session;
+use crate::Error;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Read;
+use zeroize::Zeroizing;
+
+/// Version of the keychain JSON schema (docs/json-schema.md).
+pub const KEYCHAIN_SCHEMA: &str = "auditor.keychain/1";
+/// keychain-backup.plist larger than this is refused (real ones are a few MB).
+pub const MAX_KEYCHAIN_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Where the keychain export is in the index.
+pub const KEYCHAIN_DOMAIN: &str = "KeychainDomain";
+pub const KEYCHAIN_PATH: &str = "keychain-backup.plist";
+
+/// The keychain file as found in the backup.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeychainFile {
+    pub present: bool,
+    pub file_id: Option<String>,
+    pub encrypted: bool,
+    pub protection_class: Option<u32>,
+    pub bytes: Option<u64>,
+    pub keybag_uuid: Option<String>,
+    /// Does the export's `keybag-uuid` equal the backup keybag's UUID?
+    pub keybag_uuid_matches: Option<bool>,
+}
+
+/// Counts over the items.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct KeychainCounts {
+    pub items: u64,
+    pub decryptable: u64,
+    pub device_bound: u64,
+    /// Items that do not come back on a restore to a different device.
+    pub lost_on_new_device: u64,
+    pub by_table: BTreeMap<String, u64>,
+    pub by_class: BTreeMap<String, u64>,
+    /// `{any_device, same_device_only, never, unknown}` counts.
+    pub by_restore: BTreeMap<&'static str, u64>,
+}
+
+/// The result of `auditor keychain` (schema `auditor.keychain/1`). Secrets are not in it.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeychainAudit {
+    pub schema: &'static str,
+    pub tool: ToolInfo,
+    pub backup: KeychainBackupInfo,
+    pub keychain_file: KeychainFile,
+    pub items: Vec<KeychainItem>,
+    pub unknown_tables: Vec<String>,
+    pub apps: BTreeMap<String, AppKeychain>,
+    pub summary: KeychainCounts,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeychainBackupInfo {
+    pub path: String,
+    pub udid: Option<String>,
+    pub encrypted: bool,
+    pub unlocked: bool,
+}
+
+fn restore_word(s: RestoreSummary) -> &'static str {
+    match s {
+        RestoreSummary::AnyDevice => "any_device",
+        RestoreSummary::SameDeviceOnly => "same_device_only",
+        RestoreSummary::Never => "never",
+        RestoreSummary::Unknown => "unknown",
+    }
+}
+
+/// Read the keychain export's clear bytes (decrypting in memory when needed).
+/// `Ok(None)` when the index has no keychain row.
+pub fn load(s: &Session, records: &[FileRecord]) -> Result<Option<(KeychainFile, Zeroizing<Vec<u8>>)>, Error> {
+    let Some(rec) = records.iter().find(|r| r.domain == KEYCHAIN_DOMAIN && r.relative_path == KEYCHAIN_PATH) else {
+        return Ok(None);
+    };
+    let key_class = rec.encryption_key.as_ref().filter(|k| k.len() >= 4).map(|k| u32::from_le_bytes([k[0], k[1], k[2], k[3]]));
+    let mut file = KeychainFile {
+        present: false,
+        file_id: Some(rec.file_id.clone()),
+        encrypted: rec.encryption_key.is_some(),
+        protection_class: rec.protection_class.or(key_class),
+        bytes: None,
+        keybag_uuid: None,
+        keybag_uuid_matches: None,
+    };
+    let Some(path) = FileId::parse(&rec.file_id).and_then(|f| s.backup.content_path(&f)) else {
+        return Ok(Some((file, Zeroizing::new(Vec::new()))));
+    };
+    let md = match std::fs::metadata(&path) {
+        Ok(m) if m.is_file() => m,
+        _ => return Ok(Some((file, Zeroizing::new(Vec::new())))),
+    };
+    if md.len() > MAX_KEYCHAIN_BYTES {
+        return Err(Error::backup(&path, format!("keychain-backup.plist payload is {} bytes, over the {MAX_KEYCHAIN_BYTES}-byte limit", md.len())));
+    }
+    file.present = true;
+    let mut raw = Zeroizing::new(Vec::with_capacity(md.len() as usize));
+    std::fs::File::open(&path)
+        .and_then(|mut f| f.read_to_end(&mut raw))
+        .map_err(|e| Error::backup(&path, format!("cannot read the keychain payload: {e}")))?;
+    let clear = match &rec.encryption_key {
+        None => raw,
+        Some(k) => {
+            let keys = s.class_keys.as_ref().ok_or_else(|| {
+                Error::CredentialsMissing("the keychain is encrypted: a password is needed".into())
+            })?;
+            if k.len() != 44 {
+                return Err(Error::backup(&path, format!("keychain EncryptionKey is {} bytes, expected 44", k.len())));
+            }
+            let class = key_class.unwrap_or(0);
+            let ck = keys
+                .get(class)
+                .ok_or_else(|| Error::backup(&path, format!("keychain file class {class} has no usable class key")))?;
+            let fk = crypto::wrap::unwrap32(ck, &k[4..])
+                .map_err(|e| Error::backup(&path, format!("keychain file key: {e}")))?;
+            Zeroizing::new(
+                crypto::cbc::decrypt(&fk, &raw).map_err(|e| Error::backup(&path, format!("decrypting the keychain: {e}")))?,
+            )
+        }
+    };
+    file.bytes = Some(clear.len() as u64);
+    Ok(Some((file, clear)))
+}
+
+/// The apps' (bundle id, groups) pairs used to attribute access groups.
+fn app_groups(s: &Session, records: &[FileRecord]) -> Vec<(String, Vec<String>)> {
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if let Some(m) = &s.backup.manifest {
+        for a in &m.applications {
+            map.entry(a.bundle_id.clone()).or_default().extend(a.group_containers.iter().cloned());
+        }
+    }
+    // App-group domains found in the index belong to the app whose id prefixes them.
+    let ids: Vec<String> = map.keys().cloned().collect();
+    for r in records {
+        if let Some(g) = r.domain.strip_prefix("AppDomainGroup-") {
+            let stem = g.strip_prefix("group.").unwrap_or(g);
+            if let Some(b) = ids
+                .iter()
+                .filter(|b| stem == b.as_str() || (stem.starts_with(b.as_str()) && stem.as_bytes().get(b.len()) == Some(&b'.')))
+                .max_by_key(|b| b.len())
+            {
+                let v = map.entry(b.clone()).or_default();
+                if !v.iter().any(|x| x == g) {
+                    v.push(g.to_string());
+                }
+            }
+        }
+    }
+    map.into_iter().collect()
+}
+
+/// Read and classify the keychain. `Ok(None)` when the backup's index has no keychain.
+pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit>, Error> {
+    let encrypted = s.is_encrypted();
+    let Some((mut file, clear)) = load(s, records)? else { return Ok(None) };
+    let mut findings = Vec::new();
+    let mut report = if file.present {
+        keychain::read_items(&clear, s.class_keys.as_ref(), encrypted)
+            .map_err(|e| Error::backup(s.backup.root.join(file.file_id.as_deref().unwrap_or("keychain")), e))?
+    } else {
+        findings.push(Finding::new(&R::KEYCHAIN_MISSING, "the index lists keychain-backup.plist but its payload is not on disk").at("KeychainDomain/keychain-backup.plist"));
+        KeychainReport { keybag_uuid: None, items: Vec::new(), tables: BTreeMap::new(), unknown_tables: Vec::new(), problems: Vec::new() }
+    };
+    drop(clear);
+    report.attribute_apps(&app_groups(s, records));
+    file.keybag_uuid = report.keybag_uuid.clone();
+    if let Some(uuid) = s.keybag.as_ref().and_then(|k| k.uuid.as_deref()) {
+        file.keybag_uuid_matches = report.keybag_uuid_agrees(uuid);
+        if file.keybag_uuid_matches == Some(false) {
+            findings.push(Finding::new(
+                &R::KEYCHAIN_KEYBAG_MISMATCH,
+                format!("keychain-backup.plist names keybag {:?}, not this backup's keybag", report.keybag_uuid.as_deref().unwrap_or("")),
+            ).at("KeychainDomain/keychain-backup.plist"));
+        }
+    }
+    for p in &report.problems {
+        findings.push(Finding::new(&R::KEYCHAIN_MALFORMED, p.clone()).at("KeychainDomain/keychain-backup.plist"));
+    }
+    let mut counts = KeychainCounts::default();
+    let mut apps: BTreeMap<String, AppKeychain> = BTreeMap::new();
+    for it in &report.items {
+        let lost = it.restore.other_device != Some(true);
+        counts.items += 1;
+        counts.decryptable += u64::from(it.decryptable);
+        counts.device_bound += u64::from(it.device_bound);
+        counts.lost_on_new_device += u64::from(lost);
+        *counts.by_table.entry(it.table.clone()).or_default() += 1;
+        *counts.by_class.entry(it.protection_class.map_or_else(|| "unknown".into(), |c| c.to_string())).or_default() += 1;
+        *counts.by_restore.entry(restore_word(it.restore.summary)).or_default() += 1;
+        if let Some(app) = &it.app {
+            let a = apps.entry(app.clone()).or_default();
+            a.items += 1;
+            a.decryptable += u64::from(it.decryptable);
+            a.device_bound += u64::from(it.device_bound);
+            a.lost_on_new_device += u64::from(lost);
+        }
+        let loc = item_location(it);
+        use crate::keychain::ReasonCode as C;
+        match it.reason_code {
+            Some(C::AuthenticationFailed | C::BadPadding | C::KeyUnwrapFailed | C::MalformedBlob | C::MalformedPayload | C::MissingData) => {
+                findings.push(Finding::new(&R::KEYCHAIN_CORRUPT_ITEM, it.reason.clone().unwrap_or_default()).at(loc))
+            }
+            Some(C::UnsupportedVersion | C::UnknownClass) => {
+                findings.push(Finding::new(&R::KEYCHAIN_UNSUPPORTED_ITEM, it.reason.clone().unwrap_or_default()).at(loc))
+            }
+            _ => {}
+        }
+        if it.protection_class == Some(12) {
+            findings.push(Finding::new(&R::KEYCHAIN_AKPU_PRESENT, "a WhenPasscodeSetThisDeviceOnly item is in the backup (iOS never exports them)").at(item_location(it)));
+        }
+    }
+    Ok(Some(KeychainAudit {
+        schema: KEYCHAIN_SCHEMA,
+        tool: ToolInfo::default(),
+        backup: KeychainBackupInfo {
+            path: s.backup.root.display().to_string(),
+            udid: s.backup.manifest.as_ref().and_then(|m| m.lockdown.unique_device_id.clone()),
+            encrypted,
+            unlocked: s.class_keys.is_some(),
+        },
+        keychain_file: file,
+        items: report.items,
+        unknown_tables: report.unknown_tables,
+        apps,
+        summary: counts,
+        findings,
+    }))
+}
+
+/// A short location for an item: `table[index] service/account` or server.
+pub fn item_location(it: &KeychainItem) -> String {
+    let what = match (&it.service, &it.account, &it.server) {
+        (Some(s), Some(a), _) => format!(" {s}/{a}"),
+        (Some(s), None, _) => format!(" {s}"),
+        (None, Some(a), Some(h)) => format!(" {a}@{h}"),
+        (None, None, Some(h)) => format!(" {h}"),
+        (None, Some(a), None) => format!(" {a}"),
+        _ => String::new(),
+    };
+    format!("keychain {}[{}]{what}", it.table, it.index)
+}
+
+/// Add the keychain summary (totals and per app) to a scan report.
+pub fn attach(report: &mut ScanReport, kc: Result<Option<KeychainAudit>, Error>) {
+    match kc {
+        Ok(None) => {}
+        Ok(Some(a)) => {
+            report.keychain = Some(KeychainSummary {
+                present: a.keychain_file.present,
+                items: a.summary.items,
+                decryptable: a.summary.decryptable,
+                device_bound: a.summary.device_bound,
+                lost_on_new_device: a.summary.lost_on_new_device,
+                error: None,
+            });
+            for app in report.apps.iter_mut() {
+                if let Some(k) = a.apps.get(&app.bundle_id) {
+                    app.keychain = Some(k.clone());
+                }
+            }
+            report.findings.extend(a.findings);
+        }
+        Err(e) => {
+            report.keychain = Some(KeychainSummary { error: Some(e.to_string()), ..Default::default() });
+            report.findings.push(Finding::new(&R::KEYCHAIN_UNREADABLE, e.to_string()).at("KeychainDomain/keychain-backup.plist"));
+        }
+    }
+}
