@@ -18,7 +18,9 @@ fn strip_domain(s: &str) -> &str {
 pub fn strip_team_id(agrp: &str) -> Option<&str> {
     let (team, rest) = agrp.split_at_checked(10)?;
     let rest = rest.strip_prefix('.')?;
-    let team_ok = team.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    let team_ok = team
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     (team_ok && !rest.is_empty()).then_some(rest)
 }
 
@@ -40,13 +42,19 @@ pub fn app_for_access_group(agrp: &str, apps: &[(String, Vec<String>)]) -> Optio
     if let Some((id, _)) = apps.iter().find(|(id, _)| id == bare) {
         return Some(id.clone());
     }
-    if let Some((id, _)) =
-        apps.iter().find(|(_, groups)| groups.iter().map(|g| strip_domain(g)).any(|g| g == agrp || g == bare))
-    {
+    if let Some((id, _)) = apps.iter().find(|(_, groups)| {
+        groups
+            .iter()
+            .map(|g| strip_domain(g))
+            .any(|g| g == agrp || g == bare)
+    }) {
         return Some(id.clone());
     }
     apps.iter()
-        .filter(|(id, _)| bare.strip_prefix(id.as_str()).is_some_and(|r| r.starts_with('.')))
+        .filter(|(id, _)| {
+            bare.strip_prefix(id.as_str())
+                .is_some_and(|r| r.starts_with('.'))
+        })
         .max_by_key(|(id, _)| id.len())
         .map(|(id, _)| id.clone())
 }
@@ -57,7 +65,10 @@ mod tests {
 
     fn apps() -> Vec<(String, Vec<String>)> {
         vec![
-            ("com.example.bank".into(), vec!["AppDomain-com.example.bank".into()]),
+            (
+                "com.example.bank".into(),
+                vec!["AppDomain-com.example.bank".into()],
+            ),
             (
                 "com.example.notes".into(),
                 vec![
@@ -73,16 +84,34 @@ mod tests {
     fn attribution() {
         let a = apps();
         let f = |g: &str| app_for_access_group(g, &a);
-        assert_eq!(f("ABCDE12345.com.example.bank").as_deref(), Some("com.example.bank"));
+        assert_eq!(
+            f("ABCDE12345.com.example.bank").as_deref(),
+            Some("com.example.bank")
+        );
         assert_eq!(f("com.example.bank").as_deref(), Some("com.example.bank"));
-        assert_eq!(f("group.com.example.shared").as_deref(), Some("com.example.notes"));
-        assert_eq!(f("FGHIJ67890.group.com.example.shared").as_deref(), Some("com.example.notes"));
-        assert_eq!(f("FGHIJ67890.com.example.notes.widget").as_deref(), Some("com.example.notes"));
+        assert_eq!(
+            f("group.com.example.shared").as_deref(),
+            Some("com.example.notes")
+        );
+        assert_eq!(
+            f("FGHIJ67890.group.com.example.shared").as_deref(),
+            Some("com.example.notes")
+        );
+        assert_eq!(
+            f("FGHIJ67890.com.example.notes.widget").as_deref(),
+            Some("com.example.notes")
+        );
         // Extension not listed: longest bundle-ID prefix.
-        assert_eq!(f("FGHIJ67890.com.example.bank.today").as_deref(), Some("com.example.bank"));
+        assert_eq!(
+            f("FGHIJ67890.com.example.bank.today").as_deref(),
+            Some("com.example.bank")
+        );
         assert_eq!(f("apple").as_deref(), Some(SYSTEM_OWNER));
         assert_eq!(f("com.apple.cfnetwork").as_deref(), Some(SYSTEM_OWNER));
-        assert_eq!(f("ABCDE12345.com.apple.token").as_deref(), Some(SYSTEM_OWNER));
+        assert_eq!(
+            f("ABCDE12345.com.apple.token").as_deref(),
+            Some(SYSTEM_OWNER)
+        );
         assert_eq!(f("ZZZZZ99999.org.other.app"), None);
         assert_eq!(f("group.org.other"), None);
         assert_eq!(f(""), None);

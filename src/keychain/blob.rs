@@ -26,7 +26,11 @@ pub const TAG_LEN: usize = 16;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BlobError {
     #[error("blob of {have} bytes is too short for the {field} (needs {need} bytes)")]
-    Truncated { field: &'static str, need: usize, have: usize },
+    Truncated {
+        field: &'static str,
+        need: usize,
+        have: usize,
+    },
     #[error("wrapped-key length field is {got} (expected 40)")]
     BadKeyLen { got: u32 },
     #[error("ciphertext of {len} bytes is not a non-empty multiple of 16 (AES-CBC)")]
@@ -75,9 +79,16 @@ pub struct BlobHeader {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BlobBody<'a> {
     /// v0/v1: AES-256-CBC, zero IV, PKCS#7; plaintext = the secret.
-    Cbc { wrapped_key: &'a [u8], ciphertext: &'a [u8] },
+    Cbc {
+        wrapped_key: &'a [u8],
+        ciphertext: &'a [u8],
+    },
     /// v2/v3: AES-256-GCM (empty IV, or default IV + `aad` when the flag is set).
-    Gcm { wrapped_key: &'a [u8], ct_and_tag: &'a [u8], aad: &'a [u8] },
+    Gcm {
+        wrapped_key: &'a [u8],
+        ct_and_tag: &'a [u8],
+        aad: &'a [u8],
+    },
     /// v4–6: access-control items; the key blob is an AKS ref-key (device-bound).
     AccessControl {
         /// `prot` of the access-control DER when it decoded (a pdmn code).
@@ -99,13 +110,30 @@ pub struct ParsedBlob<'a> {
 }
 
 fn u32_at(b: &[u8], at: usize, field: &'static str) -> Result<u32, BlobError> {
-    let s = b.get(at..at + 4).ok_or(BlobError::Truncated { field, need: at + 4, have: b.len() })?;
+    let s = b.get(at..at + 4).ok_or(BlobError::Truncated {
+        field,
+        need: at + 4,
+        have: b.len(),
+    })?;
     Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
-fn slice<'a>(b: &'a [u8], at: usize, len: usize, field: &'static str) -> Result<&'a [u8], BlobError> {
-    let end = at.checked_add(len).ok_or(BlobError::Truncated { field, need: usize::MAX, have: b.len() })?;
-    b.get(at..end).ok_or(BlobError::Truncated { field, need: end, have: b.len() })
+fn slice<'a>(
+    b: &'a [u8],
+    at: usize,
+    len: usize,
+    field: &'static str,
+) -> Result<&'a [u8], BlobError> {
+    let end = at.checked_add(len).ok_or(BlobError::Truncated {
+        field,
+        need: usize::MAX,
+        have: b.len(),
+    })?;
+    b.get(at..end).ok_or(BlobError::Truncated {
+        field,
+        need: end,
+        have: b.len(),
+    })
 }
 
 /// Parse the layout of a `v_Data` blob. Never fails as a whole: the header fields that could
@@ -114,7 +142,12 @@ pub fn parse(b: &[u8]) -> ParsedBlob<'_> {
     let mut header = BlobHeader::default();
     let version_raw = match u32_at(b, 0, "version word") {
         Ok(v) => v,
-        Err(e) => return ParsedBlob { header, body: Err(e) },
+        Err(e) => {
+            return ParsedBlob {
+                header,
+                body: Err(e),
+            }
+        }
     };
     let version = version_raw & !DEFAULT_IV_FLAG;
     header.version_raw = Some(version_raw);
@@ -126,7 +159,12 @@ pub fn parse(b: &[u8]) -> ParsedBlob<'_> {
                 header.class_raw = Some(c);
                 header.class = Some(c & CLASS_MASK);
             }
-            Err(e) => return ParsedBlob { header, body: Err(e) },
+            Err(e) => {
+                return ParsedBlob {
+                    header,
+                    body: Err(e),
+                }
+            }
         }
     }
     let body = match version {
@@ -140,9 +178,14 @@ pub fn parse(b: &[u8]) -> ParsedBlob<'_> {
 
 fn cbc_body<'a>(wrapped_key: &'a [u8], ciphertext: &'a [u8]) -> Result<BlobBody<'a>, BlobError> {
     if ciphertext.is_empty() || ciphertext.len() % 16 != 0 {
-        return Err(BlobError::CbcNotBlockAligned { len: ciphertext.len() });
+        return Err(BlobError::CbcNotBlockAligned {
+            len: ciphertext.len(),
+        });
     }
-    Ok(BlobBody::Cbc { wrapped_key, ciphertext })
+    Ok(BlobBody::Cbc {
+        wrapped_key,
+        ciphertext,
+    })
 }
 
 fn parse_v0(b: &[u8]) -> Result<BlobBody<'_>, BlobError> {
@@ -167,7 +210,11 @@ fn parse_v1_3(b: &[u8], version: u32) -> Result<BlobBody<'_>, BlobError> {
             have: b.len(),
         });
     }
-    Ok(BlobBody::Gcm { wrapped_key, ct_and_tag: rest, aad: &b[..12] })
+    Ok(BlobBody::Gcm {
+        wrapped_key,
+        ct_and_tag: rest,
+        aad: &b[..12],
+    })
 }
 
 fn parse_acl<'a>(b: &'a [u8], header: &mut BlobHeader) -> Result<BlobBody<'a>, BlobError> {
@@ -187,12 +234,20 @@ fn parse_acl<'a>(b: &'a [u8], header: &mut BlobHeader) -> Result<BlobBody<'a>, B
     let (protection, protection_problem) = match der::decode_dict(prot) {
         Ok(d) => match d.get_str("prot") {
             Some(p) => (Some(p), None),
-            None => (None, Some("access-control DER has no \"prot\" string".to_owned())),
+            None => (
+                None,
+                Some("access-control DER has no \"prot\" string".to_owned()),
+            ),
         },
         Err(e) => (None, Some(format!("access-control {e}"))),
     };
     header.class = protection.as_deref().and_then(super::item::class_for_pdmn);
-    Ok(BlobBody::AccessControl { protection, protection_problem, key_blob_len: key_len, ct_and_tag_len: rest.len() })
+    Ok(BlobBody::AccessControl {
+        protection,
+        protection_problem,
+        key_blob_len: key_len,
+        ct_and_tag_len: rest.len(),
+    })
 }
 
 /// A decrypted blob's content.
@@ -214,7 +269,11 @@ impl std::fmt::Debug for Payload {
 
 /// Unwrap the item key with `class_key` and decrypt the body; decode the payload (DER dict
 /// for v3, plist dict for v2, raw secret for v0/v1).
-pub fn decrypt(header: &BlobHeader, body: &BlobBody<'_>, class_key: &Key32) -> Result<Payload, DecryptError> {
+pub fn decrypt(
+    header: &BlobHeader,
+    body: &BlobBody<'_>,
+    class_key: &Key32,
+) -> Result<Payload, DecryptError> {
     let unwrap = |wrapped: &[u8]| {
         crypto::wrap::unwrap32(class_key, wrapped).map_err(|e| match e {
             CryptoError::UnwrapIntegrity => DecryptError::KeyUnwrap,
@@ -222,7 +281,10 @@ pub fn decrypt(header: &BlobHeader, body: &BlobBody<'_>, class_key: &Key32) -> R
         })
     };
     match body {
-        BlobBody::Cbc { wrapped_key, ciphertext } => {
+        BlobBody::Cbc {
+            wrapped_key,
+            ciphertext,
+        } => {
             let key = unwrap(wrapped_key)?;
             let plain = crypto::cbc::decrypt(&key, ciphertext).map_err(|e| match e {
                 CryptoError::BadPadding => DecryptError::BadPadding,
@@ -230,7 +292,11 @@ pub fn decrypt(header: &BlobHeader, body: &BlobBody<'_>, class_key: &Key32) -> R
             })?;
             Ok(Payload::RawSecret(Zeroizing::new(plain)))
         }
-        BlobBody::Gcm { wrapped_key, ct_and_tag, aad } => {
+        BlobBody::Gcm {
+            wrapped_key,
+            ct_and_tag,
+            aad,
+        } => {
             let key = unwrap(wrapped_key)?;
             let opened = if header.default_iv {
                 crypto::gcm::open_default_iv(&key, aad, ct_and_tag)
@@ -248,7 +314,9 @@ pub fn decrypt(header: &BlobHeader, body: &BlobBody<'_>, class_key: &Key32) -> R
             };
             Ok(Payload::Attributes(Zeroizing::new(dict)))
         }
-        BlobBody::AccessControl { .. } | BlobBody::Unsupported { .. } => Err(DecryptError::NotDecryptable),
+        BlobBody::AccessControl { .. } | BlobBody::Unsupported { .. } => {
+            Err(DecryptError::NotDecryptable)
+        }
     }
 }
 
@@ -262,7 +330,9 @@ fn plist_payload(plain: &[u8]) -> Result<DerDict, DecryptError> {
             "v2 plist is {}, not a dictionary",
             super::export::plist_kind(&v)
         ))),
-        None => Err(DecryptError::Payload("v2 plist is nested too deeply".into())),
+        None => Err(DecryptError::Payload(
+            "v2 plist is nested too deeply".into(),
+        )),
     }
 }
 
@@ -296,10 +366,20 @@ mod tests {
         let p = parse(&b);
         assert_eq!(
             p.header,
-            BlobHeader { version_raw: Some(3), version: Some(3), default_iv: false, class_raw: Some(7), class: Some(7) }
+            BlobHeader {
+                version_raw: Some(3),
+                version: Some(3),
+                default_iv: false,
+                class_raw: Some(7),
+                class: Some(7)
+            }
         );
         match p.body.unwrap() {
-            BlobBody::Gcm { wrapped_key, ct_and_tag, aad } => {
+            BlobBody::Gcm {
+                wrapped_key,
+                ct_and_tag,
+                aad,
+            } => {
                 assert_eq!(wrapped_key, &[0xAA; 40][..]);
                 assert_eq!(ct_and_tag.len(), 20);
                 assert_eq!(aad, &b[..12]);
@@ -325,7 +405,10 @@ mod tests {
         b.extend_from_slice(&[1; 40]);
         b.extend_from_slice(&[2; 32]);
         match parse(&b).body.unwrap() {
-            BlobBody::Cbc { wrapped_key, ciphertext } => assert_eq!((wrapped_key.len(), ciphertext.len()), (40, 32)),
+            BlobBody::Cbc {
+                wrapped_key,
+                ciphertext,
+            } => assert_eq!((wrapped_key.len(), ciphertext.len()), (40, 32)),
             other => panic!("{other:?}"),
         }
         let mut b = le(&[1, 8, 40]);
@@ -333,35 +416,85 @@ mod tests {
         b.extend_from_slice(&[2; 16]);
         assert!(matches!(parse(&b).body, Ok(BlobBody::Cbc { .. })));
         b.push(0);
-        assert_eq!(parse(&b).body, Err(BlobError::CbcNotBlockAligned { len: 17 }));
+        assert_eq!(
+            parse(&b).body,
+            Err(BlobError::CbcNotBlockAligned { len: 17 })
+        );
         let mut b = le(&[1, 8, 40]);
         b.extend_from_slice(&[1; 40]);
-        assert_eq!(parse(&b).body, Err(BlobError::CbcNotBlockAligned { len: 0 }));
+        assert_eq!(
+            parse(&b).body,
+            Err(BlobError::CbcNotBlockAligned { len: 0 })
+        );
     }
 
     #[test]
     fn malformed_layouts_name_the_field() {
-        assert_eq!(parse(&[]).body, Err(BlobError::Truncated { field: "version word", need: 4, have: 0 }));
+        assert_eq!(
+            parse(&[]).body,
+            Err(BlobError::Truncated {
+                field: "version word",
+                need: 4,
+                have: 0
+            })
+        );
         assert_eq!(parse(&[3, 0, 0]).header.version, None);
-        let p = parse(&le(&[3]));
+        let b3 = le(&[3]);
+        let p = parse(&b3);
         assert_eq!(p.header.version, Some(3));
         assert_eq!(p.header.class, None);
-        assert_eq!(p.body, Err(BlobError::Truncated { field: "class word", need: 8, have: 4 }));
-        let p = parse(&le(&[3, 6]));
+        assert_eq!(
+            p.body,
+            Err(BlobError::Truncated {
+                field: "class word",
+                need: 8,
+                have: 4
+            })
+        );
+        let b36 = le(&[3, 6]);
+        let p = parse(&b36);
         assert_eq!(p.header.class, Some(6));
-        assert_eq!(p.body, Err(BlobError::Truncated { field: "wrapped-key length", need: 12, have: 8 }));
+        assert_eq!(
+            p.body,
+            Err(BlobError::Truncated {
+                field: "wrapped-key length",
+                need: 12,
+                have: 8
+            })
+        );
         let mut b = le(&[3, 6, 72]);
         b.extend_from_slice(&[0; 100]);
         assert_eq!(parse(&b).body, Err(BlobError::BadKeyLen { got: 72 }));
         let mut b = le(&[3, 6, 40]);
         b.extend_from_slice(&[0; 30]);
-        assert_eq!(parse(&b).body, Err(BlobError::Truncated { field: "wrapped key", need: 52, have: 42 }));
+        assert_eq!(
+            parse(&b).body,
+            Err(BlobError::Truncated {
+                field: "wrapped key",
+                need: 52,
+                have: 42
+            })
+        );
         let mut b = le(&[3, 6, 40]);
         b.extend_from_slice(&[0; 55]);
-        assert_eq!(parse(&b).body, Err(BlobError::Truncated { field: "authentication tag", need: 68, have: 67 }));
+        assert_eq!(
+            parse(&b).body,
+            Err(BlobError::Truncated {
+                field: "authentication tag",
+                need: 68,
+                have: 67
+            })
+        );
         let mut b = le(&[0, 6]);
         b.extend_from_slice(&[0; 39]);
-        assert_eq!(parse(&b).body, Err(BlobError::Truncated { field: "wrapped key", need: 48, have: 47 }));
+        assert_eq!(
+            parse(&b).body,
+            Err(BlobError::Truncated {
+                field: "wrapped key",
+                need: 48,
+                have: 47
+            })
+        );
     }
 
     #[test]
@@ -393,7 +526,11 @@ mod tests {
         b.extend_from_slice(&le(&[0]));
         b.extend_from_slice(&[0; 16]);
         match parse(&b).body.unwrap() {
-            BlobBody::AccessControl { protection: None, protection_problem: Some(p), .. } => {
+            BlobBody::AccessControl {
+                protection: None,
+                protection_problem: Some(p),
+                ..
+            } => {
                 assert!(p.contains("DER"), "{p}")
             }
             other => panic!("{other:?}"),
@@ -402,17 +539,28 @@ mod tests {
         let b = le(&[5, 0xFFFF_FFF0, 0]);
         assert_eq!(
             parse(&b).body,
-            Err(BlobError::Truncated { field: "access-control DER", need: 8 + 0xFFFF_FFF0, have: 12 })
+            Err(BlobError::Truncated {
+                field: "access-control DER",
+                need: 8 + 0xFFFF_FFF0,
+                have: 12
+            })
         );
         // Huge key-blob length.
         let b = le(&[5, 0, 0xFFFF_FFFF]);
-        assert!(matches!(parse(&b).body, Err(BlobError::Truncated { field: "key blob", .. })));
+        assert!(matches!(
+            parse(&b).body,
+            Err(BlobError::Truncated {
+                field: "key blob",
+                ..
+            })
+        ));
     }
 
     #[test]
     fn unsupported_versions() {
         for v in [7u32, 8, 9, 0x1234] {
-            let p = parse(&le(&[v, 0, 0]));
+            let b = le(&[v, 0, 0]);
+            let p = parse(&b);
             assert_eq!(p.body, Ok(BlobBody::Unsupported { version: v }));
             assert_eq!(p.header.class, None);
         }

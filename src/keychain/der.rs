@@ -30,7 +30,11 @@ pub enum DerError {
     #[error("DER: length at offset {offset} uses {bytes} length bytes (at most 8 allowed)")]
     LengthTooLong { offset: usize, bytes: usize },
     #[error("DER: element at offset {offset} claims {len} bytes but only {available} remain")]
-    LengthBeyondBuffer { offset: usize, len: u64, available: usize },
+    LengthBeyondBuffer {
+        offset: usize,
+        len: u64,
+        available: usize,
+    },
     #[error("DER: identifier at offset {offset} is longer than 4 bytes")]
     TagTooLong { offset: usize },
     #[error("DER: nesting deeper than {MAX_DEPTH} at offset {offset}")]
@@ -114,7 +118,10 @@ pub enum DerValue {
     Null,
     /// Any other element: identifier octets packed big-endian into `tag` (1–4 octets) and
     /// the raw content octets (not descended into, even when constructed).
-    Unknown { tag: u32, bytes: Vec<u8> },
+    Unknown {
+        tag: u32,
+        bytes: Vec<u8>,
+    },
 }
 
 impl DerValue {
@@ -146,7 +153,9 @@ impl fmt::Debug for DerValue {
             DerValue::Bool(b) => write!(f, "Bool({b})"),
             DerValue::Date(d) => write!(f, "Date({:?})", d.raw),
             DerValue::Null => f.write_str("Null"),
-            DerValue::Unknown { tag, bytes } => write!(f, "Unknown(0x{tag:02X}, <{} bytes>)", bytes.len()),
+            DerValue::Unknown { tag, bytes } => {
+                write!(f, "Unknown(0x{tag:02X}, <{} bytes>)", bytes.len())
+            }
         }
     }
 }
@@ -181,7 +190,9 @@ pub struct DerDict {
 
 impl fmt::Debug for DerDict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.entries.iter().map(|(k, v)| (k, v))).finish()
+        f.debug_map()
+            .entries(self.entries.iter().map(|(k, v)| (k, v)))
+            .finish()
     }
 }
 
@@ -283,10 +294,16 @@ impl DerDict {
 
 /// Decode exactly one element covering all of `bytes`.
 pub fn decode(bytes: &[u8]) -> Result<DerValue, DerError> {
-    let mut dec = Decoder { buf: bytes, elements: 0 };
+    let mut dec = Decoder {
+        buf: bytes,
+        elements: 0,
+    };
     let (value, end) = dec.element(0, 0)?;
     if end != bytes.len() {
-        return Err(DerError::TrailingBytes { offset: end, count: bytes.len() - end });
+        return Err(DerError::TrailingBytes {
+            offset: end,
+            count: bytes.len() - end,
+        });
     }
     Ok(value)
 }
@@ -295,7 +312,9 @@ pub fn decode(bytes: &[u8]) -> Result<DerValue, DerError> {
 pub fn decode_dict(bytes: &[u8]) -> Result<DerDict, DerError> {
     match decode(bytes)? {
         DerValue::Dict(d) => Ok(d),
-        other => Err(DerError::NotADictionary { found: other.kind_name() }),
+        other => Err(DerError::NotADictionary {
+            found: other.kind_name(),
+        }),
     }
 }
 
@@ -314,13 +333,19 @@ struct Header {
 
 impl<'a> Decoder<'a> {
     fn byte(&self, at: usize, what: &'static str) -> Result<u8, DerError> {
-        self.buf.get(at).copied().ok_or(DerError::Truncated { offset: at, what })
+        self.buf
+            .get(at)
+            .copied()
+            .ok_or(DerError::Truncated { offset: at, what })
     }
 
     /// Read identifier and length at `pos`, bounded by `limit` (end of the enclosing element).
     fn header(&self, pos: usize, limit: usize) -> Result<Header, DerError> {
         if pos >= limit {
-            return Err(DerError::Truncated { offset: pos, what: "an identifier" });
+            return Err(DerError::Truncated {
+                offset: pos,
+                what: "an identifier",
+            });
         }
         let first = self.byte(pos, "an identifier")?;
         let mut at = pos + 1;
@@ -329,7 +354,10 @@ impl<'a> Decoder<'a> {
             // High-tag-number form: continuation octets with bit 8 set, last one clear.
             loop {
                 if at >= limit {
-                    return Err(DerError::Truncated { offset: at, what: "a multi-byte identifier" });
+                    return Err(DerError::Truncated {
+                        offset: at,
+                        what: "a multi-byte identifier",
+                    });
                 }
                 let b = self.byte(at, "a multi-byte identifier")?;
                 if at - pos >= 4 {
@@ -343,7 +371,10 @@ impl<'a> Decoder<'a> {
             }
         }
         if at >= limit {
-            return Err(DerError::Truncated { offset: at, what: "a length" });
+            return Err(DerError::Truncated {
+                offset: at,
+                what: "a length",
+            });
         }
         let l0 = self.byte(at, "a length")?;
         let len_off = at;
@@ -355,12 +386,18 @@ impl<'a> Decoder<'a> {
         } else {
             let n = usize::from(l0 & 0x7F);
             if n > 8 {
-                return Err(DerError::LengthTooLong { offset: len_off, bytes: n });
+                return Err(DerError::LengthTooLong {
+                    offset: len_off,
+                    bytes: n,
+                });
             }
             let mut v: u64 = 0;
             for _ in 0..n {
                 if at >= limit {
-                    return Err(DerError::Truncated { offset: at, what: "a long-form length" });
+                    return Err(DerError::Truncated {
+                        offset: at,
+                        what: "a long-form length",
+                    });
                 }
                 v = (v << 8) | u64::from(self.byte(at, "a long-form length")?);
                 at += 1;
@@ -369,9 +406,17 @@ impl<'a> Decoder<'a> {
         };
         let available = limit - at;
         if len > available as u64 {
-            return Err(DerError::LengthBeyondBuffer { offset: pos, len, available });
+            return Err(DerError::LengthBeyondBuffer {
+                offset: pos,
+                len,
+                available,
+            });
         }
-        Ok(Header { tag, start: at, end: at + len as usize })
+        Ok(Header {
+            tag,
+            start: at,
+            end: at + len as usize,
+        })
     }
 
     /// Decode the element at `pos`; returns it and the offset just past it.
@@ -379,7 +424,12 @@ impl<'a> Decoder<'a> {
         self.element_within(pos, self.buf.len(), depth)
     }
 
-    fn element_within(&mut self, pos: usize, limit: usize, depth: usize) -> Result<(DerValue, usize), DerError> {
+    fn element_within(
+        &mut self,
+        pos: usize,
+        limit: usize,
+        depth: usize,
+    ) -> Result<(DerValue, usize), DerError> {
         if depth > MAX_DEPTH {
             return Err(DerError::TooDeep { offset: pos });
         }
@@ -388,7 +438,10 @@ impl<'a> Decoder<'a> {
             return Err(DerError::TooManyElements);
         }
         let h = self.header(pos, limit)?;
-        let content = self.buf.get(h.start..h.end).ok_or(DerError::Truncated { offset: h.start, what: "content" })?;
+        let content = self.buf.get(h.start..h.end).ok_or(DerError::Truncated {
+            offset: h.start,
+            what: "content",
+        })?;
         let value = match h.tag {
             0x31 => DerValue::Dict(self.dict(&h, depth)?),
             0x30 => {
@@ -403,27 +456,51 @@ impl<'a> Decoder<'a> {
             }
             0x0C | 0x12 | 0x13 | 0x16 => match std::str::from_utf8(content) {
                 Ok(s) => DerValue::String(s.to_owned()),
-                Err(_) => return Err(DerError::InvalidUtf8 { offset: pos, what: "string" }),
+                Err(_) => {
+                    return Err(DerError::InvalidUtf8 {
+                        offset: pos,
+                        what: "string",
+                    })
+                }
             },
             0x04 => DerValue::Data(content.to_vec()),
-            0x02 => DerValue::Integer(decode_integer(content).ok_or(DerError::EmptyInteger { offset: pos })?),
+            0x02 => DerValue::Integer(
+                decode_integer(content).ok_or(DerError::EmptyInteger { offset: pos })?,
+            ),
             0x01 => match content {
                 [b] => DerValue::Bool(*b != 0),
-                _ => return Err(DerError::BadBoolean { offset: pos, len: content.len() }),
+                _ => {
+                    return Err(DerError::BadBoolean {
+                        offset: pos,
+                        len: content.len(),
+                    })
+                }
             },
             0x05 => {
                 if !content.is_empty() {
-                    return Err(DerError::BadNull { offset: pos, len: content.len() });
+                    return Err(DerError::BadNull {
+                        offset: pos,
+                        len: content.len(),
+                    });
                 }
                 DerValue::Null
             }
             0x18 | 0x17 => {
-                let text = std::str::from_utf8(content)
-                    .map_err(|_| DerError::InvalidUtf8 { offset: pos, what: "time" })?;
-                let kind = if h.tag == 0x18 { TimeKind::Generalized } else { TimeKind::Utc };
+                let text = std::str::from_utf8(content).map_err(|_| DerError::InvalidUtf8 {
+                    offset: pos,
+                    what: "time",
+                })?;
+                let kind = if h.tag == 0x18 {
+                    TimeKind::Generalized
+                } else {
+                    TimeKind::Utc
+                };
                 DerValue::Date(DerDate::new(kind, text))
             }
-            tag => DerValue::Unknown { tag, bytes: content.to_vec() },
+            tag => DerValue::Unknown {
+                tag,
+                bytes: content.to_vec(),
+            },
         };
         Ok((value, h.end))
     }
@@ -446,7 +523,11 @@ impl<'a> Decoder<'a> {
             let (key, after_key) = self.element_within(entry.start, entry.end, depth + 2)?;
             let key = match key {
                 DerValue::String(s) => s,
-                _ => return Err(DerError::NonStringKey { offset: entry.start }),
+                _ => {
+                    return Err(DerError::NonStringKey {
+                        offset: entry.start,
+                    })
+                }
             };
             if after_key >= entry.end {
                 return Err(DerError::BadDictEntry { offset: at });
@@ -506,11 +587,18 @@ fn days_in_month(year: u32, month: u32) -> u32 {
 }
 
 fn rfc3339(y: u32, mo: u32, d: u32, h: u32, mi: u32, s: u32, frac: &str) -> Option<String> {
-    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60 {
+    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60
+    {
         return None;
     }
-    let frac = if frac.is_empty() { String::new() } else { format!(".{frac}") };
-    Some(format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{frac}Z"))
+    let frac = if frac.is_empty() {
+        String::new()
+    } else {
+        format!(".{frac}")
+    };
+    Some(format!(
+        "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{frac}Z"
+    ))
 }
 
 /// `YYYYMMDDhhmmss[.fff]Z` (the only form Apple writes; local times and offsets rejected).
@@ -545,7 +633,11 @@ fn parse_utc(raw: &str) -> Option<String> {
     }
     let yy = digits(body.get(0..2)?)?;
     let year = if yy >= 50 { 1900 + yy } else { 2000 + yy };
-    let sec = if body.len() == 12 { digits(body.get(10..12)?)? } else { 0 };
+    let sec = if body.len() == 12 {
+        digits(body.get(10..12)?)?
+    } else {
+        0
+    };
     rfc3339(
         year,
         digits(body.get(2..4)?)?,
@@ -612,7 +704,8 @@ fn encode_dict_into(dict: &DerDict, out: &mut Vec<u8>) {
 fn encode_integer(i: i64) -> Vec<u8> {
     let b = i.to_be_bytes();
     let mut s: &[u8] = &b;
-    while s.len() > 1 && ((s[0] == 0x00 && s[1] & 0x80 == 0) || (s[0] == 0xFF && s[1] & 0x80 != 0)) {
+    while s.len() > 1 && ((s[0] == 0x00 && s[1] & 0x80 == 0) || (s[0] == 0xFF && s[1] & 0x80 != 0))
+    {
         s = &s[1..];
     }
     s.to_vec()
@@ -660,30 +753,45 @@ mod tests {
         // 30 0A 0C 04 "port" 02 02 01 BB
         // 30 09 0C 04 "sync" 01 01 FF
         // 30 0C 0C 06 "v_Data" 04 02 01 02
-        let mut b = vec![0x31, 0x32];
-        b.extend_from_slice(&[0x30, 0x0B, 0x0C, 0x04]);
-        b.extend_from_slice(b"acct");
-        b.extend_from_slice(&[0x0C, 0x03]);
-        b.extend_from_slice(b"bob");
-        b.extend_from_slice(&[0x30, 0x0A, 0x0C, 0x04]);
-        b.extend_from_slice(b"port");
-        b.extend_from_slice(&[0x02, 0x02, 0x01, 0xBB]);
-        b.extend_from_slice(&[0x30, 0x09, 0x0C, 0x04]);
-        b.extend_from_slice(b"sync");
-        b.extend_from_slice(&[0x01, 0x01, 0xFF]);
-        b.extend_from_slice(&[0x30, 0x0C, 0x0C, 0x06]);
-        b.extend_from_slice(b"v_Data");
-        b.extend_from_slice(&[0x04, 0x02, 0x01, 0x02]);
+        let acct = [
+            &[0x30, 0x0B, 0x0C, 0x04][..],
+            b"acct",
+            &[0x0C, 0x03],
+            b"bob",
+        ]
+        .concat();
+        let port = [
+            &[0x30, 0x0A, 0x0C, 0x04][..],
+            b"port",
+            &[0x02, 0x02, 0x01, 0xBB],
+        ]
+        .concat();
+        let sync = [&[0x30, 0x09, 0x0C, 0x04][..], b"sync", &[0x01, 0x01, 0xFF]].concat();
+        let data = [
+            &[0x30, 0x0C, 0x0C, 0x06][..],
+            b"v_Data",
+            &[0x04, 0x02, 0x01, 0x02],
+        ]
+        .concat();
+        // Stored order (not DER order) is accepted.
+        let b = [&[0x31, 0x32][..], &acct, &port, &sync, &data].concat();
         assert_eq!(b.len(), 2 + 0x32);
         let d = decode_dict(&b).unwrap();
         assert_eq!(d.len(), 4);
+        assert_eq!(
+            d.keys().collect::<Vec<_>>(),
+            ["acct", "port", "sync", "v_Data"]
+        );
         assert_eq!(d.get_str("acct").as_deref(), Some("bob"));
         assert_eq!(d.get_int("port"), Some(443));
         assert_eq!(d.get_bool("sync"), Some(true));
         assert_eq!(d.get_data("v_Data"), Some(&[1u8, 2][..]));
         assert_eq!(d.get_str("missing"), None);
-        // These entries are already in DER order, so encoding gives the same bytes back.
-        assert_eq!(encode_dict(&d), b);
+        // The encoder writes entries in DER set order: by encoded bytes (here by length).
+        assert_eq!(
+            encode_dict(&d),
+            [&[0x31, 0x32][..], &sync, &port, &acct, &data].concat()
+        );
     }
 
     #[test]
@@ -704,16 +812,26 @@ mod tests {
         for (content, want) in cases {
             let mut b = vec![0x02, content.len() as u8];
             b.extend_from_slice(content);
-            assert_eq!(decode(&b).unwrap(), DerValue::Integer(DerInt::Int(*want)), "{content:02X?}");
+            assert_eq!(
+                decode(&b).unwrap(),
+                DerValue::Integer(DerInt::Int(*want)),
+                "{content:02X?}"
+            );
             if content.len() < 3 || *want != 5 {
                 assert_eq!(encode(&DerValue::Integer(DerInt::Int(*want))), b);
             }
         }
         // 2^63 needs 9 bytes: kept as bytes.
         let big = [0x02, 0x09, 0x00, 0x80, 0, 0, 0, 0, 0, 0, 0];
-        assert_eq!(decode(&big).unwrap(), DerValue::Integer(DerInt::Big(big[2..].to_vec())));
+        assert_eq!(
+            decode(&big).unwrap(),
+            DerValue::Integer(DerInt::Big(big[2..].to_vec()))
+        );
         assert_eq!(encode(&decode(&big).unwrap()), big);
-        assert_eq!(decode(&[0x02, 0x00]), Err(DerError::EmptyInteger { offset: 0 }));
+        assert_eq!(
+            decode(&[0x02, 0x00]),
+            Err(DerError::EmptyInteger { offset: 0 })
+        );
     }
 
     #[test]
@@ -725,34 +843,71 @@ mod tests {
         let enc = encode(&DerValue::Data(vec![7; 200]));
         assert_eq!(&enc[..3], &[0x04, 0x81, 0xC8]);
         // Non-minimal long form is accepted.
-        assert_eq!(decode(&[0x04, 0x82, 0x00, 0x01, 0x09]).unwrap(), DerValue::Data(vec![9]));
+        assert_eq!(
+            decode(&[0x04, 0x82, 0x00, 0x01, 0x09]).unwrap(),
+            DerValue::Data(vec![9])
+        );
     }
 
     #[test]
     fn bad_lengths() {
-        assert_eq!(decode(&[0x04, 0x80, 0x00, 0x00]), Err(DerError::IndefiniteLength { offset: 1 }));
+        assert_eq!(
+            decode(&[0x04, 0x80, 0x00, 0x00]),
+            Err(DerError::IndefiniteLength { offset: 1 })
+        );
         assert_eq!(
             decode(&[0x04, 0x89, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
-            Err(DerError::LengthTooLong { offset: 1, bytes: 9 })
+            Err(DerError::LengthTooLong {
+                offset: 1,
+                bytes: 9
+            })
         );
         assert_eq!(
             decode(&[0x04, 0x88, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),
-            Err(DerError::LengthBeyondBuffer { offset: 0, len: u64::MAX, available: 0 })
+            Err(DerError::LengthBeyondBuffer {
+                offset: 0,
+                len: u64::MAX,
+                available: 0
+            })
         );
         assert_eq!(
             decode(&[0x04, 0x84, 0x7F, 0xFF, 0xFF, 0xFF, 0x00]),
-            Err(DerError::LengthBeyondBuffer { offset: 0, len: 0x7FFF_FFFF, available: 1 })
+            Err(DerError::LengthBeyondBuffer {
+                offset: 0,
+                len: 0x7FFF_FFFF,
+                available: 1
+            })
         );
-        assert_eq!(decode(&[0x04, 0x05, 1, 2]), Err(DerError::LengthBeyondBuffer { offset: 0, len: 5, available: 2 }));
+        assert_eq!(
+            decode(&[0x04, 0x05, 1, 2]),
+            Err(DerError::LengthBeyondBuffer {
+                offset: 0,
+                len: 5,
+                available: 2
+            })
+        );
         assert!(matches!(decode(&[0x04]), Err(DerError::Truncated { .. })));
         assert!(matches!(decode(&[]), Err(DerError::Truncated { .. })));
-        assert!(matches!(decode(&[0x04, 0x82, 0x01]), Err(DerError::Truncated { .. })));
+        assert!(matches!(
+            decode(&[0x04, 0x82, 0x01]),
+            Err(DerError::Truncated { .. })
+        ));
         // Inner element longer than its enclosing sequence (but within the buffer).
         assert_eq!(
             decode(&[0x30, 0x02, 0x04, 0x03, 0x01, 0x02, 0x03]),
-            Err(DerError::LengthBeyondBuffer { offset: 2, len: 3, available: 0 })
+            Err(DerError::LengthBeyondBuffer {
+                offset: 2,
+                len: 3,
+                available: 0
+            })
         );
-        assert_eq!(decode(&[0x05, 0x00, 0x00]), Err(DerError::TrailingBytes { offset: 2, count: 1 }));
+        assert_eq!(
+            decode(&[0x05, 0x00, 0x00]),
+            Err(DerError::TrailingBytes {
+                offset: 2,
+                count: 1
+            })
+        );
     }
 
     #[test]
@@ -785,23 +940,53 @@ mod tests {
     fn scalar_kinds() {
         assert_eq!(decode(&[0x01, 0x01, 0x00]).unwrap(), DerValue::Bool(false));
         assert_eq!(decode(&[0x01, 0x01, 0x01]).unwrap(), DerValue::Bool(true));
-        assert_eq!(decode(&[0x01, 0x02, 0x00, 0x00]), Err(DerError::BadBoolean { offset: 0, len: 2 }));
+        assert_eq!(
+            decode(&[0x01, 0x02, 0x00, 0x00]),
+            Err(DerError::BadBoolean { offset: 0, len: 2 })
+        );
         assert_eq!(decode(&[0x05, 0x00]).unwrap(), DerValue::Null);
-        assert_eq!(decode(&[0x05, 0x01, 0x00]), Err(DerError::BadNull { offset: 0, len: 1 }));
+        assert_eq!(
+            decode(&[0x05, 0x01, 0x00]),
+            Err(DerError::BadNull { offset: 0, len: 1 })
+        );
         assert_eq!(decode(&[0x13, 0x02, b'h', b'i']).unwrap(), s("hi"));
         assert_eq!(decode(&[0x16, 0x01, b'x']).unwrap(), s("x"));
         assert_eq!(decode(&[0x12, 0x01, b'7']).unwrap(), s("7"));
-        assert!(matches!(decode(&[0x0C, 0x01, 0xFF]), Err(DerError::InvalidUtf8 { .. })));
+        assert!(matches!(
+            decode(&[0x0C, 0x01, 0xFF]),
+            Err(DerError::InvalidUtf8 { .. })
+        ));
         // Unknown primitive and a private-class constructed element are kept raw.
-        assert_eq!(decode(&[0x03, 0x02, 0x00, 0x01]).unwrap(), DerValue::Unknown { tag: 0x03, bytes: vec![0, 1] });
+        assert_eq!(
+            decode(&[0x03, 0x02, 0x00, 0x01]).unwrap(),
+            DerValue::Unknown {
+                tag: 0x03,
+                bytes: vec![0, 1]
+            }
+        );
         let set = [0xD1, 0x02, 0x05, 0x00];
-        assert_eq!(decode(&set).unwrap(), DerValue::Unknown { tag: 0xD1, bytes: vec![5, 0] });
+        assert_eq!(
+            decode(&set).unwrap(),
+            DerValue::Unknown {
+                tag: 0xD1,
+                bytes: vec![5, 0]
+            }
+        );
         assert_eq!(encode(&decode(&set).unwrap()), set);
         // High-tag-number form: [PRIVATE 200] = DF 81 48.
         let hi = [0xDF, 0x81, 0x48, 0x01, 0x2A];
-        assert_eq!(decode(&hi).unwrap(), DerValue::Unknown { tag: 0xDF8148, bytes: vec![0x2A] });
+        assert_eq!(
+            decode(&hi).unwrap(),
+            DerValue::Unknown {
+                tag: 0xDF8148,
+                bytes: vec![0x2A]
+            }
+        );
         assert_eq!(encode(&decode(&hi).unwrap()), hi);
-        assert_eq!(decode(&[0xDF, 0x81, 0x81, 0x81, 0x01, 0x00]), Err(DerError::TagTooLong { offset: 0 }));
+        assert_eq!(
+            decode(&[0xDF, 0x81, 0x81, 0x81, 0x01, 0x00]),
+            Err(DerError::TagTooLong { offset: 0 })
+        );
     }
 
     #[test]
@@ -810,14 +995,44 @@ mod tests {
         assert_eq!(g.rfc3339.as_deref(), Some("2024-02-29T12:34:56Z"));
         let g = DerDate::new(TimeKind::Generalized, "20231231235959.123Z");
         assert_eq!(g.rfc3339.as_deref(), Some("2023-12-31T23:59:59.123Z"));
-        assert_eq!(DerDate::new(TimeKind::Generalized, "20230229000000Z").rfc3339, None);
-        assert_eq!(DerDate::new(TimeKind::Generalized, "20231301000000Z").rfc3339, None);
-        assert_eq!(DerDate::new(TimeKind::Generalized, "20230101000000").rfc3339, None);
-        assert_eq!(DerDate::new(TimeKind::Generalized, "2023010100000+Z").rfc3339, None);
-        assert_eq!(DerDate::new(TimeKind::Generalized, "20230101000000.Z").rfc3339, None);
-        assert_eq!(DerDate::new(TimeKind::Utc, "990101000000Z").rfc3339.as_deref(), Some("1999-01-01T00:00:00Z"));
-        assert_eq!(DerDate::new(TimeKind::Utc, "491231235959Z").rfc3339.as_deref(), Some("2049-12-31T23:59:59Z"));
-        assert_eq!(DerDate::new(TimeKind::Utc, "4912312359Z").rfc3339.as_deref(), Some("2049-12-31T23:59:00Z"));
+        assert_eq!(
+            DerDate::new(TimeKind::Generalized, "20230229000000Z").rfc3339,
+            None
+        );
+        assert_eq!(
+            DerDate::new(TimeKind::Generalized, "20231301000000Z").rfc3339,
+            None
+        );
+        assert_eq!(
+            DerDate::new(TimeKind::Generalized, "20230101000000").rfc3339,
+            None
+        );
+        assert_eq!(
+            DerDate::new(TimeKind::Generalized, "2023010100000+Z").rfc3339,
+            None
+        );
+        assert_eq!(
+            DerDate::new(TimeKind::Generalized, "20230101000000.Z").rfc3339,
+            None
+        );
+        assert_eq!(
+            DerDate::new(TimeKind::Utc, "990101000000Z")
+                .rfc3339
+                .as_deref(),
+            Some("1999-01-01T00:00:00Z")
+        );
+        assert_eq!(
+            DerDate::new(TimeKind::Utc, "491231235959Z")
+                .rfc3339
+                .as_deref(),
+            Some("2049-12-31T23:59:59Z")
+        );
+        assert_eq!(
+            DerDate::new(TimeKind::Utc, "4912312359Z")
+                .rfc3339
+                .as_deref(),
+            Some("2049-12-31T23:59:00Z")
+        );
         let mut b = vec![0x18, 15];
         b.extend_from_slice(b"20010324000000Z");
         let v = decode(&b).unwrap();
@@ -841,14 +1056,20 @@ mod tests {
     #[test]
     fn dictionary_errors() {
         // Entry that is not a SEQUENCE.
-        assert_eq!(decode(&[0x31, 0x02, 0x05, 0x00]), Err(DerError::BadDictEntry { offset: 2 }));
+        assert_eq!(
+            decode(&[0x31, 0x02, 0x05, 0x00]),
+            Err(DerError::BadDictEntry { offset: 2 })
+        );
         // Key that is not a string.
         assert_eq!(
             decode(&[0x31, 0x06, 0x30, 0x04, 0x05, 0x00, 0x05, 0x00]),
             Err(DerError::NonStringKey { offset: 4 })
         );
         // Key without value.
-        assert_eq!(decode(&[0x31, 0x05, 0x30, 0x03, 0x0C, 0x01, b'a']), Err(DerError::BadDictEntry { offset: 2 }));
+        assert_eq!(
+            decode(&[0x31, 0x05, 0x30, 0x03, 0x0C, 0x01, b'a']),
+            Err(DerError::BadDictEntry { offset: 2 })
+        );
         // Key, value and an extra element.
         assert_eq!(
             decode(&[0x31, 0x09, 0x30, 0x07, 0x0C, 0x01, b'a', 0x05, 0x00, 0x05, 0x00]),
@@ -860,7 +1081,12 @@ mod tests {
         b.extend_from_slice(&e);
         b.extend_from_slice(&e);
         assert_eq!(decode(&b), Err(DerError::DuplicateKey { key: "a".into() }));
-        assert_eq!(decode_dict(&[0x05, 0x00]), Err(DerError::NotADictionary { found: "null".into() }));
+        assert_eq!(
+            decode_dict(&[0x05, 0x00]),
+            Err(DerError::NotADictionary {
+                found: "null".into()
+            })
+        );
         // Empty dictionary is fine.
         assert_eq!(decode_dict(&[0x31, 0x00]).unwrap(), DerDict::new());
     }
@@ -872,12 +1098,27 @@ mod tests {
         let mut d = DerDict::new();
         d.insert("svce", s("com.example"));
         d.insert("acct", DerValue::Data(b"bob".to_vec()));
-        d.insert("cdat", DerValue::Date(DerDate::new(TimeKind::Generalized, "20200101000000.5Z")));
-        d.insert("list", DerValue::Array(vec![DerValue::Null, DerValue::Bool(false), s("é")]));
+        d.insert(
+            "cdat",
+            DerValue::Date(DerDate::new(TimeKind::Generalized, "20200101000000.5Z")),
+        );
+        d.insert(
+            "list",
+            DerValue::Array(vec![DerValue::Null, DerValue::Bool(false), s("é")]),
+        );
         d.insert("nest", DerValue::Dict(inner));
-        d.insert("big", DerValue::Integer(DerInt::Big(vec![0x00, 0xFF, 0, 0, 0, 0, 0, 0, 0])));
+        d.insert(
+            "big",
+            DerValue::Integer(DerInt::Big(vec![0x00, 0xFF, 0, 0, 0, 0, 0, 0, 0])),
+        );
         d.insert("long", DerValue::Data(vec![0x5A; 70_000]));
-        d.insert("unk", DerValue::Unknown { tag: 0x1E, bytes: vec![0, 0x41] });
+        d.insert(
+            "unk",
+            DerValue::Unknown {
+                tag: 0x1E,
+                bytes: vec![0, 0x41],
+            },
+        );
         let bytes = encode_dict(&d);
         let back = decode_dict(&bytes).unwrap();
         // Same content; order is the DER order: shorter entry encodings sort first.
@@ -887,7 +1128,10 @@ mod tests {
         }
         assert_eq!(back.get_str("acct").as_deref(), Some("bob"));
         let keys: Vec<&str> = back.keys().collect();
-        assert_eq!(keys, ["unk", "acct", "big", "list", "nest", "svce", "cdat", "long"]);
+        assert_eq!(
+            keys,
+            ["unk", "acct", "big", "list", "nest", "svce", "cdat", "long"]
+        );
         // Re-encoding the decoded dictionary gives identical bytes.
         assert_eq!(encode_dict(&back), bytes);
     }
@@ -909,7 +1153,10 @@ mod tests {
         let mut d = DerDict::new();
         d.insert("v_Data", DerValue::Data(b"hunter2".to_vec()));
         let shown = format!("{d:?}");
-        assert!(!shown.contains("hunter2") && !shown.contains("104"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("104"),
+            "{shown}"
+        );
         assert!(shown.contains("7 bytes"), "{shown}");
     }
 }

@@ -42,12 +42,24 @@ impl PersistentRef {
             .filter(|t| t.iter().all(|b| b.is_ascii_graphic()))
             .and_then(|t| std::str::from_utf8(t).ok())
             .map(str::to_owned);
-        let unknown = |table| PersistentRef { kind: PersistentRefKind::Unknown, table, rowid: None, uuid: None, hex: hex.clone() };
+        let unknown = |table| PersistentRef {
+            kind: PersistentRefKind::Unknown,
+            table,
+            rowid: None,
+            uuid: None,
+            hex: hex.clone(),
+        };
         let Some(t) = table else {
             return unknown(None);
         };
         if t == "tkpr" {
-            return PersistentRef { kind: PersistentRefKind::Token, table: Some(t), rowid: None, uuid: None, hex };
+            return PersistentRef {
+                kind: PersistentRefKind::Token,
+                table: Some(t),
+                rowid: None,
+                uuid: None,
+                hex,
+            };
         }
         match bytes.len() {
             12 => {
@@ -79,7 +91,14 @@ pub fn format_uuid(b: &[u8]) -> String {
     if b.len() != 16 {
         return h;
     }
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// One item dictionary as exported, before decryption.
@@ -114,7 +133,8 @@ pub struct ExportFile {
 
 /// Parse keychain-backup.plist (binary or XML plist).
 pub fn parse_export(bytes: &[u8]) -> Result<ExportFile, KeychainError> {
-    let value = plist::Value::from_reader(Cursor::new(bytes)).map_err(|e| KeychainError::NotAPlist(e.to_string()))?;
+    let value = plist::Value::from_reader(Cursor::new(bytes))
+        .map_err(|e| KeychainError::NotAPlist(e.to_string()))?;
     let plist::Value::Dictionary(top) = value else {
         return Err(KeychainError::NotADictionary(plist_kind(&value).to_owned()));
     };
@@ -136,16 +156,25 @@ pub fn parse_export(bytes: &[u8]) -> Result<ExportFile, KeychainError> {
             match value {
                 plist::Value::String(s) => out.keybag_uuid = Some(s.clone()),
                 plist::Value::Data(d) => {
-                    out.problems.push(format!("keybag-uuid is data ({} bytes), not a string", d.len()));
+                    out.problems.push(format!(
+                        "keybag-uuid is data ({} bytes), not a string",
+                        d.len()
+                    ));
                     out.keybag_uuid = Some(format_uuid(d));
                 }
-                other => out.problems.push(format!("keybag-uuid is {}, not a string", plist_kind(other))),
+                other => out.problems.push(format!(
+                    "keybag-uuid is {}, not a string",
+                    plist_kind(other)
+                )),
             }
             continue;
         }
         let known = KNOWN_TABLES.contains(&key.as_str());
         let plist::Value::Array(arr) = value else {
-            out.problems.push(format!("top-level key {key:?} is {}, not an array of items", plist_kind(value)));
+            out.problems.push(format!(
+                "top-level key {key:?} is {}, not an array of items",
+                plist_kind(value)
+            ));
             continue;
         };
         out.tables.push(key.clone());
@@ -169,27 +198,40 @@ fn raw_item(table: &str, index: usize, v: &plist::Value) -> RawItem {
         problems: Vec::new(),
     };
     let plist::Value::Dictionary(d) = v else {
-        item.problems.push(format!("item is {}, not a dictionary", plist_kind(v)));
+        item.problems
+            .push(format!("item is {}, not a dictionary", plist_kind(v)));
         return item;
     };
     for (k, v) in d.iter() {
         match (k.as_str(), v) {
             ("v_Data", plist::Value::Data(b)) => item.v_data = Some(b.clone()),
-            ("v_Data", other) => item.problems.push(format!("v_Data is {}, not data", plist_kind(other))),
-            ("v_PersistentRef", plist::Value::Data(b)) => item.persistent_ref = Some(PersistentRef::parse(b)),
-            ("v_PersistentRef", other) => {
-                item.problems.push(format!("v_PersistentRef is {}, not data", plist_kind(other)))
+            ("v_Data", other) => item
+                .problems
+                .push(format!("v_Data is {}, not data", plist_kind(other))),
+            ("v_PersistentRef", plist::Value::Data(b)) => {
+                item.persistent_ref = Some(PersistentRef::parse(b))
             }
+            ("v_PersistentRef", other) => item.problems.push(format!(
+                "v_PersistentRef is {}, not data",
+                plist_kind(other)
+            )),
             (k, v) => match plist_to_der(v, 0) {
                 Some(dv) => item.clear_attributes.insert(k, dv),
-                None => item.problems.push(format!("clear attribute {k:?} is nested too deeply")),
+                None => item
+                    .problems
+                    .push(format!("clear attribute {k:?} is nested too deeply")),
             },
         }
     }
     if item.v_data.is_none() && !item.problems.iter().any(|p| p.starts_with("v_Data")) {
         item.problems.push("item has no v_Data".into());
     }
-    if item.persistent_ref.is_none() && !item.problems.iter().any(|p| p.starts_with("v_PersistentRef")) {
+    if item.persistent_ref.is_none()
+        && !item
+            .problems
+            .iter()
+            .any(|p| p.starts_with("v_PersistentRef"))
+    {
         item.problems.push("item has no v_PersistentRef".into());
     }
     item
@@ -238,7 +280,10 @@ pub(crate) fn plist_to_der(v: &plist::Value, depth: usize) -> Option<DerValue> {
         plist::Value::Date(d) => {
             // RFC 3339 → GeneralizedTime text.
             let xml = d.to_xml_format();
-            let gt: String = xml.chars().filter(|c| !matches!(c, '-' | ':' | 'T')).collect();
+            let gt: String = xml
+                .chars()
+                .filter(|c| !matches!(c, '-' | ':' | 'T'))
+                .collect();
             DerValue::Date(DerDate::new(TimeKind::Generalized, gt))
         }
         plist::Value::Real(r) => DerValue::String(r.to_string()),
@@ -252,7 +297,10 @@ pub(crate) fn plist_to_der(v: &plist::Value, depth: usize) -> Option<DerValue> {
             }
         },
         plist::Value::String(s) => DerValue::String(s.clone()),
-        plist::Value::Uid(u) => DerValue::Unknown { tag: 0x80, bytes: u.get().to_be_bytes().to_vec() },
+        plist::Value::Uid(u) => DerValue::Unknown {
+            tag: 0x80,
+            bytes: u.get().to_be_bytes().to_vec(),
+        },
         _ => DerValue::Null,
     })
 }
@@ -286,14 +334,22 @@ mod tests {
         assert_eq!(r.rowid, Some(258)); // big-endian (DN reads it little-endian: a peer bug)
         assert_eq!(r.hex, "67656e700000000000000102");
         let mut b = b"inet".to_vec();
-        b.extend_from_slice(&[0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0, 1, 2, 3, 4, 5, 6, 7]);
+        b.extend_from_slice(&[
+            0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0, 1, 2, 3, 4, 5, 6, 7,
+        ]);
         let r = PersistentRef::parse(&b);
         assert_eq!(r.kind, PersistentRefKind::Uuid);
-        assert_eq!(r.uuid.as_deref(), Some("12345678-9abc-def0-0001-020304050607"));
+        assert_eq!(
+            r.uuid.as_deref(),
+            Some("12345678-9abc-def0-0001-020304050607")
+        );
         let r = PersistentRef::parse(b"tkpr\x30\x00");
         assert_eq!(r.kind, PersistentRefKind::Token);
         let r = PersistentRef::parse(b"genp\x01");
-        assert_eq!((r.kind, r.table.as_deref()), (PersistentRefKind::Unknown, Some("genp")));
+        assert_eq!(
+            (r.kind, r.table.as_deref()),
+            (PersistentRefKind::Unknown, Some("genp"))
+        );
         let r = PersistentRef::parse(b"\x00\x01\x02\x03\x00\x00\x00\x00\x00\x00\x00\x01");
         assert_eq!((r.kind, r.table), (PersistentRefKind::Unknown, None));
         assert_eq!(PersistentRef::parse(b"").kind, PersistentRefKind::Unknown);
@@ -302,7 +358,10 @@ mod tests {
     #[test]
     fn parses_tables_and_tolerates_oddities() {
         let mut top = plist::Dictionary::new();
-        top.insert("zzzz".into(), plist::Value::Array(vec![item(b"\x03", b"zzzz\0\0\0\0\0\0\0\x09")]));
+        top.insert(
+            "zzzz".into(),
+            plist::Value::Array(vec![item(b"\x03", b"zzzz\0\0\0\0\0\0\0\x09")]),
+        );
         top.insert(
             "genp".into(),
             plist::Value::Array(vec![
@@ -312,21 +371,39 @@ mod tests {
                     let mut d = plist::Dictionary::new();
                     d.insert("v_Data".into(), plist::Value::String("text".into()));
                     d.insert("acct".into(), plist::Value::String("clear-account".into()));
-                    d.insert("cdat".into(), plist::Value::Date(plist::Date::from_xml_format("2010-05-06T07:08:09Z").unwrap()));
+                    d.insert(
+                        "cdat".into(),
+                        plist::Value::Date(
+                            plist::Date::from_xml_format("2010-05-06T07:08:09Z").unwrap(),
+                        ),
+                    );
                     plist::Value::Dictionary(d)
                 },
             ]),
         );
         top.insert("cert".into(), plist::Value::Array(vec![]));
-        top.insert("idnt".into(), plist::Value::Array(vec![item(b"\x03", b"idnt")]));
-        top.insert("keybag-uuid".into(), plist::Value::String("257ec6be-a1d1-3bed-c469-657e997814eb".into()));
+        top.insert(
+            "idnt".into(),
+            plist::Value::Array(vec![item(b"\x03", b"idnt")]),
+        );
+        top.insert(
+            "keybag-uuid".into(),
+            plist::Value::String("257ec6be-a1d1-3bed-c469-657e997814eb".into()),
+        );
         top.insert("odd".into(), plist::Value::Integer(5.into()));
         for binary in [true, false] {
-            let f = parse_export(&plist_bytes(plist::Value::Dictionary(top.clone()), binary)).unwrap();
-            assert_eq!(f.keybag_uuid.as_deref(), Some("257ec6be-a1d1-3bed-c469-657e997814eb"));
+            let f =
+                parse_export(&plist_bytes(plist::Value::Dictionary(top.clone()), binary)).unwrap();
+            assert_eq!(
+                f.keybag_uuid.as_deref(),
+                Some("257ec6be-a1d1-3bed-c469-657e997814eb")
+            );
             assert_eq!(f.tables, ["genp", "cert", "zzzz", "idnt"]);
             assert_eq!(f.unknown_tables, ["zzzz", "idnt"]);
-            assert_eq!(f.problems, ["top-level key \"odd\" is an integer, not an array of items"]);
+            assert_eq!(
+                f.problems,
+                ["top-level key \"odd\" is an integer, not an array of items"]
+            );
             assert_eq!(f.items.len(), 5);
             let g0 = &f.items[0];
             assert_eq!((g0.table.as_str(), g0.index), ("genp", 0));
@@ -338,20 +415,38 @@ mod tests {
             assert_eq!(g1.problems, ["item is a string, not a dictionary"]);
             let g2 = &f.items[2];
             assert_eq!(g2.v_data, None);
-            assert_eq!(g2.problems, ["v_Data is a string, not data", "item has no v_PersistentRef"]);
-            assert_eq!(g2.clear_attributes.get_str("acct").as_deref(), Some("clear-account"));
+            assert_eq!(
+                g2.problems,
+                [
+                    "v_Data is a string, not data",
+                    "item has no v_PersistentRef"
+                ]
+            );
+            assert_eq!(
+                g2.clear_attributes.get_str("acct").as_deref(),
+                Some("clear-account")
+            );
             let cdat = g2.clear_attributes.get_date("cdat").unwrap();
             assert_eq!(cdat.raw, "20100506070809Z");
             assert_eq!(cdat.rfc3339.as_deref(), Some("2010-05-06T07:08:09Z"));
             assert_eq!(f.items[3].table, "zzzz");
-            assert_eq!(f.items[4].persistent_ref.as_ref().unwrap().kind, PersistentRefKind::Unknown);
+            assert_eq!(
+                f.items[4].persistent_ref.as_ref().unwrap().kind,
+                PersistentRefKind::Unknown
+            );
         }
     }
 
     #[test]
     fn file_level_errors() {
-        assert!(matches!(parse_export(b"not a plist at all"), Err(KeychainError::NotAPlist(_))));
-        assert!(matches!(parse_export(b""), Err(KeychainError::NotAPlist(_))));
+        assert!(matches!(
+            parse_export(b"not a plist at all"),
+            Err(KeychainError::NotAPlist(_))
+        ));
+        assert!(matches!(
+            parse_export(b""),
+            Err(KeychainError::NotAPlist(_))
+        ));
         let arr = plist_bytes(plist::Value::Array(vec![]), true);
         match parse_export(&arr) {
             Err(KeychainError::NotADictionary(k)) => assert_eq!(k, "an array"),
@@ -359,8 +454,14 @@ mod tests {
         }
         // Truncated binary plist.
         let mut top = plist::Dictionary::new();
-        top.insert("genp".into(), plist::Value::Array(vec![item(&[3; 100], b"genp\0\0\0\0\0\0\0\x01")]));
+        top.insert(
+            "genp".into(),
+            plist::Value::Array(vec![item(&[3; 100], b"genp\0\0\0\0\0\0\0\x01")]),
+        );
         let b = plist_bytes(plist::Value::Dictionary(top), true);
-        assert!(matches!(parse_export(&b[..b.len() - 10]), Err(KeychainError::NotAPlist(_))));
+        assert!(matches!(
+            parse_export(&b[..b.len() - 10]),
+            Err(KeychainError::NotAPlist(_))
+        ));
     }
 }

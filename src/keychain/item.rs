@@ -14,10 +14,25 @@ pub const CLASSES: [(u32, &str, &str, bool); 7] = [
     (6, "ak", "kSecAttrAccessibleWhenUnlocked", false),
     (7, "ck", "kSecAttrAccessibleAfterFirstUnlock", false),
     (8, "dk", "kSecAttrAccessibleAlways", false),
-    (9, "aku", "kSecAttrAccessibleWhenUnlockedThisDeviceOnly", true),
-    (10, "cku", "kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly", true),
+    (
+        9,
+        "aku",
+        "kSecAttrAccessibleWhenUnlockedThisDeviceOnly",
+        true,
+    ),
+    (
+        10,
+        "cku",
+        "kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly",
+        true,
+    ),
     (11, "dku", "kSecAttrAccessibleAlwaysThisDeviceOnly", true),
-    (12, "akpu", "kSecAttrAccessibleWhenPasscodeSetThisDeviceOnly", true),
+    (
+        12,
+        "akpu",
+        "kSecAttrAccessibleWhenPasscodeSetThisDeviceOnly",
+        true,
+    ),
 ];
 
 /// `ak` … `akpu` for classes 6..12.
@@ -279,14 +294,21 @@ impl KeychainItem {
     }
 
     /// Build the report item of `raw`: read the clear header, decrypt with `keys` when given.
-    pub fn from_raw(raw: &RawItem, keys: Option<&ClassKeys>, backup_encrypted: bool) -> KeychainItem {
+    pub fn from_raw(
+        raw: &RawItem,
+        keys: Option<&ClassKeys>,
+        backup_encrypted: bool,
+    ) -> KeychainItem {
         let mut item = KeychainItem::empty(raw, backup_encrypted);
         if !raw.clear_attributes.is_empty() {
             item.fill_attributes(&raw.clear_attributes);
         }
         if let Some(pr) = raw.persistent_ref.as_ref().and_then(|p| p.table.as_deref()) {
             if pr != raw.table {
-                item.problems.push(format!("persistent ref names table {pr:?} but the item is in {:?}", raw.table));
+                item.problems.push(format!(
+                    "persistent ref names table {pr:?} but the item is in {:?}",
+                    raw.table
+                ));
             }
         }
         let Some(bytes) = raw.v_data.as_deref() else {
@@ -301,7 +323,9 @@ impl KeychainItem {
         item.set_class(h.class, backup_encrypted);
         if let Some(c) = h.class {
             if pdmn_for_class(c).is_none() {
-                item.problems.push(format!("protection class {c} is not a known keychain class (6..12)"));
+                item.problems.push(format!(
+                    "protection class {c} is not a known keychain class (6..12)"
+                ));
             }
         }
         let body = match &parsed.body {
@@ -317,10 +341,15 @@ impl KeychainItem {
                     7 | 8 => "an on-device format (protobuf, keychain database only)",
                     _ => "unknown",
                 };
-                item.fail(ReasonCode::UnsupportedVersion, format!("blob version {version} is {what}; not supported"));
+                item.fail(
+                    ReasonCode::UnsupportedVersion,
+                    format!("blob version {version} is {what}; not supported"),
+                );
                 return item;
             }
-            BlobBody::AccessControl { protection_problem, .. } => {
+            BlobBody::AccessControl {
+                protection_problem, ..
+            } => {
                 item.device_bound = true;
                 let mut r = "access-control item (blob v4-6): its key is an AKS reference key, bound to the device".to_owned();
                 if let Some(p) = protection_problem {
@@ -334,7 +363,10 @@ impl KeychainItem {
         let Some(keys) = keys else {
             if backup_encrypted {
                 item.device_bound = item.this_device_only.unwrap_or(false);
-                item.fail(ReasonCode::NoPassword, "no password given: class keys are not available");
+                item.fail(
+                    ReasonCode::NoPassword,
+                    "no password given: class keys are not available",
+                );
             } else {
                 item.device_bound = true;
                 item.fail(
@@ -354,7 +386,9 @@ impl KeychainItem {
                 item.device_bound = true;
                 item.fail(
                     ReasonCode::DeviceBoundClassKey,
-                    format!("class {class} key needs the device key (keybag WRAP has the device bit)"),
+                    format!(
+                        "class {class} key needs the device key (keybag WRAP has the device bit)"
+                    ),
                 );
                 return item;
             }
@@ -367,7 +401,10 @@ impl KeychainItem {
                 return item;
             }
             None => {
-                item.fail(ReasonCode::ClassKeyMissing, format!("keybag has no class {class} key"));
+                item.fail(
+                    ReasonCode::ClassKeyMissing,
+                    format!("keybag has no class {class} key"),
+                );
                 return item;
             }
         };
@@ -394,7 +431,9 @@ impl KeychainItem {
                     DecryptError::AuthenticationFailed => ReasonCode::AuthenticationFailed,
                     DecryptError::BadPadding => ReasonCode::BadPadding,
                     DecryptError::Payload(_) => ReasonCode::MalformedPayload,
-                    DecryptError::Crypto(_) | DecryptError::NotDecryptable => ReasonCode::MalformedBlob,
+                    DecryptError::Crypto(_) | DecryptError::NotDecryptable => {
+                        ReasonCode::MalformedBlob
+                    }
                 };
                 item.fail(code, e.to_string());
             }
@@ -422,7 +461,10 @@ impl KeychainItem {
         set(&mut self.protocol, d.get("ptcl").and_then(text_or_fourcc));
         set(&mut self.path, d.get_str("path"));
         set(&mut self.security_domain, d.get_str("sdmn"));
-        set(&mut self.authentication_type, d.get("atyp").and_then(text_or_fourcc));
+        set(
+            &mut self.authentication_type,
+            d.get("atyp").and_then(text_or_fourcc),
+        );
         set(&mut self.label, d.get_str("labl"));
         set(&mut self.description, d.get_str("desc"));
         set(&mut self.comment, d.get_str("icmt"));
@@ -431,10 +473,19 @@ impl KeychainItem {
         set(&mut self.created, d.get_date("cdat").map(|x| x.display()));
         set(&mut self.modified, d.get_date("mdat").map(|x| x.display()));
         set(&mut self.key_class, d.get_int("kcls"));
-        set(&mut self.application_tag_hex, d.get_data("atag").map(hex::encode));
-        set(&mut self.application_label_hex, d.get_data("klbl").map(hex::encode));
+        set(
+            &mut self.application_tag_hex,
+            d.get_data("atag").map(hex::encode),
+        );
+        set(
+            &mut self.application_label_hex,
+            d.get_data("klbl").map(hex::encode),
+        );
         set(&mut self.cert_type, d.get_int("ctyp"));
-        set(&mut self.serial_number_hex, d.get_data("slnr").map(hex::encode));
+        set(
+            &mut self.serial_number_hex,
+            d.get_data("slnr").map(hex::encode),
+        );
         if self.table == "cert" || d.get("subj").is_some() {
             self.has_subject = Some(d.get("subj").is_some());
             self.has_issuer = Some(d.get("issr").is_some());
@@ -444,7 +495,9 @@ impl KeychainItem {
                 (Some(pc), Some(hc)) if pc != hc => self.problems.push(format!(
                     "pdmn attribute {p:?} (class {pc}) disagrees with the blob's class {hc}"
                 )),
-                (None, _) => self.problems.push(format!("pdmn attribute {p:?} is not a known keychain class")),
+                (None, _) => self.problems.push(format!(
+                    "pdmn attribute {p:?} is not a known keychain class"
+                )),
                 _ => {}
             }
             if self.protection_class.is_none() {
@@ -458,7 +511,10 @@ impl KeychainItem {
         }
         if let Some(c) = d.get_str("class") {
             if c != self.table {
-                self.problems.push(format!("class attribute {c:?} disagrees with the table {:?}", self.table));
+                self.problems.push(format!(
+                    "class attribute {c:?} disagrees with the table {:?}",
+                    self.table
+                ));
             }
         }
     }
@@ -469,7 +525,11 @@ impl KeychainItem {
 fn text_or_fourcc(v: &DerValue) -> Option<String> {
     match v {
         DerValue::String(s) => Some(s.clone()),
-        DerValue::Data(d) => Some(std::str::from_utf8(d).map(str::to_owned).unwrap_or_else(|_| hex::encode(d))),
+        DerValue::Data(d) => Some(
+            std::str::from_utf8(d)
+                .map(str::to_owned)
+                .unwrap_or_else(|_| hex::encode(d)),
+        ),
         DerValue::Integer(DerInt::Int(i)) => {
             let b = u32::try_from(*i).ok().map(u32::to_be_bytes);
             match b {
@@ -494,7 +554,10 @@ mod tests {
         assert_eq!(pdmn_for_class(13), None);
         assert_eq!(class_for_pdmn("dku"), Some(11));
         assert_eq!(class_for_pdmn("f"), None);
-        assert_eq!(accessibility_for_class(10), Some("kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly"));
+        assert_eq!(
+            accessibility_for_class(10),
+            Some("kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly")
+        );
         assert_eq!(this_device_only(8), Some(false));
         assert_eq!(this_device_only(9), Some(true));
         assert_eq!(this_device_only(5), None);
@@ -509,10 +572,22 @@ mod tests {
 
     #[test]
     fn fourcc() {
-        assert_eq!(text_or_fourcc(&DerValue::Integer(DerInt::Int(0x6874_7073))).as_deref(), Some("htps"));
-        assert_eq!(text_or_fourcc(&DerValue::Integer(DerInt::Int(443))).as_deref(), Some("443"));
-        assert_eq!(text_or_fourcc(&DerValue::Integer(DerInt::Int(-1))).as_deref(), Some("-1"));
-        assert_eq!(text_or_fourcc(&DerValue::String("dflt".into())).as_deref(), Some("dflt"));
+        assert_eq!(
+            text_or_fourcc(&DerValue::Integer(DerInt::Int(0x6874_7073))).as_deref(),
+            Some("htps")
+        );
+        assert_eq!(
+            text_or_fourcc(&DerValue::Integer(DerInt::Int(443))).as_deref(),
+            Some("443")
+        );
+        assert_eq!(
+            text_or_fourcc(&DerValue::Integer(DerInt::Int(-1))).as_deref(),
+            Some("-1")
+        );
+        assert_eq!(
+            text_or_fourcc(&DerValue::String("dflt".into())).as_deref(),
+            Some("dflt")
+        );
         assert_eq!(text_or_fourcc(&DerValue::Null), None);
     }
 

@@ -63,15 +63,23 @@ pub fn read_items(
     backup_encrypted: bool,
 ) -> Result<KeychainReport, KeychainError> {
     let file = export::parse_export(plist_bytes)?;
-    let items: Vec<KeychainItem> =
-        file.items.iter().map(|raw| KeychainItem::from_raw(raw, keys, backup_encrypted)).collect();
-    let mut tables: BTreeMap<String, TableStats> =
-        file.tables.iter().map(|t| (t.clone(), TableStats::default())).collect();
+    let items: Vec<KeychainItem> = file
+        .items
+        .iter()
+        .map(|raw| KeychainItem::from_raw(raw, keys, backup_encrypted))
+        .collect();
+    let mut tables: BTreeMap<String, TableStats> = file
+        .tables
+        .iter()
+        .map(|t| (t.clone(), TableStats::default()))
+        .collect();
     for it in &items {
         let s = tables.entry(it.table.clone()).or_default();
         s.items += 1;
         s.decryptable += usize::from(it.decryptable);
-        let class = it.protection_class.map_or_else(|| "unknown".to_owned(), |c| c.to_string());
+        let class = it
+            .protection_class
+            .map_or_else(|| "unknown".to_owned(), |c| c.to_string());
         *s.by_class.entry(class).or_default() += 1;
     }
     Ok(KeychainReport {
@@ -89,14 +97,21 @@ impl KeychainReport {
     /// Comparison ignores case and hyphens.
     pub fn keybag_uuid_agrees(&self, keybag_uuid: &[u8]) -> Option<bool> {
         let ours = self.keybag_uuid.as_ref()?;
-        let norm: String = ours.chars().filter(|c| *c != '-').collect::<String>().to_ascii_lowercase();
+        let norm: String = ours
+            .chars()
+            .filter(|c| *c != '-')
+            .collect::<String>()
+            .to_ascii_lowercase();
         Some(norm == hex::encode(keybag_uuid))
     }
 
     /// Fill each item's `app` from its access group (see [`app_for_access_group`]).
     pub fn attribute_apps(&mut self, apps: &[(String, Vec<String>)]) {
         for it in &mut self.items {
-            it.app = it.access_group.as_deref().and_then(|g| app_for_access_group(g, apps));
+            it.app = it
+                .access_group
+                .as_deref()
+                .and_then(|g| app_for_access_group(g, apps));
         }
     }
 

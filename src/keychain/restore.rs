@@ -33,11 +33,26 @@ pub struct Restore {
 }
 
 impl Restore {
-    const ANY: Restore = Restore { same_device: Some(true), other_device: Some(true), summary: RestoreSummary::AnyDevice };
-    const SAME: Restore =
-        Restore { same_device: Some(true), other_device: Some(false), summary: RestoreSummary::SameDeviceOnly };
-    const NEVER: Restore = Restore { same_device: Some(false), other_device: Some(false), summary: RestoreSummary::Never };
-    const UNKNOWN: Restore = Restore { same_device: None, other_device: None, summary: RestoreSummary::Unknown };
+    const ANY: Restore = Restore {
+        same_device: Some(true),
+        other_device: Some(true),
+        summary: RestoreSummary::AnyDevice,
+    };
+    const SAME: Restore = Restore {
+        same_device: Some(true),
+        other_device: Some(false),
+        summary: RestoreSummary::SameDeviceOnly,
+    };
+    const NEVER: Restore = Restore {
+        same_device: Some(false),
+        other_device: Some(false),
+        summary: RestoreSummary::Never,
+    };
+    const UNKNOWN: Restore = Restore {
+        same_device: None,
+        other_device: None,
+        summary: RestoreSummary::Unknown,
+    };
 }
 
 /// The restore outcome of an item of protection `class` in an (un)encrypted local backup.
@@ -57,14 +72,23 @@ mod tests {
     #[test]
     fn table() {
         for c in 6..=8 {
-            assert_eq!(restore_for(Some(c), true).summary, RestoreSummary::AnyDevice);
+            assert_eq!(
+                restore_for(Some(c), true).summary,
+                RestoreSummary::AnyDevice
+            );
             assert_eq!(restore_for(Some(c), true).other_device, Some(true));
-            assert_eq!(restore_for(Some(c), false).summary, RestoreSummary::SameDeviceOnly);
+            assert_eq!(
+                restore_for(Some(c), false).summary,
+                RestoreSummary::SameDeviceOnly
+            );
         }
         for c in 9..=11 {
             for enc in [true, false] {
                 let r = restore_for(Some(c), enc);
-                assert_eq!((r.same_device, r.other_device, r.summary), (Some(true), Some(false), RestoreSummary::SameDeviceOnly));
+                assert_eq!(
+                    (r.same_device, r.other_device, r.summary),
+                    (Some(true), Some(false), RestoreSummary::SameDeviceOnly)
+                );
             }
         }
         for enc in [true, false] {
@@ -78,9 +102,18 @@ mod tests {
 
     #[test]
     fn serialises_snake_case() {
-        assert_eq!(serde_json::to_string(&RestoreSummary::AnyDevice).unwrap(), "\"any_device\"");
-        assert_eq!(serde_json::to_string(&RestoreSummary::SameDeviceOnly).unwrap(), "\"same_device_only\"");
-        assert_eq!(serde_json::to_string(&RestoreSummary::Never).unwrap(), "\"never\"");
+        assert_eq!(
+            serde_json::to_string(&RestoreSummary::AnyDevice).unwrap(),
+            "\"any_device\""
+        );
+        assert_eq!(
+            serde_json::to_string(&RestoreSummary::SameDeviceOnly).unwrap(),
+            "\"same_device_only\""
+        );
+        assert_eq!(
+            serde_json::to_string(&RestoreSummary::Never).unwrap(),
+            "\"never\""
+        );
         assert_eq!(
             serde_json::to_string(&restore_for(Some(9), true)).unwrap(),
             r#"{"same_device":true,"other_device":false,"summary":"same_device_only"}"#
