@@ -8,7 +8,7 @@
 //! keybag's `CLAS` masking, so a blob class always finds its keybag class key.
 
 use super::der::{self, DerDict};
-use super::export::plist_to_der;
+use super::export::{check_plist_shape, plist_to_der, ShapeError};
 use crate::crypto::{self, CryptoError, Key32};
 use std::io::Cursor;
 use zeroize::Zeroizing;
@@ -322,6 +322,11 @@ pub fn decrypt(
 
 /// v2 plaintext: a (binary, in practice) plist dictionary.
 fn plist_payload(plain: &[u8]) -> Result<DerDict, DecryptError> {
+    check_plist_shape(plain).map_err(|e| match e {
+        ShapeError::Parse(m) | ShapeError::Refused(m) => {
+            DecryptError::Payload(format!("v2 plist: {m}"))
+        }
+    })?;
     let v = plist::Value::from_reader(Cursor::new(plain))
         .map_err(|e| DecryptError::Payload(format!("v2 plist: {e}")))?;
     match plist_to_der(&v, 0) {

@@ -937,6 +937,22 @@ mod tests {
     }
 
     #[test]
+    fn element_count_is_capped() {
+        // MAX_ELEMENTS NULLs inside one array: the array itself is one element too many.
+        let n = MAX_ELEMENTS;
+        let mut b = vec![0x30, 0x83];
+        b.extend_from_slice(&((2 * n) as u32).to_be_bytes()[1..]);
+        b.extend(std::iter::repeat_n([0x05u8, 0x00], n).flatten());
+        assert_eq!(decode(&b), Err(DerError::TooManyElements));
+        // One fewer fits.
+        let m = n - 1;
+        let mut b = vec![0x30, 0x83];
+        b.extend_from_slice(&((2 * m) as u32).to_be_bytes()[1..]);
+        b.extend(std::iter::repeat_n([0x05u8, 0x00], m).flatten());
+        assert!(matches!(decode(&b), Ok(DerValue::Array(a)) if a.len() == m));
+    }
+
+    #[test]
     fn scalar_kinds() {
         assert_eq!(decode(&[0x01, 0x01, 0x00]).unwrap(), DerValue::Bool(false));
         assert_eq!(decode(&[0x01, 0x01, 0x01]).unwrap(), DerValue::Bool(true));

@@ -131,8 +131,164 @@ pub struct ExportFile {
     pub problems: Vec<String>,
 }
 
+/// Deepest array/dictionary nesting accepted in a plist (the export is 3 deep).
+pub const MAX_PLIST_DEPTH: usize = 32;
+
+/// Why a plist was refused before building it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ShapeError {
+    /// Not a plist at all (the parser's message).
+    Parse(String),
+    /// Well-formed so far, but too deep or expanding too much.
+    Refused(String),
+}
+
+/// Per-thread state of one [`check_plist_shape`] walk (the plist crate's event stream is
+/// private, so the walk goes through serde, whose `Deserialize` cannot carry a seed here).
+#[derive(Default)]
+struct ShapeBudget {
+    depth: usize,
+    events: usize,
+    bytes: usize,
+    max_events: usize,
+    max_bytes: usize,
+    refused: Option<String>,
+}
+
+thread_local! {
+    static SHAPE: std::cell::RefCell<ShapeBudget> = std::cell::RefCell::new(ShapeBudget::default());
+}
+
+/// Count one element of `len` string/data bytes; `Err` with the refusal when over budget.
+fn shape_tick(len: usize) -> Result<(), String> {
+    SHAPE.with(|s| {
+        let mut s = s.borrow_mut();
+        s.events += 1;
+        s.bytes = s.bytes.saturating_add(len);
+        let msg = if s.events > s.max_events {
+            Some(format!(
+                "expands to more than {} elements (shared references)",
+                s.max_events
+            ))
+        } else if s.bytes > s.max_bytes {
+            Some(format!(
+                "expands to more than {} bytes of strings and data (shared references)",
+                s.max_bytes
+            ))
+        } else {
+            None
+        };
+        match msg {
+            Some(m) => {
+                s.refused = Some(m.clone());
+                Err(m)
+            }
+            None => Ok(()),
+        }
+    })
+}
+
+/// Enter (`+1`) or leave (`-1`) a collection.
+fn shape_nest(enter: bool) -> Result<(), String> {
+    SHAPE.with(|s| {
+        let mut s = s.borrow_mut();
+        if !enter {
+            s.depth = s.depth.saturating_sub(1);
+            return Ok(());
+        }
+        s.depth += 1;
+        if s.depth > MAX_PLIST_DEPTH {
+            let m = format!("nested deeper than {MAX_PLIST_DEPTH}");
+            s.refused = Some(m.clone());
+            return Err(m);
+        }
+        Ok(())
+    })
+}
+
+/// Deserializes anything, keeping nothing: only walks and counts.
+struct Shape;
+
+impl<'de> serde::Deserialize<'de> for Shape {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Shape, D::Error> {
+        d.deserialize_any(ShapeVisitor)
+    }
+}
+
+struct ShapeVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ShapeVisitor {
+    type Value = Shape;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any plist value")
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Shape, E> {
+        shape_tick(0).map(|_| Shape).map_err(E::custom)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Shape, E> {
+        shape_tick(0).map(|_| Shape).map_err(E::custom)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Shape, E> {
+        shape_tick(0).map(|_| Shape).map_err(E::custom)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Shape, E> {
+        shape_tick(0).map(|_| Shape).map_err(E::custom)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Shape, E> {
+        shape_tick(0).map(|_| Shape).map_err(E::custom)
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Shape, E> {
+        shape_tick(v.len()).map(|_| Shape).map_err(E::custom)
+    }
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Shape, E> {
+        shape_tick(v.len()).map(|_| Shape).map_err(E::custom)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
+        use serde::de::Error;
+        shape_tick(0).map_err(A::Error::custom)?;
+        shape_nest(true).map_err(A::Error::custom)?;
+        while seq.next_element::<Shape>()?.is_some() {}
+        shape_nest(false).map_err(A::Error::custom)?;
+        Ok(Shape)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
+        use serde::de::Error;
+        shape_tick(0).map_err(A::Error::custom)?;
+        shape_nest(true).map_err(A::Error::custom)?;
+        while map.next_entry::<Shape, Shape>()?.is_some() {}
+        shape_nest(false).map_err(A::Error::custom)?;
+        Ok(Shape)
+    }
+}
+
+/// Walk the plist (binary, XML or text) and refuse nesting deeper than [`MAX_PLIST_DEPTH`]
+/// and binary plists whose shared object references expand to far more elements or bytes
+/// than the file holds. `plist::Value` building and dropping recurse, so a deeply nested
+/// plist would otherwise overflow the stack; the walk itself stops at the depth limit.
+pub(crate) fn check_plist_shape(bytes: &[u8]) -> Result<(), ShapeError> {
+    SHAPE.with(|s| {
+        *s.borrow_mut() = ShapeBudget {
+            max_events: 10_000 + 16 * bytes.len(),
+            max_bytes: (1 << 20) + 4 * bytes.len(),
+            ..ShapeBudget::default()
+        }
+    });
+    let result = plist::from_bytes::<Shape>(bytes);
+    let refused = SHAPE.with(|s| s.borrow_mut().refused.take());
+    match (result, refused) {
+        (_, Some(m)) => Err(ShapeError::Refused(m)),
+        (Err(e), None) => Err(ShapeError::Parse(e.to_string())),
+        (Ok(_), None) => Ok(()),
+    }
+}
+
 /// Parse keychain-backup.plist (binary or XML plist).
 pub fn parse_export(bytes: &[u8]) -> Result<ExportFile, KeychainError> {
+    check_plist_shape(bytes).map_err(|e| match e {
+        ShapeError::Parse(m) => KeychainError::NotAPlist(m),
+        ShapeError::Refused(m) => KeychainError::Refused(m),
+    })?;
     let value = plist::Value::from_reader(Cursor::new(bytes))
         .map_err(|e| KeychainError::NotAPlist(e.to_string()))?;
     let plist::Value::Dictionary(top) = value else {
@@ -463,5 +619,64 @@ mod tests {
             parse_export(&b[..b.len() - 10]),
             Err(KeychainError::NotAPlist(_))
         ));
+    }
+
+    #[test]
+    fn deep_xml_plist_is_refused_without_overflowing_the_stack() {
+        let n = 200_000;
+        let mut s =
+            String::from("<?xml version=\"1.0\"?><plist version=\"1.0\"><dict><key>genp</key>");
+        s.push_str(&"<array>".repeat(n));
+        s.push_str(&"</array>".repeat(n));
+        s.push_str("</dict></plist>");
+        match parse_export(s.as_bytes()) {
+            Err(KeychainError::Refused(m)) => assert_eq!(m, "nested deeper than 32"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A binary plist by hand: objects given as encoded bytes, 1-byte offsets and refs.
+    fn bplist(objects: &[Vec<u8>], top: u8) -> Vec<u8> {
+        let mut out = b"bplist00".to_vec();
+        let mut offsets = Vec::new();
+        for o in objects {
+            offsets.push(out.len() as u8);
+            out.extend_from_slice(o);
+        }
+        let table = out.len() as u64;
+        out.extend_from_slice(&offsets);
+        out.extend_from_slice(&[0, 0, 0, 0, 0, 0, 1, 1]);
+        out.extend_from_slice(&(objects.len() as u64).to_be_bytes());
+        out.extend_from_slice(&u64::from(top).to_be_bytes());
+        out.extend_from_slice(&table.to_be_bytes());
+        out
+    }
+
+    #[test]
+    fn binary_plist_reference_bombs_are_refused() {
+        // Object k (k < 12) is an array of 14 references to object k+1; object 12 is a
+        // 100-byte data object. Fully expanded: 14^12 elements from a ~300-byte file.
+        let mut objs: Vec<Vec<u8>> = (0..12u8)
+            .map(|k| [vec![0xAE], vec![k + 1; 14]].concat())
+            .collect();
+        objs.push([vec![0x4F, 0x10, 100], vec![0x55; 100]].concat());
+        let b = bplist(&objs, 0);
+        match check_plist_shape(&b) {
+            Err(ShapeError::Refused(m)) => assert!(m.contains("expands"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        // Sharing within bounds is fine: an array of 2 refs to one 3-byte data object.
+        let b = bplist(&[vec![0xA2, 1, 1], vec![0x43, 1, 2, 3]], 0);
+        assert_eq!(check_plist_shape(&b), Ok(()));
+        assert_eq!(
+            plist::Value::from_reader(Cursor::new(&b)).unwrap(),
+            plist::Value::Array(vec![
+                plist::Value::Data(vec![1, 2, 3]),
+                plist::Value::Data(vec![1, 2, 3])
+            ])
+        );
+        // A reference cycle is an error of the parser.
+        let b = bplist(&[vec![0xA1, 0]], 0);
+        assert!(matches!(check_plist_shape(&b), Err(ShapeError::Parse(_))));
     }
 }

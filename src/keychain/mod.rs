@@ -25,6 +25,9 @@ pub enum KeychainError {
     /// The bytes are not a binary or XML property list.
     #[error("keychain-backup.plist is not a property list: {0}")]
     NotAPlist(String),
+    /// Well-formed but refused: nested too deeply or expanding far beyond its size.
+    #[error("keychain-backup.plist refused: {0}")]
+    Refused(String),
     /// The top level is not a dictionary.
     #[error("keychain-backup.plist: top level is {0}, not a dictionary")]
     NotADictionary(String),
