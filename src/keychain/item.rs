@@ -159,7 +159,7 @@ pub struct KeychainItem {
     /// The decrypted `pdmn` attribute, when present.
     pub pdmn_attribute: Option<String>,
     /// `kSecAttrAccessible…` constant of `pdmn`.
-    pub accessibility: Option<&'static str>,
+    pub accessibility_constant: Option<&'static str>,
     pub this_device_only: Option<bool>,
     /// What a restore of this backup brings back.
     pub restore: Restore,
@@ -237,7 +237,7 @@ impl KeychainItem {
             protection_class_raw: None,
             pdmn: None,
             pdmn_attribute: None,
-            accessibility: None,
+            accessibility_constant: None,
             this_device_only: None,
             restore: restore_for(None, backup_encrypted),
             decryptable: false,
@@ -287,7 +287,7 @@ impl KeychainItem {
         self.protection_class = class;
         if let Some(c) = class {
             self.pdmn = pdmn_for_class(c).map(str::to_owned);
-            self.accessibility = accessibility_for_class(c);
+            self.accessibility_constant = accessibility_for_class(c);
             self.this_device_only = this_device_only(c);
         }
         self.restore = restore_for(class, backup_encrypted);
@@ -503,7 +503,7 @@ impl KeychainItem {
             if self.protection_class.is_none() {
                 if let Some(pc) = class_for_pdmn(&p) {
                     self.pdmn = Some(p.clone());
-                    self.accessibility = accessibility_for_class(pc);
+                    self.accessibility_constant = accessibility_for_class(pc);
                     self.this_device_only = this_device_only(pc);
                 }
             }

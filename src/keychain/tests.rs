@@ -180,7 +180,7 @@ fn conformance_all_class_keys_decrypt_everything() {
             "{ctx}"
         );
         assert_eq!(
-            it.accessibility,
+            it.accessibility_constant,
             opt_str(&e["accessibility_constant"]),
             "{ctx}"
         );
