@@ -37,7 +37,11 @@ pub enum Error {
     Usage(String),
     /// An I/O error outside the backup (e.g. writing the output file).
     #[error("{context}: {source}")]
-    Io { context: String, #[source] source: std::io::Error },
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// A defect.
     #[error("internal error: {0}")]
     Internal(String),
@@ -45,7 +49,10 @@ pub enum Error {
 
 impl Error {
     pub fn backup(path: impl Into<PathBuf>, problem: impl std::fmt::Display) -> Self {
-        Error::Backup { path: path.into(), problem: problem.to_string() }
+        Error::Backup {
+            path: path.into(),
+            problem: problem.to_string(),
+        }
     }
 
     pub fn exit_code(&self) -> ExitCode {
