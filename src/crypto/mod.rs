@@ -18,7 +18,11 @@ pub enum CryptoError {
     UnwrapIntegrity,
     /// A wrapped key, key or ciphertext has a length the algorithm cannot take.
     #[error("bad length: {what} is {got} bytes, expected {expected}")]
-    BadLength { what: &'static str, got: usize, expected: &'static str },
+    BadLength {
+        what: &'static str,
+        got: usize,
+        expected: &'static str,
+    },
     /// CBC plaintext padding (PKCS#7) is not valid.
     #[error("bad PKCS#7 padding")]
     BadPadding,
