@@ -156,7 +156,7 @@ fn write_table(out: &mut dyn Write, a: &KeychainAudit, show_secrets: bool) -> st
             restore,
             it.app.as_deref().unwrap_or("-"),
             what,
-            it.fingerprint.as_deref().unwrap_or("-"),
+            it.secret_fingerprint.as_deref().unwrap_or("-"),
             secret
         )?;
         if let Some(r) = &it.reason {

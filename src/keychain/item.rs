@@ -143,6 +143,8 @@ pub struct KeychainItem {
     pub index: usize,
     pub persistent_ref: Option<PersistentRef>,
     /// Blob version (bit 31 masked), `None` when `v_Data` is missing or < 4 bytes.
+    /// JSON: `version` (contract).
+    #[serde(rename = "version")]
     pub blob_version: Option<u32>,
     /// Bit 31 of the version word (GCM default IV + AAD).
     pub blob_default_iv: bool,
@@ -155,6 +157,8 @@ pub struct KeychainItem {
     /// Class word as stored (may carry generation bits).
     pub protection_class_raw: Option<u32>,
     /// `ak` … `akpu`: from the class, or from the decrypted `pdmn` when the class is unknown.
+    /// JSON: `accessibility` (contract).
+    #[serde(rename = "accessibility")]
     pub pdmn: Option<String>,
     /// The decrypted `pdmn` attribute, when present.
     pub pdmn_attribute: Option<String>,
@@ -217,7 +221,8 @@ pub struct KeychainItem {
     #[serde(skip)]
     pub secret: Option<Secret>,
     pub secret_len: Option<usize>,
-    /// See [`fingerprint`].
+    /// See [`fingerprint`]. JSON: `fingerprint` (contract).
+    #[serde(rename = "fingerprint")]
     pub secret_fingerprint: Option<String>,
     /// Non-fatal oddities of this item (pdmn mismatch, persistent ref in another table, …).
     pub problems: Vec<String>,
