@@ -13,7 +13,9 @@ pub struct FileId(String);
 impl FileId {
     /// Accept exactly 40 lower-case hex digits; anything else is `None`.
     pub fn parse(s: &str) -> Option<FileId> {
-        let ok = s.len() == 40 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let ok = s.len() == 40
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         ok.then(|| FileId(s.to_owned()))
     }
 
@@ -77,7 +79,10 @@ mod tests {
             "3d0d7e5fb2ce288813306e4d4636395e047a3d28"
         );
         // Domain root: trailing dash kept (SHA1("HomeDomain-")).
-        assert_eq!(FileId::compute("HomeDomain", "").as_str(), "70765829101933f25994c71bbee6dfd685535bff");
+        assert_eq!(
+            FileId::compute("HomeDomain", "").as_str(),
+            "70765829101933f25994c71bbee6dfd685535bff"
+        );
         assert_eq!(
             FileId::compute_bytes(b"HomeDomain", b"Library/SMS/sms.db"),
             FileId::compute("HomeDomain", "Library/SMS/sms.db")

@@ -45,7 +45,11 @@ pub enum BackupError {
     },
     /// A file is larger than this tool will read into memory.
     #[error("{}: {size} bytes is larger than the limit of {limit} bytes", path.display())]
-    TooLarge { path: PathBuf, size: u64, limit: u64 },
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
     /// A file is present but malformed (e.g. a plist that does not parse).
     #[error("{}: {problem}", path.display())]
     Malformed { path: PathBuf, problem: String },
@@ -78,13 +82,19 @@ impl BackupError {
     }
 
     fn io(path: &Path, source: std::io::Error) -> Self {
-        BackupError::Io { path: path.to_path_buf(), source }
+        BackupError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }
 
 impl From<BackupError> for crate::Error {
     fn from(e: BackupError) -> Self {
-        crate::Error::Backup { path: e.path().to_path_buf(), problem: e.problem() }
+        crate::Error::Backup {
+            path: e.path().to_path_buf(),
+            problem: e.problem(),
+        }
     }
 }
 
@@ -93,15 +103,28 @@ pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, BackupError> {
     let file = fs::File::open(path).map_err(|e| BackupError::io(path, e))?;
     let meta = file.metadata().map_err(|e| BackupError::io(path, e))?;
     if !meta.is_file() {
-        return Err(BackupError::Malformed { path: path.to_path_buf(), problem: "not a regular file".into() });
+        return Err(BackupError::Malformed {
+            path: path.to_path_buf(),
+            problem: "not a regular file".into(),
+        });
     }
     if meta.len() > limit {
-        return Err(BackupError::TooLarge { path: path.to_path_buf(), size: meta.len(), limit });
+        return Err(BackupError::TooLarge {
+            path: path.to_path_buf(),
+            size: meta.len(),
+            limit,
+        });
     }
     let mut buf = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(limit.saturating_add(1)).read_to_end(&mut buf).map_err(|e| BackupError::io(path, e))?;
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|e| BackupError::io(path, e))?;
     if buf.len() as u64 > limit {
-        return Err(BackupError::TooLarge { path: path.to_path_buf(), size: buf.len() as u64, limit });
+        return Err(BackupError::TooLarge {
+            path: path.to_path_buf(),
+            size: buf.len() as u64,
+            limit,
+        });
     }
     Ok(buf)
 }
@@ -111,7 +134,14 @@ fn is_file(p: &Path) -> bool {
 }
 
 fn has_backup_marker(dir: &Path) -> bool {
-    ["Manifest.plist", "Manifest.db", "Manifest.mbdb", "Info.plist"].iter().any(|n| is_file(&dir.join(n)))
+    [
+        "Manifest.plist",
+        "Manifest.db",
+        "Manifest.mbdb",
+        "Info.plist",
+    ]
+    .iter()
+    .any(|n| is_file(&dir.join(n)))
 }
 
 /// What a path given by the user turned out to be.
@@ -142,7 +172,10 @@ pub struct CollectionEntry {
 pub fn locate(path: &Path) -> Result<Located, BackupError> {
     let meta = fs::metadata(path).map_err(|e| BackupError::io(path, e))?;
     if !meta.is_dir() {
-        return Err(BackupError::NotABackup { path: path.to_path_buf(), problem: "not a folder".into() });
+        return Err(BackupError::NotABackup {
+            path: path.to_path_buf(),
+            problem: "not a folder".into(),
+        });
     }
     if has_backup_marker(path) {
         return Ok(Located::Single(path.to_path_buf()));
@@ -165,7 +198,9 @@ pub fn locate(path: &Path) -> Result<Located, BackupError> {
         });
     }
     subdirs.sort();
-    Ok(Located::Collection(subdirs.into_iter().map(|p| collection_entry(&p)).collect()))
+    Ok(Located::Collection(
+        subdirs.into_iter().map(|p| collection_entry(&p)).collect(),
+    ))
 }
 
 fn collection_entry(dir: &Path) -> CollectionEntry {
@@ -174,37 +209,61 @@ fn collection_entry(dir: &Path) -> CollectionEntry {
         problems.push(e.to_string());
         None
     });
-    let manifest = read_optional(&dir.join("Manifest.plist"), ManifestPlist::parse).unwrap_or_else(|e| {
-        problems.push(e.to_string());
-        None
-    });
+    let manifest =
+        read_optional(&dir.join("Manifest.plist"), ManifestPlist::parse).unwrap_or_else(|e| {
+            problems.push(e.to_string());
+            None
+        });
     let folder = dir.file_name().map(|n| n.to_string_lossy().into_owned());
     let udid = info
         .as_ref()
         .and_then(|i| i.unique_identifier.clone())
-        .or_else(|| manifest.as_ref().and_then(|m| m.lockdown.unique_device_id.clone()))
+        .or_else(|| {
+            manifest
+                .as_ref()
+                .and_then(|m| m.lockdown.unique_device_id.clone())
+        })
         .or(folder);
     let device_name = info
         .as_ref()
         .and_then(|i| i.device_name.clone())
-        .or_else(|| manifest.as_ref().and_then(|m| m.lockdown.device_name.clone()));
+        .or_else(|| {
+            manifest
+                .as_ref()
+                .and_then(|m| m.lockdown.device_name.clone())
+        });
     let date = info
         .as_ref()
         .and_then(|i| i.last_backup_date.clone())
         .or_else(|| manifest.as_ref().and_then(|m| m.date.clone()));
     let encrypted = manifest.as_ref().and_then(|m| m.is_encrypted);
-    CollectionEntry { path: dir.to_path_buf(), udid, device_name, date, encrypted, problems }
+    CollectionEntry {
+        path: dir.to_path_buf(),
+        udid,
+        device_name,
+        date,
+        encrypted,
+        problems,
+    }
 }
 
 /// Read and parse a plist when the file exists; `Ok(None)` when it does not.
-fn read_optional<T>(path: &Path, parse: fn(&[u8]) -> Result<T, String>) -> Result<Option<T>, BackupError> {
+fn read_optional<T>(
+    path: &Path,
+    parse: fn(&[u8]) -> Result<T, String>,
+) -> Result<Option<T>, BackupError> {
     match fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(BackupError::io(path, e)),
         Ok(_) => {}
     }
     let bytes = read_capped(path, MAX_PLIST_BYTES)?;
-    parse(&bytes).map(Some).map_err(|problem| BackupError::Malformed { path: path.to_path_buf(), problem })
+    parse(&bytes)
+        .map(Some)
+        .map_err(|problem| BackupError::Malformed {
+            path: path.to_path_buf(),
+            problem,
+        })
 }
 
 /// What the first bytes of Manifest.db say.
@@ -225,7 +284,11 @@ pub enum DbState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IndexKind {
     /// iOS ≥ 10.
-    ManifestDb { path: PathBuf, state: DbState, len: u64 },
+    ManifestDb {
+        path: PathBuf,
+        state: DbState,
+        len: u64,
+    },
     /// iOS 4–9.
     ManifestMbdb { path: PathBuf, len: u64 },
     /// No index file.
@@ -300,7 +363,9 @@ pub struct Backup {
 }
 
 fn is_lower_hex(s: &str, n: usize) -> bool {
-    s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == n
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn db_state(path: &Path, len: u64) -> Result<DbState, BackupError> {
@@ -311,7 +376,9 @@ fn db_state(path: &Path, len: u64) -> Result<DbState, BackupError> {
     let mut f = fs::File::open(path).map_err(|e| BackupError::io(path, e))?;
     let mut got = 0;
     while got < head.len() {
-        let n = f.read(&mut head[got..]).map_err(|e| BackupError::io(path, e))?;
+        let n = f
+            .read(&mut head[got..])
+            .map_err(|e| BackupError::io(path, e))?;
         if n == 0 {
             break;
         }
@@ -333,7 +400,10 @@ impl Backup {
     pub fn open(path: &Path) -> Result<Backup, BackupError> {
         let meta = fs::metadata(path).map_err(|e| BackupError::io(path, e))?;
         if !meta.is_dir() {
-            return Err(BackupError::NotABackup { path: path.to_path_buf(), problem: "not a folder".into() });
+            return Err(BackupError::NotABackup {
+                path: path.to_path_buf(),
+                problem: "not a folder".into(),
+            });
         }
         let root = path.to_path_buf();
         let mut notes = Vec::new();
@@ -343,13 +413,25 @@ impl Backup {
 
         let db = root.join("Manifest.db");
         let mbdb = root.join("Manifest.mbdb");
-        let file_len = |p: &Path| fs::metadata(p).ok().filter(|m| m.is_file()).map(|m| m.len());
+        let file_len = |p: &Path| {
+            fs::metadata(p)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+        };
         let index = match (file_len(&db), file_len(&mbdb)) {
             (Some(len), other) => {
                 if other.is_some() {
-                    notes.push("both Manifest.db and Manifest.mbdb are present; Manifest.db is used".into());
+                    notes.push(
+                        "both Manifest.db and Manifest.mbdb are present; Manifest.db is used"
+                            .into(),
+                    );
                 }
-                IndexKind::ManifestDb { state: db_state(&db, len)?, path: db, len }
+                IndexKind::ManifestDb {
+                    state: db_state(&db, len)?,
+                    path: db,
+                    len,
+                }
             }
             (None, Some(len)) => IndexKind::ManifestMbdb { path: mbdb, len },
             (None, None) => IndexKind::None,
@@ -379,17 +461,30 @@ impl Backup {
                 ));
             }
         }
-        if fs::metadata(root.join("Snapshot")).map(|m| m.is_dir()).unwrap_or(false) {
+        if fs::metadata(root.join("Snapshot"))
+            .map(|m| m.is_dir())
+            .unwrap_or(false)
+        {
             notes.push("a Snapshot folder is present (leftover of an interrupted backup?)".into());
         }
         let layout = detect_layout(&root)?;
-        Ok(Backup { root, manifest, info, status, index, layout, notes })
+        Ok(Backup {
+            root,
+            manifest,
+            info,
+            status,
+            index,
+            layout,
+            notes,
+        })
     }
 
     /// Read the index file (Manifest.db or Manifest.mbdb) into memory, up to `max` bytes.
     pub fn read_index_bytes(&self, max: u64) -> Result<Vec<u8>, BackupError> {
         match &self.index {
-            IndexKind::ManifestDb { path, .. } | IndexKind::ManifestMbdb { path, .. } => read_capped(path, max),
+            IndexKind::ManifestDb { path, .. } | IndexKind::ManifestMbdb { path, .. } => {
+                read_capped(path, max)
+            }
             IndexKind::None => Err(BackupError::NotABackup {
                 path: self.root.clone(),
                 problem: "no file index (Manifest.db or Manifest.mbdb) is present".into(),
@@ -424,8 +519,16 @@ impl Backup {
     pub fn content_path(&self, id: &FileId) -> Option<PathBuf> {
         let flat = self.root.join(id.as_str());
         let hashed = self.hashed_path(id);
-        let order = if self.prefers_flat() { [flat, hashed] } else { [hashed, flat] };
-        order.into_iter().find(|p| fs::symlink_metadata(p).map(|m| m.is_file()).unwrap_or(false))
+        let order = if self.prefers_flat() {
+            [flat, hashed]
+        } else {
+            [hashed, flat]
+        };
+        order.into_iter().find(|p| {
+            fs::symlink_metadata(p)
+                .map(|m| m.is_file())
+                .unwrap_or(false)
+        })
     }
 
     /// Every payload-looking file on disk (`xx/<40 hex>` with a matching prefix, or
@@ -449,23 +552,44 @@ impl Backup {
                     continue;
                 }
                 if let Some(id) = FileId::parse(name) {
-                    scan.files.push(ContentFile { file_id: id, path, len: meta.len() });
+                    scan.files.push(ContentFile {
+                        file_id: id,
+                        path,
+                        len: meta.len(),
+                    });
                 } else {
-                    scan.other.push(other(path, EntryKind::File, meta.len(), "unexpected file at the top level"));
+                    scan.other.push(other(
+                        path,
+                        EntryKind::File,
+                        meta.len(),
+                        "unexpected file at the top level",
+                    ));
                 }
             } else if ft.is_dir() {
                 if is_lower_hex(name, 2) {
                     scan_payload_dir(&path, name, &mut scan, &mut seen)?;
                 } else {
-                    scan.other.push(other(path, EntryKind::Folder, 0, "unexpected folder at the top level"));
+                    scan.other.push(other(
+                        path,
+                        EntryKind::Folder,
+                        0,
+                        "unexpected folder at the top level",
+                    ));
                 }
             } else if ft.is_symlink() {
-                scan.other.push(other(path, EntryKind::Symlink, 0, "symbolic link (not followed)"));
+                scan.other.push(other(
+                    path,
+                    EntryKind::Symlink,
+                    0,
+                    "symbolic link (not followed)",
+                ));
             } else {
-                scan.other.push(other(path, EntryKind::Other, 0, "not a file or folder"));
+                scan.other
+                    .push(other(path, EntryKind::Other, 0, "not a file or folder"));
             }
         }
-        scan.files.sort_by(|a, b| a.file_id.cmp(&b.file_id).then_with(|| a.path.cmp(&b.path)));
+        scan.files
+            .sort_by(|a, b| a.file_id.cmp(&b.file_id).then_with(|| a.path.cmp(&b.path)));
         scan.other.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(scan)
     }
@@ -479,10 +603,20 @@ fn too_many(path: &Path) -> BackupError {
 }
 
 fn other(path: PathBuf, kind: EntryKind, len: u64, reason: &'static str) -> OtherEntry {
-    OtherEntry { path, kind, len, reason }
+    OtherEntry {
+        path,
+        kind,
+        len,
+        reason,
+    }
 }
 
-fn scan_payload_dir(dir: &Path, prefix: &str, scan: &mut ContentScan, seen: &mut usize) -> Result<(), BackupError> {
+fn scan_payload_dir(
+    dir: &Path,
+    prefix: &str,
+    scan: &mut ContentScan,
+    seen: &mut usize,
+) -> Result<(), BackupError> {
     for entry in fs::read_dir(dir).map_err(|e| BackupError::io(dir, e))? {
         let entry = entry.map_err(|e| BackupError::io(dir, e))?;
         *seen += 1;
@@ -495,11 +629,23 @@ fn scan_payload_dir(dir: &Path, prefix: &str, scan: &mut ContentScan, seen: &mut
         let name = entry.file_name();
         let id = name.to_str().and_then(FileId::parse);
         match (ft.is_file(), id) {
-            (true, Some(id)) if id.prefix() == prefix => {
-                scan.files.push(ContentFile { file_id: id, path, len: meta.len() })
-            }
-            (true, Some(_)) => scan.other.push(other(path, EntryKind::File, meta.len(), "payload in the wrong subfolder")),
-            (true, None) => scan.other.push(other(path, EntryKind::File, meta.len(), "unexpected file in a payload folder")),
+            (true, Some(id)) if id.prefix() == prefix => scan.files.push(ContentFile {
+                file_id: id,
+                path,
+                len: meta.len(),
+            }),
+            (true, Some(_)) => scan.other.push(other(
+                path,
+                EntryKind::File,
+                meta.len(),
+                "payload in the wrong subfolder",
+            )),
+            (true, None) => scan.other.push(other(
+                path,
+                EntryKind::File,
+                meta.len(),
+                "unexpected file in a payload folder",
+            )),
             _ => {
                 let kind = if ft.is_dir() {
                     EntryKind::Folder
@@ -508,7 +654,8 @@ fn scan_payload_dir(dir: &Path, prefix: &str, scan: &mut ContentScan, seen: &mut
                 } else {
                     EntryKind::Other
                 };
-                scan.other.push(other(path, kind, 0, "unexpected entry in a payload folder"));
+                scan.other
+                    .push(other(path, kind, 0, "unexpected entry in a payload folder"));
             }
         }
     }

@@ -50,7 +50,8 @@ pub fn parse_bounded(bytes: &[u8], limits: &PlistLimits) -> Result<Value, String
     }
     if bytes.starts_with(b"bplist") {
         check_binary(bytes, limits)?;
-        Value::from_reader(Cursor::new(bytes)).map_err(|e| format!("not a valid binary property list: {e}"))
+        Value::from_reader(Cursor::new(bytes))
+            .map_err(|e| format!("not a valid binary property list: {e}"))
     } else if looks_like_xml(bytes) {
         check_xml_depth(bytes, limits.max_depth)?;
         Value::from_reader_xml(bytes).map_err(|e| format!("not a valid XML property list: {e}"))
@@ -68,9 +69,17 @@ fn looks_like_xml(bytes: &[u8]) -> bool {
 fn check_xml_depth(bytes: &[u8], max_depth: u32) -> Result<(), String> {
     let mut depth: u32 = 0;
     let mut i = 0;
-    while let Some(pos) = bytes.get(i..).and_then(|s| s.iter().position(|&c| c == b'<')) {
+    while let Some(pos) = bytes
+        .get(i..)
+        .and_then(|s| s.iter().position(|&c| c == b'<'))
+    {
         let tag_start = i + pos + 1;
-        let Some(len) = bytes.get(tag_start..).and_then(|s| s.iter().position(|&c| c == b'>')) else { break };
+        let Some(len) = bytes
+            .get(tag_start..)
+            .and_then(|s| s.iter().position(|&c| c == b'>'))
+        else {
+            break;
+        };
         let tag = bytes.get(tag_start..tag_start + len).unwrap_or(&[]);
         i = tag_start + len + 1;
         let self_closing = tag.ends_with(b"/");
@@ -78,7 +87,10 @@ fn check_xml_depth(bytes: &[u8], max_depth: u32) -> Result<(), String> {
             Some(rest) => (true, rest),
             None => (false, tag),
         };
-        let name_end = name.iter().position(|c| c.is_ascii_whitespace() || *c == b'/').unwrap_or(name.len());
+        let name_end = name
+            .iter()
+            .position(|c| c.is_ascii_whitespace() || *c == b'/')
+            .unwrap_or(name.len());
         let name = name.get(..name_end).unwrap_or(&[]);
         if name != b"array" && name != b"dict" {
             continue;
@@ -88,7 +100,9 @@ fn check_xml_depth(bytes: &[u8], max_depth: u32) -> Result<(), String> {
         } else if !self_closing {
             depth += 1;
             if depth > max_depth {
-                return Err(format!("property list nests deeper than {max_depth} levels (limit)"));
+                return Err(format!(
+                    "property list nests deeper than {max_depth} levels (limit)"
+                ));
             }
         }
     }
@@ -96,7 +110,10 @@ fn check_xml_depth(bytes: &[u8], max_depth: u32) -> Result<(), String> {
 }
 
 fn too_deep(limits: &PlistLimits) -> String {
-    format!("property list nests deeper than {} levels (limit)", limits.max_depth)
+    format!(
+        "property list nests deeper than {} levels (limit)",
+        limits.max_depth
+    )
 }
 
 fn be_uint(b: &[u8]) -> u64 {
@@ -120,7 +137,9 @@ impl BinPlist<'_> {
     fn get(&self, at: u64, n: u64) -> Result<&[u8], String> {
         let end = at.checked_add(n).ok_or("object length overflows")?;
         if end > self.table_start {
-            return Err(format!("object at byte {at} runs past the end of the object area"));
+            return Err(format!(
+                "object at byte {at} runs past the end of the object area"
+            ));
         }
         self.bytes
             .get(at as usize..end as usize)
@@ -148,18 +167,33 @@ impl BinPlist<'_> {
             .get(usize::try_from(index).map_err(|_| "object index overflows")?)
             .ok_or_else(|| format!("object reference {index} is out of range"))?;
         let marker = *self.get(at, 1)?.first().ok_or("truncated object")?;
-        let leaf = |payload| Ok(BinObject { payload, children: Vec::new() });
+        let leaf = |payload| {
+            Ok(BinObject {
+                payload,
+                children: Vec::new(),
+            })
+        };
         match marker >> 4 {
             0x0..=0x3 | 0x8 => leaf(0),
             0x4 | 0x5 => leaf(self.length(marker, at)?.0),
             0x6 => leaf(self.length(marker, at)?.0.saturating_mul(2)),
             0xA | 0xC | 0xD => {
                 let (count, start) = self.length(marker, at)?;
-                let count = if marker >> 4 == 0xD { count.saturating_mul(2) } else { count };
+                let count = if marker >> 4 == 0xD {
+                    count.saturating_mul(2)
+                } else {
+                    count
+                };
                 let rs = self.ref_size as u64;
-                let raw = self.get(start, count.checked_mul(rs).ok_or("collection size overflows")?)?;
+                let raw = self.get(
+                    start,
+                    count.checked_mul(rs).ok_or("collection size overflows")?,
+                )?;
                 let children = raw.chunks(self.ref_size).map(be_uint).collect();
-                Ok(BinObject { payload: 0, children })
+                Ok(BinObject {
+                    payload: 0,
+                    children,
+                })
             }
             _ => Err(format!("object at byte {at}: unknown marker {marker:#04x}")),
         }
@@ -186,18 +220,27 @@ fn check_binary(bytes: &[u8], limits: &PlistLimits) -> Result<(), String> {
         return Err("binary property list trailer is corrupt (truncated?)".to_owned());
     }
     if num_objects > limits.max_nodes || num_objects > len as u64 {
-        return Err(format!("binary property list declares {num_objects} objects (too many)"));
+        return Err(format!(
+            "binary property list declares {num_objects} objects (too many)"
+        ));
     }
     let table_len = num_objects * off_size as u64;
     if table_off < 8 || table_off.saturating_add(table_len) > (len - 32) as u64 {
         return Err("binary property list offset table is out of bounds (truncated?)".to_owned());
     }
-    let table = bytes.get(table_off as usize..(table_off + table_len) as usize).ok_or("offset table out of bounds")?;
+    let table = bytes
+        .get(table_off as usize..(table_off + table_len) as usize)
+        .ok_or("offset table out of bounds")?;
     let offsets: Vec<u64> = table.chunks(off_size).map(be_uint).collect();
     if root >= num_objects {
         return Err("binary property list root object is out of range".to_owned());
     }
-    let bp = BinPlist { bytes, offsets, ref_size, table_start: table_off };
+    let bp = BinPlist {
+        bytes,
+        offsets,
+        ref_size,
+        table_start: table_off,
+    };
 
     // Iterative post-order walk with memoised (nodes, payload, depth) per object.
     let n = num_objects as usize;
@@ -239,7 +282,9 @@ fn check_binary(bytes: &[u8], limits: &PlistLimits) -> Result<(), String> {
             continue;
         }
         // All children done: fold them into this object's totals.
-        let Some((id, children, _)) = stack.pop() else { break };
+        let Some((id, children, _)) = stack.pop() else {
+            break;
+        };
         let i = id as usize;
         let mut total_nodes = 1u64;
         let mut total_payload = payload[i];
@@ -251,10 +296,16 @@ fn check_binary(bytes: &[u8], limits: &PlistLimits) -> Result<(), String> {
             d = d.max(depth[c]);
         }
         if total_nodes > limits.max_nodes {
-            return Err(format!("property list expands to more than {} values (limit)", limits.max_nodes));
+            return Err(format!(
+                "property list expands to more than {} values (limit)",
+                limits.max_nodes
+            ));
         }
         if total_payload > limits.max_payload_bytes {
-            return Err(format!("property list expands beyond {} bytes (limit)", limits.max_payload_bytes));
+            return Err(format!(
+                "property list expands beyond {} bytes (limit)",
+                limits.max_payload_bytes
+            ));
         }
         nodes[i] = total_nodes;
         payload[i] = total_payload;
@@ -331,12 +382,19 @@ struct Fields<'d, 'p> {
 
 impl<'d, 'p> Fields<'d, 'p> {
     fn new(dict: &'d Dictionary, ctx: impl Into<String>, problems: &'p mut Vec<String>) -> Self {
-        Fields { dict, ctx: ctx.into(), problems }
+        Fields {
+            dict,
+            ctx: ctx.into(),
+            problems,
+        }
     }
 
     fn wrong(&mut self, key: &str, v: &Value, expected: &str) {
-        self.problems
-            .push(format!("{}: key `{key}` is {}, expected {expected}", self.ctx, type_name(v)));
+        self.problems.push(format!(
+            "{}: key `{key}` is {}, expected {expected}",
+            self.ctx,
+            type_name(v)
+        ));
     }
 
     fn string(&mut self, key: &str) -> Option<String> {
@@ -414,7 +472,9 @@ impl<'d, 'p> Fields<'d, 'p> {
     }
 
     fn string_array(&mut self, key: &str) -> Vec<String> {
-        let Some(v) = self.dict.get(key) else { return Vec::new() };
+        let Some(v) = self.dict.get(key) else {
+            return Vec::new();
+        };
         let Value::Array(items) = v else {
             self.wrong(key, v, "an array of strings");
             return Vec::new();
@@ -428,7 +488,10 @@ impl<'d, 'p> Fields<'d, 'p> {
             }
         }
         if bad > 0 {
-            self.problems.push(format!("{}: key `{key}` has {bad} element(s) that are not strings", self.ctx));
+            self.problems.push(format!(
+                "{}: key `{key}` has {bad} element(s) that are not strings",
+                self.ctx
+            ));
         }
         out
     }
@@ -448,7 +511,10 @@ impl<'d, 'p> Fields<'d, 'p> {
 fn top_dict<'v>(v: &'v Value, file: &str) -> Result<&'v Dictionary, String> {
     match v {
         Value::Dictionary(d) => Ok(d),
-        other => Err(format!("{file}: top level is {}, expected a dictionary", type_name(other))),
+        other => Err(format!(
+            "{file}: top level is {}, expected a dictionary",
+            type_name(other)
+        )),
     }
 }
 
@@ -533,7 +599,10 @@ impl ManifestPlist {
             };
         }
         if let Some(apps) = apps {
-            m.applications = apps.iter().map(|(k, v)| app_info(k, v, &mut problems)).collect();
+            m.applications = apps
+                .iter()
+                .map(|(k, v)| app_info(k, v, &mut problems))
+                .collect();
             m.applications.sort_by(|a, b| a.bundle_id.cmp(&b.bundle_id));
         }
         m.problems = problems;
@@ -542,7 +611,10 @@ impl ManifestPlist {
 }
 
 fn app_info(bundle_id: &str, v: &Value, problems: &mut Vec<String>) -> AppInfo {
-    let mut app = AppInfo { bundle_id: bundle_id.to_owned(), ..AppInfo::default() };
+    let mut app = AppInfo {
+        bundle_id: bundle_id.to_owned(),
+        ..AppInfo::default()
+    };
     let Value::Dictionary(d) = v else {
         problems.push(format!(
             "Manifest.plist Applications: entry `{bundle_id}` is {}, expected a dictionary",
@@ -550,7 +622,11 @@ fn app_info(bundle_id: &str, v: &Value, problems: &mut Vec<String>) -> AppInfo {
         ));
         return app;
     };
-    let mut f = Fields::new(d, format!("Manifest.plist Applications[{bundle_id}]"), problems);
+    let mut f = Fields::new(
+        d,
+        format!("Manifest.plist Applications[{bundle_id}]"),
+        problems,
+    );
     if let Some(id) = f.string("CFBundleIdentifier") {
         if id != bundle_id {
             f.problems.push(format!(
@@ -558,7 +634,9 @@ fn app_info(bundle_id: &str, v: &Value, problems: &mut Vec<String>) -> AppInfo {
             ));
         }
     }
-    app.version = f.string("CFBundleVersion").or_else(|| f.string("CFBundleShortVersionString"));
+    app.version = f
+        .string("CFBundleVersion")
+        .or_else(|| f.string("CFBundleShortVersionString"));
     app.path = f.string("Path");
     app.container_content_class = f.string("ContainerContentClass");
     app.group_containers = match d.get("GroupContainers") {
@@ -673,7 +751,9 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     fn shared(rel: &str) -> Option<PathBuf> {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(rel);
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared")
+            .join(rel);
         if p.exists() {
             Some(p)
         } else {
@@ -707,23 +787,52 @@ mod tests {
         assert!(d.get("B").unwrap().as_dictionary().unwrap().is_empty());
 
         // too deep (XML): the dict holds an array, two levels
-        let lim = PlistLimits { max_nodes: 100, max_depth: 1, max_payload_bytes: 1000 };
-        assert!(parse_bounded(xml, &lim).unwrap_err().contains("deeper than 1"));
-        let lim = PlistLimits { max_nodes: 100, max_depth: 2, max_payload_bytes: 1000 };
+        let lim = PlistLimits {
+            max_nodes: 100,
+            max_depth: 1,
+            max_payload_bytes: 1000,
+        };
+        assert!(parse_bounded(xml, &lim)
+            .unwrap_err()
+            .contains("deeper than 1"));
+        let lim = PlistLimits {
+            max_nodes: 100,
+            max_depth: 2,
+            max_payload_bytes: 1000,
+        };
         assert!(parse_bounded(xml, &lim).is_ok());
         // the same in binary: 7 values (dict, 2 keys, array, 2 scalars, empty dict)
         let mut buf = Vec::new();
         v.to_writer_binary(&mut buf).unwrap();
-        assert_eq!(parse_bounded(&buf, &PlistLimits::top_level(buf.len())).unwrap(), v);
-        let lim = PlistLimits { max_nodes: 6, max_depth: 8, max_payload_bytes: 1000 };
+        assert_eq!(
+            parse_bounded(&buf, &PlistLimits::top_level(buf.len())).unwrap(),
+            v
+        );
+        let lim = PlistLimits {
+            max_nodes: 6,
+            max_depth: 8,
+            max_payload_bytes: 1000,
+        };
         let e = parse_bounded(&buf, &lim).unwrap_err();
         assert_eq!(e, "binary property list declares 7 objects (too many)");
-        let lim = PlistLimits { max_nodes: 7, max_depth: 8, max_payload_bytes: 1000 };
+        let lim = PlistLimits {
+            max_nodes: 7,
+            max_depth: 8,
+            max_payload_bytes: 1000,
+        };
         assert!(parse_bounded(&buf, &lim).is_ok());
-        let lim = PlistLimits { max_nodes: 100, max_depth: 1, max_payload_bytes: 1000 };
-        assert!(parse_bounded(&buf, &lim).unwrap_err().contains("deeper than 1"));
+        let lim = PlistLimits {
+            max_nodes: 100,
+            max_depth: 1,
+            max_payload_bytes: 1000,
+        };
+        assert!(parse_bounded(&buf, &lim)
+            .unwrap_err()
+            .contains("deeper than 1"));
         // ASCII plists are refused
-        assert!(parse_bounded(b"{ a = b; }", &PlistLimits::top_level(10)).unwrap_err().contains("not a property list"));
+        assert!(parse_bounded(b"{ a = b; }", &PlistLimits::top_level(10))
+            .unwrap_err()
+            .contains("not a property list"));
         assert!(parse_bounded(&buf[..buf.len() - 10], &PlistLimits::top_level(buf.len())).is_err());
         assert!(parse_bounded(b"", &PlistLimits::top_level(0)).is_err());
         assert!(parse_bounded(b"bplist00\xff\xff\xff", &PlistLimits::top_level(11)).is_err());
@@ -753,13 +862,29 @@ mod tests {
         b.extend_from_slice(&2u64.to_be_bytes());
         b.extend_from_slice(&0u64.to_be_bytes());
         b.extend_from_slice(&(table_off as u64).to_be_bytes());
-        let generous = PlistLimits { max_nodes: 1000, max_depth: 4, max_payload_bytes: 1 << 20 };
+        let generous = PlistLimits {
+            max_nodes: 1000,
+            max_depth: 4,
+            max_payload_bytes: 1 << 20,
+        };
         let v = parse_bounded(&b, &generous).unwrap();
         assert_eq!(v.as_array().unwrap().len(), 200);
-        let tight = PlistLimits { max_nodes: 1000, max_depth: 4, max_payload_bytes: 50_000 };
-        assert!(parse_bounded(&b, &tight).unwrap_err().contains("expands beyond"));
-        let few = PlistLimits { max_nodes: 100, max_depth: 4, max_payload_bytes: 1 << 20 };
-        assert!(parse_bounded(&b, &few).unwrap_err().contains("more than 100 values"));
+        let tight = PlistLimits {
+            max_nodes: 1000,
+            max_depth: 4,
+            max_payload_bytes: 50_000,
+        };
+        assert!(parse_bounded(&b, &tight)
+            .unwrap_err()
+            .contains("expands beyond"));
+        let few = PlistLimits {
+            max_nodes: 100,
+            max_depth: 4,
+            max_payload_bytes: 1 << 20,
+        };
+        assert!(parse_bounded(&b, &few)
+            .unwrap_err()
+            .contains("more than 100 values"));
         // A self-referencing array (cycle) is refused, not looped over.
         let mut c = b"bplist00".to_vec();
         c.extend_from_slice(&[0xA1, 0x00]); // array of 1 -> object 0 (itself)
@@ -798,7 +923,10 @@ mod tests {
         assert_eq!(m.applications.len(), 2);
         assert_eq!(m.applications[0].bundle_id, "a.app");
         assert_eq!(m.applications[1].version.as_deref(), Some("2.1"));
-        assert_eq!(m.applications[1].group_containers, vec!["group.x".to_string()]);
+        assert_eq!(
+            m.applications[1].group_containers,
+            vec!["group.x".to_string()]
+        );
         let p = m.problems.join("\n");
         for needle in [
             "`IsEncrypted` is a string",
@@ -822,21 +950,32 @@ mod tests {
 
     #[test]
     fn conformance_small_unencrypted_plists() {
-        let Some(dir) = shared("conformance/small-unencrypted/00008120-001A2B3C4D5E801E") else { return };
+        let Some(dir) = shared("conformance/small-unencrypted/00008120-001A2B3C4D5E801E") else {
+            return;
+        };
         let m = ManifestPlist::parse(&read(&dir.join("Manifest.plist"))).unwrap();
         assert_eq!(m.is_encrypted, Some(false));
         assert_eq!(m.was_passcode_set, Some(true));
         assert_eq!(m.version.as_deref(), Some("10.0"));
         assert_eq!(m.system_domains_version.as_deref(), Some("24.0"));
         assert_eq!(m.date.as_deref(), Some("2024-06-01T12:00:00Z"));
-        assert_eq!(m.lockdown.unique_device_id.as_deref(), Some("00008120-001A2B3C4D5E801E"));
+        assert_eq!(
+            m.lockdown.unique_device_id.as_deref(),
+            Some("00008120-001A2B3C4D5E801E")
+        );
         assert_eq!(m.lockdown.product_type.as_deref(), Some("iPhone15,2"));
         assert_eq!(m.lockdown.product_version.as_deref(), Some("17.5.1"));
         assert_eq!(m.lockdown.build_version.as_deref(), Some("21F90"));
         assert_eq!(m.lockdown.serial_number.as_deref(), Some("F2LZK0ORACLE"));
-        assert_eq!(m.lockdown.device_name.as_deref(), Some("Oracle Test iPhone"));
-        let apps: Vec<(&str, Option<&str>)> =
-            m.applications.iter().map(|a| (a.bundle_id.as_str(), a.version.as_deref())).collect();
+        assert_eq!(
+            m.lockdown.device_name.as_deref(),
+            Some("Oracle Test iPhone")
+        );
+        let apps: Vec<(&str, Option<&str>)> = m
+            .applications
+            .iter()
+            .map(|a| (a.bundle_id.as_str(), a.version.as_deref()))
+            .collect();
         assert_eq!(
             apps,
             vec![
@@ -846,7 +985,10 @@ mod tests {
                 ("com.example.vpn", Some("2.0")),
             ]
         );
-        assert!(m.applications.iter().all(|a| a.container_content_class.as_deref() == Some("Data/Application")));
+        assert!(m
+            .applications
+            .iter()
+            .all(|a| a.container_content_class.as_deref() == Some("Data/Application")));
         assert_eq!(m.manifest_key, None);
         assert!(m.keybag.as_ref().unwrap().starts_with(b"VERS"));
         assert!(m.problems.is_empty(), "{:?}", m.problems);
@@ -854,13 +996,21 @@ mod tests {
         let i = InfoPlist::parse(&read(&dir.join("Info.plist"))).unwrap();
         assert_eq!(i.device_name.as_deref(), Some("Oracle Test iPhone"));
         assert_eq!(i.product_name.as_deref(), Some("iPhone 14 Pro"));
-        assert_eq!(i.unique_identifier.as_deref(), Some("00008120-001A2B3C4D5E801E"));
+        assert_eq!(
+            i.unique_identifier.as_deref(),
+            Some("00008120-001A2B3C4D5E801E")
+        );
         assert_eq!(i.guid.as_deref(), Some("2240D79E0F9D3369FDF9D361C9B9A6B6"));
         assert_eq!(i.last_backup_date.as_deref(), Some("2024-06-01T12:00:00Z"));
         assert_eq!(i.itunes_version.as_deref(), Some("12.13.2.3"));
         assert_eq!(
             i.installed_applications,
-            ["com.example.bank", "com.example.game", "com.example.notes", "com.example.vpn"]
+            [
+                "com.example.bank",
+                "com.example.game",
+                "com.example.notes",
+                "com.example.vpn"
+            ]
         );
         assert_eq!(i.application_ids, i.installed_applications);
         assert!(i.problems.is_empty());
@@ -869,7 +1019,10 @@ mod tests {
         assert_eq!(s.snapshot_state.as_deref(), Some("finished"));
         assert_eq!(s.backup_state.as_deref(), Some("new"));
         assert_eq!(s.is_full_backup, Some(false));
-        assert_eq!(s.uuid.as_deref(), Some("9FDCFBC5-9C52-5D8B-C854-21037AE252B1"));
+        assert_eq!(
+            s.uuid.as_deref(),
+            Some("9FDCFBC5-9C52-5D8B-C854-21037AE252B1")
+        );
         assert_eq!(s.version.as_deref(), Some("3.3"));
         assert_eq!(s.date.as_deref(), Some("2024-06-01T12:00:00Z"));
     }
@@ -877,7 +1030,9 @@ mod tests {
     /// Facts cross-checked with python3 plistlib (see the report).
     #[test]
     fn john_samples_real_manifests() {
-        let Some(dir) = shared("external/john-samples") else { return };
+        let Some(dir) = shared("external/john-samples") else {
+            return;
+        };
         let m10 = ManifestPlist::parse(&read(&dir.join("Manifest-10-test123.plist"))).unwrap();
         assert_eq!(m10.is_encrypted, Some(true));
         assert_eq!(m10.was_passcode_set, Some(true));
@@ -900,15 +1055,34 @@ mod tests {
         );
         assert_eq!(m10.applications.len(), 144);
         let count = |m: &ManifestPlist, c: &str| {
-            m.applications.iter().filter(|a| a.container_content_class.as_deref() == Some(c)).count()
+            m.applications
+                .iter()
+                .filter(|a| a.container_content_class.as_deref() == Some(c))
+                .count()
         };
         assert_eq!(count(&m10, "Data/PluginKitPlugin"), 94);
         assert_eq!(count(&m10, "Data/Application"), 41);
         assert_eq!(count(&m10, "Shared/AppGroup"), 9);
-        assert_eq!(m10.applications.iter().filter(|a| a.version.is_some()).count(), 40);
-        assert_eq!(m10.applications.iter().filter(|a| a.path.is_some()).count(), 135);
-        assert_eq!(m10.applications[0].bundle_id, "243LU875E5.groups.com.apple.podcasts");
-        let news = m10.applications.iter().find(|a| a.bundle_id == "com.apple.news").unwrap();
+        assert_eq!(
+            m10.applications
+                .iter()
+                .filter(|a| a.version.is_some())
+                .count(),
+            40
+        );
+        assert_eq!(
+            m10.applications.iter().filter(|a| a.path.is_some()).count(),
+            135
+        );
+        assert_eq!(
+            m10.applications[0].bundle_id,
+            "243LU875E5.groups.com.apple.podcasts"
+        );
+        let news = m10
+            .applications
+            .iter()
+            .find(|a| a.bundle_id == "com.apple.news")
+            .unwrap();
         assert_eq!(news.version.as_deref(), Some("750"));
         assert_eq!(news.path.as_deref(), Some("/Applications/News.app"));
         assert!(m10.problems.is_empty(), "{:?}", m10.problems);
@@ -922,7 +1096,11 @@ mod tests {
         assert_eq!(m9.lockdown.product_version.as_deref(), Some("9.3.5"));
         assert_eq!(m9.applications.len(), 69);
         // A real oddity: an app entry with neither ContainerContentClass nor Path.
-        let vshare = m9.applications.iter().find(|a| a.bundle_id == "com.appvv.vshare").unwrap();
+        let vshare = m9
+            .applications
+            .iter()
+            .find(|a| a.bundle_id == "com.appvv.vshare")
+            .unwrap();
         assert_eq!(vshare.container_content_class, None);
         assert_eq!(vshare.path, None);
         assert_eq!(vshare.version, None);
@@ -935,7 +1113,9 @@ mod tests {
 
     #[test]
     fn cowabungalite_xml_manifest_without_is_encrypted() {
-        let Some(p) = shared("external/cowabungalite/Manifest.plist") else { return };
+        let Some(p) = shared("external/cowabungalite/Manifest.plist") else {
+            return;
+        };
         let m = ManifestPlist::parse(&read(&p)).unwrap();
         assert_eq!(m.is_encrypted, None);
         assert_eq!(m.was_passcode_set, None);

@@ -4,7 +4,9 @@ use super::*;
 use std::collections::BTreeSet;
 
 fn shared(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(rel);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared")
+        .join(rel);
     if p.exists() {
         Some(p)
     } else {
@@ -23,7 +25,9 @@ const MINIMAL_PLIST: &[u8] = br#"<?xml version="1.0" encoding="UTF-8"?>
 
 #[test]
 fn conformance_unencrypted_folder() {
-    let Some(dir) = shared("conformance/small-unencrypted/00008120-001A2B3C4D5E801E") else { return };
+    let Some(dir) = shared("conformance/small-unencrypted/00008120-001A2B3C4D5E801E") else {
+        return;
+    };
     let b = Backup::open(&dir).unwrap();
     assert!(
         matches!(&b.index, IndexKind::ManifestDb { state: DbState::Plaintext, path, len: 110592 } if path == &dir.join("Manifest.db")),
@@ -33,8 +37,14 @@ fn conformance_unencrypted_folder() {
     assert_eq!(b.layout, Layout::Hashed);
     assert!(b.notes.is_empty(), "{:?}", b.notes);
     assert_eq!(b.manifest.as_ref().unwrap().is_encrypted, Some(false));
-    assert_eq!(b.info.as_ref().unwrap().product_version.as_deref(), Some("17.5.1"));
-    assert_eq!(b.status.as_ref().unwrap().snapshot_state.as_deref(), Some("finished"));
+    assert_eq!(
+        b.info.as_ref().unwrap().product_version.as_deref(),
+        Some("17.5.1")
+    );
+    assert_eq!(
+        b.status.as_ref().unwrap().snapshot_state.as_deref(),
+        Some("finished")
+    );
 
     let exp = expected("conformance/small-unencrypted");
     let scan = b.content_files().unwrap();
@@ -47,33 +57,67 @@ fn conformance_unencrypted_folder() {
         assert_eq!(on_disk.contains(id.as_str()), present, "{id}");
         let cp = b.content_path(&id);
         assert_eq!(cp.is_some(), present, "{id}");
-        assert_eq!(b.expected_content_path(&id), dir.join(id.prefix()).join(id.as_str()));
+        assert_eq!(
+            b.expected_content_path(&id),
+            dir.join(id.prefix()).join(id.as_str())
+        );
         if present {
             let cf = scan.files.iter().find(|c| c.file_id == id).unwrap();
             assert_eq!(cf.len, f["stored_size"].as_u64().unwrap(), "{id}");
             assert_eq!(cp.unwrap(), cf.path);
         }
     }
-    assert!(b.read_index_bytes(1 << 30).unwrap().starts_with(b"SQLite format 3\0"));
-    assert!(matches!(b.read_index_bytes(1000), Err(BackupError::TooLarge { size: 110592, limit: 1000, .. })));
+    assert!(b
+        .read_index_bytes(1 << 30)
+        .unwrap()
+        .starts_with(b"SQLite format 3\0"));
+    assert!(matches!(
+        b.read_index_bytes(1000),
+        Err(BackupError::TooLarge {
+            size: 110592,
+            limit: 1000,
+            ..
+        })
+    ));
 }
 
 #[test]
 fn conformance_encrypted_db_is_ciphertext() {
-    let Some(dir) = shared("conformance/small-encrypted/00008120-001A2B3C4D5E801E") else { return };
+    let Some(dir) = shared("conformance/small-encrypted/00008120-001A2B3C4D5E801E") else {
+        return;
+    };
     let b = Backup::open(&dir).unwrap();
-    assert!(matches!(b.index, IndexKind::ManifestDb { state: DbState::Ciphertext, len: 118800, .. }), "{:?}", b.index);
+    assert!(
+        matches!(
+            b.index,
+            IndexKind::ManifestDb {
+                state: DbState::Ciphertext,
+                len: 118800,
+                ..
+            }
+        ),
+        "{:?}",
+        b.index
+    );
     let m = b.manifest.as_ref().unwrap();
     assert_eq!(m.is_encrypted, Some(true));
-    assert_eq!(m.manifest_key.as_ref().map(|k| (k.len(), k[0])), Some((44, 4)));
+    assert_eq!(
+        m.manifest_key.as_ref().map(|k| (k.len(), k[0])),
+        Some((44, 4))
+    );
     assert_eq!(b.content_files().unwrap().files.len(), 43);
 }
 
 #[test]
 fn locate_single_and_collections() {
-    let Some(conf) = shared("conformance/small-unencrypted") else { return };
+    let Some(conf) = shared("conformance/small-unencrypted") else {
+        return;
+    };
     let udid_dir = conf.join("00008120-001A2B3C4D5E801E");
-    assert_eq!(locate(&udid_dir).unwrap(), Located::Single(udid_dir.clone()));
+    assert_eq!(
+        locate(&udid_dir).unwrap(),
+        Located::Single(udid_dir.clone())
+    );
     match locate(&conf).unwrap() {
         Located::Collection(v) => {
             assert_eq!(v.len(), 1);
@@ -87,17 +131,23 @@ fn locate_single_and_collections() {
         }
         other => panic!("{other:?}"),
     }
-    let Some(pyb) = shared("external/pyiosbackup") else { return };
+    let Some(pyb) = shared("external/pyiosbackup") else {
+        return;
+    };
     match locate(&pyb).unwrap() {
         Located::Collection(v) => {
             let names: Vec<_> = v.iter().map(|e| e.udid.clone().unwrap()).collect();
             // Info.plist is an empty dict there: the folder name stands in for the UDID.
             assert_eq!(names, ["backup_ios10_sqlite", "backup_ios9_mbdb"]);
-            assert!(v.iter().all(|e| e.encrypted == Some(true) && e.device_name.is_none()));
+            assert!(v
+                .iter()
+                .all(|e| e.encrypted == Some(true) && e.device_name.is_none()));
         }
         other => panic!("{other:?}"),
     }
-    let Some(john) = shared("external/john-samples") else { return };
+    let Some(john) = shared("external/john-samples") else {
+        return;
+    };
     let e = locate(&john).unwrap_err();
     assert!(matches!(e, BackupError::NotABackup { .. }), "{e}");
     assert!(e.to_string().contains("john-samples"));
@@ -107,21 +157,42 @@ fn locate_single_and_collections() {
 /// Cross-checked with python3 (os.walk + sqlite3).
 #[test]
 fn mvt_real_backup_folder() {
-    let Some(dir) = shared("external/mvt/ios_backup") else { return };
+    let Some(dir) = shared("external/mvt/ios_backup") else {
+        return;
+    };
     let b = Backup::open(&dir).unwrap();
     assert!(b.manifest.is_none());
     assert!(b.status.is_none());
-    assert_eq!(b.notes, ["Manifest.plist is absent", "Status.plist is absent"]);
-    assert!(matches!(b.index, IndexKind::ManifestDb { state: DbState::Plaintext, len: 3285008, .. }));
+    assert_eq!(
+        b.notes,
+        ["Manifest.plist is absent", "Status.plist is absent"]
+    );
+    assert!(matches!(
+        b.index,
+        IndexKind::ManifestDb {
+            state: DbState::Plaintext,
+            len: 3285008,
+            ..
+        }
+    ));
     assert_eq!(b.layout, Layout::Hashed);
     let info = b.info.as_ref().unwrap();
     assert_eq!(info.product_type.as_deref(), Some("iPhone9,3"));
     assert_eq!(info.product_version.as_deref(), Some("14.3"));
     assert_eq!(info.build_version.as_deref(), Some("18C66"));
     // Upper-case UDID in Unique Identifier, lower-case in Target Identifier.
-    assert_eq!(info.unique_identifier.as_deref(), Some("1CB128EAFA77C5BE74283E9A3A2130AF36A3C059"));
-    assert_eq!(info.target_identifier.as_deref(), Some("1cb128eafa77c5be74283e9a3a2130af36a3c059"));
-    assert_eq!(info.last_backup_date.as_deref(), Some("2021-12-03T19:33:13Z"));
+    assert_eq!(
+        info.unique_identifier.as_deref(),
+        Some("1CB128EAFA77C5BE74283E9A3A2130AF36A3C059")
+    );
+    assert_eq!(
+        info.target_identifier.as_deref(),
+        Some("1cb128eafa77c5be74283e9a3a2130af36a3c059")
+    );
+    assert_eq!(
+        info.last_backup_date.as_deref(),
+        Some("2021-12-03T19:33:13Z")
+    );
     assert_eq!(
         info.installed_applications,
         [
@@ -139,15 +210,24 @@ fn mvt_real_backup_folder() {
     let sms = FileId::parse("3d0d7e5fb2ce288813306e4d4636395e047a3d28").unwrap();
     let f = scan.files.iter().find(|f| f.file_id == sms).unwrap();
     assert_eq!(f.len, 28672);
-    assert_eq!(b.content_path(&sms), Some(dir.join("3d").join(sms.as_str())));
+    assert_eq!(
+        b.content_path(&sms),
+        Some(dir.join("3d").join(sms.as_str()))
+    );
 }
 
 /// hv20: real iPhone 4S / iOS 9.3.6, Manifest.mbdb, flat layout, iMazing's DDNABackup.plist.
 #[test]
 fn hv20_real_flat_backup_folder() {
-    let Some(dir) = shared("external/hv20/Backup") else { return };
+    let Some(dir) = shared("external/hv20/Backup") else {
+        return;
+    };
     let b = Backup::open(&dir).unwrap();
-    assert!(matches!(&b.index, IndexKind::ManifestMbdb { len: 101_463, .. }), "{:?}", b.index);
+    assert!(
+        matches!(&b.index, IndexKind::ManifestMbdb { len: 101_463, .. }),
+        "{:?}",
+        b.index
+    );
     assert_eq!(b.layout, Layout::Flat);
     assert!(b.notes.is_empty(), "{:?}", b.notes);
     let m = b.manifest.as_ref().unwrap();
@@ -174,21 +254,40 @@ fn hv20_real_flat_backup_folder() {
 
 #[test]
 fn pyiosbackup_folders() {
-    let Some(d10) = shared("external/pyiosbackup/backup_ios10_sqlite") else { return };
+    let Some(d10) = shared("external/pyiosbackup/backup_ios10_sqlite") else {
+        return;
+    };
     let b = Backup::open(&d10).unwrap();
-    assert!(matches!(b.index, IndexKind::ManifestDb { state: DbState::Ciphertext, len: 8192, .. }));
+    assert!(matches!(
+        b.index,
+        IndexKind::ManifestDb {
+            state: DbState::Ciphertext,
+            len: 8192,
+            ..
+        }
+    ));
     assert_eq!(b.layout, Layout::Hashed);
     let m = b.manifest.as_ref().unwrap();
     assert_eq!(m.lockdown.product_version.as_deref(), Some("10.3"));
-    assert_eq!(m.manifest_key.as_ref().map(|k| (k.len(), k[0])), Some((44, 2))); // class 2!
+    assert_eq!(
+        m.manifest_key.as_ref().map(|k| (k.len(), k[0])),
+        Some((44, 2))
+    ); // class 2!
     assert_eq!(b.info.as_ref().unwrap(), &InfoPlist::default());
     let d9 = d10.with_file_name("backup_ios9_mbdb");
     let b9 = Backup::open(&d9).unwrap();
-    assert!(matches!(b9.index, IndexKind::ManifestMbdb { len: 126, .. }), "{:?}", b9.index);
+    assert!(
+        matches!(b9.index, IndexKind::ManifestMbdb { len: 126, .. }),
+        "{:?}",
+        b9.index
+    );
     assert_eq!(b9.layout, Layout::Flat);
     let scan = b9.content_files().unwrap();
     assert_eq!(scan.files.len(), 1);
-    assert_eq!(scan.files[0].file_id.as_str(), "5727bd1c5fa1055e15d8b4a75a74793c84b5ffdc");
+    assert_eq!(
+        scan.files[0].file_id.as_str(),
+        "5727bd1c5fa1055e15d8b4a75a74793c84b5ffdc"
+    );
 }
 
 #[test]
@@ -198,13 +297,23 @@ fn synthetic_folders_errors_and_oddities() {
     // Empty folder: not a backup.
     let e = Backup::open(root).unwrap_err();
     assert!(matches!(e, BackupError::NotABackup { .. }));
-    assert!(e.to_string().contains("neither Manifest.plist nor a file index"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("neither Manifest.plist nor a file index"),
+        "{e}"
+    );
     assert!(matches!(locate(root), Err(BackupError::NotABackup { .. })));
-    assert!(matches!(Backup::open(&root.join("nope")), Err(BackupError::Io { .. })));
+    assert!(matches!(
+        Backup::open(&root.join("nope")),
+        Err(BackupError::Io { .. })
+    ));
 
     // Only Info.plist + Status.plist (an interrupted backup): still not openable.
     fs::write(root.join("Info.plist"), MINIMAL_PLIST).unwrap();
-    assert!(matches!(Backup::open(root), Err(BackupError::NotABackup { .. })));
+    assert!(matches!(
+        Backup::open(root),
+        Err(BackupError::NotABackup { .. })
+    ));
     assert_eq!(locate(root).unwrap(), Located::Single(root.to_path_buf()));
 
     // Garbage Manifest.plist: an error naming the file.
@@ -220,17 +329,42 @@ fn synthetic_folders_errors_and_oddities() {
     fs::write(root.join("Manifest.db"), b"").unwrap();
     fs::write(root.join("Manifest.db-wal"), b"0123").unwrap();
     let b = Backup::open(root).unwrap();
-    assert!(matches!(b.index, IndexKind::ManifestDb { state: DbState::Empty, len: 0, .. }));
+    assert!(matches!(
+        b.index,
+        IndexKind::ManifestDb {
+            state: DbState::Empty,
+            len: 0,
+            ..
+        }
+    ));
     assert_eq!(b.layout, Layout::Unknown);
     assert_eq!(b.notes.len(), 2, "{:?}", b.notes);
     assert!(b.notes[0].contains("Status.plist is absent"));
     assert!(b.notes[1].contains("Manifest.db-wal holds 4 bytes"));
     fs::write(root.join("Manifest.db"), [7u8; 32]).unwrap();
-    assert!(matches!(Backup::open(root).unwrap().index, IndexKind::ManifestDb { state: DbState::Ciphertext, .. }));
+    assert!(matches!(
+        Backup::open(root).unwrap().index,
+        IndexKind::ManifestDb {
+            state: DbState::Ciphertext,
+            ..
+        }
+    ));
     fs::write(root.join("Manifest.db"), [7u8; 33]).unwrap();
-    assert!(matches!(Backup::open(root).unwrap().index, IndexKind::ManifestDb { state: DbState::Unknown, .. }));
+    assert!(matches!(
+        Backup::open(root).unwrap().index,
+        IndexKind::ManifestDb {
+            state: DbState::Unknown,
+            ..
+        }
+    ));
     fs::write(root.join("Manifest.db"), b"SQLite format 3\0rest").unwrap();
-    assert!(matches!(Backup::open(root).unwrap().index, IndexKind::ManifestDb { state: DbState::Plaintext, .. }));
+    assert!(matches!(
+        Backup::open(root).unwrap().index,
+        IndexKind::ManifestDb {
+            state: DbState::Plaintext,
+            ..
+        }
+    ));
 
     let id = FileId::compute("HomeDomain", "Library/SMS/sms.db");
     let other_id = FileId::compute("HomeDomain", "x");
@@ -249,12 +383,15 @@ fn synthetic_folders_errors_and_oddities() {
     assert_eq!(b.content_path(&id), Some(root.join("3d").join(id.as_str())));
     assert_eq!(b.content_path(&other_id), None);
     let scan = b.content_files().unwrap();
-    assert_eq!(scan.files, vec![ContentFile { file_id: id.clone(), path: root.join("3d").join(id.as_str()), len: 3 }]);
-    let reasons: Vec<(&str, EntryKind)> = scan
-        .other
-        .iter()
-        .map(|o| (o.reason, o.kind))
-        .collect();
+    assert_eq!(
+        scan.files,
+        vec![ContentFile {
+            file_id: id.clone(),
+            path: root.join("3d").join(id.as_str()),
+            len: 3
+        }]
+    );
+    let reasons: Vec<(&str, EntryKind)> = scan.other.iter().map(|o| (o.reason, o.kind)).collect();
     let mut expect = vec![
         ("unexpected file at the top level", EntryKind::File),
         ("unexpected folder at the top level", EntryKind::Folder),
@@ -284,7 +421,21 @@ fn read_capped_refuses_large_files() {
     fs::write(&p, vec![0u8; 100]).unwrap();
     assert_eq!(read_capped(&p, 100).unwrap().len(), 100);
     let e = read_capped(&p, 99).unwrap_err();
-    assert!(matches!(e, BackupError::TooLarge { size: 100, limit: 99, .. }));
-    assert!(e.to_string().contains("big: 100 bytes is larger than the limit of 99 bytes"), "{e}");
-    assert!(matches!(read_capped(t.path(), 10), Err(BackupError::Malformed { .. }) | Err(BackupError::Io { .. })));
+    assert!(matches!(
+        e,
+        BackupError::TooLarge {
+            size: 100,
+            limit: 99,
+            ..
+        }
+    ));
+    assert!(
+        e.to_string()
+            .contains("big: 100 bytes is larger than the limit of 99 bytes"),
+        "{e}"
+    );
+    assert!(matches!(
+        read_capped(t.path(), 10),
+        Err(BackupError::Malformed { .. }) | Err(BackupError::Io { .. })
+    ));
 }

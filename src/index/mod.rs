@@ -1,1 +1,124 @@
 //! The file index: Manifest.db (plain or decrypted in memory), Manifest.mbdb, MBFile records.
+
+pub mod manifest_db;
+pub mod mbdb;
+pub mod mbfile;
+pub mod record;
+
+pub use manifest_db::ManifestDb;
+pub use record::{FileKind, FileRecord};
+
+use std::path::{Path, PathBuf};
+
+/// Errors of the index layer. `name` is the file's path, or a label for in-memory data.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// The file could not be read.
+    #[error("{name}: cannot read: {source}")]
+    Io {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not an SQLite database (still encrypted, wrong key, truncated, foreign file).
+    #[error("{name}: file is not a database: {detail}")]
+    NotADatabase { name: String, detail: String },
+    /// An SQLite database, but not a Manifest.db.
+    #[error("{name}: unexpected schema: {problem}")]
+    Schema { name: String, problem: String },
+    /// SQLite failed while reading (e.g. a corrupt page).
+    #[error("{name}: SQLite error: {source}")]
+    Sqlite {
+        name: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// Manifest.mbdb is malformed at `offset`.
+    #[error("{name}: at byte offset {offset}: {problem}")]
+    Mbdb {
+        name: String,
+        offset: u64,
+        problem: String,
+    },
+}
+
+impl IndexError {
+    /// The file (or in-memory label) the error is about.
+    pub fn name(&self) -> &str {
+        match self {
+            IndexError::Io { name, .. }
+            | IndexError::NotADatabase { name, .. }
+            | IndexError::Schema { name, .. }
+            | IndexError::Sqlite { name, .. }
+            | IndexError::Mbdb { name, .. } => name,
+        }
+    }
+
+    /// The message without the name.
+    pub fn problem(&self) -> String {
+        let full = self.to_string();
+        full.strip_prefix(self.name())
+            .and_then(|s| s.strip_prefix(": "))
+            .unwrap_or(&full)
+            .to_owned()
+    }
+}
+
+impl From<IndexError> for crate::Error {
+    fn from(e: IndexError) -> Self {
+        crate::Error::Backup {
+            path: PathBuf::from(e.name()),
+            problem: e.problem(),
+        }
+    }
+}
+
+/// An opened file index of either generation.
+#[derive(Debug)]
+pub enum Index {
+    /// Manifest.db (iOS ≥ 10), on disk or decrypted in memory.
+    Db(ManifestDb),
+    /// Manifest.mbdb bytes (iOS 4–9); header already checked.
+    Mbdb { name: String, bytes: Vec<u8> },
+}
+
+impl Index {
+    /// Open a plaintext Manifest.db on disk (read-only, immutable).
+    pub fn open_plain(path: &Path) -> Result<Index, IndexError> {
+        ManifestDb::open_file(path).map(Index::Db)
+    }
+
+    /// Open a decrypted Manifest.db from memory (never written to disk).
+    pub fn open_decrypted(bytes: &[u8]) -> Result<Index, IndexError> {
+        ManifestDb::open_bytes(bytes).map(Index::Db)
+    }
+
+    /// Take Manifest.mbdb bytes; `name` labels errors (e.g. the file's path).
+    pub fn parse_mbdb(name: &str, bytes: Vec<u8>) -> Result<Index, IndexError> {
+        if !bytes.starts_with(mbdb::MBDB_MAGIC) {
+            // Reuse the header check for its message.
+            mbdb::for_each(name, &bytes, |_| {})?;
+        }
+        Ok(Index::Mbdb {
+            name: name.to_owned(),
+            bytes,
+        })
+    }
+
+    /// Number of entries (for mbdb this walks the whole file).
+    pub fn count(&self) -> Result<u64, IndexError> {
+        match self {
+            Index::Db(db) => db.count(),
+            Index::Mbdb { name, bytes } => mbdb::for_each(name, bytes, |_| {}),
+        }
+    }
+
+    /// Stream every entry to `f`; returns how many were delivered. On `Err` the entries
+    /// delivered so far are valid but the index was not read to its end.
+    pub fn for_each_record<F: FnMut(FileRecord)>(&self, f: F) -> Result<u64, IndexError> {
+        match self {
+            Index::Db(db) => db.for_each(f),
+            Index::Mbdb { name, bytes } => mbdb::for_each(name, bytes, f),
+        }
+    }
+}
