@@ -118,7 +118,7 @@ fn record(cur: &mut Cursor<'_>) -> Result<FileRecord, String> {
     Ok(rec)
 }
 
-fn check_header(name: &str, bytes: &[u8]) -> Result<(), IndexError> {
+pub(crate) fn check_header(name: &str, bytes: &[u8]) -> Result<(), IndexError> {
     if !bytes.starts_with(MBDB_MAGIC) {
         let got = bytes.get(..6).unwrap_or(bytes);
         return Err(IndexError::Mbdb {

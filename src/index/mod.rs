@@ -95,10 +95,7 @@ impl Index {
 
     /// Take Manifest.mbdb bytes; `name` labels errors (e.g. the file's path).
     pub fn parse_mbdb(name: &str, bytes: Vec<u8>) -> Result<Index, IndexError> {
-        if !bytes.starts_with(mbdb::MBDB_MAGIC) {
-            // Reuse the header check for its message.
-            mbdb::for_each(name, &bytes, |_| {})?;
-        }
+        mbdb::check_header(name, &bytes)?;
         Ok(Index::Mbdb {
             name: name.to_owned(),
             bytes,
@@ -120,5 +117,60 @@ impl Index {
             Index::Db(db) => db.for_each(f),
             Index::Mbdb { name, bytes } => mbdb::for_each(name, bytes, f),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(rel: &str) -> Option<PathBuf> {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared")
+            .join(rel);
+        if p.exists() {
+            Some(p)
+        } else {
+            eprintln!("skipped: {} not found", p.display());
+            None
+        }
+    }
+
+    #[test]
+    fn facade_over_all_three_sources() {
+        let Some(dir) = shared("conformance/small-unencrypted/00008120-001A2B3C4D5E801E") else {
+            return;
+        };
+        let db_path = dir.join("Manifest.db");
+        let plain = Index::open_plain(&db_path).unwrap();
+        let mem = Index::open_decrypted(&std::fs::read(&db_path).unwrap()).unwrap();
+        for idx in [&plain, &mem] {
+            assert_eq!(idx.count().unwrap(), 113);
+            let mut files = 0;
+            assert_eq!(
+                idx.for_each_record(|r| files += usize::from(r.kind == FileKind::File))
+                    .unwrap(),
+                113
+            );
+            assert_eq!(files, 46);
+        }
+        let Some(mbdb) = shared("external/hv20/Backup/Manifest.mbdb") else {
+            return;
+        };
+        let idx = Index::parse_mbdb("Manifest.mbdb", std::fs::read(mbdb).unwrap()).unwrap();
+        assert_eq!(idx.count().unwrap(), 757);
+        let e = Index::parse_mbdb("x.mbdb", b"SQLite format 3\0".to_vec()).unwrap_err();
+        assert_eq!(e.name(), "x.mbdb");
+        assert!(
+            e.problem().starts_with("at byte offset 0: header is"),
+            "{}",
+            e.problem()
+        );
+        let top: crate::Error = e.into();
+        assert_eq!(top.exit_code(), crate::ExitCode::BadBackup);
+        assert!(
+            top.to_string().starts_with("x.mbdb: at byte offset 0"),
+            "{top}"
+        );
     }
 }
