@@ -898,6 +898,54 @@ mod tests {
     }
 
     #[test]
+    fn mutated_binary_plists_never_panic() {
+        let mut d = Dictionary::new();
+        d.insert("IsEncrypted".into(), Value::Boolean(true));
+        d.insert("BackupKeyBag".into(), Value::Data(vec![0x56; 300]));
+        d.insert("Version".into(), Value::String("10.0".into()));
+        d.insert("When".into(), Value::Date(SystemTime::UNIX_EPOCH.into()));
+        d.insert("Uni".into(), Value::String("h\u{e9}llo \u{1f600}".into()));
+        let apps: Dictionary = (0..20)
+            .map(|i| {
+                let mut a = Dictionary::new();
+                a.insert(
+                    "CFBundleIdentifier".into(),
+                    Value::String(format!("com.x.{i}")),
+                );
+                a.insert("N".into(), Value::Integer((i * 1000).into()));
+                (format!("com.x.{i}"), Value::Dictionary(a))
+            })
+            .collect();
+        d.insert("Applications".into(), Value::Dictionary(apps));
+        let mut good = Vec::new();
+        Value::Dictionary(d).to_writer_binary(&mut good).unwrap();
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut parsed = 0;
+        for _ in 0..3000 {
+            let mut b = good.clone();
+            for _ in 0..(1 + next() % 4) {
+                let i = (next() % b.len() as u64) as usize;
+                b[i] = next() as u8;
+            }
+            if next() % 5 == 0 {
+                b.truncate((next() % b.len() as u64) as usize);
+            }
+            if let Ok(v) = parse_bounded(&b, &PlistLimits::top_level(b.len())) {
+                parsed += 1;
+                let _ = ManifestPlist::from_value(&v);
+            }
+        }
+        // Some mutations only touch payload bytes and still parse; most do not.
+        assert!(parsed > 0 && parsed < 3000, "{parsed}");
+    }
+
+    #[test]
     fn wrong_types_are_problems_not_failures() {
         let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
 <plist version="1.0"><dict>

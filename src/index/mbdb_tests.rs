@@ -148,6 +148,19 @@ fn synthetic_records_and_truncation() {
         );
         assert!(parse("m", &file[..cut]).is_err());
     }
+    // Random mutations: an error or records, never a panic.
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    for _ in 0..2000 {
+        let mut b = file.clone();
+        for _ in 0..3 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let i = 6 + (seed % (b.len() as u64 - 6)) as usize;
+            b[i] = (seed >> 32) as u8;
+        }
+        let _ = parse("m", &b);
+    }
     // Header errors.
     let e = parse("x", b"mbdb\x04\x00").unwrap_err();
     assert!(matches!(e, IndexError::Mbdb { offset: 0, .. }), "{e}");
