@@ -1,1 +1,691 @@
 //! The backup folder: layout, Info/Manifest/Status plists, fileID hashing (read-only).
+//!
+//! This is the only module that touches the filesystem, and it only reads: it never creates,
+//! changes or deletes anything inside a backup. Paths of payload files are only ever built
+//! from a validated [`FileId`], never from strings found in the backup.
+
+pub mod fileid;
+pub mod plists;
+
+pub use fileid::FileId;
+pub use plists::{AppInfo, InfoPlist, Lockdown, ManifestPlist, StatusPlist};
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Largest top-level plist read (Info.plist with app icons is ~10 MB in real backups).
+pub const MAX_PLIST_BYTES: u64 = 64 << 20;
+/// Most directory entries a content scan will list before giving up.
+pub const MAX_SCAN_ENTRIES: usize = 20_000_000;
+
+/// File names the backup itself consists of (never reported as "other").
+pub const KNOWN_TOP_LEVEL: &[&str] = &[
+    "Info.plist",
+    "Manifest.plist",
+    "Status.plist",
+    "Manifest.db",
+    "Manifest.db-wal",
+    "Manifest.db-shm",
+    "Manifest.mbdb",
+    "Manifest.mbdx",
+];
+
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// Errors of the backup folder layer. Every variant names the path and the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// The file or folder could not be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is larger than this tool will read into memory.
+    #[error("{}: {size} bytes is larger than the limit of {limit} bytes", path.display())]
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+    /// A file is present but malformed (e.g. a plist that does not parse).
+    #[error("{}: {problem}", path.display())]
+    Malformed { path: PathBuf, problem: String },
+    /// The folder is neither a backup nor a folder of backups.
+    #[error("{}: not an iOS backup: {problem}", path.display())]
+    NotABackup { path: PathBuf, problem: String },
+}
+
+impl BackupError {
+    /// The file or folder the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            BackupError::Io { path, .. }
+            | BackupError::TooLarge { path, .. }
+            | BackupError::Malformed { path, .. }
+            | BackupError::NotABackup { path, .. } => path,
+        }
+    }
+
+    /// The message without the path.
+    pub fn problem(&self) -> String {
+        match self {
+            BackupError::Io { source, .. } => format!("cannot read: {source}"),
+            BackupError::TooLarge { size, limit, .. } => {
+                format!("{size} bytes is larger than the limit of {limit} bytes")
+            }
+            BackupError::Malformed { problem, .. } => problem.clone(),
+            BackupError::NotABackup { problem, .. } => format!("not an iOS backup: {problem}"),
+        }
+    }
+
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        BackupError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+impl From<BackupError> for crate::Error {
+    fn from(e: BackupError) -> Self {
+        crate::Error::Backup {
+            path: e.path().to_path_buf(),
+            problem: e.problem(),
+        }
+    }
+}
+
+/// Read a whole file, refusing files larger than `limit` bytes (also if it grows meanwhile).
+pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, BackupError> {
+    let file = fs::File::open(path).map_err(|e| BackupError::io(path, e))?;
+    let meta = file.metadata().map_err(|e| BackupError::io(path, e))?;
+    if !meta.is_file() {
+        return Err(BackupError::Malformed {
+            path: path.to_path_buf(),
+            problem: "not a regular file".into(),
+        });
+    }
+    if meta.len() > limit {
+        return Err(BackupError::TooLarge {
+            path: path.to_path_buf(),
+            size: meta.len(),
+            limit,
+        });
+    }
+    let mut buf = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|e| BackupError::io(path, e))?;
+    if buf.len() as u64 > limit {
+        return Err(BackupError::TooLarge {
+            path: path.to_path_buf(),
+            size: buf.len() as u64,
+            limit,
+        });
+    }
+    Ok(buf)
+}
+
+fn is_file(p: &Path) -> bool {
+    fs::metadata(p).map(|m| m.is_file()).unwrap_or(false)
+}
+
+fn has_backup_marker(dir: &Path) -> bool {
+    [
+        "Manifest.plist",
+        "Manifest.db",
+        "Manifest.mbdb",
+        "Info.plist",
+    ]
+    .iter()
+    .any(|n| is_file(&dir.join(n)))
+}
+
+/// What a path given by the user turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Located {
+    /// One backup folder.
+    Single(PathBuf),
+    /// A `MobileSync/Backup`-style folder holding several backups (sorted by folder name).
+    Collection(Vec<CollectionEntry>),
+}
+
+/// One backup inside a folder of backups, with what its plists say about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionEntry {
+    pub path: PathBuf,
+    /// Info.plist `Unique Identifier`, else Manifest.plist Lockdown `UniqueDeviceID`, else the folder name.
+    pub udid: Option<String>,
+    pub device_name: Option<String>,
+    /// Info.plist `Last Backup Date`, else Manifest.plist `Date` (RFC 3339).
+    pub date: Option<String>,
+    /// Manifest.plist `IsEncrypted`.
+    pub encrypted: Option<bool>,
+    /// Why some of the above could not be read (unreadable or malformed plists).
+    pub problems: Vec<String>,
+}
+
+/// Decide whether `path` is a backup folder or a folder of backups.
+pub fn locate(path: &Path) -> Result<Located, BackupError> {
+    let meta = fs::metadata(path).map_err(|e| BackupError::io(path, e))?;
+    if !meta.is_dir() {
+        return Err(BackupError::NotABackup {
+            path: path.to_path_buf(),
+            problem: "not a folder".into(),
+        });
+    }
+    if has_backup_marker(path) {
+        return Ok(Located::Single(path.to_path_buf()));
+    }
+    let mut subdirs = Vec::new();
+    for entry in fs::read_dir(path).map_err(|e| BackupError::io(path, e))? {
+        let entry = entry.map_err(|e| BackupError::io(path, e))?;
+        let p = entry.path();
+        if fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false) && has_backup_marker(&p) {
+            subdirs.push(p);
+        }
+        if subdirs.len() > 100_000 {
+            break;
+        }
+    }
+    if subdirs.is_empty() {
+        return Err(BackupError::NotABackup {
+            path: path.to_path_buf(),
+            problem: "no Manifest.plist, Manifest.db, Manifest.mbdb or Info.plist here or in any subfolder".into(),
+        });
+    }
+    subdirs.sort();
+    Ok(Located::Collection(
+        subdirs.into_iter().map(|p| collection_entry(&p)).collect(),
+    ))
+}
+
+fn collection_entry(dir: &Path) -> CollectionEntry {
+    let mut problems = Vec::new();
+    let info = read_optional(&dir.join("Info.plist"), InfoPlist::parse).unwrap_or_else(|e| {
+        problems.push(e.to_string());
+        None
+    });
+    let manifest =
+        read_optional(&dir.join("Manifest.plist"), ManifestPlist::parse).unwrap_or_else(|e| {
+            problems.push(e.to_string());
+            None
+        });
+    let folder = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    let udid = info
+        .as_ref()
+        .and_then(|i| i.unique_identifier.clone())
+        .or_else(|| {
+            manifest
+                .as_ref()
+                .and_then(|m| m.lockdown.unique_device_id.clone())
+        })
+        .or(folder);
+    let device_name = info
+        .as_ref()
+        .and_then(|i| i.device_name.clone())
+        .or_else(|| {
+            manifest
+                .as_ref()
+                .and_then(|m| m.lockdown.device_name.clone())
+        });
+    let date = info
+        .as_ref()
+        .and_then(|i| i.last_backup_date.clone())
+        .or_else(|| manifest.as_ref().and_then(|m| m.date.clone()));
+    let encrypted = manifest.as_ref().and_then(|m| m.is_encrypted);
+    CollectionEntry {
+        path: dir.to_path_buf(),
+        udid,
+        device_name,
+        date,
+        encrypted,
+        problems,
+    }
+}
+
+/// Read and parse a plist when the file exists; `Ok(None)` when it does not.
+fn read_optional<T>(
+    path: &Path,
+    parse: fn(&[u8]) -> Result<T, String>,
+) -> Result<Option<T>, BackupError> {
+    match fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(BackupError::io(path, e)),
+        Ok(_) => {}
+    }
+    let bytes = read_capped(path, MAX_PLIST_BYTES)?;
+    parse(&bytes)
+        .map(Some)
+        .map_err(|problem| BackupError::Malformed {
+            path: path.to_path_buf(),
+            problem,
+        })
+}
+
+/// What the first bytes of Manifest.db say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DbState {
+    /// Starts with `SQLite format 3\0`.
+    Plaintext,
+    /// Not SQLite, non-empty and a multiple of 16 bytes: AES-CBC ciphertext (iOS ≥ 10.2 encrypted).
+    Ciphertext,
+    /// Zero bytes.
+    Empty,
+    /// Neither (too short, or not block-aligned: truncated or foreign).
+    Unknown,
+}
+
+/// Which file index the backup has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexKind {
+    /// iOS ≥ 10.
+    ManifestDb {
+        path: PathBuf,
+        state: DbState,
+        len: u64,
+    },
+    /// iOS 4–9.
+    ManifestMbdb { path: PathBuf, len: u64 },
+    /// No index file.
+    None,
+}
+
+/// How payload files are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    /// `<xx>/<fileID>` (iOS ≥ 10).
+    Hashed,
+    /// `<fileID>` at the top (iOS 4–9).
+    Flat,
+    /// Both kinds present (unexpected).
+    Mixed,
+    /// No payload files and no payload folders found.
+    Unknown,
+}
+
+/// A payload-looking file found on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentFile {
+    pub file_id: FileId,
+    pub path: PathBuf,
+    pub len: u64,
+}
+
+/// What an unexpected entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    File,
+    Folder,
+    /// Symbolic links are never followed.
+    Symlink,
+    Other,
+}
+
+/// Something on disk that is neither a backup metadata file nor a payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherEntry {
+    pub path: PathBuf,
+    pub kind: EntryKind,
+    pub len: u64,
+    pub reason: &'static str,
+}
+
+/// Result of scanning the backup folder for payload files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContentScan {
+    /// Sorted by file ID.
+    pub files: Vec<ContentFile>,
+    /// Sorted by path.
+    pub other: Vec<OtherEntry>,
+}
+
+/// An opened backup folder: its plists, index kind and layout. Read-only.
+#[derive(Debug, Clone)]
+pub struct Backup {
+    pub root: PathBuf,
+    /// `None` when Manifest.plist is absent (e.g. MVT's cut-down test backup).
+    pub manifest: Option<ManifestPlist>,
+    /// `None` when Info.plist is absent.
+    pub info: Option<InfoPlist>,
+    /// `None` when Status.plist is absent.
+    pub status: Option<StatusPlist>,
+    pub index: IndexKind,
+    pub layout: Layout,
+    /// Observations about the folder (absent files, leftovers); never fatal.
+    pub notes: Vec<String>,
+}
+
+fn is_lower_hex(s: &str, n: usize) -> bool {
+    s.len() == n
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn db_state(path: &Path, len: u64) -> Result<DbState, BackupError> {
+    if len == 0 {
+        return Ok(DbState::Empty);
+    }
+    let mut head = [0u8; 16];
+    let mut f = fs::File::open(path).map_err(|e| BackupError::io(path, e))?;
+    let mut got = 0;
+    while got < head.len() {
+        let n = f
+            .read(&mut head[got..])
+            .map_err(|e| BackupError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    Ok(if got == 16 && &head == SQLITE_MAGIC {
+        DbState::Plaintext
+    } else if got == 16 && len % 16 == 0 {
+        DbState::Ciphertext
+    } else {
+        DbState::Unknown
+    })
+}
+
+impl Backup {
+    /// Open a backup folder: read the three plists (each optional), find the index and
+    /// the layout. Fails when a plist present does not parse, or when there is neither a
+    /// Manifest.plist nor an index.
+    pub fn open(path: &Path) -> Result<Backup, BackupError> {
+        let meta = fs::metadata(path).map_err(|e| BackupError::io(path, e))?;
+        if !meta.is_dir() {
+            return Err(BackupError::NotABackup {
+                path: path.to_path_buf(),
+                problem: "not a folder".into(),
+            });
+        }
+        let root = path.to_path_buf();
+        let mut notes = Vec::new();
+        let manifest = read_optional(&root.join("Manifest.plist"), ManifestPlist::parse)?;
+        let info = read_optional(&root.join("Info.plist"), InfoPlist::parse)?;
+        let status = read_optional(&root.join("Status.plist"), StatusPlist::parse)?;
+
+        let db = root.join("Manifest.db");
+        let mbdb = root.join("Manifest.mbdb");
+        let file_len = |p: &Path| {
+            fs::metadata(p)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+        };
+        let index = match (file_len(&db), file_len(&mbdb)) {
+            (Some(len), other) => {
+                if other.is_some() {
+                    notes.push(
+                        "both Manifest.db and Manifest.mbdb are present; Manifest.db is used"
+                            .into(),
+                    );
+                }
+                IndexKind::ManifestDb {
+                    state: db_state(&db, len)?,
+                    path: db,
+                    len,
+                }
+            }
+            (None, Some(len)) => IndexKind::ManifestMbdb { path: mbdb, len },
+            (None, None) => IndexKind::None,
+        };
+        if manifest.is_none() && index == IndexKind::None {
+            return Err(BackupError::NotABackup {
+                path: root,
+                problem: "neither Manifest.plist nor a file index (Manifest.db or Manifest.mbdb) is present".into(),
+            });
+        }
+        for (present, name) in [
+            (manifest.is_some(), "Manifest.plist"),
+            (info.is_some(), "Info.plist"),
+            (status.is_some(), "Status.plist"),
+        ] {
+            if !present {
+                notes.push(format!("{name} is absent"));
+            }
+        }
+        if index == IndexKind::None {
+            notes.push("no file index (Manifest.db or Manifest.mbdb) is present".into());
+        }
+        if let Some(len) = file_len(&root.join("Manifest.db-wal")) {
+            if len > 0 {
+                notes.push(format!(
+                    "Manifest.db-wal holds {len} bytes; its changes are not read (the index is opened immutable)"
+                ));
+            }
+        }
+        if fs::metadata(root.join("Snapshot"))
+            .map(|m| m.is_dir())
+            .unwrap_or(false)
+        {
+            notes.push("a Snapshot folder is present (leftover of an interrupted backup?)".into());
+        }
+        let layout = detect_layout(&root)?;
+        Ok(Backup {
+            root,
+            manifest,
+            info,
+            status,
+            index,
+            layout,
+            notes,
+        })
+    }
+
+    /// Read the index file (Manifest.db or Manifest.mbdb) into memory, up to `max` bytes.
+    pub fn read_index_bytes(&self, max: u64) -> Result<Vec<u8>, BackupError> {
+        match &self.index {
+            IndexKind::ManifestDb { path, .. } | IndexKind::ManifestMbdb { path, .. } => {
+                read_capped(path, max)
+            }
+            IndexKind::None => Err(BackupError::NotABackup {
+                path: self.root.clone(),
+                problem: "no file index (Manifest.db or Manifest.mbdb) is present".into(),
+            }),
+        }
+    }
+
+    /// Whether payloads are expected flat: flat layout, or no layout evidence and an mbdb index.
+    fn prefers_flat(&self) -> bool {
+        match self.layout {
+            Layout::Flat => true,
+            Layout::Hashed => false,
+            Layout::Mixed | Layout::Unknown => matches!(self.index, IndexKind::ManifestMbdb { .. }),
+        }
+    }
+
+    fn hashed_path(&self, id: &FileId) -> PathBuf {
+        self.root.join(id.prefix()).join(id.as_str())
+    }
+
+    /// Where the payload of `id` is expected for this backup's layout (it may not exist).
+    pub fn expected_content_path(&self, id: &FileId) -> PathBuf {
+        if self.prefers_flat() {
+            self.root.join(id.as_str())
+        } else {
+            self.hashed_path(id)
+        }
+    }
+
+    /// The payload file of `id` if it exists as a regular file (symlinks are not followed):
+    /// the expected place for the layout first, then the other one.
+    pub fn content_path(&self, id: &FileId) -> Option<PathBuf> {
+        let flat = self.root.join(id.as_str());
+        let hashed = self.hashed_path(id);
+        let order = if self.prefers_flat() {
+            [flat, hashed]
+        } else {
+            [hashed, flat]
+        };
+        order.into_iter().find(|p| {
+            fs::symlink_metadata(p)
+                .map(|m| m.is_file())
+                .unwrap_or(false)
+        })
+    }
+
+    /// Every payload-looking file on disk (`xx/<40 hex>` with a matching prefix, or
+    /// `<40 hex>` at the top), for orphan detection, plus anything else unexpected.
+    pub fn content_files(&self) -> Result<ContentScan, BackupError> {
+        let mut scan = ContentScan::default();
+        let mut seen = 0usize;
+        for entry in fs::read_dir(&self.root).map_err(|e| BackupError::io(&self.root, e))? {
+            let entry = entry.map_err(|e| BackupError::io(&self.root, e))?;
+            seen += 1;
+            if seen > MAX_SCAN_ENTRIES {
+                return Err(too_many(&self.root));
+            }
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_str().unwrap_or("");
+            let meta = fs::symlink_metadata(&path).map_err(|e| BackupError::io(&path, e))?;
+            let ft = meta.file_type();
+            if ft.is_file() {
+                if KNOWN_TOP_LEVEL.contains(&name) {
+                    continue;
+                }
+                if let Some(id) = FileId::parse(name) {
+                    scan.files.push(ContentFile {
+                        file_id: id,
+                        path,
+                        len: meta.len(),
+                    });
+                } else {
+                    scan.other.push(other(
+                        path,
+                        EntryKind::File,
+                        meta.len(),
+                        "unexpected file at the top level",
+                    ));
+                }
+            } else if ft.is_dir() {
+                if is_lower_hex(name, 2) {
+                    scan_payload_dir(&path, name, &mut scan, &mut seen)?;
+                } else {
+                    scan.other.push(other(
+                        path,
+                        EntryKind::Folder,
+                        0,
+                        "unexpected folder at the top level",
+                    ));
+                }
+            } else if ft.is_symlink() {
+                scan.other.push(other(
+                    path,
+                    EntryKind::Symlink,
+                    0,
+                    "symbolic link (not followed)",
+                ));
+            } else {
+                scan.other
+                    .push(other(path, EntryKind::Other, 0, "not a file or folder"));
+            }
+        }
+        scan.files
+            .sort_by(|a, b| a.file_id.cmp(&b.file_id).then_with(|| a.path.cmp(&b.path)));
+        scan.other.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(scan)
+    }
+}
+
+fn too_many(path: &Path) -> BackupError {
+    BackupError::Malformed {
+        path: path.to_path_buf(),
+        problem: format!("more than {MAX_SCAN_ENTRIES} entries; refusing to scan further"),
+    }
+}
+
+fn other(path: PathBuf, kind: EntryKind, len: u64, reason: &'static str) -> OtherEntry {
+    OtherEntry {
+        path,
+        kind,
+        len,
+        reason,
+    }
+}
+
+fn scan_payload_dir(
+    dir: &Path,
+    prefix: &str,
+    scan: &mut ContentScan,
+    seen: &mut usize,
+) -> Result<(), BackupError> {
+    for entry in fs::read_dir(dir).map_err(|e| BackupError::io(dir, e))? {
+        let entry = entry.map_err(|e| BackupError::io(dir, e))?;
+        *seen += 1;
+        if *seen > MAX_SCAN_ENTRIES {
+            return Err(too_many(dir));
+        }
+        let path = entry.path();
+        let meta = fs::symlink_metadata(&path).map_err(|e| BackupError::io(&path, e))?;
+        let ft = meta.file_type();
+        let name = entry.file_name();
+        let id = name.to_str().and_then(FileId::parse);
+        match (ft.is_file(), id) {
+            (true, Some(id)) if id.prefix() == prefix => scan.files.push(ContentFile {
+                file_id: id,
+                path,
+                len: meta.len(),
+            }),
+            (true, Some(_)) => scan.other.push(other(
+                path,
+                EntryKind::File,
+                meta.len(),
+                "payload in the wrong subfolder",
+            )),
+            (true, None) => scan.other.push(other(
+                path,
+                EntryKind::File,
+                meta.len(),
+                "unexpected file in a payload folder",
+            )),
+            _ => {
+                let kind = if ft.is_dir() {
+                    EntryKind::Folder
+                } else if ft.is_symlink() {
+                    EntryKind::Symlink
+                } else {
+                    EntryKind::Other
+                };
+                scan.other
+                    .push(other(path, kind, 0, "unexpected entry in a payload folder"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn detect_layout(root: &Path) -> Result<Layout, BackupError> {
+    let mut hashed = false;
+    let mut flat = false;
+    for entry in fs::read_dir(root).map_err(|e| BackupError::io(root, e))? {
+        let entry = entry.map_err(|e| BackupError::io(root, e))?;
+        let Ok(ft) = entry.file_type() else { continue };
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if ft.is_dir() && is_lower_hex(name, 2) {
+            hashed = true;
+        } else if ft.is_file() && is_lower_hex(name, 40) {
+            flat = true;
+        }
+        if hashed && flat {
+            break;
+        }
+    }
+    Ok(match (hashed, flat) {
+        (true, true) => Layout::Mixed,
+        (true, false) => Layout::Hashed,
+        (false, true) => Layout::Flat,
+        (false, false) => Layout::Unknown,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,441 @@
+//! Tests of the backup folder layer against synthetic folders, the conformance backups and real data.
+
+use super::*;
+use std::collections::BTreeSet;
+
+fn shared(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared")
+        .join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("skipped: {} not found", p.display());
+        None
+    }
+}
+
+fn expected(dir: &str) -> serde_json::Value {
+    let p = shared(dir).unwrap().join("EXPECTED.json");
+    serde_json::from_slice(&fs::read(p).unwrap()).unwrap()
+}
+
+const MINIMAL_PLIST: &[u8] = br#"<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict><key>IsEncrypted</key><false/></dict></plist>"#;
+
+#[test]
+fn conformance_unencrypted_folder() {
+    let Some(dir) = shared("conformance/small-unencrypted/00008120-001A2B3C4D5E801E") else {
+        return;
+    };
+    let b = Backup::open(&dir).unwrap();
+    assert!(
+        matches!(&b.index, IndexKind::ManifestDb { state: DbState::Plaintext, path, len: 110592 } if path == &dir.join("Manifest.db")),
+        "{:?}",
+        b.index
+    );
+    assert_eq!(b.layout, Layout::Hashed);
+    assert!(b.notes.is_empty(), "{:?}", b.notes);
+    assert_eq!(b.manifest.as_ref().unwrap().is_encrypted, Some(false));
+    assert_eq!(
+        b.info.as_ref().unwrap().product_version.as_deref(),
+        Some("17.5.1")
+    );
+    assert_eq!(
+        b.status.as_ref().unwrap().snapshot_state.as_deref(),
+        Some("finished")
+    );
+
+    let exp = expected("conformance/small-unencrypted");
+    let scan = b.content_files().unwrap();
+    assert!(scan.other.is_empty(), "{:?}", scan.other);
+    assert_eq!(scan.files.len(), 43);
+    let on_disk: BTreeSet<&str> = scan.files.iter().map(|f| f.file_id.as_str()).collect();
+    for f in exp["files"].as_array().unwrap() {
+        let id = FileId::parse(f["fileID"].as_str().unwrap()).unwrap();
+        let present = f["type"] == "file" && f["present"] == true;
+        assert_eq!(on_disk.contains(id.as_str()), present, "{id}");
+        let cp = b.content_path(&id);
+        assert_eq!(cp.is_some(), present, "{id}");
+        assert_eq!(
+            b.expected_content_path(&id),
+            dir.join(id.prefix()).join(id.as_str())
+        );
+        if present {
+            let cf = scan.files.iter().find(|c| c.file_id == id).unwrap();
+            assert_eq!(cf.len, f["stored_size"].as_u64().unwrap(), "{id}");
+            assert_eq!(cp.unwrap(), cf.path);
+        }
+    }
+    assert!(b
+        .read_index_bytes(1 << 30)
+        .unwrap()
+        .starts_with(b"SQLite format 3\0"));
+    assert!(matches!(
+        b.read_index_bytes(1000),
+        Err(BackupError::TooLarge {
+            size: 110592,
+            limit: 1000,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn conformance_encrypted_db_is_ciphertext() {
+    let Some(dir) = shared("conformance/small-encrypted/00008120-001A2B3C4D5E801E") else {
+        return;
+    };
+    let b = Backup::open(&dir).unwrap();
+    assert!(
+        matches!(
+            b.index,
+            IndexKind::ManifestDb {
+                state: DbState::Ciphertext,
+                len: 118800,
+                ..
+            }
+        ),
+        "{:?}",
+        b.index
+    );
+    let m = b.manifest.as_ref().unwrap();
+    assert_eq!(m.is_encrypted, Some(true));
+    assert_eq!(
+        m.manifest_key.as_ref().map(|k| (k.len(), k[0])),
+        Some((44, 4))
+    );
+    assert_eq!(b.content_files().unwrap().files.len(), 43);
+}
+
+#[test]
+fn locate_single_and_collections() {
+    let Some(conf) = shared("conformance/small-unencrypted") else {
+        return;
+    };
+    let udid_dir = conf.join("00008120-001A2B3C4D5E801E");
+    assert_eq!(
+        locate(&udid_dir).unwrap(),
+        Located::Single(udid_dir.clone())
+    );
+    match locate(&conf).unwrap() {
+        Located::Collection(v) => {
+            assert_eq!(v.len(), 1);
+            let e = &v[0];
+            assert_eq!(e.path, udid_dir);
+            assert_eq!(e.udid.as_deref(), Some("00008120-001A2B3C4D5E801E"));
+            assert_eq!(e.device_name.as_deref(), Some("Oracle Test iPhone"));
+            assert_eq!(e.date.as_deref(), Some("2024-06-01T12:00:00Z"));
+            assert_eq!(e.encrypted, Some(false));
+            assert!(e.problems.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    let Some(pyb) = shared("external/pyiosbackup") else {
+        return;
+    };
+    match locate(&pyb).unwrap() {
+        Located::Collection(v) => {
+            let names: Vec<_> = v.iter().map(|e| e.udid.clone().unwrap()).collect();
+            // Info.plist is an empty dict there: the folder name stands in for the UDID.
+            assert_eq!(names, ["backup_ios10_sqlite", "backup_ios9_mbdb"]);
+            assert!(v
+                .iter()
+                .all(|e| e.encrypted == Some(true) && e.device_name.is_none()));
+        }
+        other => panic!("{other:?}"),
+    }
+    let Some(john) = shared("external/john-samples") else {
+        return;
+    };
+    let e = locate(&john).unwrap_err();
+    assert!(matches!(e, BackupError::NotABackup { .. }), "{e}");
+    assert!(e.to_string().contains("john-samples"));
+}
+
+/// MVT's real iOS 14.3 backup: Info.plist + plaintext Manifest.db, no Manifest.plist.
+/// Cross-checked with python3 (os.walk + sqlite3).
+#[test]
+fn mvt_real_backup_folder() {
+    let Some(dir) = shared("external/mvt/ios_backup") else {
+        return;
+    };
+    let b = Backup::open(&dir).unwrap();
+    assert!(b.manifest.is_none());
+    assert!(b.status.is_none());
+    assert_eq!(
+        b.notes,
+        ["Manifest.plist is absent", "Status.plist is absent"]
+    );
+    assert!(matches!(
+        b.index,
+        IndexKind::ManifestDb {
+            state: DbState::Plaintext,
+            len: 3285008,
+            ..
+        }
+    ));
+    assert_eq!(b.layout, Layout::Hashed);
+    let info = b.info.as_ref().unwrap();
+    assert_eq!(info.product_type.as_deref(), Some("iPhone9,3"));
+    assert_eq!(info.product_version.as_deref(), Some("14.3"));
+    assert_eq!(info.build_version.as_deref(), Some("18C66"));
+    // Upper-case UDID in Unique Identifier, lower-case in Target Identifier.
+    assert_eq!(
+        info.unique_identifier.as_deref(),
+        Some("1CB128EAFA77C5BE74283E9A3A2130AF36A3C059")
+    );
+    assert_eq!(
+        info.target_identifier.as_deref(),
+        Some("1cb128eafa77c5be74283e9a3a2130af36a3c059")
+    );
+    assert_eq!(
+        info.last_backup_date.as_deref(),
+        Some("2021-12-03T19:33:13Z")
+    );
+    assert_eq!(
+        info.installed_applications,
+        [
+            "ph.telegra.Telegraph",
+            "com.google.Gmail",
+            "ch.icoaching.typewise",
+            "com.google.chrome.ios",
+            "net.whatsapp.WhatsApp",
+            "org.mozilla.ios.Firefox"
+        ]
+    );
+    let scan = b.content_files().unwrap();
+    assert!(scan.other.is_empty(), "{:?}", scan.other); // -wal/-shm are known names
+    assert_eq!(scan.files.len(), 11);
+    let sms = FileId::parse("3d0d7e5fb2ce288813306e4d4636395e047a3d28").unwrap();
+    let f = scan.files.iter().find(|f| f.file_id == sms).unwrap();
+    assert_eq!(f.len, 28672);
+    assert_eq!(
+        b.content_path(&sms),
+        Some(dir.join("3d").join(sms.as_str()))
+    );
+}
+
+/// hv20: real iPhone 4S / iOS 9.3.6, Manifest.mbdb, flat layout, iMazing's DDNABackup.plist.
+#[test]
+fn hv20_real_flat_backup_folder() {
+    let Some(dir) = shared("external/hv20/Backup") else {
+        return;
+    };
+    let b = Backup::open(&dir).unwrap();
+    assert!(
+        matches!(&b.index, IndexKind::ManifestMbdb { len: 101_463, .. }),
+        "{:?}",
+        b.index
+    );
+    assert_eq!(b.layout, Layout::Flat);
+    assert!(b.notes.is_empty(), "{:?}", b.notes);
+    let m = b.manifest.as_ref().unwrap();
+    assert_eq!(m.version.as_deref(), Some("9.1"));
+    assert_eq!(m.lockdown.product_type.as_deref(), Some("iPhone4,1"));
+    assert_eq!(m.lockdown.device_name.as_deref(), Some("Santas Phone"));
+    assert_eq!(m.applications.len(), 65);
+    assert_eq!(m.date.as_deref(), Some("2020-12-16T20:47:24Z"));
+    let s = b.status.as_ref().unwrap();
+    assert_eq!(s.version.as_deref(), Some("2.4"));
+    assert_eq!(s.snapshot_state.as_deref(), Some("finished"));
+    let i = b.info.as_ref().unwrap();
+    assert!(i.installed_applications.is_empty());
+    assert_eq!(i.itunes_version.as_deref(), Some("12.11.0.26"));
+    let scan = b.content_files().unwrap();
+    assert_eq!(scan.files.len(), 320);
+    assert_eq!(scan.other.len(), 1);
+    assert_eq!(scan.other[0].path, dir.join("DDNABackup.plist"));
+    assert_eq!(scan.other[0].kind, EntryKind::File);
+    let id = &scan.files[0].file_id;
+    assert_eq!(b.content_path(id), Some(dir.join(id.as_str())));
+    assert_eq!(b.expected_content_path(id), dir.join(id.as_str()));
+}
+
+#[test]
+fn pyiosbackup_folders() {
+    let Some(d10) = shared("external/pyiosbackup/backup_ios10_sqlite") else {
+        return;
+    };
+    let b = Backup::open(&d10).unwrap();
+    assert!(matches!(
+        b.index,
+        IndexKind::ManifestDb {
+            state: DbState::Ciphertext,
+            len: 8192,
+            ..
+        }
+    ));
+    assert_eq!(b.layout, Layout::Hashed);
+    let m = b.manifest.as_ref().unwrap();
+    assert_eq!(m.lockdown.product_version.as_deref(), Some("10.3"));
+    assert_eq!(
+        m.manifest_key.as_ref().map(|k| (k.len(), k[0])),
+        Some((44, 2))
+    ); // class 2!
+    assert_eq!(b.info.as_ref().unwrap(), &InfoPlist::default());
+    let d9 = d10.with_file_name("backup_ios9_mbdb");
+    let b9 = Backup::open(&d9).unwrap();
+    assert!(
+        matches!(b9.index, IndexKind::ManifestMbdb { len: 126, .. }),
+        "{:?}",
+        b9.index
+    );
+    assert_eq!(b9.layout, Layout::Flat);
+    let scan = b9.content_files().unwrap();
+    assert_eq!(scan.files.len(), 1);
+    assert_eq!(
+        scan.files[0].file_id.as_str(),
+        "5727bd1c5fa1055e15d8b4a75a74793c84b5ffdc"
+    );
+}
+
+#[test]
+fn synthetic_folders_errors_and_oddities() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    // Empty folder: not a backup.
+    let e = Backup::open(root).unwrap_err();
+    assert!(matches!(e, BackupError::NotABackup { .. }));
+    assert!(
+        e.to_string()
+            .contains("neither Manifest.plist nor a file index"),
+        "{e}"
+    );
+    assert!(matches!(locate(root), Err(BackupError::NotABackup { .. })));
+    assert!(matches!(
+        Backup::open(&root.join("nope")),
+        Err(BackupError::Io { .. })
+    ));
+
+    // Only Info.plist + Status.plist (an interrupted backup): still not openable.
+    fs::write(root.join("Info.plist"), MINIMAL_PLIST).unwrap();
+    assert!(matches!(
+        Backup::open(root),
+        Err(BackupError::NotABackup { .. })
+    ));
+    assert_eq!(locate(root).unwrap(), Located::Single(root.to_path_buf()));
+
+    // Garbage Manifest.plist: an error naming the file.
+    fs::write(root.join("Manifest.plist"), b"bplist00\x00\x01garbage").unwrap();
+    let e = Backup::open(root).unwrap_err();
+    assert_eq!(e.path(), root.join("Manifest.plist"));
+    assert!(matches!(e, BackupError::Malformed { .. }));
+    let top: crate::Error = e.into();
+    assert_eq!(top.exit_code(), crate::ExitCode::BadBackup);
+
+    // Valid Manifest.plist, empty Manifest.db, stray entries.
+    fs::write(root.join("Manifest.plist"), MINIMAL_PLIST).unwrap();
+    fs::write(root.join("Manifest.db"), b"").unwrap();
+    fs::write(root.join("Manifest.db-wal"), b"0123").unwrap();
+    let b = Backup::open(root).unwrap();
+    assert!(matches!(
+        b.index,
+        IndexKind::ManifestDb {
+            state: DbState::Empty,
+            len: 0,
+            ..
+        }
+    ));
+    assert_eq!(b.layout, Layout::Unknown);
+    assert_eq!(b.notes.len(), 2, "{:?}", b.notes);
+    assert!(b.notes[0].contains("Status.plist is absent"));
+    assert!(b.notes[1].contains("Manifest.db-wal holds 4 bytes"));
+    fs::write(root.join("Manifest.db"), [7u8; 32]).unwrap();
+    assert!(matches!(
+        Backup::open(root).unwrap().index,
+        IndexKind::ManifestDb {
+            state: DbState::Ciphertext,
+            ..
+        }
+    ));
+    fs::write(root.join("Manifest.db"), [7u8; 33]).unwrap();
+    assert!(matches!(
+        Backup::open(root).unwrap().index,
+        IndexKind::ManifestDb {
+            state: DbState::Unknown,
+            ..
+        }
+    ));
+    fs::write(root.join("Manifest.db"), b"SQLite format 3\0rest").unwrap();
+    assert!(matches!(
+        Backup::open(root).unwrap().index,
+        IndexKind::ManifestDb {
+            state: DbState::Plaintext,
+            ..
+        }
+    ));
+
+    let id = FileId::compute("HomeDomain", "Library/SMS/sms.db");
+    let other_id = FileId::compute("HomeDomain", "x");
+    fs::create_dir(root.join("3d")).unwrap();
+    fs::write(root.join("3d").join(id.as_str()), b"abc").unwrap();
+    fs::write(root.join("3d").join(other_id.as_str()), b"").unwrap(); // wrong subfolder
+    fs::write(root.join("3d").join("README"), b"").unwrap();
+    fs::create_dir(root.join("3d").join("sub")).unwrap();
+    fs::write(root.join(id.as_str().to_uppercase()), b"").unwrap();
+    fs::create_dir(root.join("Snapshot")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("/etc", root.join("link")).unwrap();
+    let b = Backup::open(root).unwrap();
+    assert_eq!(b.layout, Layout::Hashed);
+    assert!(b.notes.iter().any(|n| n.contains("Snapshot")));
+    assert_eq!(b.content_path(&id), Some(root.join("3d").join(id.as_str())));
+    assert_eq!(b.content_path(&other_id), None);
+    let scan = b.content_files().unwrap();
+    assert_eq!(
+        scan.files,
+        vec![ContentFile {
+            file_id: id.clone(),
+            path: root.join("3d").join(id.as_str()),
+            len: 3
+        }]
+    );
+    let reasons: Vec<(&str, EntryKind)> = scan.other.iter().map(|o| (o.reason, o.kind)).collect();
+    let mut expect = vec![
+        ("unexpected file at the top level", EntryKind::File),
+        ("unexpected folder at the top level", EntryKind::Folder),
+        ("unexpected file in a payload folder", EntryKind::File),
+        ("payload in the wrong subfolder", EntryKind::File),
+        ("unexpected entry in a payload folder", EntryKind::Folder),
+    ];
+    if cfg!(unix) {
+        expect.push(("symbolic link (not followed)", EntryKind::Symlink));
+    }
+    let mut got = reasons.clone();
+    got.sort();
+    expect.sort();
+    assert_eq!(got, expect);
+
+    // A flat payload too: mixed layout.
+    fs::write(root.join(id.as_str()), b"flat").unwrap();
+    let b = Backup::open(root).unwrap();
+    assert_eq!(b.layout, Layout::Mixed);
+    assert_eq!(b.content_path(&id), Some(root.join("3d").join(id.as_str())));
+}
+
+#[test]
+fn read_capped_refuses_large_files() {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("big");
+    fs::write(&p, vec![0u8; 100]).unwrap();
+    assert_eq!(read_capped(&p, 100).unwrap().len(), 100);
+    let e = read_capped(&p, 99).unwrap_err();
+    assert!(matches!(
+        e,
+        BackupError::TooLarge {
+            size: 100,
+            limit: 99,
+            ..
+        }
+    ));
+    assert!(
+        e.to_string()
+            .contains("big: 100 bytes is larger than the limit of 99 bytes"),
+        "{e}"
+    );
+    assert!(matches!(
+        read_capped(t.path(), 10),
+        Err(BackupError::Malformed { .. }) | Err(BackupError::Io { .. })
+    ));
+}
