@@ -65,9 +65,3 @@ impl Error {
         }
     }
 }
-
-impl From<crate::backup::BackupError> for Error {
-    fn from(e: crate::backup::BackupError) -> Self {
-        Error::Backup { path: e.path().to_path_buf(), problem: e.problem() }
-    }
-}

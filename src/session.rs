@@ -28,6 +28,8 @@ pub struct Session {
     pub keybag_error: Option<String>,
     pub class_keys: Option<ClassKeys>,
     pub kek: Option<Key32>,
+    /// Observations made while reading (e.g. an unpadded encrypted index).
+    pub notes: std::cell::RefCell<Vec<String>>,
 }
 
 impl Session {
@@ -41,7 +43,7 @@ impl Session {
                 Err(e) => (None, Some(e.to_string())),
             },
         };
-        Ok(Session { backup, keybag, keybag_error, class_keys: None, kek: None })
+        Ok(Session { backup, keybag, keybag_error, class_keys: None, kek: None, notes: Default::default() })
     }
 
     fn manifest_path(&self) -> std::path::PathBuf {
@@ -102,7 +104,7 @@ impl Session {
     }
 
     /// Decrypt the ManifestKey-protected Manifest.db in memory (iOS ≥ 10.2 encrypted backups).
-    fn decrypt_index(&self, path: &Path) -> Result<Vec<u8>, Error> {
+    fn decrypt_index(&self, path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
         let keys = self
             .class_keys
             .as_ref()
@@ -126,37 +128,50 @@ impl Session {
         let key = crypto::wrap::unwrap32(class_key, &mk[4..])
             .map_err(|e| Error::backup(self.manifest_path(), format!("ManifestKey: {e}")))?;
         let ct = self.backup.read_index_bytes(MAX_INDEX_BYTES).map_err(Error::from)?;
-        let pt = crypto::cbc::decrypt(&key, &ct)
+        let (pt, padded) = crypto::cbc::decrypt_lenient(&key, &ct)
             .map_err(|e| Error::backup(path, format!("decrypting with the ManifestKey: {e}")))?;
+        let pt = zeroize::Zeroizing::new(pt);
         if !pt.starts_with(b"SQLite format 3\0") {
-            return Err(Error::backup(path, "decrypted Manifest.db is not an SQLite database"));
+            return Err(Error::backup(
+                path,
+                "decrypted Manifest.db is not an SQLite database (the ManifestKey does not fit it, or it is corrupt)",
+            ));
+        }
+        if !padded {
+            self.notes.borrow_mut().push(
+                "Manifest.db ciphertext has no valid PKCS#7 padding; it was read without removing any (SQLite magic is valid)".into(),
+            );
         }
         Ok(pt)
     }
 
-    /// Read every index row (None when the index is ciphertext and the backup is locked).
-    pub fn records(&self) -> Result<Option<Vec<FileRecord>>, Error> {
-        let mut out = Vec::new();
-        match &self.backup.index {
+    /// Open the index (None when it is ciphertext and the backup is locked).
+    pub fn index(&self) -> Result<Option<index::Index>, Error> {
+        Ok(Some(match &self.backup.index {
             IndexKind::None => return Ok(None),
-            IndexKind::ManifestDb { path, state, .. } => {
-                let db = match state {
-                    DbState::Ciphertext => {
-                        if self.class_keys.is_none() {
-                            return Ok(None);
-                        }
-                        let bytes = self.decrypt_index(path)?;
-                        index::ManifestDb::from_bytes(bytes).map_err(|e| Error::backup(path, e))?
+            IndexKind::ManifestDb { path, state, .. } => match state {
+                DbState::Ciphertext => {
+                    if self.class_keys.is_none() {
+                        return Ok(None);
                     }
-                    _ => index::ManifestDb::open_file(path).map_err(|e| Error::backup(path, e))?,
-                };
-                db.for_each(|r| out.push(r)).map_err(|e| Error::backup(path, e))?;
-            }
+                    let bytes = self.decrypt_index(path)?;
+                    index::Index::open_decrypted(&bytes)?
+                }
+                _ => index::Index::open_plain(path)?,
+            },
             IndexKind::ManifestMbdb { path, .. } => {
                 let bytes = self.backup.read_index_bytes(MAX_INDEX_BYTES).map_err(Error::from)?;
-                out = index::mbdb::parse(&bytes).map_err(|e| Error::backup(path, e))?;
+                index::Index::parse_mbdb(&path.display().to_string(), bytes)?
             }
-        }
+        }))
+    }
+
+    /// Read every index row (None when the index is ciphertext and the backup is locked).
+    /// A read error part-way is an error, never a partial result.
+    pub fn records(&self) -> Result<Option<Vec<FileRecord>>, Error> {
+        let Some(idx) = self.index()? else { return Ok(None) };
+        let mut out = Vec::new();
+        idx.for_each_record(|r| out.push(r))?;
         Ok(Some(out))
     }
 }

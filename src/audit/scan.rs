@@ -496,7 +496,9 @@ fn file_report(ctx: &FileCtx<'_>, rec: &FileRecord, app: Option<String>, encrypt
             }
         }
         if let (Some(stored), Some(p)) = (stored_size, path.as_ref()) {
-            if !encrypted {
+            if !encrypted || stored == 0 {
+                // An empty payload is an empty file, with or without a key (iOS writes
+                // zero-byte payloads for empty files and keeps their EncryptionKey).
                 content_size = Some(stored);
             } else if let Some(fk) = &file_key {
                 match padded_len(p, stored, fk) {
@@ -504,8 +506,8 @@ fn file_report(ctx: &FileCtx<'_>, rec: &FileRecord, app: Option<String>, encrypt
                     Err(e) => findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, e).at(loc.clone())),
                 }
             }
-            if ctx.deep && (!encrypted || file_key.is_some()) {
-                match deep_verify(p, file_key.as_ref()) {
+            if ctx.deep && (!encrypted || stored == 0 || file_key.is_some()) {
+                match deep_verify(p, file_key.as_ref().filter(|_| stored > 0)) {
                     Ok(d) => {
                         if let Some(problem) = d.problem {
                             findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, problem).at(loc.clone()));
@@ -591,6 +593,9 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
         findings.push(Finding::new(&R::BACKUP_UNEXPECTED_FILE, format!("{} ({:?}, {} bytes)", o.reason, o.kind, o.len)).at(rel));
     }
     let on_disk = scan_disk.files;
+    for n in s.notes.borrow().iter() {
+        findings.push(Finding::new(&R::BACKUP_NOTE, n.clone()).at("Manifest.db"));
+    }
     match records {
         None => {
             findings.push(Finding::new(

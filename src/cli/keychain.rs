@@ -33,20 +33,20 @@ struct ItemOut<'a> {
     #[serde(flatten)]
     item: &'a KeychainItem,
     #[serde(skip_serializing_if = "Option::is_none")]
-    secret: Option<zeroize::Zeroizing<String>>,
+    secret: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     secret_encoding: Option<&'static str>,
 }
 
 
-fn secret_text(it: &KeychainItem) -> (Option<zeroize::Zeroizing<String>>, Option<&'static str>) {
+fn secret_text(it: &KeychainItem) -> (Option<String>, Option<&'static str>) {
     match &it.secret {
         None => (None, None),
         Some(s) => match s.as_utf8() {
             Some(t) if !t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
-                (Some(zeroize::Zeroizing::new(t.to_string())), Some("utf8"))
+                (Some(t.to_string()), Some("utf8"))
             }
-            _ => (Some(zeroize::Zeroizing::new(hex::encode(s.as_bytes()))), Some("hex")),
+            _ => (Some(hex::encode(s.as_bytes())), Some("hex")),
         },
     }
 }
@@ -140,7 +140,7 @@ fn write_table(out: &mut dyn Write, a: &KeychainAudit, show_secrets: bool) -> st
         };
         let loc = item_location(it);
         let what = loc.split_once(' ').and_then(|(_, r)| r.split_once(' ')).map(|(_, r)| r).unwrap_or("");
-        let secret = if show_secrets { secret_text(it).0.map(|s| format!(" {}", s.as_str())).unwrap_or_default() } else { String::new() };
+        let secret = if show_secrets { secret_text(it).0.map(|s| format!(" {s}")).unwrap_or_default() } else { String::new() };
         writeln!(
             out,
             "{:<5} {:>3} {:<5} {:<4} {:<4} {:<16} {:<30} {:<40} {:<18}{}",

@@ -42,6 +42,19 @@ fn pkcs7_pad_len(plain: &[u8]) -> Option<usize> {
 
 /// Decrypt a whole buffer (zero IV) and strip PKCS#7 padding.
 pub fn decrypt(key: &Key32, ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    match decrypt_lenient(key, ciphertext)? {
+        (buf, true) => Ok(buf),
+        (mut buf, false) => {
+            zeroize::Zeroize::zeroize(&mut buf);
+            Err(CryptoError::BadPadding)
+        }
+    }
+}
+
+/// Decrypt a whole buffer (zero IV); strip the PKCS#7 padding when it is valid.
+/// Returns the plaintext and whether padding was found and stripped (when it was not,
+/// every decrypted byte is returned: some real encrypted Manifest.db files are not padded).
+pub fn decrypt_lenient(key: &Key32, ciphertext: &[u8]) -> Result<(Vec<u8>, bool), CryptoError> {
     if ciphertext.is_empty() || ciphertext.len() % BLOCK != 0 {
         return Err(CryptoError::BadLength {
             what: "CBC ciphertext",
@@ -57,12 +70,9 @@ pub fn decrypt(key: &Key32, ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
             // Wipe the padding bytes before shrinking (they are plaintext-derived).
             buf[n..].fill(0);
             buf.truncate(n);
-            Ok(buf)
+            Ok((buf, true))
         }
-        None => {
-            zeroize::Zeroize::zeroize(&mut buf);
-            Err(CryptoError::BadPadding)
-        }
+        None => Ok((buf, false)),
     }
 }
 
