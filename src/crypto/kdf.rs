@@ -83,8 +83,9 @@ fn words_to_bytes(w: &[u32; 8], out: &mut [u8]) {
 fn hmac_sha256_states(password: &[u8]) -> ([u32; 8], [u32; 8]) {
     let mut key = Zeroizing::new([0u8; 64]);
     if password.len() > 64 {
-        let d = sha2::Sha256::digest(password);
+        let mut d = sha2::Sha256::digest(password);
         key[..32].copy_from_slice(&d);
+        d.as_mut_slice().zeroize();
     } else {
         key[..password.len()].copy_from_slice(password);
     }

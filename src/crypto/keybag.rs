@@ -703,6 +703,23 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "10,000,000-round PBKDF2 (a few seconds in release); run with --ignored"]
+    fn real_pyiosbackup_ios10_unlock() {
+        let Some(d) = shared("external/pyiosbackup") else {
+            return;
+        };
+        let kb = Keybag::parse(&keybag_bytes(&d.join("keybag_zeros_ios10.bin"))).unwrap();
+        let kek = kek_for(&kb, "0000");
+        // KEK from Python hashlib (PBKDF2-SHA256 then PBKDF2-SHA1).
+        assert_eq!(
+            &*kek.to_hex(),
+            "ec8edc160b5745ccae000bfb4787630f322821191fba7eea38feab2c6307cd9b"
+        );
+        let keys = kb.unlock(&kek, None).unwrap();
+        assert_eq!(hex_of(keys.keys.get(&1)), "00".repeat(32));
+    }
+
+    #[test]
     fn real_hv20_and_cowabunga_legacy() {
         if let Some(p) = shared("external/hv20/Backup/Manifest.plist") {
             let kb = Keybag::parse(&keybag_bytes(&p)).unwrap();
