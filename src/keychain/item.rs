@@ -110,7 +110,7 @@ pub enum ReasonCode {
     UnencryptedBackup,
     /// The class key needs the device's UID-derived key (WRAP has the device bit).
     DeviceBoundClassKey,
-    /// The class key is not wrapped with the password at all.
+    /// The keybag record's WRAP has neither the password nor the device bit.
     NotPasswordWrapped,
     /// The keybag has no key for this class.
     ClassKeyMissing,
@@ -398,10 +398,9 @@ impl KeychainItem {
                 return item;
             }
             Some(ClassKeyState::NotPasswordWrapped) => {
-                item.device_bound = true;
                 item.fail(
                     ReasonCode::NotPasswordWrapped,
-                    format!("class {class} key is wrapped only with the device key (keybag WRAP has no password bit)"),
+                    format!("class {class} key has neither the password nor the device WRAP bit: no known way to open it"),
                 );
                 return item;
             }

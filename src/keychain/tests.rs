@@ -693,3 +693,204 @@ fn unreadable_file_is_an_error() {
         "keychain-backup.plist: top level is a string, not a dictionary"
     );
 }
+
+// ------------------------------------------------------------------------------------------
+// Real data: hv20 (iPhone 4S, iOS 9.3.6, encrypted, password 20201225). Expected values come
+// from an independent Python decoder (pbkdf2 + `cryptography` key unwrap + hand-written
+// empty-IV GCM + a DER walker), not from this code.
+
+/// The encryption key (class ‖ wrapped) of KeychainDomain/keychain-backup.plist in a
+/// Manifest.mbdb (test-only walker; the index module owns the real parser).
+fn mbdb_keychain_key(mbdb: &[u8]) -> Option<Vec<u8>> {
+    let mut p = 6usize;
+    let string = |p: &mut usize| -> Option<Option<Vec<u8>>> {
+        let len = u16::from_be_bytes(mbdb.get(*p..*p + 2)?.try_into().ok()?);
+        *p += 2;
+        if len == 0xFFFF {
+            return Some(None);
+        }
+        let v = mbdb.get(*p..*p + usize::from(len))?.to_vec();
+        *p += usize::from(len);
+        Some(Some(v))
+    };
+    while p < mbdb.len() {
+        let domain = string(&mut p)?;
+        let path = string(&mut p)?;
+        let _link = string(&mut p)?;
+        let _digest = string(&mut p)?;
+        let key = string(&mut p)?;
+        p += 39; // mode … protection class
+        let props = *mbdb.get(p)?;
+        p += 1;
+        for _ in 0..props {
+            string(&mut p)?;
+            string(&mut p)?;
+        }
+        if domain.as_deref() == Some(b"KeychainDomain")
+            && path.as_deref() == Some(b"keychain-backup.plist")
+        {
+            return key;
+        }
+    }
+    None
+}
+
+#[test]
+fn hv20_real_keychain_end_to_end() {
+    use crate::crypto::{cbc, kdf, wrap, Keybag, Password};
+    use sha2::{Digest, Sha256};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/external/hv20/Backup");
+    let (Ok(manifest), Ok(mbdb), Ok(enc)) = (
+        std::fs::read(dir.join("Manifest.plist")),
+        std::fs::read(dir.join("Manifest.mbdb")),
+        std::fs::read(dir.join(KEYCHAIN_FILE_ID)),
+    ) else {
+        eprintln!("skipped: {} not found", dir.display());
+        return;
+    };
+    let manifest: plist::Dictionary = plist::from_bytes(&manifest).unwrap();
+    let kb_bytes = manifest
+        .get("BackupKeyBag")
+        .and_then(|v| v.as_data())
+        .unwrap();
+    let kb = Keybag::parse(kb_bytes).unwrap();
+    let kek = kdf::derive_kek(
+        &Password::new(b"20201225".to_vec()),
+        &kb.kdf_params().unwrap(),
+        &mut |_| {},
+    );
+    let keys = kb.unlock(&kek, None).unwrap();
+    let fkey = mbdb_keychain_key(&mbdb).unwrap();
+    assert_eq!(fkey.len(), 44);
+    let fclass = u32::from_le_bytes(fkey[..4].try_into().unwrap());
+    assert_eq!(fclass, 1);
+    let file_key = wrap::unwrap32(keys.get(fclass).unwrap(), &fkey[4..]).unwrap();
+    let plist_bytes = cbc::decrypt(&file_key, &enc).unwrap();
+    assert_eq!(
+        hex::encode(Sha256::digest(&plist_bytes)),
+        "e643cacdb77e9e3ee986bf79c7c4d69e7b1f0d7099bb2ce1d3665ac4054f8774"
+    );
+
+    let r = read_items(&plist_bytes, Some(&keys), true).unwrap();
+    assert_eq!(r.items.len(), 30);
+    assert_eq!(r.keybag_uuid, None); // the iOS 9 export has no keybag-uuid
+    assert_eq!(r.keybag_uuid_agrees(kb.uuid.as_deref().unwrap()), None);
+    assert!(r.problems.is_empty() && r.unknown_tables.is_empty());
+    let counts: Vec<(&str, usize, usize)> = r
+        .tables
+        .iter()
+        .map(|(t, s)| (t.as_str(), s.items, s.decryptable))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("cert", 1, 0),
+            ("genp", 20, 4),
+            ("inet", 1, 1),
+            ("keys", 8, 1)
+        ]
+    );
+    let by_class = |t: &str| {
+        r.tables[t]
+            .by_class
+            .iter()
+            .map(|(c, n)| format!("{c}:{n}"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(by_class("genp"), ["10:2", "11:12", "6:3", "8:1", "9:2"]);
+    assert_eq!(by_class("keys"), ["10:2", "11:3", "6:1", "9:2"]);
+    assert_eq!(by_class("cert"), ["11:1"]);
+    for it in &r.items {
+        assert_eq!(it.blob_version, Some(3));
+        assert!(!it.blob_default_iv);
+        assert!(it.problems.is_empty(), "{:?}", it.problems);
+        assert_eq!(
+            it.persistent_ref.as_ref().map(|p| p.kind),
+            Some(PersistentRefKind::Rowid)
+        );
+        let c = it.protection_class.unwrap();
+        assert_eq!(it.decryptable, c <= 8, "class {c}");
+        assert_eq!(it.device_bound, c >= 9, "class {c}");
+        if c >= 9 {
+            assert_eq!(it.reason_code, Some(ReasonCode::DeviceBoundClassKey));
+            assert_eq!(it.restore.summary, RestoreSummary::SameDeviceOnly);
+        } else {
+            assert_eq!(it.pdmn_attribute, it.pdmn);
+            assert_eq!(it.restore.summary, RestoreSummary::AnyDevice);
+        }
+    }
+    let secret_sha = |t: &str, i: usize| {
+        let it = r
+            .items
+            .iter()
+            .find(|x| x.table == t && x.index == i)
+            .unwrap();
+        (
+            hex::encode(Sha256::digest(it.secret.as_ref().unwrap().as_bytes())),
+            it,
+        )
+    };
+    let (sha, inet) = secret_sha("inet", 0);
+    assert_eq!(
+        sha,
+        "ef070f91005b44c54b875e002c31ac32a81964fd49b2e0fd5dbf6ede3f466e4f"
+    );
+    assert_eq!(inet.secret_len, Some(10));
+    assert_eq!(inet.server.as_deref(), Some("accounts.google.com"));
+    assert_eq!(inet.account.as_deref(), Some("ckospam@gmail.com"));
+    assert_eq!(inet.protocol.as_deref(), Some("htps")); // a string here, a number in newer data
+    assert_eq!(inet.authentication_type.as_deref(), Some("form"));
+    assert_eq!(
+        (inet.port, inet.synchronizable, inet.tombstone),
+        (Some(0), Some(true), Some(false))
+    );
+    assert_eq!(inet.access_group.as_deref(), Some("com.apple.cfnetwork"));
+    assert_eq!(inet.created.as_deref(), Some("2020-10-16T19:21:13.811873Z"));
+    assert_eq!(
+        inet.modified.as_deref(),
+        Some("2020-10-16T19:21:13.812873Z")
+    );
+    let (sha, homekit) = secret_sha("genp", 12);
+    assert_eq!(
+        sha,
+        "4ca9a296918207b442f66b09ab49ea6def7b4c53b15908967151c93c840948bf"
+    );
+    assert_eq!(
+        (homekit.protection_class, homekit.label.as_deref()),
+        (Some(8), Some("HomeKit Metadata"))
+    );
+    assert_eq!(
+        homekit.persistent_ref.as_ref().and_then(|p| p.rowid),
+        Some(16)
+    );
+    for (i, want) in [
+        (
+            15,
+            "4493d89acae0349b5fbb487241f765f620b7e8103f91d0b2cf0b3093bc7cbfb5",
+        ),
+        (
+            17,
+            "194d43e29c663fada7e0dc790ef8e8a858897a2ded338c36b7a062f420c6203e",
+        ),
+        (
+            19,
+            "6c5bce06cbad4f67cb4ee60d36077ed49b9dfa2cf92549c0f850312919631ee9",
+        ),
+    ] {
+        assert_eq!(secret_sha("genp", i).0, want);
+    }
+    let (sha, key) = secret_sha("keys", 7);
+    assert_eq!(
+        sha,
+        "c23cdc3d77226a45498d52a91454fe96b8235157d4dce499773309407f980c89"
+    );
+    assert_eq!(key.application_label_hex.as_deref(), Some("534753616c74")); // "SGSalt"
+    assert_eq!(key.key_class, Some(0));
+    let mut r = r;
+    r.attribute_apps(&[]);
+    assert!(r
+        .items
+        .iter()
+        .filter(|i| i.decryptable)
+        .all(|i| i.app.as_deref() == Some(apps::SYSTEM_OWNER)));
+}
