@@ -517,3 +517,53 @@ fn truncated_or_corrupt_images_fail_cleanly() {
     });
     assert!(r.map(|s| s != "ok").unwrap_or(true));
 }
+
+/// pyiosbackup's encrypted iOS 10.3 Manifest.db. The key was derived independently with
+/// python3 (PBKDF2 ×2 from password "0000" and the keybag's zero salts, RFC 3394 unwrap
+/// with `cryptography`, ManifestKey class 2): it is 32 zero bytes. The ciphertext has NO
+/// PKCS#7 padding (8192 bytes = two 4 KiB pages; the last byte is 0x7a), so it is
+/// decrypted without unpadding here.
+#[test]
+fn pyiosbackup_ios10_decrypted_flags_zero_and_sparse_mbfile() {
+    use cbc::cipher::{block_padding::NoPadding, BlockModeDecrypt, KeyIvInit};
+    let Some(p) = shared("external/pyiosbackup/backup_ios10_sqlite/Manifest.db") else {
+        return;
+    };
+    let mut buf = std::fs::read(p).unwrap();
+    assert_eq!(buf.len(), 8192);
+    let n = cbc::Decryptor::<aes::Aes256>::new(&[0u8; 32].into(), &[0u8; 16].into())
+        .decrypt_padded::<NoPadding>(&mut buf)
+        .unwrap()
+        .len();
+    assert_eq!(n, 8192);
+    assert_eq!(buf[8191], 0x7a); // not a valid PKCS#7 pad byte
+    let db = ManifestDb::open_bytes(&buf).unwrap();
+    assert_eq!(db.integrity_check().unwrap(), "ok");
+    assert!(db.properties().unwrap().is_empty()); // no Properties table at all
+    let recs = collect(&db);
+    assert_eq!(recs.len(), 1);
+    let r = &recs[0];
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert_eq!(r.file_id, "5727bd1c5fa1055e15d8b4a75a74793c84b5ffdc");
+    assert_eq!(r.valid_file_id(), Some(r.expected_file_id()));
+    assert_eq!(
+        (r.domain.as_str(), r.relative_path.as_str()),
+        ("MyTestDomain", "Media/Test.txt")
+    );
+    assert_eq!(
+        (r.flags, r.kind, r.mode, r.size),
+        (Some(0), FileKind::File, Some(0o100755), Some(9))
+    );
+    // This archive carries no ProtectionClass, InodeNumber or Flags; the key (NS.data
+    // behind a UID) says class 2.
+    assert_eq!(
+        (r.protection_class, r.inode, r.mbfile_flags),
+        (None, None, None)
+    );
+    assert_eq!(r.encryption_key.as_ref().map(Vec::len), Some(44));
+    assert_eq!(r.encryption_key_class(), Some(2));
+    assert_eq!(
+        (r.user_id, r.group_id, r.birth),
+        (Some(501), Some(501), Some(1627974948))
+    );
+}
