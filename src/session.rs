@@ -36,14 +36,22 @@ impl Session {
     /// Open the backup folder and parse what needs no secret.
     pub fn open(path: &Path) -> Result<Session, Error> {
         let backup = Backup::open(path).map_err(Error::from)?;
-        let (keybag, keybag_error) = match backup.manifest.as_ref().and_then(|m| m.keybag.as_ref()) {
+        let (keybag, keybag_error) = match backup.manifest.as_ref().and_then(|m| m.keybag.as_ref())
+        {
             None => (None, None),
             Some(bytes) => match Keybag::parse(bytes) {
                 Ok(k) => (Some(k), None),
                 Err(e) => (None, Some(e.to_string())),
             },
         };
-        Ok(Session { backup, keybag, keybag_error, class_keys: None, kek: None, notes: Default::default() })
+        Ok(Session {
+            backup,
+            keybag,
+            keybag_error,
+            class_keys: None,
+            kek: None,
+            notes: Default::default(),
+        })
     }
 
     fn manifest_path(&self) -> std::path::PathBuf {
@@ -52,13 +60,24 @@ impl Session {
 
     /// Is the backup declared or found encrypted (so a password means something)?
     pub fn is_encrypted(&self) -> bool {
-        let declared = self.backup.manifest.as_ref().and_then(|m| m.is_encrypted).unwrap_or(false);
+        let declared = self
+            .backup
+            .manifest
+            .as_ref()
+            .and_then(|m| m.is_encrypted)
+            .unwrap_or(false);
         declared || self.index_is_ciphertext()
     }
 
     /// Is the Manifest.db ciphertext?
     pub fn index_is_ciphertext(&self) -> bool {
-        matches!(&self.backup.index, IndexKind::ManifestDb { state: DbState::Ciphertext, .. })
+        matches!(
+            &self.backup.index,
+            IndexKind::ManifestDb {
+                state: DbState::Ciphertext,
+                ..
+            }
+        )
     }
 
     /// Derive the KEK (unless a key was given) and unwrap the class keys.
@@ -74,7 +93,10 @@ impl Session {
             None => {
                 return Err(match &self.keybag_error {
                     Some(e) => Error::backup(self.manifest_path(), format!("keybag: {e}")),
-                    None => Error::backup(self.manifest_path(), "no BackupKeyBag: the backup cannot be unlocked"),
+                    None => Error::backup(
+                        self.manifest_path(),
+                        "no BackupKeyBag: the backup cannot be unlocked",
+                    ),
                 })
             }
         };
@@ -105,29 +127,42 @@ impl Session {
 
     /// Decrypt the ManifestKey-protected Manifest.db in memory (iOS ≥ 10.2 encrypted backups).
     fn decrypt_index(&self, path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
-        let keys = self
-            .class_keys
-            .as_ref()
-            .ok_or_else(|| Error::CredentialsMissing("the index is encrypted: a password is needed".into()))?;
+        let keys = self.class_keys.as_ref().ok_or_else(|| {
+            Error::CredentialsMissing("the index is encrypted: a password is needed".into())
+        })?;
         let mk = self
             .backup
             .manifest
             .as_ref()
             .and_then(|m| m.manifest_key.as_ref())
-            .ok_or_else(|| Error::backup(self.manifest_path(), "Manifest.db is ciphertext but there is no ManifestKey"))?;
+            .ok_or_else(|| {
+                Error::backup(
+                    self.manifest_path(),
+                    "Manifest.db is ciphertext but there is no ManifestKey",
+                )
+            })?;
         if mk.len() != 44 {
             return Err(Error::backup(
                 self.manifest_path(),
-                format!("ManifestKey is {} bytes, expected 44 (class + 40-byte wrapped key)", mk.len()),
+                format!(
+                    "ManifestKey is {} bytes, expected 44 (class + 40-byte wrapped key)",
+                    mk.len()
+                ),
             ));
         }
         let class = u32::from_le_bytes([mk[0], mk[1], mk[2], mk[3]]);
         let class_key = keys.get(class).ok_or_else(|| {
-            Error::backup(self.manifest_path(), format!("ManifestKey class {class} has no usable class key"))
+            Error::backup(
+                self.manifest_path(),
+                format!("ManifestKey class {class} has no usable class key"),
+            )
         })?;
         let key = crypto::wrap::unwrap32(class_key, &mk[4..])
             .map_err(|e| Error::backup(self.manifest_path(), format!("ManifestKey: {e}")))?;
-        let ct = self.backup.read_index_bytes(MAX_INDEX_BYTES).map_err(Error::from)?;
+        let ct = self
+            .backup
+            .read_index_bytes(MAX_INDEX_BYTES)
+            .map_err(Error::from)?;
         let (pt, padded) = crypto::cbc::decrypt_lenient(&key, &ct)
             .map_err(|e| Error::backup(path, format!("decrypting with the ManifestKey: {e}")))?;
         let pt = zeroize::Zeroizing::new(pt);
@@ -160,7 +195,10 @@ impl Session {
                 _ => index::Index::open_plain(path)?,
             },
             IndexKind::ManifestMbdb { path, .. } => {
-                let bytes = self.backup.read_index_bytes(MAX_INDEX_BYTES).map_err(Error::from)?;
+                let bytes = self
+                    .backup
+                    .read_index_bytes(MAX_INDEX_BYTES)
+                    .map_err(Error::from)?;
                 index::Index::parse_mbdb(&path.display().to_string(), bytes)?
             }
         }))
@@ -169,7 +207,9 @@ impl Session {
     /// Read every index row (None when the index is ciphertext and the backup is locked).
     /// A read error part-way is an error, never a partial result.
     pub fn records(&self) -> Result<Option<Vec<FileRecord>>, Error> {
-        let Some(idx) = self.index()? else { return Ok(None) };
+        let Some(idx) = self.index()? else {
+            return Ok(None);
+        };
         let mut out = Vec::new();
         idx.for_each_record(|r| out.push(r))?;
         Ok(Some(out))

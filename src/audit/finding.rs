@@ -31,7 +31,9 @@ impl std::str::FromStr for Severity {
             "low" => Ok(Severity::Low),
             "medium" => Ok(Severity::Medium),
             "high" => Ok(Severity::High),
-            other => Err(format!("unknown severity '{other}' (info, low, medium, high)")),
+            other => Err(format!(
+                "unknown severity '{other}' (info, low, medium, high)"
+            )),
         }
     }
 }
@@ -49,7 +51,12 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(rule: &Rule, message: impl Into<String>) -> Self {
-        Finding { rule: rule.id, severity: rule.severity, message: message.into(), location: None }
+        Finding {
+            rule: rule.id,
+            severity: rule.severity,
+            message: message.into(),
+            location: None,
+        }
     }
     pub fn at(mut self, location: impl Into<String>) -> Self {
         self.location = Some(location.into());

@@ -81,13 +81,23 @@ fn restore_word(s: RestoreSummary) -> &'static str {
     }
 }
 
+/// The keychain file's description and its clear bytes.
+pub type LoadedKeychain = (KeychainFile, Zeroizing<Vec<u8>>);
+
 /// Read the keychain export's clear bytes (decrypting in memory when needed).
 /// `Ok(None)` when the index has no keychain row.
-pub fn load(s: &Session, records: &[FileRecord]) -> Result<Option<(KeychainFile, Zeroizing<Vec<u8>>)>, Error> {
-    let Some(rec) = records.iter().find(|r| r.domain == KEYCHAIN_DOMAIN && r.relative_path == KEYCHAIN_PATH) else {
+pub fn load(s: &Session, records: &[FileRecord]) -> Result<Option<LoadedKeychain>, Error> {
+    let Some(rec) = records
+        .iter()
+        .find(|r| r.domain == KEYCHAIN_DOMAIN && r.relative_path == KEYCHAIN_PATH)
+    else {
         return Ok(None);
     };
-    let key_class = rec.encryption_key.as_ref().filter(|k| k.len() >= 4).map(|k| u32::from_le_bytes([k[0], k[1], k[2], k[3]]));
+    let key_class = rec
+        .encryption_key
+        .as_ref()
+        .filter(|k| k.len() >= 4)
+        .map(|k| u32::from_le_bytes([k[0], k[1], k[2], k[3]]));
     let mut file = KeychainFile {
         present: false,
         file_id: Some(rec.file_id.clone()),
@@ -119,16 +129,23 @@ pub fn load(s: &Session, records: &[FileRecord]) -> Result<Option<(KeychainFile,
                 Error::CredentialsMissing("the keychain is encrypted: a password is needed".into())
             })?;
             if k.len() != 44 {
-                return Err(Error::backup(&path, format!("keychain EncryptionKey is {} bytes, expected 44", k.len())));
+                return Err(Error::backup(
+                    &path,
+                    format!("keychain EncryptionKey is {} bytes, expected 44", k.len()),
+                ));
             }
             let class = key_class.unwrap_or(0);
-            let ck = keys
-                .get(class)
-                .ok_or_else(|| Error::backup(&path, format!("keychain file class {class} has no usable class key")))?;
+            let ck = keys.get(class).ok_or_else(|| {
+                Error::backup(
+                    &path,
+                    format!("keychain file class {class} has no usable class key"),
+                )
+            })?;
             let fk = crypto::wrap::unwrap32(ck, &k[4..])
                 .map_err(|e| Error::backup(&path, format!("keychain file key: {e}")))?;
             Zeroizing::new(
-                crypto::cbc::decrypt(&fk, &raw).map_err(|e| Error::backup(&path, format!("decrypting the keychain: {e}")))?,
+                crypto::cbc::decrypt(&fk, &raw)
+                    .map_err(|e| Error::backup(&path, format!("decrypting the keychain: {e}")))?,
             )
         }
     };
@@ -141,7 +158,9 @@ fn app_groups(s: &Session, records: &[FileRecord]) -> Vec<(String, Vec<String>)>
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if let Some(m) = &s.backup.manifest {
         for a in &m.applications {
-            map.entry(a.bundle_id.clone()).or_default().extend(a.group_containers.iter().cloned());
+            map.entry(a.bundle_id.clone())
+                .or_default()
+                .extend(a.group_containers.iter().cloned());
         }
     }
     // App-group domains found in the index belong to the app whose id prefixes them.
@@ -151,7 +170,11 @@ fn app_groups(s: &Session, records: &[FileRecord]) -> Vec<(String, Vec<String>)>
             let stem = g.strip_prefix("group.").unwrap_or(g);
             if let Some(b) = ids
                 .iter()
-                .filter(|b| stem == b.as_str() || (stem.starts_with(b.as_str()) && stem.as_bytes().get(b.len()) == Some(&b'.')))
+                .filter(|b| {
+                    stem == b.as_str()
+                        || (stem.starts_with(b.as_str())
+                            && stem.as_bytes().get(b.len()) == Some(&b'.'))
+                })
                 .max_by_key(|b| b.len())
             {
                 let v = map.entry(b.clone()).or_default();
@@ -167,14 +190,34 @@ fn app_groups(s: &Session, records: &[FileRecord]) -> Vec<(String, Vec<String>)>
 /// Read and classify the keychain. `Ok(None)` when the backup's index has no keychain.
 pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit>, Error> {
     let encrypted = s.is_encrypted();
-    let Some((mut file, clear)) = load(s, records)? else { return Ok(None) };
+    let Some((mut file, clear)) = load(s, records)? else {
+        return Ok(None);
+    };
     let mut findings = Vec::new();
     let mut report = if file.present {
-        keychain::read_items(&clear, s.class_keys.as_ref(), encrypted)
-            .map_err(|e| Error::backup(s.backup.root.join(file.file_id.as_deref().unwrap_or("keychain")), e))?
+        keychain::read_items(&clear, s.class_keys.as_ref(), encrypted).map_err(|e| {
+            Error::backup(
+                s.backup
+                    .root
+                    .join(file.file_id.as_deref().unwrap_or("keychain")),
+                e,
+            )
+        })?
     } else {
-        findings.push(Finding::new(&R::KEYCHAIN_MISSING, "the index lists keychain-backup.plist but its payload is not on disk").at("KeychainDomain/keychain-backup.plist"));
-        KeychainReport { keybag_uuid: None, items: Vec::new(), tables: BTreeMap::new(), unknown_tables: Vec::new(), problems: Vec::new() }
+        findings.push(
+            Finding::new(
+                &R::KEYCHAIN_MISSING,
+                "the index lists keychain-backup.plist but its payload is not on disk",
+            )
+            .at("KeychainDomain/keychain-backup.plist"),
+        );
+        KeychainReport {
+            keybag_uuid: None,
+            items: Vec::new(),
+            tables: BTreeMap::new(),
+            unknown_tables: Vec::new(),
+            problems: Vec::new(),
+        }
     };
     drop(clear);
     report.attribute_apps(&app_groups(s, records));
@@ -182,14 +225,23 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
     if let Some(uuid) = s.keybag.as_ref().and_then(|k| k.uuid.as_deref()) {
         file.keybag_uuid_matches = report.keybag_uuid_agrees(uuid);
         if file.keybag_uuid_matches == Some(false) {
-            findings.push(Finding::new(
-                &R::KEYCHAIN_KEYBAG_MISMATCH,
-                format!("keychain-backup.plist names keybag {:?}, not this backup's keybag", report.keybag_uuid.as_deref().unwrap_or("")),
-            ).at("KeychainDomain/keychain-backup.plist"));
+            findings.push(
+                Finding::new(
+                    &R::KEYCHAIN_KEYBAG_MISMATCH,
+                    format!(
+                        "keychain-backup.plist names keybag {:?}, not this backup's keybag",
+                        report.keybag_uuid.as_deref().unwrap_or("")
+                    ),
+                )
+                .at("KeychainDomain/keychain-backup.plist"),
+            );
         }
     }
     for p in &report.problems {
-        findings.push(Finding::new(&R::KEYCHAIN_MALFORMED, p.clone()).at("KeychainDomain/keychain-backup.plist"));
+        findings.push(
+            Finding::new(&R::KEYCHAIN_MALFORMED, p.clone())
+                .at("KeychainDomain/keychain-backup.plist"),
+        );
     }
     let mut counts = KeychainCounts::default();
     let mut apps: BTreeMap<String, AppKeychain> = BTreeMap::new();
@@ -200,8 +252,17 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
         counts.device_bound += u64::from(it.device_bound);
         counts.lost_on_new_device += u64::from(lost);
         *counts.by_table.entry(it.table.clone()).or_default() += 1;
-        *counts.by_class.entry(it.protection_class.map_or_else(|| "unknown".into(), |c| c.to_string())).or_default() += 1;
-        *counts.by_restore.entry(restore_word(it.restore.summary)).or_default() += 1;
+        *counts
+            .by_class
+            .entry(
+                it.protection_class
+                    .map_or_else(|| "unknown".into(), |c| c.to_string()),
+            )
+            .or_default() += 1;
+        *counts
+            .by_restore
+            .entry(restore_word(it.restore.summary))
+            .or_default() += 1;
         if let Some(app) = &it.app {
             let a = apps.entry(app.clone()).or_default();
             a.items += 1;
@@ -212,12 +273,27 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
         let loc = item_location(it);
         use crate::keychain::ReasonCode as C;
         match it.reason_code {
-            Some(C::AuthenticationFailed | C::BadPadding | C::KeyUnwrapFailed | C::MalformedBlob | C::MalformedPayload | C::MissingData) => {
-                findings.push(Finding::new(&R::KEYCHAIN_CORRUPT_ITEM, it.reason.clone().unwrap_or_default()).at(loc))
-            }
-            Some(C::UnsupportedVersion | C::UnknownClass) => {
-                findings.push(Finding::new(&R::KEYCHAIN_UNSUPPORTED_ITEM, it.reason.clone().unwrap_or_default()).at(loc))
-            }
+            Some(
+                C::AuthenticationFailed
+                | C::BadPadding
+                | C::KeyUnwrapFailed
+                | C::MalformedBlob
+                | C::MalformedPayload
+                | C::MissingData,
+            ) => findings.push(
+                Finding::new(
+                    &R::KEYCHAIN_CORRUPT_ITEM,
+                    it.reason.clone().unwrap_or_default(),
+                )
+                .at(loc),
+            ),
+            Some(C::UnsupportedVersion | C::UnknownClass) => findings.push(
+                Finding::new(
+                    &R::KEYCHAIN_UNSUPPORTED_ITEM,
+                    it.reason.clone().unwrap_or_default(),
+                )
+                .at(loc),
+            ),
             _ => {}
         }
         if it.protection_class == Some(12) {
@@ -229,7 +305,11 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
         tool: ToolInfo::default(),
         backup: KeychainBackupInfo {
             path: s.backup.root.display().to_string(),
-            udid: s.backup.manifest.as_ref().and_then(|m| m.lockdown.unique_device_id.clone()),
+            udid: s
+                .backup
+                .manifest
+                .as_ref()
+                .and_then(|m| m.lockdown.unique_device_id.clone()),
             encrypted,
             unlocked: s.class_keys.is_some(),
         },
@@ -276,8 +356,14 @@ pub fn attach(report: &mut ScanReport, kc: Result<Option<KeychainAudit>, Error>)
             report.findings.extend(a.findings);
         }
         Err(e) => {
-            report.keychain = Some(KeychainSummary { error: Some(e.to_string()), ..Default::default() });
-            report.findings.push(Finding::new(&R::KEYCHAIN_UNREADABLE, e.to_string()).at("KeychainDomain/keychain-backup.plist"));
+            report.keychain = Some(KeychainSummary {
+                error: Some(e.to_string()),
+                ..Default::default()
+            });
+            report.findings.push(
+                Finding::new(&R::KEYCHAIN_UNREADABLE, e.to_string())
+                    .at("KeychainDomain/keychain-backup.plist"),
+            );
         }
     }
 }

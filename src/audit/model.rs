@@ -33,7 +33,10 @@ pub struct ToolInfo {
 
 impl Default for ToolInfo {
     fn default() -> Self {
-        ToolInfo { name: "auditor", version: env!("CARGO_PKG_VERSION") }
+        ToolInfo {
+            name: "auditor",
+            version: env!("CARGO_PKG_VERSION"),
+        }
     }
 }
 

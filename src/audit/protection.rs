@@ -26,8 +26,14 @@ mod tests {
     use super::*;
     #[test]
     fn names() {
-        assert_eq!(class_name(3), "NSFileProtectionCompleteUntilFirstUserAuthentication");
-        assert_eq!(class_name(10), "kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly");
+        assert_eq!(
+            class_name(3),
+            "NSFileProtectionCompleteUntilFirstUserAuthentication"
+        );
+        assert_eq!(
+            class_name(10),
+            "kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly"
+        );
         assert_eq!(class_name(99), "unknown");
     }
 }

@@ -33,7 +33,14 @@ pub const STRONG_ITER: u32 = 10_000;
 fn uuid_string(b: &[u8]) -> String {
     if b.len() == 16 {
         let h = hex::encode(b);
-        format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
     } else {
         hex::encode(b)
     }
@@ -56,17 +63,32 @@ fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSummary {
     let status = b.status.as_ref();
     let lock = m.map(|m| &m.lockdown);
     let pick = |a: Option<&Option<String>>, c: Option<&Option<String>>| -> Option<String> {
-        a.and_then(|x| x.clone()).or_else(|| c.and_then(|x| x.clone()))
+        a.and_then(|x| x.clone())
+            .or_else(|| c.and_then(|x| x.clone()))
     };
     let mut sum = BackupSummary {
         path: b.root.display().to_string(),
-        udid: pick(lock.map(|l| &l.unique_device_id), info.map(|i| &i.unique_identifier)),
+        udid: pick(
+            lock.map(|l| &l.unique_device_id),
+            info.map(|i| &i.unique_identifier),
+        ),
         device_name: pick(lock.map(|l| &l.device_name), info.map(|i| &i.device_name)),
         product_type: pick(lock.map(|l| &l.product_type), info.map(|i| &i.product_type)),
-        ios_version: pick(lock.map(|l| &l.product_version), info.map(|i| &i.product_version)),
-        build: pick(lock.map(|l| &l.build_version), info.map(|i| &i.build_version)),
-        serial: pick(lock.map(|l| &l.serial_number), info.map(|i| &i.serial_number)),
-        date: m.and_then(|m| m.date.clone()).or_else(|| info.and_then(|i| i.last_backup_date.clone())),
+        ios_version: pick(
+            lock.map(|l| &l.product_version),
+            info.map(|i| &i.product_version),
+        ),
+        build: pick(
+            lock.map(|l| &l.build_version),
+            info.map(|i| &i.build_version),
+        ),
+        serial: pick(
+            lock.map(|l| &l.serial_number),
+            info.map(|i| &i.serial_number),
+        ),
+        date: m
+            .and_then(|m| m.date.clone())
+            .or_else(|| info.and_then(|i| i.last_backup_date.clone())),
         complete: status.map(|st| st.snapshot_state.as_deref() == Some("finished")),
         snapshot_state: status.and_then(|st| st.snapshot_state.clone()),
         is_full_backup: status.and_then(|st| st.is_full_backup),
@@ -88,8 +110,14 @@ fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSummary {
         encryption: Encryption {
             declared: m.and_then(|m| m.is_encrypted),
             index_encrypted: match &b.index {
-                IndexKind::ManifestDb { state: DbState::Ciphertext, .. } => Some(true),
-                IndexKind::ManifestDb { state: DbState::Plaintext, .. } => Some(false),
+                IndexKind::ManifestDb {
+                    state: DbState::Ciphertext,
+                    ..
+                } => Some(true),
+                IndexKind::ManifestDb {
+                    state: DbState::Plaintext,
+                    ..
+                } => Some(false),
                 _ => None,
             },
             payloads_encrypted: None,
@@ -104,30 +132,54 @@ fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSummary {
 
     // Required files.
     if b.manifest.is_none() {
-        findings.push(Finding::new(&R::BACKUP_MISSING_FILE, "Manifest.plist is missing: no keybag, no app list, encryption unknown").at("Manifest.plist"));
+        findings.push(
+            Finding::new(
+                &R::BACKUP_MISSING_FILE,
+                "Manifest.plist is missing: no keybag, no app list, encryption unknown",
+            )
+            .at("Manifest.plist"),
+        );
     }
     if b.info.is_none() {
-        findings.push(Finding::new(&R::BACKUP_MISSING_FILE, "Info.plist is missing").at("Info.plist"));
+        findings
+            .push(Finding::new(&R::BACKUP_MISSING_FILE, "Info.plist is missing").at("Info.plist"));
     }
     match status {
-        None => findings.push(Finding::new(&R::BACKUP_MISSING_FILE, "Status.plist is missing: completion unknown").at("Status.plist")),
+        None => findings.push(
+            Finding::new(
+                &R::BACKUP_MISSING_FILE,
+                "Status.plist is missing: completion unknown",
+            )
+            .at("Status.plist"),
+        ),
         Some(st) => {
             if st.snapshot_state.as_deref() != Some("finished") {
                 findings.push(
                     Finding::new(
                         &R::BACKUP_INCOMPLETE,
-                        format!("SnapshotState is {:?}, not \"finished\": the backup did not complete", st.snapshot_state.as_deref().unwrap_or("absent")),
+                        format!(
+                            "SnapshotState is {:?}, not \"finished\": the backup did not complete",
+                            st.snapshot_state.as_deref().unwrap_or("absent")
+                        ),
                     )
                     .at("Status.plist"),
                 );
             }
             if st.is_full_backup == Some(false) {
-                findings.push(Finding::new(&R::BACKUP_NOT_FULL, "IsFullBackup is false").at("Status.plist"));
+                findings.push(
+                    Finding::new(&R::BACKUP_NOT_FULL, "IsFullBackup is false").at("Status.plist"),
+                );
             }
         }
     }
     if matches!(b.index, IndexKind::None) {
-        findings.push(Finding::new(&R::BACKUP_MISSING_FILE, "neither Manifest.db nor Manifest.mbdb is present: no file index").at("Manifest.db"));
+        findings.push(
+            Finding::new(
+                &R::BACKUP_MISSING_FILE,
+                "neither Manifest.db nor Manifest.mbdb is present: no file index",
+            )
+            .at("Manifest.db"),
+        );
     }
     // Plist problems recorded by the tolerant readers.
     for (name, problems) in [
@@ -152,14 +204,17 @@ fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSummary {
                 if !a.eq_ignore_ascii_case(c) {
                     findings.push(Finding::new(
                         &R::BACKUP_IDENTITY_MISMATCH,
-                        format!("{what}: Manifest.plist Lockdown says {a:?}, Info.plist says {c:?}"),
+                        format!(
+                            "{what}: Manifest.plist Lockdown says {a:?}, Info.plist says {c:?}"
+                        ),
                     ));
                 }
             }
         }
     }
     if let (Some(udid), Some(folder)) = (&sum.udid, b.root.file_name().and_then(|f| f.to_str())) {
-        let looks_like_udid = folder.len() >= 24 && folder.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        let looks_like_udid =
+            folder.len() >= 24 && folder.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
         if looks_like_udid && !folder.eq_ignore_ascii_case(udid) {
             findings.push(Finding::new(
                 &R::BACKUP_IDENTITY_MISMATCH,
@@ -185,7 +240,13 @@ fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSummary {
     }
     if let Some(mk) = m.and_then(|m| m.manifest_key.as_ref()) {
         if mk.len() != 44 {
-            findings.push(Finding::new(&R::KEYBAG_PROBLEM, format!("ManifestKey is {} bytes, expected 44", mk.len())).at("Manifest.plist"));
+            findings.push(
+                Finding::new(
+                    &R::KEYBAG_PROBLEM,
+                    format!("ManifestKey is {} bytes, expected 44", mk.len()),
+                )
+                .at("Manifest.plist"),
+            );
         }
     }
     if declared == Some(false) {
@@ -199,7 +260,11 @@ fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSummary {
     if let Some(kb) = &s.keybag {
         if let Ok(p) = kb.kdf_params() {
             let scheme = p.scheme();
-            sum.kdf = Some(KdfSummary { scheme, sha256_rounds: p.dpic, sha1_rounds: p.iter });
+            sum.kdf = Some(KdfSummary {
+                scheme,
+                sha256_rounds: p.dpic,
+                sha1_rounds: p.iter,
+            });
             if declared != Some(false) {
                 match p.dpic {
                     None => findings.push(Finding::new(
@@ -220,18 +285,46 @@ fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSummary {
 
 fn keybag_part(s: &Session, findings: &mut Vec<Finding>) -> Option<KeybagSummary> {
     if let Some(e) = &s.keybag_error {
-        findings.push(Finding::new(&R::KEYBAG_PROBLEM, format!("the keybag does not parse: {e}")).at("Manifest.plist"));
+        findings.push(
+            Finding::new(
+                &R::KEYBAG_PROBLEM,
+                format!("the keybag does not parse: {e}"),
+            )
+            .at("Manifest.plist"),
+        );
     }
     let kb = s.keybag.as_ref()?;
     if kb.kind.map(|t| t & 0x3FFF_FFFF) != Some(1) {
-        findings.push(Finding::new(&R::KEYBAG_PROBLEM, format!("keybag TYPE is {:?}, expected 1 (backup)", kb.kind)).at("Manifest.plist"));
+        findings.push(
+            Finding::new(
+                &R::KEYBAG_PROBLEM,
+                format!("keybag TYPE is {:?}, expected 1 (backup)", kb.kind),
+            )
+            .at("Manifest.plist"),
+        );
     }
     for (tag, len) in &kb.unknown_tags {
-        findings.push(Finding::new(&R::KEYBAG_PROBLEM, format!("unknown keybag tag {tag:?} ({len} bytes)")).at("Manifest.plist"));
+        findings.push(
+            Finding::new(
+                &R::KEYBAG_PROBLEM,
+                format!("unknown keybag tag {tag:?} ({len} bytes)"),
+            )
+            .at("Manifest.plist"),
+        );
     }
     for c in &kb.classes {
         if c.wpky.len() != 40 && c.wrap & WRAP_PASSCODE != 0 {
-            findings.push(Finding::new(&R::KEYBAG_PROBLEM, format!("class {} WPKY is {} bytes, expected 40", c.class(), c.wpky.len())).at("Manifest.plist"));
+            findings.push(
+                Finding::new(
+                    &R::KEYBAG_PROBLEM,
+                    format!(
+                        "class {} WPKY is {} bytes, expected 40",
+                        c.class(),
+                        c.wpky.len()
+                    ),
+                )
+                .at("Manifest.plist"),
+            );
         }
     }
     let classes = kb
@@ -242,9 +335,18 @@ fn keybag_part(s: &Session, findings: &mut Vec<Finding>) -> Option<KeybagSummary
             let state = match s.class_keys.as_ref().and_then(|k| k.keys.get(&class)) {
                 None => "locked",
                 Some(ClassKeyState::Available(_)) => "unlocked",
-                Some(ClassKeyState::DeviceBound) | Some(ClassKeyState::NotPasswordWrapped) => "device_bound",
+                Some(ClassKeyState::DeviceBound) | Some(ClassKeyState::NotPasswordWrapped) => {
+                    "device_bound"
+                }
             };
-            KeybagClass { class, name: class_name(class), wrap: c.wrap, needs: needs(c.wrap), device_bound: c.device_bound(), state }
+            KeybagClass {
+                class,
+                name: class_name(class),
+                wrap: c.wrap,
+                needs: needs(c.wrap),
+                device_bound: c.device_bound(),
+                state,
+            }
         })
         .collect();
     Some(KeybagSummary {
@@ -253,7 +355,11 @@ fn keybag_part(s: &Session, findings: &mut Vec<Finding>) -> Option<KeybagSummary
         uuid: kb.uuid.as_deref().map(uuid_string),
         wrap: kb.wrap,
         classes,
-        unlocked: if s.class_keys.is_some() { Some(true) } else { None },
+        unlocked: if s.class_keys.is_some() {
+            Some(true)
+        } else {
+            None
+        },
     })
 }
 
@@ -269,7 +375,12 @@ impl AppMap {
             for a in &m.applications {
                 apps.insert(
                     a.bundle_id.clone(),
-                    AppReport { bundle_id: a.bundle_id.clone(), version: a.version.clone(), in_manifest: true, ..Default::default() },
+                    AppReport {
+                        bundle_id: a.bundle_id.clone(),
+                        version: a.version.clone(),
+                        in_manifest: true,
+                        ..Default::default()
+                    },
                 );
             }
         }
@@ -293,22 +404,30 @@ impl AppMap {
                 if let Some(h) = group_hints.get(id) {
                     h.clone()
                 } else {
-                    let stem = if kind == 1 { id.strip_prefix("group.").unwrap_or(id) } else { id };
+                    let stem = if kind == 1 {
+                        id.strip_prefix("group.").unwrap_or(id)
+                    } else {
+                        id
+                    };
                     // The longest known bundle id that is `stem` or a dotted prefix of it.
                     let best = self
                         .apps
                         .keys()
-                        .filter(|b| stem == b.as_str() || (stem.starts_with(b.as_str()) && stem.as_bytes().get(b.len()) == Some(&b'.')))
+                        .filter(|b| {
+                            stem == b.as_str()
+                                || (stem.starts_with(b.as_str())
+                                    && stem.as_bytes().get(b.len()) == Some(&b'.'))
+                        })
                         .max_by_key(|b| b.len())
                         .cloned();
                     best.unwrap_or_else(|| id.to_string())
                 }
             }
         };
-        let entry = self
-            .apps
-            .entry(owner.clone())
-            .or_insert_with(|| AppReport { bundle_id: owner.clone(), ..Default::default() });
+        let entry = self.apps.entry(owner.clone()).or_insert_with(|| AppReport {
+            bundle_id: owner.clone(),
+            ..Default::default()
+        });
         if !entry.domains.iter().any(|d| d == domain) {
             entry.domains.push(domain.to_string());
         }
@@ -362,13 +481,20 @@ impl std::io::Write for HashSink {
 
 fn deep_verify(path: &std::path::Path, key: Option<&Key32>) -> std::io::Result<Deep> {
     let mut f = std::fs::File::open(path)?;
-    let mut sink = HashSink { hasher: <sha2::Sha256 as sha2::Digest>::new() };
+    let mut sink = HashSink {
+        hasher: <sha2::Sha256 as sha2::Digest>::new(),
+    };
     let (plaintext_len, problem) = match key {
         Some(k) => {
             let o = crypto::cbc::decrypt_stream(k, &mut f, &mut sink)?;
             let problem = o.problem.map(|p| match p {
-                crypto::cbc::StreamProblem::NotBlockAligned => format!("ciphertext length {} is not a non-zero multiple of 16", o.ciphertext_len),
-                crypto::cbc::StreamProblem::BadPadding => "PKCS#7 padding is invalid (wrong key or corrupt content)".to_string(),
+                crypto::cbc::StreamProblem::NotBlockAligned => format!(
+                    "ciphertext length {} is not a non-zero multiple of 16",
+                    o.ciphertext_len
+                ),
+                crypto::cbc::StreamProblem::BadPadding => {
+                    "PKCS#7 padding is invalid (wrong key or corrupt content)".to_string()
+                }
             });
             (o.plaintext_len, problem)
         }
@@ -386,20 +512,28 @@ fn deep_verify(path: &std::path::Path, key: Option<&Key32>) -> std::io::Result<D
             (n, None)
         }
     };
-    Ok(Deep { plaintext_len, sha256: hex::encode(sha2::Digest::finalize(sink.hasher)), problem })
+    Ok(Deep {
+        plaintext_len,
+        sha256: hex::encode(sha2::Digest::finalize(sink.hasher)),
+        problem,
+    })
 }
 
 /// Plaintext length of an encrypted payload from its last two blocks (PKCS#7 pad byte).
 fn padded_len(path: &std::path::Path, stored: u64, key: &Key32) -> Result<u64, String> {
     use std::io::{Seek, SeekFrom};
     if stored == 0 || stored % 16 != 0 {
-        return Err(format!("ciphertext length {stored} is not a non-zero multiple of 16"));
+        return Err(format!(
+            "ciphertext length {stored} is not a non-zero multiple of 16"
+        ));
     }
     let take = stored.min(32);
     let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    f.seek(SeekFrom::Start(stored - take)).map_err(|e| e.to_string())?;
+    f.seek(SeekFrom::Start(stored - take))
+        .map_err(|e| e.to_string())?;
     let mut tail = [0u8; 32];
-    f.read_exact(&mut tail[..take as usize]).map_err(|e| e.to_string())?;
+    f.read_exact(&mut tail[..take as usize])
+        .map_err(|e| e.to_string())?;
     // CBC: P_last = D(C_last) xor C_prev (C_prev = zero IV for a one-block file).
     let mut prev = [0u8; 16];
     let mut last = [0u8; 16];
@@ -415,17 +549,38 @@ fn padded_len(path: &std::path::Path, stored: u64, key: &Key32) -> Result<u64, S
     }
 }
 
-fn file_report(ctx: &FileCtx<'_>, rec: &FileRecord, app: Option<String>, encrypted_backup: bool) -> FileReport {
+fn file_report(
+    ctx: &FileCtx<'_>,
+    rec: &FileRecord,
+    app: Option<String>,
+    encrypted_backup: bool,
+) -> FileReport {
     let mut findings = Vec::new();
     let loc = format!("{}/{}", rec.domain, rec.relative_path);
     let fid = FileId::parse(&rec.file_id);
     if fid.is_none() {
-        findings.push(Finding::new(&R::FILE_BAD_FILEID, format!("fileID {:?} is not 40 lowercase hex digits", rec.file_id)).at(loc.clone()));
+        findings.push(
+            Finding::new(
+                &R::FILE_BAD_FILEID,
+                format!("fileID {:?} is not 40 lowercase hex digits", rec.file_id),
+            )
+            .at(loc.clone()),
+        );
     }
     if ctx.check_fileid {
         let expect = FileId::compute(&rec.domain, &rec.relative_path);
         if fid.as_ref().map(|f| f.as_str()) != Some(expect.as_str()) {
-            findings.push(Finding::new(&R::FILE_ID_MISMATCH, format!("fileID is {} but SHA-1(domain-relativePath) is {}", rec.file_id, expect.as_str())).at(loc.clone()));
+            findings.push(
+                Finding::new(
+                    &R::FILE_ID_MISMATCH,
+                    format!(
+                        "fileID is {} but SHA-1(domain-relativePath) is {}",
+                        rec.file_id,
+                        expect.as_str()
+                    ),
+                )
+                .at(loc.clone()),
+            );
         }
     }
     for p in &rec.problems {
@@ -439,12 +594,23 @@ fn file_report(ctx: &FileCtx<'_>, rec: &FileRecord, app: Option<String>, encrypt
     let protection_class = rec.protection_class.or(key_class);
     if let (Some(a), Some(b)) = (rec.protection_class, key_class) {
         if a != b {
-            findings.push(Finding::new(&R::FILE_CLASS_MISMATCH, format!("ProtectionClass is {a} but the EncryptionKey is wrapped with class {b}")).at(loc.clone()));
+            findings.push(
+                Finding::new(
+                    &R::FILE_CLASS_MISMATCH,
+                    format!(
+                        "ProtectionClass is {a} but the EncryptionKey is wrapped with class {b}"
+                    ),
+                )
+                .at(loc.clone()),
+            );
         }
     }
     let encrypted = rec.encryption_key.is_some();
     let wrap_class = key_class.or(protection_class);
-    let device_bound = encrypted && wrap_class.and_then(|c| ctx.class_wrap.get(&c)).is_some_and(|w| w & WRAP_DEVICE != 0);
+    let device_bound = encrypted
+        && wrap_class
+            .and_then(|c| ctx.class_wrap.get(&c))
+            .is_some_and(|w| w & WRAP_DEVICE != 0);
     let mut status = "n/a";
     let mut stored_size = None;
     let mut content_size = None;
@@ -455,7 +621,10 @@ fn file_report(ctx: &FileCtx<'_>, rec: &FileRecord, app: Option<String>, encrypt
             let p = ctx.backup.expected_content_path(f);
             match std::fs::symlink_metadata(&p) {
                 Ok(m) if m.is_file() => Some((p, m.len())),
-                _ => ctx.backup.content_path(f).and_then(|p| std::fs::symlink_metadata(&p).ok().map(|m| (p, m.len()))),
+                _ => ctx
+                    .backup
+                    .content_path(f)
+                    .and_then(|p| std::fs::symlink_metadata(&p).ok().map(|m| (p, m.len()))),
             }
         });
         let path = match path {
@@ -466,31 +635,71 @@ fn file_report(ctx: &FileCtx<'_>, rec: &FileRecord, app: Option<String>, encrypt
             }
             None => {
                 status = "missing";
-                findings.push(Finding::new(&R::FILE_MISSING, "the index lists this file but its payload is not on disk").at(loc.clone()));
+                findings.push(
+                    Finding::new(
+                        &R::FILE_MISSING,
+                        "the index lists this file but its payload is not on disk",
+                    )
+                    .at(loc.clone()),
+                );
                 None
             }
         };
         if let Some(k) = &rec.encryption_key {
             if k.len() != 44 {
-                findings.push(Finding::new(&R::FILE_BAD_KEY, format!("EncryptionKey is {} bytes, expected 44", k.len())).at(loc.clone()));
+                findings.push(
+                    Finding::new(
+                        &R::FILE_BAD_KEY,
+                        format!("EncryptionKey is {} bytes, expected 44", k.len()),
+                    )
+                    .at(loc.clone()),
+                );
             }
         } else if encrypted_backup && rec.size.unwrap_or(0) > 0 {
-            findings.push(Finding::new(&R::FILE_NOT_ENCRYPTED, "a non-empty file of an encrypted backup has no EncryptionKey").at(loc.clone()));
+            findings.push(
+                Finding::new(
+                    &R::FILE_NOT_ENCRYPTED,
+                    "a non-empty file of an encrypted backup has no EncryptionKey",
+                )
+                .at(loc.clone()),
+            );
         }
         if device_bound {
-            findings.push(Finding::new(&R::FILE_DEVICE_BOUND, format!("class {} is bound to the device: this file cannot be decrypted off it", wrap_class.unwrap_or(0))).at(loc.clone()));
+            findings.push(
+                Finding::new(
+                    &R::FILE_DEVICE_BOUND,
+                    format!(
+                        "class {} is bound to the device: this file cannot be decrypted off it",
+                        wrap_class.unwrap_or(0)
+                    ),
+                )
+                .at(loc.clone()),
+            );
         }
         // The file key, when the class key is available.
         let mut file_key = None;
-        if let (Some(keys), Some(k)) = (ctx.keys, rec.encryption_key.as_ref().filter(|k| k.len() == 44)) {
+        if let (Some(keys), Some(k)) = (
+            ctx.keys,
+            rec.encryption_key.as_ref().filter(|k| k.len() == 44),
+        ) {
             let class = key_class.unwrap_or(0);
             match keys.get(class) {
                 Some(ck) => match crypto::wrap::unwrap32(ck, &k[4..]) {
                     Ok(fk) => file_key = Some(fk),
-                    Err(e) => findings.push(Finding::new(&R::FILE_KEY_UNWRAP_FAILED, format!("the file key does not unwrap with class key {class}: {e}")).at(loc.clone())),
+                    Err(e) => findings.push(
+                        Finding::new(
+                            &R::FILE_KEY_UNWRAP_FAILED,
+                            format!("the file key does not unwrap with class key {class}: {e}"),
+                        )
+                        .at(loc.clone()),
+                    ),
                 },
                 None if !device_bound => findings.push(
-                    Finding::new(&R::FILE_KEY_UNWRAP_FAILED, format!("class {class} has no class key in the keybag")).at(loc.clone()),
+                    Finding::new(
+                        &R::FILE_KEY_UNWRAP_FAILED,
+                        format!("class {class} has no class key in the keybag"),
+                    )
+                    .at(loc.clone()),
                 ),
                 None => {}
             }
@@ -503,20 +712,27 @@ fn file_report(ctx: &FileCtx<'_>, rec: &FileRecord, app: Option<String>, encrypt
             } else if let Some(fk) = &file_key {
                 match padded_len(p, stored, fk) {
                     Ok(n) => content_size = Some(n),
-                    Err(e) => findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, e).at(loc.clone())),
+                    Err(e) => {
+                        findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, e).at(loc.clone()))
+                    }
                 }
             }
             if ctx.deep && (!encrypted || stored == 0 || file_key.is_some()) {
                 match deep_verify(p, file_key.as_ref().filter(|_| stored > 0)) {
                     Ok(d) => {
                         if let Some(problem) = d.problem {
-                            findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, problem).at(loc.clone()));
+                            findings.push(
+                                Finding::new(&R::FILE_DECRYPT_FAILED, problem).at(loc.clone()),
+                            );
                         } else {
                             content_size = Some(d.plaintext_len);
                         }
                         sha256 = Some(d.sha256);
                     }
-                    Err(e) => findings.push(Finding::new(&R::FILE_UNREADABLE, format!("cannot read the payload: {e}")).at(loc.clone())),
+                    Err(e) => findings.push(
+                        Finding::new(&R::FILE_UNREADABLE, format!("cannot read the payload: {e}"))
+                            .at(loc.clone()),
+                    ),
                 }
                 let done = ctx.deep_done.fetch_add(stored, Ordering::Relaxed) + stored;
                 if let Some(cb) = ctx.deep_progress {
@@ -589,8 +805,19 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
     let records = s.records()?;
     let scan_disk = s.backup.content_files().map_err(Error::from)?;
     for o in &scan_disk.other {
-        let rel = o.path.strip_prefix(&s.backup.root).unwrap_or(&o.path).display().to_string();
-        findings.push(Finding::new(&R::BACKUP_UNEXPECTED_FILE, format!("{} ({:?}, {} bytes)", o.reason, o.kind, o.len)).at(rel));
+        let rel = o
+            .path
+            .strip_prefix(&s.backup.root)
+            .unwrap_or(&o.path)
+            .display()
+            .to_string();
+        findings.push(
+            Finding::new(
+                &R::BACKUP_UNEXPECTED_FILE,
+                format!("{} ({:?}, {} bytes)", o.reason, o.kind, o.len),
+            )
+            .at(rel),
+        );
     }
     let on_disk = scan_disk.files;
     for n in s.notes.borrow().iter() {
@@ -620,12 +847,25 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                 .manifest
                 .iter()
                 .flat_map(|m| m.applications.iter())
-                .flat_map(|a| a.group_containers.iter().map(move |g| (g.clone(), a.bundle_id.clone())))
+                .flat_map(|a| {
+                    a.group_containers
+                        .iter()
+                        .map(move |g| (g.clone(), a.bundle_id.clone()))
+                })
                 .collect();
-            let owners: Vec<Option<String>> = records.iter().map(|r| apps.owner(&r.domain, &group_hints)).collect();
+            let owners: Vec<Option<String>> = records
+                .iter()
+                .map(|r| apps.owner(&r.domain, &group_hints))
+                .collect();
             let deep_total = if opts.deep {
-                let ids: HashMap<&str, u64> = on_disk.iter().map(|c| (c.file_id.as_str(), c.len)).collect();
-                records.iter().filter_map(|r| ids.get(r.file_id.as_str())).sum()
+                let ids: HashMap<&str, u64> = on_disk
+                    .iter()
+                    .map(|c| (c.file_id.as_str(), c.len))
+                    .collect();
+                records
+                    .iter()
+                    .filter_map(|r| ids.get(r.file_id.as_str()))
+                    .sum()
             } else {
                 0
             };
@@ -648,27 +888,68 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
             let mut seen = HashSet::new();
             for f in &files {
                 if !seen.insert((f.domain.as_str(), f.relative_path.as_str())) {
-                    findings.push(Finding::new(&R::FILE_DUPLICATE_PATH, "two index rows name this domain and path").at(format!("{}/{}", f.domain, f.relative_path)));
+                    findings.push(
+                        Finding::new(
+                            &R::FILE_DUPLICATE_PATH,
+                            "two index rows name this domain and path",
+                        )
+                        .at(format!("{}/{}", f.domain, f.relative_path)),
+                    );
                 }
             }
             let listed: HashSet<&str> = records.iter().map(|r| r.file_id.as_str()).collect();
             report.orphans = on_disk
                 .iter()
                 .filter(|c| !listed.contains(c.file_id.as_str()))
-                .map(|c| Orphan { file_id: c.file_id.as_str().to_string(), path: c.path.display().to_string(), bytes: c.len })
+                .map(|c| Orphan {
+                    file_id: c.file_id.as_str().to_string(),
+                    path: c.path.display().to_string(),
+                    bytes: c.len,
+                })
                 .collect();
             for o in &report.orphans {
-                findings.push(Finding::new(&R::FILE_ORPHAN, format!("payload {} ({} bytes) is not in the index", o.file_id, o.bytes)).at(o.path.clone()));
+                findings.push(
+                    Finding::new(
+                        &R::FILE_ORPHAN,
+                        format!(
+                            "payload {} ({} bytes) is not in the index",
+                            o.file_id, o.bytes
+                        ),
+                    )
+                    .at(o.path.clone()),
+                );
             }
-            let any_file = files.iter().any(|f| f.kind == "file" && f.size.unwrap_or(0) > 0);
-            backup.encryption.payloads_encrypted = if any_file { Some(files.iter().any(|f| f.encrypted)) } else { None };
-            if backup.encryption.declared == Some(false) && backup.encryption.payloads_encrypted == Some(true) {
-                findings.push(Finding::new(&R::BACKUP_ENCRYPTION_MISMATCH, "IsEncrypted is false but index rows carry EncryptionKeys"));
+            let any_file = files
+                .iter()
+                .any(|f| f.kind == "file" && f.size.unwrap_or(0) > 0);
+            backup.encryption.payloads_encrypted = if any_file {
+                Some(files.iter().any(|f| f.encrypted))
+            } else {
+                None
+            };
+            if backup.encryption.declared == Some(false)
+                && backup.encryption.payloads_encrypted == Some(true)
+            {
+                findings.push(Finding::new(
+                    &R::BACKUP_ENCRYPTION_MISMATCH,
+                    "IsEncrypted is false but index rows carry EncryptionKeys",
+                ));
             }
             if opts.deep {
-                let failed = files.iter().filter(|f| f.findings.iter().any(|x| x.rule == R::FILE_DECRYPT_FAILED.id || x.rule == R::FILE_UNREADABLE.id)).count() as u64;
+                let failed = files
+                    .iter()
+                    .filter(|f| {
+                        f.findings.iter().any(|x| {
+                            x.rule == R::FILE_DECRYPT_FAILED.id || x.rule == R::FILE_UNREADABLE.id
+                        })
+                    })
+                    .count() as u64;
                 let verified = files.iter().filter(|f| f.sha256.is_some()).count() as u64;
-                report.summary.deep = Some(DeepSummary { verified, failed, bytes: ctx.deep_done.load(Ordering::Relaxed) });
+                report.summary.deep = Some(DeepSummary {
+                    verified,
+                    failed,
+                    bytes: ctx.deep_done.load(Ordering::Relaxed),
+                });
             }
             for f in &files {
                 if let Some(app) = f.app.as_ref().and_then(|a| apps.apps.get_mut(a)) {
@@ -679,7 +960,10 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                             _ => app.missing += 1,
                         }
                         app.bytes += f.content_size.or(f.size).unwrap_or(0);
-                        let c = f.protection_class.map(|c| c.to_string()).unwrap_or_else(|| "none".into());
+                        let c = f
+                            .protection_class
+                            .map(|c| c.to_string())
+                            .unwrap_or_else(|| "none".into());
                         *app.by_protection_class.entry(c).or_default() += 1;
                     }
                 }
@@ -732,12 +1016,19 @@ fn finish_summary(r: &mut ScanReport) {
             "symlink" => s.symlinks += 1,
             _ => {}
         }
-        if f.findings.iter().any(|x| x.rule == R::FILE_SIZE_MISMATCH.id) {
+        if f.findings
+            .iter()
+            .any(|x| x.rule == R::FILE_SIZE_MISMATCH.id)
+        {
             s.size_mismatch_files += 1;
         }
     }
     let mut counts = BTreeMap::new();
-    for f in r.findings.iter().chain(r.files.iter().flat_map(|f| f.findings.iter())) {
+    for f in r
+        .findings
+        .iter()
+        .chain(r.files.iter().flat_map(|f| f.findings.iter()))
+    {
         *counts.entry(f.rule).or_insert(0u64) += 1;
     }
     s.findings = counts;

@@ -51,10 +51,12 @@ fn read_secret_file(path: &PathBuf, what: &str) -> Result<zeroize::Zeroizing<Str
             .read_to_string(&mut s)
             .map_err(|e| Error::Usage(format!("cannot read the {what} from stdin: {e}")))?;
     } else {
-        let mut f = std::fs::File::open(path)
-            .map_err(|e| Error::Usage(format!("cannot open {what} file {}: {e}", path.display())))?;
-        f.read_to_string(&mut s)
-            .map_err(|e| Error::Usage(format!("cannot read {what} file {}: {e}", path.display())))?;
+        let mut f = std::fs::File::open(path).map_err(|e| {
+            Error::Usage(format!("cannot open {what} file {}: {e}", path.display()))
+        })?;
+        f.read_to_string(&mut s).map_err(|e| {
+            Error::Usage(format!("cannot read {what} file {}: {e}", path.display()))
+        })?;
     }
     // Remove exactly one trailing line ending.
     if s.ends_with('\n') {
@@ -68,12 +70,15 @@ fn read_secret_file(path: &PathBuf, what: &str) -> Result<zeroize::Zeroizing<Str
 
 fn parse_key(hex: &str, source: &str) -> Result<Key32, Error> {
     Key32::from_hex(hex).ok_or_else(|| {
-        Error::Usage(format!("{source}: expected the derived key as 64 hex digits (from `auditor key`)"))
+        Error::Usage(format!(
+            "{source}: expected the derived key as 64 hex digits (from `auditor key`)"
+        ))
     })
 }
 
 /// How to phrase the hint when a password is needed but none can be asked for.
-pub const HOW_TO_PASS: &str = "pass one with --password (prompt on a terminal), --password-file FILE \
+pub const HOW_TO_PASS: &str =
+    "pass one with --password (prompt on a terminal), --password-file FILE \
 (or '-' for stdin), the AUDITOR_PASSWORD environment variable, or --key/--key-file with the key \
 from `auditor key`";
 
@@ -98,7 +103,8 @@ impl CredentialArgs {
         };
         let credentials = if let Some(k) = &self.key {
             warnings.push(
-                "a key given on the command line is visible to other users (ps); prefer --key-file".into(),
+                "a key given on the command line is visible to other users (ps); prefer --key-file"
+                    .into(),
             );
             Credentials::Key(parse_key(k, "--key")?)
         } else if let Some(f) = &self.key_file {
@@ -123,7 +129,11 @@ impl CredentialArgs {
         } else {
             Credentials::None
         };
-        Ok(Resolved { credentials, device_key, warnings })
+        Ok(Resolved {
+            credentials,
+            device_key,
+            warnings,
+        })
     }
 }
 

@@ -41,9 +41,10 @@ pub fn run(a: KeyArgs) -> Result<i32, Error> {
                 use std::os::unix::fs::OpenOptionsExt;
                 opts.mode(0o600);
             }
-            let mut f = opts
-                .open(p)
-                .map_err(|e| Error::Io { context: format!("cannot create {}", p.display()), source: e })?;
+            let mut f = opts.open(p).map_err(|e| Error::Io {
+                context: format!("cannot create {}", p.display()),
+                source: e,
+            })?;
             writeln!(f, "{}", hex.as_str()).map_err(super::output::write_err)?;
         }
     }

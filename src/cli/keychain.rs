@@ -38,7 +38,6 @@ struct ItemOut<'a> {
     secret_encoding: Option<&'static str>,
 }
 
-
 fn secret_text(it: &KeychainItem) -> (Option<String>, Option<&'static str>) {
     match &it.secret {
         None => (None, None),
@@ -58,11 +57,14 @@ fn matches_app(it: &KeychainItem, app: &str) -> bool {
 pub fn run(a: KeychainArgs) -> Result<i32, Error> {
     let path = locate(&a.backup)?;
     let session = open_unlocked(&path, &a.credentials, true, false)?;
-    let records = session
-        .records()?
-        .ok_or_else(|| Error::CredentialsMissing("the index is encrypted: a password is needed".into()))?;
+    let records = session.records()?.ok_or_else(|| {
+        Error::CredentialsMissing("the index is encrypted: a password is needed".into())
+    })?;
     let mut audit = audit(&session, &records)?.ok_or_else(|| {
-        Error::backup(&path, "the index has no KeychainDomain/keychain-backup.plist: this backup holds no keychain")
+        Error::backup(
+            &path,
+            "the index has no KeychainDomain/keychain-backup.plist: this backup holds no keychain",
+        )
     })?;
     if let Some(app) = &a.app {
         audit.items.retain(|it| matches_app(it, app));
@@ -75,13 +77,22 @@ pub fn run(a: KeychainArgs) -> Result<i32, Error> {
                 .items
                 .iter()
                 .map(|item| {
-                    let (secret, secret_encoding) = if a.show_secrets { secret_text(item) } else { (None, None) };
-                    ItemOut { item, secret, secret_encoding }
+                    let (secret, secret_encoding) = if a.show_secrets {
+                        secret_text(item)
+                    } else {
+                        (None, None)
+                    };
+                    ItemOut {
+                        item,
+                        secret,
+                        secret_encoding,
+                    }
                 })
                 .collect();
             // The library's items carry no secret; swap in the ones that may.
             let mut v = serde_json::to_value(&audit).map_err(|e| Error::Internal(e.to_string()))?;
-            v["items"] = serde_json::to_value(&items).map_err(|e| Error::Internal(e.to_string()))?;
+            v["items"] =
+                serde_json::to_value(&items).map_err(|e| Error::Internal(e.to_string()))?;
             v["secrets_shown"] = serde_json::Value::Bool(a.show_secrets);
             auditor::report::json::write(&mut out, &v)
         }
@@ -100,15 +111,25 @@ fn write_table(out: &mut dyn Write, a: &KeychainAudit, show_secrets: bool) -> st
         out,
         "Keychain of {} ({} backup, {})",
         a.backup.path,
-        if a.backup.encrypted { "encrypted" } else { "unencrypted" },
-        if a.backup.unlocked { "unlocked" } else { "locked" }
+        if a.backup.encrypted {
+            "encrypted"
+        } else {
+            "unencrypted"
+        },
+        if a.backup.unlocked {
+            "unlocked"
+        } else {
+            "locked"
+        }
     )?;
     let f = &a.keychain_file;
     writeln!(
         out,
         "File        fileID {} class {} {} bytes, keybag-uuid {} ({})",
         f.file_id.as_deref().unwrap_or("-"),
-        f.protection_class.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+        f.protection_class
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "-".into()),
         f.bytes.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
         f.keybag_uuid.as_deref().unwrap_or("-"),
         match f.keybag_uuid_matches {
@@ -139,13 +160,26 @@ fn write_table(out: &mut dyn Write, a: &KeychainAudit, show_secrets: bool) -> st
             auditor::keychain::RestoreSummary::Unknown => "unknown",
         };
         let loc = item_location(it);
-        let what = loc.split_once(' ').and_then(|(_, r)| r.split_once(' ')).map(|(_, r)| r).unwrap_or("");
-        let secret = if show_secrets { secret_text(it).0.map(|s| format!(" {s}")).unwrap_or_default() } else { String::new() };
+        let what = loc
+            .split_once(' ')
+            .and_then(|(_, r)| r.split_once(' '))
+            .map(|(_, r)| r)
+            .unwrap_or("");
+        let secret = if show_secrets {
+            secret_text(it)
+                .0
+                .map(|s| format!(" {s}"))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
         writeln!(
             out,
             "{:<5} {:>3} {:<5} {:<4} {:<4} {:<16} {:<30} {:<40} {:<18}{}",
             it.table,
-            it.protection_class.map(|c| c.to_string()).unwrap_or_else(|| "?".into()),
+            it.protection_class
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "?".into()),
             it.pdmn.as_deref().unwrap_or("?"),
             match it.this_device_only {
                 Some(true) => "yes",
@@ -176,7 +210,14 @@ fn write_table(out: &mut dyn Write, a: &KeychainAudit, show_secrets: bool) -> st
         writeln!(out, "\nFindings")?;
         for f in &a.findings {
             let sev: Severity = f.severity;
-            writeln!(out, "  {:<6} {:<26} {} [{}]", sev.as_str(), f.rule, f.message, f.location.as_deref().unwrap_or(""))?;
+            writeln!(
+                out,
+                "  {:<6} {:<26} {} [{}]",
+                sev.as_str(),
+                f.rule,
+                f.message,
+                f.location.as_deref().unwrap_or("")
+            )?;
         }
     }
     Ok(())

@@ -9,7 +9,10 @@ pub fn open(output: &Option<PathBuf>, backup: &Path) -> Result<Box<dyn Write>, E
     match output {
         None => Ok(Box::new(std::io::BufWriter::new(std::io::stdout().lock()))),
         Some(p) => {
-            let parent = p.parent().filter(|x| !x.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let parent = p
+                .parent()
+                .filter(|x| !x.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             if let (Ok(b), Ok(pp)) = (backup.canonicalize(), parent.canonicalize()) {
                 if pp.starts_with(&b) {
                     return Err(Error::Usage(format!(
@@ -29,5 +32,8 @@ pub fn open(output: &Option<PathBuf>, backup: &Path) -> Result<Box<dyn Write>, E
 
 /// Map an I/O error while writing the report.
 pub fn write_err(e: std::io::Error) -> Error {
-    Error::Io { context: "cannot write the report".into(), source: e }
+    Error::Io {
+        context: "cannot write the report".into(),
+        source: e,
+    }
 }

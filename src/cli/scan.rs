@@ -40,7 +40,11 @@ pub fn locate(path: &Path) -> Result<PathBuf, Error> {
     match auditor::backup::locate(path).map_err(Error::from)? {
         auditor::backup::Located::Single(p) => Ok(p),
         auditor::backup::Located::Collection(list) => {
-            let mut msg = format!("{} holds {} backups; give one of them:\n", path.display(), list.len());
+            let mut msg = format!(
+                "{} holds {} backups; give one of them:\n",
+                path.display(),
+                list.len()
+            );
             for e in &list {
                 msg.push_str(&format!(
                     "  {}  {}  {}  {}\n",
@@ -61,7 +65,12 @@ pub fn locate(path: &Path) -> Result<PathBuf, Error> {
 
 /// Open and (when credentials are given or needed) unlock a backup.
 /// `needed`: the caller cannot do its job without the keys (exit 3 when none can be had).
-pub fn open_unlocked(path: &Path, creds: &CredentialArgs, needed: bool, no_prompt: bool) -> Result<Session, Error> {
+pub fn open_unlocked(
+    path: &Path,
+    creds: &CredentialArgs,
+    needed: bool,
+    no_prompt: bool,
+) -> Result<Session, Error> {
     let resolved = creds.resolve()?;
     for w in &resolved.warnings {
         eprintln!("auditor: warning: {w}");
@@ -104,7 +113,9 @@ pub fn run_scan(a: ScanArgs) -> Result<i32, Error> {
     let path = locate(&a.backup)?;
     let session = open_unlocked(&path, &a.credentials, a.deep, a.no_password)?;
     if a.deep && session.is_encrypted() && session.class_keys.is_none() {
-        return Err(Error::CredentialsMissing(format!("--deep on an encrypted backup needs the password: {HOW_TO_PASS}")));
+        return Err(Error::CredentialsMissing(format!(
+            "--deep on an encrypted backup needs the password: {HOW_TO_PASS}"
+        )));
     }
     let bar = progress::bar(0, "verifying");
     let cb = |done: u64, total: u64| {
@@ -113,7 +124,11 @@ pub fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         }
         bar.set_position(done);
     };
-    let opts = ScanOptions { deep: a.deep, info_only: false, deep_progress: Some(&cb) };
+    let opts = ScanOptions {
+        deep: a.deep,
+        info_only: false,
+        deep_progress: Some(&cb),
+    };
     let r = scan(&session, &opts)?;
     bar.finish_and_clear();
     let mut out = output::open(&a.report.output, &path)?;
@@ -132,7 +147,13 @@ pub fn run_scan(a: ScanArgs) -> Result<i32, Error> {
 pub fn run_info(a: InfoArgs) -> Result<i32, Error> {
     let path = locate(&a.backup)?;
     let session = Session::open(&path)?;
-    let r = scan(&session, &ScanOptions { info_only: true, ..Default::default() })?;
+    let r = scan(
+        &session,
+        &ScanOptions {
+            info_only: true,
+            ..Default::default()
+        },
+    )?;
     let mut out = output::open(&a.report.output, &path)?;
     match a.report.format {
         Format::Json => report::json::write(&mut out, &r),

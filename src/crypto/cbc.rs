@@ -185,6 +185,16 @@ pub fn decrypt_stream(
     })
 }
 
+/// PKCS#7 padding length of a CBC stream from its last two ciphertext blocks alone
+/// (`prev` is the zero IV for a one-block stream): the exact plaintext length of a payload
+/// without decrypting all of it. None when the padding is invalid.
+pub fn pad_len_from_tail(key: &Key32, prev: &[u8; 16], last: &[u8; 16]) -> Option<usize> {
+    let mut dec = Dec::new(key.as_bytes().into(), &Array::<u8, U16>::from(*prev));
+    let mut block = Zeroizing::new(*last);
+    decrypt_in_place(&mut dec, &mut block[..]);
+    pkcs7_pad_len(&block[..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,14 +437,4 @@ mod tests {
         let mut out = Vec::new();
         assert!(decrypt_stream(&key(), &mut Fails, &mut out).is_err());
     }
-}
-
-/// PKCS#7 padding length of a CBC stream from its last two ciphertext blocks alone
-/// (`prev` is the zero IV for a one-block stream): the exact plaintext length of a payload
-/// without decrypting all of it. None when the padding is invalid.
-pub fn pad_len_from_tail(key: &Key32, prev: &[u8; 16], last: &[u8; 16]) -> Option<usize> {
-    let mut dec = Dec::new(key.as_bytes().into(), &Array::<u8, U16>::from(*prev));
-    let mut block = Zeroizing::new(*last);
-    decrypt_in_place(&mut dec, &mut block[..]);
-    pkcs7_pad_len(&block[..])
 }

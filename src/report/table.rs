@@ -35,8 +35,18 @@ fn human_bytes(n: u64) -> String {
 
 fn write_findings(out: &mut dyn Write, findings: &[Finding], indent: &str) -> io::Result<()> {
     for f in findings {
-        let loc = f.location.as_deref().map(|l| format!(" [{l}]")).unwrap_or_default();
-        writeln!(out, "{indent}{:<6} {:<28} {}{loc}", f.severity.as_str(), f.rule, f.message)?;
+        let loc = f
+            .location
+            .as_deref()
+            .map(|l| format!(" [{l}]"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{indent}{:<6} {:<28} {}{loc}",
+            f.severity.as_str(),
+            f.rule,
+            f.message
+        )?;
     }
     Ok(())
 }
@@ -53,7 +63,12 @@ pub fn write_header(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
         opt(&b.ios_version),
         opt(&b.build)
     )?;
-    writeln!(out, "UDID        {}   serial {}", opt(&b.udid), opt(&b.serial))?;
+    writeln!(
+        out,
+        "UDID        {}   serial {}",
+        opt(&b.udid),
+        opt(&b.serial)
+    )?;
     writeln!(out, "Date        {}", opt(&b.date))?;
     writeln!(
         out,
@@ -71,7 +86,9 @@ pub fn write_header(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
         yes_no(e.declared),
         yes_no(e.index_encrypted),
         yes_no(e.payloads_encrypted),
-        e.manifest_key_class.map(|c| format!(", ManifestKey class {c}")).unwrap_or_default()
+        e.manifest_key_class
+            .map(|c| format!(", ManifestKey class {c}"))
+            .unwrap_or_default()
     )?;
     if let Some(k) = &b.kdf {
         match k.sha256_rounds {
@@ -80,7 +97,11 @@ pub fn write_header(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
                 "KDF         two-stage: PBKDF2-SHA256 x {n} then PBKDF2-SHA1 x {}",
                 k.sha1_rounds
             )?,
-            None => writeln!(out, "KDF         legacy single stage: PBKDF2-SHA1 x {} (weak)", k.sha1_rounds)?,
+            None => writeln!(
+                out,
+                "KDF         legacy single stage: PBKDF2-SHA1 x {} (weak)",
+                k.sha1_rounds
+            )?,
         }
     }
     writeln!(out, "Unlocked    {}", if b.unlocked { "yes" } else { "no" })?;
@@ -92,9 +113,17 @@ pub fn write_header(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
             opt(&kb.kind),
             opt(&kb.uuid)
         )?;
-        writeln!(out, "  {:>5}  {:<52} {:>4}  {:<16} state", "class", "name", "wrap", "needs")?;
+        writeln!(
+            out,
+            "  {:>5}  {:<52} {:>4}  {:<16} state",
+            "class", "name", "wrap", "needs"
+        )?;
         for c in &kb.classes {
-            writeln!(out, "  {:>5}  {:<52} {:>4}  {:<16} {}", c.class, c.name, c.wrap, c.needs, c.state)?;
+            writeln!(
+                out,
+                "  {:>5}  {:<52} {:>4}  {:<16} {}",
+                c.class, c.name, c.wrap, c.needs, c.state
+            )?;
         }
     }
     Ok(())
@@ -111,7 +140,11 @@ pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::
             "bundle id", "version", "files", "present", "missing", "bytes"
         )?;
         for a in &r.apps {
-            let classes: Vec<String> = a.by_protection_class.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+            let classes: Vec<String> = a
+                .by_protection_class
+                .iter()
+                .map(|(k, v)| format!("{k}:{v}"))
+                .collect();
             writeln!(
                 out,
                 "  {:<40} {:<10} {:>6} {:>7} {:>7} {:>10}  {}",
@@ -134,7 +167,10 @@ pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::
         if show_files {
             writeln!(out, "\nFiles ({})", r.files.len())?;
             for f in &r.files {
-                let class = f.protection_class.map(|c| c.to_string()).unwrap_or_else(|| "-".into());
+                let class = f
+                    .protection_class
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "-".into());
                 writeln!(
                     out,
                     "  {:<9} {:<7} {:<3} {:<5} {:>10}  {}/{}",
@@ -158,7 +194,10 @@ pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::
             k.decryptable,
             k.device_bound,
             k.lost_on_new_device,
-            k.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+            k.error
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
         )?;
     }
     let s = &r.summary;
@@ -166,7 +205,13 @@ pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::
     writeln!(
         out,
         "  {} index rows: {} files ({} present, {} missing, {} empty), {} directories, {} symlinks",
-        s.entries, s.files, s.files_present, s.files_missing, s.empty_files, s.directories, s.symlinks
+        s.entries,
+        s.files,
+        s.files_present,
+        s.files_missing,
+        s.empty_files,
+        s.directories,
+        s.symlinks
     )?;
     writeln!(
         out,
@@ -177,7 +222,13 @@ pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::
         s.orphans
     )?;
     if let Some(d) = &s.deep {
-        writeln!(out, "  deep: {} payloads verified ({}), {} failed", d.verified, human_bytes(d.bytes), d.failed)?;
+        writeln!(
+            out,
+            "  deep: {} payloads verified ({}), {} failed",
+            d.verified,
+            human_bytes(d.bytes),
+            d.failed
+        )?;
     }
     if !r.findings.is_empty() {
         writeln!(out, "\nFindings")?;

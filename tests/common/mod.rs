@@ -6,11 +6,16 @@ use std::process::{Command, Output, Stdio};
 
 /// `../shared/<rel>` beside the repository, or None (the caller skips and says so).
 pub fn shared(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(rel);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared")
+        .join(rel);
     if p.exists() {
         Some(p)
     } else {
-        eprintln!("skipped: {} not found (../shared is not beside the repository)", p.display());
+        eprintln!(
+            "skipped: {} not found (../shared is not beside the repository)",
+            p.display()
+        );
         None
     }
 }
@@ -19,7 +24,8 @@ pub fn shared(rel: &str) -> Option<PathBuf> {
 pub fn conformance(case: &str) -> Option<(PathBuf, serde_json::Value)> {
     let dir = shared(&format!("conformance/{case}"))?;
     let expected: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("EXPECTED.json")).expect("EXPECTED.json")).expect("EXPECTED.json parses");
+        serde_json::from_slice(&std::fs::read(dir.join("EXPECTED.json")).expect("EXPECTED.json"))
+            .expect("EXPECTED.json parses");
     let backup = dir.join(expected["backup_dir"].as_str().expect("backup_dir"));
     Some((backup, expected))
 }
@@ -52,7 +58,10 @@ pub fn tree_digest(dir: &Path) -> Vec<(PathBuf, u64, String)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let mut entries: Vec<_> = std::fs::read_dir(&d).expect("read_dir").map(|e| e.expect("entry").path()).collect();
+        let mut entries: Vec<_> = std::fs::read_dir(&d)
+            .expect("read_dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
         entries.sort();
         for p in entries {
             let md = std::fs::symlink_metadata(&p).expect("metadata");
