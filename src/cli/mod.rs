@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and one thin function per subcommand.
 
 pub mod credentials;
+mod extract;
 mod fixture;
 mod key;
 mod keychain;
@@ -56,6 +57,8 @@ pub enum Command {
     Keychain(keychain::KeychainArgs),
     /// Write a synthetic backup from a JSON spec (tests, benchmarks, CI).
     Fixture(fixture::FixtureArgs),
+    /// Export decrypted files as DIR/<domain>/<relativePath> (safe paths, parallel).
+    Extract(extract::ExtractArgs),
 }
 
 /// Run the parsed command; returns the process exit code.
@@ -66,5 +69,6 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Key(a) => key::run(a),
         Command::Keychain(a) => keychain::run(a),
         Command::Fixture(a) => fixture::run(a),
+        Command::Extract(a) => extract::run(a),
     }
 }
