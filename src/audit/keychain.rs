@@ -346,6 +346,10 @@ pub fn attach(report: &mut ScanReport, kc: Result<Option<KeychainAudit>, Error>)
                 decryptable: a.summary.decryptable,
                 device_bound: a.summary.device_bound,
                 lost_on_new_device: a.summary.lost_on_new_device,
+                unattributed: a.items.iter().filter(|i| i.app.is_none()).count() as u64,
+                by_table: a.summary.by_table.clone(),
+                by_class: a.summary.by_class.clone(),
+                by_restore: a.summary.by_restore.clone(),
                 error: None,
             });
             for app in report.apps.iter_mut() {

@@ -370,21 +370,53 @@ struct AppMap {
 
 impl AppMap {
     fn new(s: &Session) -> Self {
-        let mut apps = BTreeMap::new();
-        if let Some(m) = &s.backup.manifest {
-            for a in &m.applications {
-                apps.insert(
-                    a.bundle_id.clone(),
-                    AppReport {
-                        bundle_id: a.bundle_id.clone(),
-                        version: a.version.clone(),
-                        in_manifest: true,
-                        ..Default::default()
-                    },
-                );
+        let mut map = AppMap {
+            apps: BTreeMap::new(),
+        };
+        let Some(m) = &s.backup.manifest else {
+            return map;
+        };
+        // Manifest.plist lists plugins and app groups beside apps (real backups:
+        // ContainerContentClass Data/PluginKitPlugin, Shared/AppGroup): they belong to
+        // the app whose id prefixes theirs, and are apps of their own only when none does.
+        let (apps, extensions): (Vec<_>, Vec<_>) = m.applications.iter().partition(|a| {
+            matches!(
+                a.container_content_class.as_deref(),
+                None | Some("Data/Application")
+            )
+        });
+        for a in apps.into_iter().chain(extensions) {
+            let stem = a.bundle_id.strip_prefix("group.").unwrap_or(&a.bundle_id);
+            if a.container_content_class
+                .as_deref()
+                .is_some_and(|c| c != "Data/Application")
+                && map.owner_of(stem).is_some()
+            {
+                continue;
             }
+            map.apps.insert(
+                a.bundle_id.clone(),
+                AppReport {
+                    bundle_id: a.bundle_id.clone(),
+                    version: a.version.clone(),
+                    in_manifest: true,
+                    ..Default::default()
+                },
+            );
         }
-        AppMap { apps }
+        map
+    }
+
+    /// The longest known bundle id that is `stem` or a dotted prefix of it.
+    fn owner_of(&self, stem: &str) -> Option<String> {
+        self.apps
+            .keys()
+            .filter(|b| {
+                stem == b.as_str()
+                    || (stem.starts_with(b.as_str()) && stem.as_bytes().get(b.len()) == Some(&b'.'))
+            })
+            .max_by_key(|b| b.len())
+            .cloned()
     }
 
     /// The bundle id owning `domain`, if it is an app domain (adds unknown apps).
@@ -409,18 +441,7 @@ impl AppMap {
                     } else {
                         id
                     };
-                    // The longest known bundle id that is `stem` or a dotted prefix of it.
-                    let best = self
-                        .apps
-                        .keys()
-                        .filter(|b| {
-                            stem == b.as_str()
-                                || (stem.starts_with(b.as_str())
-                                    && stem.as_bytes().get(b.len()) == Some(&b'.'))
-                        })
-                        .max_by_key(|b| b.len())
-                        .cloned();
-                    best.unwrap_or_else(|| id.to_string())
+                    self.owner_of(stem).unwrap_or_else(|| id.to_string())
                 }
             }
         };
