@@ -222,7 +222,8 @@ fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSummary {
             ));
         }
     }
-    for n in &b.notes {
+    // Absent plists are already findings of their own (backup.missing-file).
+    for n in b.notes.iter().filter(|n| !n.ends_with(" is absent")) {
         findings.push(Finding::new(&R::BACKUP_NOTE, n.clone()));
     }
 
@@ -363,6 +364,25 @@ fn keybag_part(s: &Session, findings: &mut Vec<Finding>) -> Option<KeybagSummary
     })
 }
 
+/// The bundle-id-like part of an app-group or extension id: without a 10-character team ID
+/// prefix (`243LU875E5.groups.com.apple.podcasts`) and without `group.`/`groups.`.
+fn group_stem(id: &str) -> &str {
+    let id = match id.split_once('.') {
+        Some((team, rest))
+            if team.len() == 10
+                && team
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) =>
+        {
+            rest
+        }
+        _ => id,
+    };
+    id.strip_prefix("group.")
+        .or_else(|| id.strip_prefix("groups."))
+        .unwrap_or(id)
+}
+
 /// Map index domains to the owning app: AppDomain-, AppDomainGroup- and AppDomainPlugin- domains.
 struct AppMap {
     apps: BTreeMap<String, AppReport>,
@@ -386,7 +406,7 @@ impl AppMap {
             )
         });
         for a in apps.into_iter().chain(extensions) {
-            let stem = a.bundle_id.strip_prefix("group.").unwrap_or(&a.bundle_id);
+            let stem = a.bundle_id.as_str();
             if a.container_content_class
                 .as_deref()
                 .is_some_and(|c| c != "Data/Application")
@@ -409,6 +429,7 @@ impl AppMap {
 
     /// The longest known bundle id that is `stem` or a dotted prefix of it.
     fn owner_of(&self, stem: &str) -> Option<String> {
+        let stem = group_stem(stem);
         self.apps
             .keys()
             .filter(|b| {
@@ -436,12 +457,7 @@ impl AppMap {
                 if let Some(h) = group_hints.get(id) {
                     h.clone()
                 } else {
-                    let stem = if kind == 1 {
-                        id.strip_prefix("group.").unwrap_or(id)
-                    } else {
-                        id
-                    };
-                    self.owner_of(stem).unwrap_or_else(|| id.to_string())
+                    self.owner_of(id).unwrap_or_else(|| id.to_string())
                 }
             }
         };
@@ -538,6 +554,22 @@ fn deep_verify(path: &std::path::Path, key: Option<&Key32>) -> std::io::Result<D
         sha256: hex::encode(sha2::Digest::finalize(sink.hasher)),
         problem,
     })
+}
+
+/// Is a payload whose row has a key evidently not AES-CBC ciphertext? (length not a
+/// multiple of 16, or a well-known plaintext header: SQLite, binary or XML plist.)
+fn looks_plaintext(path: &std::path::Path, stored: u64) -> bool {
+    if stored % 16 != 0 {
+        return true;
+    }
+    let mut head = [0u8; 16];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = &head[..n];
+    head.starts_with(b"SQLite format 3\0")
+        || head.starts_with(b"bplist00")
+        || head.starts_with(b"<?xml")
 }
 
 /// Plaintext length of an encrypted payload from its last two blocks (PKCS#7 pad byte).
@@ -726,7 +758,18 @@ fn file_report(
             }
         }
         if let (Some(stored), Some(p)) = (stored_size, path.as_ref()) {
-            if !encrypted || stored == 0 {
+            let plaintext_magic = encrypted && stored > 0 && looks_plaintext(p, stored);
+            if plaintext_magic {
+                // The row has a key but the payload is not ciphertext: a decrypted copy.
+                findings.push(
+                    Finding::new(
+                        &R::FILE_NOT_CIPHERTEXT,
+                        "the row carries an EncryptionKey but the payload is plaintext (stored decrypted)",
+                    )
+                    .at(loc.clone()),
+                );
+                content_size = Some(stored);
+            } else if !encrypted || stored == 0 {
                 // An empty payload is an empty file, with or without a key (iOS writes
                 // zero-byte payloads for empty files and keeps their EncryptionKey).
                 content_size = Some(stored);
@@ -738,8 +781,11 @@ fn file_report(
                     }
                 }
             }
-            if ctx.deep && (!encrypted || stored == 0 || file_key.is_some()) {
-                match deep_verify(p, file_key.as_ref().filter(|_| stored > 0)) {
+            if ctx.deep && (!encrypted || stored == 0 || plaintext_magic || file_key.is_some()) {
+                match deep_verify(
+                    p,
+                    file_key.as_ref().filter(|_| stored > 0 && !plaintext_magic),
+                ) {
                     Ok(d) => {
                         if let Some(problem) = d.problem {
                             findings.push(
@@ -943,11 +989,25 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
             let any_file = files
                 .iter()
                 .any(|f| f.kind == "file" && f.size.unwrap_or(0) > 0);
+            let stored_plain = files
+                .iter()
+                .filter(|f| {
+                    f.findings
+                        .iter()
+                        .any(|x| x.rule == R::FILE_NOT_CIPHERTEXT.id)
+                })
+                .count();
             backup.encryption.payloads_encrypted = if any_file {
-                Some(files.iter().any(|f| f.encrypted))
+                Some(files.iter().any(|f| f.encrypted) && stored_plain == 0)
             } else {
                 None
             };
+            if stored_plain > 0 {
+                findings.push(Finding::new(
+                    &R::BACKUP_ENCRYPTION_MISMATCH,
+                    format!("{stored_plain} payloads are plaintext although their rows carry EncryptionKeys: a decrypted copy of an encrypted backup"),
+                ));
+            }
             if backup.encryption.declared == Some(false)
                 && backup.encryption.payloads_encrypted == Some(true)
             {
