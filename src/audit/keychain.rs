@@ -220,6 +220,19 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
         }
     };
     drop(clear);
+    // Device-bound is a property of the item's class key (WRAP bit 1 in the backup
+    // keybag; every class in an unencrypted backup), not of whether this run could open
+    // it: with an examiner's device key the item opens but still restores to this device only.
+    if let Some(kb) = &s.keybag {
+        for it in &mut report.items {
+            if let Some(rec) = it
+                .protection_class
+                .and_then(|c| kb.classes.iter().find(|r| r.class() == c))
+            {
+                it.device_bound = rec.device_bound() || !encrypted;
+            }
+        }
+    }
     report.attribute_apps(&app_groups(s, records));
     file.keybag_uuid = report.keybag_uuid.clone();
     if let Some(uuid) = s.keybag.as_ref().and_then(|k| k.uuid.as_deref()) {
