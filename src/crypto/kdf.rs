@@ -70,9 +70,12 @@ fn sha256_finish(mut state: [u32; 8], absorbed: u64, msg: &[u8]) -> [u32; 8] {
     state
 }
 
+/// Big-endian bytes of 8 state words into `out[..32]` (written so that it vectorises).
+#[inline(always)]
 fn words_to_bytes(w: &[u32; 8], out: &mut [u8]) {
-    for (o, x) in out.chunks_exact_mut(4).zip(w.iter()) {
-        o.copy_from_slice(&x.to_be_bytes());
+    let t: [u32; 8] = w.map(u32::swap_bytes);
+    for (o, x) in out.chunks_exact_mut(4).zip(t.iter()) {
+        o.copy_from_slice(&x.to_ne_bytes());
     }
 }
 
@@ -80,8 +83,9 @@ fn words_to_bytes(w: &[u32; 8], out: &mut [u8]) {
 fn hmac_sha256_states(password: &[u8]) -> ([u32; 8], [u32; 8]) {
     let mut key = Zeroizing::new([0u8; 64]);
     if password.len() > 64 {
-        let d = sha2::Sha256::digest(password);
+        let mut d = sha2::Sha256::digest(password);
         key[..32].copy_from_slice(&d);
+        d.as_mut_slice().zeroize();
     } else {
         key[..password.len()].copy_from_slice(password);
     }
@@ -110,7 +114,7 @@ pub fn pbkdf2_sha256(
     rounds: u32,
     progress: &mut dyn FnMut(u32),
 ) -> Key32 {
-    let (inner, outer) = hmac_sha256_states(password);
+    let (mut inner, mut outer) = hmac_sha256_states(password);
 
     // U1 = HMAC(P, salt ‖ INT(1)); salt is arbitrary length, so go through the general path.
     let mut u = {
@@ -127,10 +131,11 @@ pub fn pbkdf2_sha256(
         ih.zeroize();
         o
     };
+    // T = U1 ⊕ U2 ⊕ … (as state words).
     let mut acc = u;
 
     // U_i = HMAC(P, U_{i-1}): each HMAC is one compression of a fixed padded block
-    // (32-byte message after the 64-byte key block ⇒ total 96 bytes = 768 bits)
+    // (32-byte message after the 64-byte key block ⇒ 96 bytes = 768 bits in total)
     // from the inner state, then one from the outer state.
     let mut iblock = [0u8; 64];
     iblock[32] = 0x80;
@@ -142,17 +147,11 @@ pub fn pbkdf2_sha256(
     let mut done = 1u32;
     while done < total {
         let step = (total - done).min(PROGRESS_EVERY);
-        for _ in 0..step {
-            let mut s = inner;
-            compress256(&mut s, core::slice::from_ref(&iblock));
-            words_to_bytes(&s, &mut oblock[..32]);
-            u = outer;
-            compress256(&mut u, core::slice::from_ref(&oblock));
-            for (a, x) in acc.iter_mut().zip(u.iter()) {
-                *a ^= x;
-            }
-            words_to_bytes(&u, &mut iblock[..32]);
-        }
+        let mut blocks = Blocks {
+            inner: &mut iblock,
+            outer: &mut oblock,
+        };
+        hmac_rounds(&inner, &outer, &mut blocks, &mut acc, step);
         done += step;
         progress(done);
     }
@@ -164,11 +163,86 @@ pub fn pbkdf2_sha256(
     words_to_bytes(&acc, &mut out);
     let key = Key32::new(out);
     out.zeroize();
+    acc.zeroize();
     iblock.zeroize();
     oblock.zeroize();
     u.zeroize();
-    acc.zeroize();
+    inner.zeroize();
+    outer.zeroize();
     key
+}
+
+/// The two padded message blocks of the iteration (first 32 bytes = the digest fed in).
+struct Blocks<'a> {
+    inner: &'a mut [u8; 64],
+    outer: &'a mut [u8; 64],
+}
+
+/// `n` PBKDF2 iterations: `blocks.inner[..32]` holds U_{i-1} on entry and U_{i-1+n} on
+/// exit; every U is XORed into `acc`. Two compressions per iteration, nothing else but
+/// the big-endian conversion of the 32-byte digests.
+#[inline(always)]
+fn rounds_body(
+    inner: &[u32; 8],
+    outer: &[u32; 8],
+    blocks: &mut Blocks<'_>,
+    acc: &mut [u32; 8],
+    n: u32,
+) {
+    for _ in 0..n {
+        let mut s = *inner;
+        compress256(&mut s, core::slice::from_ref(&*blocks.inner));
+        words_to_bytes(&s, &mut blocks.outer[..32]);
+        let mut u = *outer;
+        compress256(&mut u, core::slice::from_ref(&*blocks.outer));
+        words_to_bytes(&u, &mut blocks.inner[..32]);
+        for (a, x) in acc.iter_mut().zip(u.iter()) {
+            *a ^= x;
+        }
+    }
+}
+
+/// [`rounds_body`] compiled with SSSE3, so the big-endian conversion is one `pshufb` and
+/// one 16-byte store per half. That matters: `compress256` loads its block with 16-byte
+/// loads, and a 16-byte load that spans several smaller stores cannot be store-forwarded,
+/// which stalls the serial chain (≈ +10–20 % over the floor without it).
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+#[target_feature(enable = "ssse3")]
+fn hmac_rounds_ssse3(
+    inner: &[u32; 8],
+    outer: &[u32; 8],
+    blocks: &mut Blocks<'_>,
+    acc: &mut [u32; 8],
+    n: u32,
+) {
+    rounds_body(inner, outer, blocks, acc, n)
+}
+
+#[inline(never)]
+fn hmac_rounds_portable(
+    inner: &[u32; 8],
+    outer: &[u32; 8],
+    blocks: &mut Blocks<'_>,
+    acc: &mut [u32; 8],
+    n: u32,
+) {
+    rounds_body(inner, outer, blocks, acc, n)
+}
+
+fn hmac_rounds(
+    inner: &[u32; 8],
+    outer: &[u32; 8],
+    blocks: &mut Blocks<'_>,
+    acc: &mut [u32; 8],
+    n: u32,
+) {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    if std::arch::is_x86_feature_detected!("ssse3") {
+        // SAFETY: the only requirement of a `#[target_feature(enable = "ssse3")]` function
+        // is that the CPU supports SSSE3, which was just checked at run time.
+        return unsafe { hmac_rounds_ssse3(inner, outer, blocks, acc, n) };
+    }
+    hmac_rounds_portable(inner, outer, blocks, acc, n)
 }
 
 /// PBKDF2-HMAC-SHA1 with dkLen = 32 (the `pbkdf2` crate; ITER is small).

@@ -35,4 +35,10 @@ pub enum CryptoError {
     /// The password does not open the keybag.
     #[error("wrong password: the keybag's class keys do not unwrap (RFC 3394 integrity)")]
     WrongPassword,
+    /// Some password-wrapped class keys unwrap and others do not: the password is right
+    /// (a wrong KEK passes the RFC 3394 check with probability 2^-64), the keybag is corrupt.
+    #[error(
+        "corrupt keybag: class key(s) {failed:?} fail the RFC 3394 check while {unwrapped} other(s) unwrap"
+    )]
+    PartialUnwrap { failed: Vec<u32>, unwrapped: usize },
 }
