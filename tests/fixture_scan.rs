@@ -69,3 +69,24 @@ fn small_fixture_round_trip() {
         );
     }
 }
+
+#[test]
+fn bundled_demo_is_what_its_spec_writes() {
+    // The committed demo backup must stay in step with the writer and its spec.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("demo");
+    write("demo.json", &out);
+    let committed =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/00008130-000A11CE0DE0001E");
+    let strip = |base: &Path,
+                 v: Vec<(std::path::PathBuf, u64, String)>|
+     -> Vec<(std::path::PathBuf, u64, String)> {
+        v.into_iter()
+            .map(|(p, n, h)| (p.strip_prefix(base).unwrap().to_path_buf(), n, h))
+            .collect()
+    };
+    assert_eq!(
+        strip(&out, tree_digest(&out)),
+        strip(&committed, tree_digest(&committed))
+    );
+}
