@@ -49,7 +49,8 @@ fn init(a: InitArgs) -> Result<i32, Error> {
             None
         }
     };
-    let text = auditor::policy::init::generate(&report, keychain.as_ref());
+    let owners = auditor::policy::owners_of(&session, &report, []);
+    let text = auditor::policy::init::generate(&report, keychain.as_ref(), &owners);
     if let Some(p) = &a.output {
         if p.exists() {
             return Err(Error::Usage(format!(

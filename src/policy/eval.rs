@@ -1,5 +1,6 @@
 //! Evaluate a policy against what scan, the keychain audit and the canary search found.
 
+use super::apps::Owners;
 use super::canary::{FileSearch, Unsearched};
 use super::model::*;
 use super::report::*;
@@ -9,7 +10,7 @@ use crate::audit::model::{FileReport, ScanReport, ToolInfo};
 use crate::audit::protection::class_name;
 use crate::audit::Severity;
 use crate::keychain::{KeychainItem, ReasonCode};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Most findings listed for one expectation (the rest are counted in its note).
 pub const MAX_FINDINGS_PER_EXPECTATION: usize = 500;
@@ -28,6 +29,8 @@ pub enum KeychainEvidence<'a> {
 /// What the evaluation works on.
 pub struct Evidence<'a> {
     pub scan: &'a ScanReport,
+    /// Which app owns which domain and keychain owner id.
+    pub owners: &'a Owners,
     pub keychain: KeychainEvidence<'a>,
     /// File canary search (None when no canary searches files).
     pub files: Option<&'a FileSearch>,
@@ -173,15 +176,28 @@ fn file_loc(f: &FileReport) -> Location {
     }
 }
 
-fn item_loc(it: &KeychainItem) -> Location {
+/// Where a keychain item is. Attribute values that match one of the app's keychain
+/// canaries are replaced by `<redacted>`: a report never shows a canary match.
+fn item_loc(it: &KeychainItem, canaries: Option<&CanarySet>) -> Location {
+    let show = |v: &Option<String>| -> Option<String> {
+        v.as_ref().map(|s| match canaries {
+            Some(set) if set.set.is_match(s.as_bytes()) => "<redacted>".to_string(),
+            _ => s.clone(),
+        })
+    };
     Location::Keychain {
         table: it.table.clone(),
         index: it.index,
-        service: it.service.clone(),
-        account: it.account.clone(),
-        server: it.server.clone(),
-        access_group: it.access_group.clone(),
+        service: show(&it.service),
+        account: show(&it.account),
+        server: show(&it.server),
+        access_group: show(&it.access_group),
     }
+}
+
+/// Does the item belong to `app` (directly, or through an extension or app group)?
+fn owned_by(it: &KeychainItem, app: &str, owners: &Owners) -> bool {
+    it.app.as_deref().is_some_and(|a| owners.host(a) == app)
 }
 
 fn backup_part(policy: &Policy, scan: &ScanReport, out: &mut Out) {
@@ -291,14 +307,15 @@ fn backup_part(policy: &Policy, scan: &ScanReport, out: &mut Out) {
 }
 
 /// Keychain items of the app that a selector may match (readable ones only).
-fn candidates<'a>(
+pub fn candidates<'a>(
     items: &'a [KeychainItem],
     app: &'a str,
     sel: &'a KeychainSelector,
+    owners: &'a Owners,
 ) -> impl Iterator<Item = &'a KeychainItem> + 'a {
     items.iter().filter(move |it| {
         it.decryptable
-            && (it.app.as_deref() == Some(app) || sel.access_group.is_some())
+            && (owned_by(it, app, owners) || sel.access_group.is_some())
             && sel.matches(it)
     })
 }
@@ -354,7 +371,9 @@ fn keychain_part(
         .iter()
         .filter(|i| i.reason_code == Some(ReasonCode::DeviceBoundClassKey))
         .count();
-    let found: Vec<&KeychainItem> = candidates(items, &ap.bundle_id, &k.selector).collect();
+    let found: Vec<&KeychainItem> =
+        candidates(items, &ap.bundle_id, &k.selector, ev.owners).collect();
+    let redact = ap.keychain_canaries.as_ref();
     x.checked = items.iter().filter(|i| i.decryptable).count() as u64;
     let hint = "pass --device-key to read device-bound items";
     match k.expect {
@@ -363,7 +382,7 @@ fn keychain_part(
                 if it.this_device_only != Some(true) {
                     let acc = it.pdmn.as_deref().unwrap_or("unknown");
                     x.fail(
-                        item_loc(it),
+                        item_loc(it, redact),
                         format!(
                             "accessibility {acc} ({}) is not ThisDeviceOnly: the item restores to a new device from an encrypted backup",
                             it.accessibility_constant.unwrap_or("class unknown")
@@ -405,7 +424,7 @@ fn keychain_part(
                     if it.restore.other_device != Some(true) {
                         let acc = it.pdmn.as_deref().unwrap_or("unknown");
                         x.fail(
-                            item_loc(it),
+                            item_loc(it, redact),
                             format!(
                                 "accessibility {acc} ({}) does not restore to a new device",
                                 it.accessibility_constant.unwrap_or("class unknown")
@@ -425,7 +444,7 @@ fn keychain_part(
         KeychainExpect::Absent => {
             for it in &found {
                 x.fail(
-                    item_loc(it),
+                    item_loc(it, redact),
                     format!(
                         "the item is in the backup (accessibility {})",
                         it.pdmn.as_deref().unwrap_or("unknown")
@@ -477,6 +496,7 @@ fn app_part(
     index: usize,
     ap: &AppPolicy,
     ev: &Evidence<'_>,
+    domain_owner: &HashMap<&str, Option<String>>,
     encrypted: bool,
     out: &mut Out,
 ) {
@@ -485,8 +505,12 @@ fn app_part(
     let app_loc = Location::App {
         bundle_id: bundle.to_string(),
     };
-    let report = scan.apps.iter().find(|a| a.bundle_id == bundle);
-    let present = report.is_some_and(|a| a.in_manifest || !a.domains.is_empty());
+    let files: Vec<&FileReport> = scan
+        .files
+        .iter()
+        .filter(|f| domain_owner.get(f.domain.as_str()).is_some_and(|o| o.as_deref() == Some(bundle)))
+        .collect();
+    let present = ev.owners.in_manifest(bundle) || !files.is_empty();
     if ap.required {
         let mut x = Exp::new(
             format!("app/{bundle}/present"),
@@ -505,11 +529,6 @@ fn app_part(
         }
         out.push(x);
     }
-    let files: Vec<&FileReport> = scan
-        .files
-        .iter()
-        .filter(|f| f.app.as_deref() == Some(bundle))
-        .collect();
 
     for g in &ap.must_not_back_up {
         let mut x = Exp::new(
@@ -685,7 +704,7 @@ fn app_part(
                 for it in a
                     .items
                     .iter()
-                    .filter(|it| it.decryptable && it.app.as_deref() == Some(bundle))
+                    .filter(|it| it.decryptable && owned_by(it, bundle, ev.owners))
                 {
                     x.checked += 1;
                     let attrs: Vec<&str> = item_attributes(it)
@@ -695,7 +714,7 @@ fn app_part(
                         .collect();
                     if !attrs.is_empty() {
                         x.fail(
-                            item_loc(it),
+                            item_loc(it, Some(set)),
                             format!(
                                 "canary {} appears in the item's non-secret attribute(s) {} (match not shown)",
                                 c.name,
@@ -725,8 +744,16 @@ pub fn evaluate(policy: &Policy, ev: &Evidence<'_>) -> CheckReport {
         ids: HashSet::new(),
     };
     backup_part(policy, scan, &mut out);
+    let domain_owner: HashMap<&str, Option<String>> = scan
+        .files
+        .iter()
+        .map(|f| f.domain.as_str())
+        .collect::<HashSet<&str>>()
+        .into_iter()
+        .map(|d| (d, ev.owners.domain_owner(d)))
+        .collect();
     for (i, ap) in policy.apps.iter().enumerate() {
-        app_part(i, ap, ev, encrypted, &mut out);
+        app_part(i, ap, ev, &domain_owner, encrypted, &mut out);
     }
     let mut summary = CheckSummary {
         expectations: out.expectations.len() as u64,

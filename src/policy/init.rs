@@ -3,9 +3,10 @@
 //! Every expectation written holds for that backup (a test checks `check` passes on it);
 //! suggestions that would not hold are written as comments for the user to tighten.
 
+use super::apps::Owners;
 use super::model::KeychainSelector;
 use crate::audit::keychain::KeychainAudit;
-use crate::audit::model::{AppReport, FileReport, ScanReport};
+use crate::audit::model::{FileReport, ScanReport};
 use crate::keychain::{KeychainItem, ReasonCode};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -66,9 +67,10 @@ fn expectation_for(it: &KeychainItem, encrypted: bool) -> Option<&'static str> {
 
 fn app_section(
     out: &mut String,
-    app: &AppReport,
+    bundle: &str,
     files: &[&FileReport],
     keychain: Option<&KeychainAudit>,
+    owners: &Owners,
     encrypted: bool,
 ) {
     let mut classes: BTreeMap<String, u64> = BTreeMap::new();
@@ -78,20 +80,22 @@ fn app_section(
             .or_default() += 1;
     }
     let class_list: Vec<String> = classes.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    let mut domains: Vec<&str> = files.iter().map(|f| f.domain.as_str()).collect();
+    domains.sort_unstable();
+    domains.dedup();
     let _ = writeln!(
         out,
-        "\n# {} {}: {} files (by protection class {}), domains: {}",
-        c(&app.bundle_id),
-        c(app.version.as_deref().unwrap_or("")),
+        "\n# {}: {} files (by protection class {}), domains: {}",
+        c(bundle),
         files.iter().filter(|f| f.kind == "file").count(),
         if class_list.is_empty() {
             "-".to_string()
         } else {
             class_list.join(", ")
         },
-        c(&app.domains.join(", "))
+        c(&domains.join(", "))
     );
-    let _ = writeln!(out, "[[app]]\nbundle_id = {}", q(&app.bundle_id));
+    let _ = writeln!(out, "[[app]]\nbundle_id = {}", q(bundle));
     let _ = writeln!(
         out,
         "# Paths that must never be in a backup (caches, tokens, downloaded media), e.g.:\n# must_not_back_up = [\"Library/Caches/**\", \"tmp/**\"]"
@@ -139,9 +143,8 @@ fn app_section(
         let mine: Vec<&KeychainItem> = k
             .items
             .iter()
-            .filter(|it| it.app.as_deref() == Some(app.bundle_id.as_str()))
+            .filter(|it| it.app.as_deref().is_some_and(|a| owners.host(a) == bundle))
             .collect();
-        let unreadable = mine.iter().filter(|it| !it.decryptable).count();
         let mut seen: Vec<KeychainSelector> = Vec::new();
         for it in mine.iter().filter(|it| it.decryptable) {
             let Some(sel) = selector_for(it) else {
@@ -152,16 +155,8 @@ fn app_section(
             }
             seen.push(sel.clone());
             // Every item the selector picks must agree, else the expectation would fail.
-            let picked: Vec<&KeychainItem> = k
-                .items
-                .iter()
-                .filter(|x| {
-                    x.decryptable
-                        && (x.app.as_deref() == Some(app.bundle_id.as_str())
-                            || sel.access_group.is_some())
-                        && sel.matches(x)
-                })
-                .collect();
+            let picked: Vec<&KeychainItem> =
+                super::eval::candidates(&k.items, bundle, &sel, owners).collect();
             let exp = expectation_for(it, encrypted);
             let agree = picked.iter().all(|x| expectation_for(x, encrypted) == exp);
             let acc = it.pdmn.as_deref().unwrap_or("?");
@@ -196,17 +191,6 @@ fn app_section(
                 }
             }
         }
-        if unreadable > 0 {
-            let bound = mine
-                .iter()
-                .filter(|it| it.reason_code == Some(ReasonCode::DeviceBoundClassKey))
-                .count();
-            let _ = writeln!(
-                out,
-                "\n# {unreadable} keychain items of this app could not be read{} — run with --device-key to include them.",
-                if bound > 0 { " (device-bound)" } else { "" }
-            );
-        }
     }
     let _ = writeln!(
         out,
@@ -215,7 +199,7 @@ fn app_section(
 }
 
 /// Write a starting policy for the backup `scan` describes (and its readable keychain).
-pub fn generate(scan: &ScanReport, keychain: Option<&KeychainAudit>) -> String {
+pub fn generate(scan: &ScanReport, keychain: Option<&KeychainAudit>, owners: &Owners) -> String {
     let b = &scan.backup;
     let encrypted =
         b.encryption.declared == Some(true) || b.encryption.index_encrypted == Some(true);
@@ -243,20 +227,44 @@ pub fn generate(scan: &ScanReport, keychain: Option<&KeychainAudit>) -> String {
     } else {
         let _ = writeln!(out, "# complete = true   (this backup is not complete)");
     }
-    for app in &scan.apps {
-        if !usable_bundle_id(&app.bundle_id) {
-            let _ = writeln!(out, "\n# app {:?} left out: not a usable bundle id", c(&app.bundle_id));
+    if let Some(k) = keychain {
+        let unreadable = k.items.iter().filter(|it| !it.decryptable).count();
+        if unreadable > 0 {
+            let bound = k
+                .items
+                .iter()
+                .filter(|it| it.reason_code == Some(ReasonCode::DeviceBoundClassKey))
+                .count();
+            let _ = writeln!(
+                out,
+                "\n# {unreadable} keychain items could not be read ({bound} of them device-bound), so no\n# expectation names them: run with --device-key to include them."
+            );
+        }
+    }
+    let mut by_owner: BTreeMap<String, Vec<&FileReport>> = BTreeMap::new();
+    let mut owner_of: std::collections::HashMap<&str, Option<String>> = Default::default();
+    for f in &scan.files {
+        let o = owner_of
+            .entry(f.domain.as_str())
+            .or_insert_with(|| owners.domain_owner(&f.domain));
+        if let Some(o) = o {
+            by_owner.entry(o.clone()).or_default().push(f);
+        }
+    }
+    let mut ids: Vec<String> = owners.apps().map(str::to_string).collect();
+    ids.extend(by_owner.keys().cloned());
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        let files = by_owner.get(&id).cloned().unwrap_or_default();
+        if files.is_empty() && !owners.in_manifest(&id) {
             continue;
         }
-        if !app.in_manifest && app.domains.is_empty() {
+        if !usable_bundle_id(&id) {
+            let _ = writeln!(out, "\n# app {:?} left out: not a usable bundle id", c(&id));
             continue;
         }
-        let files: Vec<&FileReport> = scan
-            .files
-            .iter()
-            .filter(|f| f.app.as_deref() == Some(app.bundle_id.as_str()))
-            .collect();
-        app_section(&mut out, app, &files, keychain, encrypted);
+        app_section(&mut out, &id, &files, keychain, owners, encrypted);
     }
     out
 }

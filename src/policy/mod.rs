@@ -5,6 +5,7 @@
 //! contents) and evaluates every expectation into a [`CheckReport`]; [`init::generate`]
 //! writes a starting policy from what a backup shows.
 
+pub mod apps;
 pub mod canary;
 pub mod eval;
 pub mod file;
@@ -22,6 +23,20 @@ use crate::session::Session;
 use crate::Error;
 use eval::{Evidence, KeychainEvidence};
 use std::collections::HashSet;
+
+/// App ownership for a scanned backup (Manifest.plist apps, `extra` ids, index domains).
+pub fn owners_of<'a>(
+    s: &Session,
+    report: &crate::audit::ScanReport,
+    extra: impl IntoIterator<Item = &'a str>,
+) -> apps::Owners {
+    let manifest: &[crate::backup::AppInfo] = s
+        .backup
+        .manifest
+        .as_ref()
+        .map_or(&[], |m| m.applications.as_slice());
+    apps::Owners::new(manifest, extra, report.files.iter().map(|f| f.domain.as_str()))
+}
 
 /// Check `policy` against an opened (and, when needed, unlocked) backup.
 ///
@@ -59,18 +74,18 @@ pub fn check(s: &Session, policy: &Policy) -> Result<CheckReport, Error> {
     } else {
         KeychainEvidence::NotRead
     };
+    let owners = owners_of(s, &report, policy.apps.iter().map(|a| a.bundle_id.as_str()));
     let search;
     let files = if policy.needs_contents() {
+        let all: HashSet<&str> = report.files.iter().map(|f| f.domain.as_str()).collect();
         let domains: Vec<HashSet<String>> = policy
             .apps
             .iter()
             .map(|a| {
-                report
-                    .apps
-                    .iter()
-                    .find(|r| r.bundle_id == a.bundle_id)
-                    .map(|r| r.domains.iter().cloned().collect())
-                    .unwrap_or_default()
+                all.iter()
+                    .filter(|d| owners.domain_owner(d).as_deref() == Some(a.bundle_id.as_str()))
+                    .map(|d| d.to_string())
+                    .collect()
             })
             .collect();
         search = canary::search_files(s, &policy.apps, &domains, &records);
@@ -82,6 +97,7 @@ pub fn check(s: &Session, policy: &Policy) -> Result<CheckReport, Error> {
         policy,
         &Evidence {
             scan: &report,
+            owners: &owners,
             keychain,
             files,
         },
