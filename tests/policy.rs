@@ -233,16 +233,28 @@ fn good_policy_passes_every_expectation() {
         &r,
         "app/com.example.bank/keychain/device-bound/service=com.example.bank.biometric, account=alice",
     );
-    assert!(db["note"].as_str().unwrap().contains("device-bound items could not be read"), "{db:#}");
+    assert!(
+        db["note"]
+            .as_str()
+            .unwrap()
+            .contains("device-bound items could not be read"),
+        "{db:#}"
+    );
     // Canary searched every bank file (app, group, plugin domains).
     // 6 files (app, group and plugin domains) and 2 readable keychain items.
-    assert_eq!(expectation(&r, "app/com.example.bank/canary/big")["checked"], 6 + 2);
+    assert_eq!(
+        expectation(&r, "app/com.example.bank/canary/big")["checked"],
+        6 + 2
+    );
     assert_eq!(expectation(&r, "backup.encrypted")["policy_line"], 4);
     // The table format says PASSED and exits 0.
     let out = fx.check(&pol, &[]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("PASSED: 16 expectations: 16 passed"), "{text}");
+    assert!(
+        text.contains("PASSED: 16 expectations: 16 passed"),
+        "{text}"
+    );
     // With the device key, the device-bound item is read and checked fully (no note).
     let (code, r) = fx.check_json(&pol, &["--device-key", DEVICE_KEY]);
     assert_eq!(code, 0, "{r:#}");
@@ -279,33 +291,54 @@ fn backup_rules_fail() {
         assert_eq!(f.len(), 1, "{rule}");
         assert_eq!(f[0]["expectation"], id);
     }
-    assert_eq!(findings(&r, "policy.backup-complete")[0]["location"]["file"], "Status.plist");
-    assert_eq!(findings(&r, "policy.backup-encrypted")[0]["severity"], "high");
+    assert_eq!(
+        findings(&r, "policy.backup-complete")[0]["location"]["file"],
+        "Status.plist"
+    );
+    assert_eq!(
+        findings(&r, "policy.backup-encrypted")[0]["severity"],
+        "high"
+    );
     // `encrypted = false` holds on it.
     let pol = fx.policy("q.toml", "schema = 1\n[backup]\nencrypted = false\n");
     assert_eq!(fx.check_json(&pol, &[]).0, 0);
 
     // KDF below the minimum on an encrypted backup; no password needed for backup-only policies.
     let fx = build(&base_spec());
-    let pol = fx.policy("p.toml", "schema = 1\n[backup]\nmin_kdf_rounds = 10000000\n");
+    let pol = fx.policy(
+        "p.toml",
+        "schema = 1\n[backup]\nmin_kdf_rounds = 10000000\n",
+    );
     let b = fx.backup.display().to_string();
     let p = pol.display().to_string();
     let out = auditor(&["check", &b, "--policy", &p, "--format", "json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let r = json(&out);
     let f = findings(&r, "policy.kdf-cost");
-    assert!(f[0]["message"].as_str().unwrap().contains("DPIC) are 10, fewer than the required 10000000"), "{f:?}");
+    assert!(
+        f[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("DPIC) are 10, fewer than the required 10000000"),
+        "{f:?}"
+    );
 }
 
 #[test]
 fn app_present_rule() {
     let fx = build(&base_spec());
-    let pol = fx.policy("p.toml", "schema = 1\n[[app]]\nbundle_id = \"com.example.absent\"\n");
+    let pol = fx.policy(
+        "p.toml",
+        "schema = 1\n[[app]]\nbundle_id = \"com.example.absent\"\n",
+    );
     let (code, r) = fx.check_json(&pol, &[]);
     assert_eq!(code, 1);
     let f = findings(&r, "policy.app-present");
     assert_eq!(f.len(), 1);
-    assert_eq!(f[0]["location"], json!({"kind": "app", "bundle_id": "com.example.absent"}));
+    assert_eq!(
+        f[0]["location"],
+        json!({"kind": "app", "bundle_id": "com.example.absent"})
+    );
     let pol = fx.policy(
         "q.toml",
         "schema = 1\n[[app]]\nbundle_id = \"com.example.absent\"\nrequired = false\n",
@@ -316,13 +349,37 @@ fn app_present_rule() {
 #[test]
 fn path_rules_fail() {
     let fx = build(&spec_with(|s| {
-        add_file(s, "AppDomain-com.example.bank", "Library/Caches/img.png", 4, json!({"size": 100}));
-        add_file(s, "AppDomainPlugin-com.example.bank.widget", "tmp/x.tmp", 4, json!({"size": 10}));
-        add_file(s, "AppDomain-com.example.bank", "Documents/weak.txt", 3, json!({"text": "w"}));
+        add_file(
+            s,
+            "AppDomain-com.example.bank",
+            "Library/Caches/img.png",
+            4,
+            json!({"size": 100}),
+        );
+        add_file(
+            s,
+            "AppDomainPlugin-com.example.bank.widget",
+            "tmp/x.tmp",
+            4,
+            json!({"size": 10}),
+        );
+        add_file(
+            s,
+            "AppDomain-com.example.bank",
+            "Documents/weak.txt",
+            3,
+            json!({"text": "w"}),
+        );
         s["files"].as_array_mut().unwrap().push(json!({"domain": "AppDomain-com.example.bank",
             "path": "Documents/gone.bin", "class": 1, "content": {"size": 64}, "missing_on_disk": true}));
         // Another app's cache is not the bank's business.
-        add_file(s, "AppDomain-com.example.notes", "Library/Caches/n.png", 4, json!({"size": 10}));
+        add_file(
+            s,
+            "AppDomain-com.example.notes",
+            "Library/Caches/n.png",
+            4,
+            json!({"size": 10}),
+        );
     }));
     let pol = fx.policy("auditor.toml", GOOD_POLICY);
     let (code, r) = fx.check_json(&pol, &[]);
@@ -330,11 +387,20 @@ fn path_rules_fail() {
     let mnb = findings(&r, "policy.must-not-back-up");
     let locs: Vec<String> = mnb
         .iter()
-        .map(|f| format!("{}/{}", f["location"]["domain"].as_str().unwrap(), f["location"]["relative_path"].as_str().unwrap()))
+        .map(|f| {
+            format!(
+                "{}/{}",
+                f["location"]["domain"].as_str().unwrap(),
+                f["location"]["relative_path"].as_str().unwrap()
+            )
+        })
         .collect();
     assert_eq!(
         locs,
-        ["AppDomain-com.example.bank/Library/Caches/img.png", "AppDomainPlugin-com.example.bank.widget/tmp/x.tmp"]
+        [
+            "AppDomain-com.example.bank/Library/Caches/img.png",
+            "AppDomainPlugin-com.example.bank.widget/tmp/x.tmp"
+        ]
     );
     assert_eq!(mnb[0]["policy_line"], 10);
     assert_eq!(mnb[0]["app"], "com.example.bank");
@@ -348,7 +414,10 @@ fn path_rules_fail() {
     assert_eq!(mp.len(), 1, "{mp:?}");
     assert_eq!(mp[0]["location"]["relative_path"], "Documents/weak.txt");
     assert!(mp[0]["message"].as_str().unwrap().contains("class 3 (NSFileProtectionCompleteUntilFirstUserAuthentication) is weaker than the required 1"));
-    assert_eq!(expectation(&r, "app/com.example.bank/min_protection/**")["status"], "pass");
+    assert_eq!(
+        expectation(&r, "app/com.example.bank/min_protection/**")["status"],
+        "pass"
+    );
 
     // A glob that matches nothing is "missing".
     let pol = fx.policy(
@@ -358,8 +427,14 @@ fn path_rules_fail() {
     let (code, r) = fx.check_json(&pol, &[]);
     assert_eq!(code, 1);
     let mb = findings(&r, "policy.must-back-up");
-    assert_eq!(mb[0]["location"], json!({"kind": "app", "bundle_id": "com.example.notes"}));
-    assert!(mb[0]["message"].as_str().unwrap().starts_with("missing: no entry"));
+    assert_eq!(
+        mb[0]["location"],
+        json!({"kind": "app", "bundle_id": "com.example.notes"})
+    );
+    assert!(mb[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("missing: no entry"));
 }
 
 #[test]
@@ -402,13 +477,20 @@ severity = "low"
     assert_eq!(code, 1);
     let st = statuses(&r);
     let s: Vec<&str> = st.iter().map(|x| x.1.as_str()).collect();
-    assert_eq!(s, ["pass", "fail", "fail", "fail", "pass", "fail", "fail"], "{st:?}");
+    assert_eq!(
+        s,
+        ["pass", "fail", "fail", "fail", "pass", "fail", "fail"],
+        "{st:?}"
+    );
     let db = findings(&r, "policy.keychain-device-bound");
     assert_eq!(db.len(), 1);
     assert_eq!(db[0]["location"]["kind"], "keychain");
     assert_eq!(db[0]["location"]["table"], "genp");
     assert_eq!(db[0]["location"]["service"], "com.example.bank.session");
-    assert!(db[0]["message"].as_str().unwrap().contains("kSecAttrAccessibleWhenUnlocked"));
+    assert!(db[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("kSecAttrAccessibleWhenUnlocked"));
     assert_eq!(findings(&r, "policy.keychain-absent").len(), 2);
     let low = findings(&r, "policy.keychain-absent")
         .into_iter()
@@ -448,31 +530,52 @@ fn canary_rule() {
     // In a group file (straddling a window boundary), in a keychain attribute; never echoed.
     let fx = build(&spec_with(|s| {
         add_big_canary_file(s);
-        s["keychain"].as_array_mut().unwrap().push(json!({"table": "genp", "class": "ck",
+        s["keychain"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"table": "genp", "class": "ck",
             "access_group": "ABCDE12345.com.example.bank", "service": "com.example.bank.debug",
             "account": "user-CANARY-SECRET-ONLY", "secret": "x"}));
-        add_file(s, "AppDomain-com.example.notes", "Documents/leak.txt", 3, json!({"text": "CANARY-BIG-0001"}));
+        add_file(
+            s,
+            "AppDomain-com.example.notes",
+            "Documents/leak.txt",
+            3,
+            json!({"text": "CANARY-BIG-0001"}),
+        );
     }));
     let pol = fx.policy("auditor.toml", GOOD_POLICY);
     let (code, r) = fx.check_json(&pol, &[]);
     assert_eq!(code, 1);
     let c = findings(&r, "policy.canary");
     assert_eq!(c.len(), 2, "{c:?}");
-    let big = c.iter().find(|f| f["expectation"] == "app/com.example.bank/canary/big").unwrap();
+    let big = c
+        .iter()
+        .find(|f| f["expectation"] == "app/com.example.bank/canary/big")
+        .unwrap();
     assert_eq!(
         big["location"],
         json!({"kind": "file", "domain": "AppDomainGroup-group.com.example.bank", "relative_path": "Library/big.txt"})
     );
-    let tok = c.iter().find(|f| f["expectation"] == "app/com.example.bank/canary/token").unwrap();
+    let tok = c
+        .iter()
+        .find(|f| f["expectation"] == "app/com.example.bank/canary/token")
+        .unwrap();
     assert_eq!(tok["location"]["kind"], "keychain");
-    assert!(tok["message"].as_str().unwrap().contains("attribute(s) account"));
+    assert!(tok["message"]
+        .as_str()
+        .unwrap()
+        .contains("attribute(s) account"));
     // The notes app's leak is not in the bank's scope.
     // Canary values are never in any output format.
     for fmt in ["json", "sarif", "junit", "table"] {
         let out = fx.check(&pol, &["--format", fmt]);
         assert_eq!(out.status.code(), Some(1));
         let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
-        assert!(!all.contains("CANARY-"), "{fmt} output shows a canary value");
+        assert!(
+            !all.contains("CANARY-"),
+            "{fmt} output shows a canary value"
+        );
     }
     // Regex canaries, ignore_case, file of literals, in_keychain = false.
     std::fs::write(fx.root.join("lits.txt"), "zzz-not-there\ncanary-big-0001\n").unwrap();
@@ -515,14 +618,29 @@ in_files = false
     );
     let (code, r) = fx.check_json(&pol, &[]);
     assert_eq!(code, 1);
-    assert_eq!(findings(&r, "policy.canary")[0]["expectation"], "app/com.example.bank/canary/#1");
+    assert_eq!(
+        findings(&r, "policy.canary")[0]["expectation"],
+        "app/com.example.bank/canary/#1"
+    );
 }
 
 #[test]
 fn sarif_validates_against_the_2_1_0_schema() {
     let fx = build(&spec_with(|s| {
-        add_file(s, "AppDomain-com.example.bank", "Library/Caches/a b#.png", 4, json!({"size": 10}));
-        add_file(s, "AppDomain-com.example.bank", "Documents/weak.txt", 3, json!({"text": "w"}));
+        add_file(
+            s,
+            "AppDomain-com.example.bank",
+            "Library/Caches/a b#.png",
+            4,
+            json!({"size": 10}),
+        );
+        add_file(
+            s,
+            "AppDomain-com.example.bank",
+            "Documents/weak.txt",
+            3,
+            json!({"text": "w"}),
+        );
         add_big_canary_file(s);
     }));
     let pol = fx.policy("auditor.toml", GOOD_POLICY);
@@ -530,7 +648,11 @@ fn sarif_validates_against_the_2_1_0_schema() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
     let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/sarif-schema-2.1.0.json")).unwrap(),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/sarif-schema-2.1.0.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
     // The official file's `run.language` pattern ends in a lone `]` (`…{2}]?$`), a literal
@@ -560,7 +682,10 @@ fn sarif_validates_against_the_2_1_0_schema() {
         .should_validate_formats(true)
         .build(&schema)
         .expect("the SARIF schema compiles");
-    let errors: Vec<String> = validator.iter_errors(&sarif).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "SARIF does not validate: {errors:#?}");
     // And the schema is not vacuous: a broken log fails.
     let mut broken = sarif.clone();
@@ -574,7 +699,10 @@ fn sarif_validates_against_the_2_1_0_schema() {
     for r in rules {
         assert!(r["id"].as_str().unwrap().starts_with("policy."));
         assert!(!r["shortDescription"]["text"].as_str().unwrap().is_empty());
-        assert!(r["help"]["markdown"].as_str().unwrap().contains("How to fix"));
+        assert!(r["help"]["markdown"]
+            .as_str()
+            .unwrap()
+            .contains("How to fix"));
         assert!(r["properties"]["security-severity"].is_string());
     }
     let results = run["results"].as_array().unwrap();
@@ -587,18 +715,39 @@ fn sarif_validates_against_the_2_1_0_schema() {
         let uri = loc["artifactLocation"]["uri"].as_str().unwrap();
         assert!(uri.ends_with("auditor.toml"));
         // uri-reference: no spaces or characters that need %-encoding.
-        assert!(uri.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~/:%".contains(&b)), "{uri}");
-        assert!(fps.insert(res["partialFingerprints"]["auditorFinding/v1"].as_str().unwrap().to_string()));
+        assert!(
+            uri.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~/:%".contains(&b)),
+            "{uri}"
+        );
+        assert!(fps.insert(
+            res["partialFingerprints"]["auditorFinding/v1"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        ));
     }
-    let mnb = results.iter().find(|r| r["ruleId"] == "policy.must-not-back-up").unwrap();
+    let mnb = results
+        .iter()
+        .find(|r| r["ruleId"] == "policy.must-not-back-up")
+        .unwrap();
     assert_eq!(mnb["level"], "error");
-    assert_eq!(mnb["locations"][0]["physicalLocation"]["region"]["startLine"], 10);
+    assert_eq!(
+        mnb["locations"][0]["physicalLocation"]["region"]["startLine"],
+        10
+    );
     assert_eq!(
         mnb["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
         "AppDomain-com.example.bank/Library/Caches/a b#.png"
     );
-    let mp = results.iter().find(|r| r["ruleId"] == "policy.min-protection").unwrap();
-    assert_eq!(mp["locations"][0]["physicalLocation"]["region"]["startLine"], 13);
+    let mp = results
+        .iter()
+        .find(|r| r["ruleId"] == "policy.min-protection")
+        .unwrap();
+    assert_eq!(
+        mp["locations"][0]["physicalLocation"]["region"]["startLine"],
+        13
+    );
 
     // Fingerprints do not depend on policy lines: shift every line by two.
     let shifted = fx.policy("auditor.toml", &format!("# a\n# b\n{GOOD_POLICY}"));
@@ -608,7 +757,12 @@ fn sarif_validates_against_the_2_1_0_schema() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["partialFingerprints"]["auditorFinding/v1"].as_str().unwrap().to_string())
+        .map(|r| {
+            r["partialFingerprints"]["auditorFinding/v1"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(fps, fps2);
     assert_eq!(
@@ -624,9 +778,18 @@ fn sarif_validates_against_the_2_1_0_schema() {
     // A passing run is a valid log with no results.
     let fx = build(&base_spec());
     let pol = fx.policy("auditor.toml", GOOD_POLICY);
-    let out = fx.check(&pol, &["--format", "sarif", "--output", &fx.root.join("out.sarif").display().to_string()]);
+    let out = fx.check(
+        &pol,
+        &[
+            "--format",
+            "sarif",
+            "--output",
+            &fx.root.join("out.sarif").display().to_string(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(0));
-    let sarif: Value = serde_json::from_slice(&std::fs::read(fx.root.join("out.sarif")).unwrap()).unwrap();
+    let sarif: Value =
+        serde_json::from_slice(&std::fs::read(fx.root.join("out.sarif")).unwrap()).unwrap();
     assert!(validator.is_valid(&sarif));
     assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 0);
 }
@@ -634,7 +797,13 @@ fn sarif_validates_against_the_2_1_0_schema() {
 #[test]
 fn junit_has_one_testcase_per_expectation() {
     let fx = build(&spec_with(|s| {
-        add_file(s, "AppDomain-com.example.bank", "Library/Caches/img.png", 4, json!({"size": 10}));
+        add_file(
+            s,
+            "AppDomain-com.example.bank",
+            "Library/Caches/img.png",
+            4,
+            json!({"size": 10}),
+        );
         s["snapshot_state"] = json!("uploading");
     }));
     let pol = fx.policy("auditor.toml", GOOD_POLICY);
@@ -648,14 +817,26 @@ fn junit_has_one_testcase_per_expectation() {
     assert_eq!(root.attribute("tests"), Some("16"));
     assert_eq!(root.attribute("failures"), Some("2"));
     assert_eq!(root.attribute("errors"), Some("0"));
-    let suites: Vec<_> = root.children().filter(|n| n.has_tag_name("testsuite")).collect();
-    let names: Vec<&str> = suites.iter().map(|s| s.attribute("name").unwrap()).collect();
+    let suites: Vec<_> = root
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    let names: Vec<&str> = suites
+        .iter()
+        .map(|s| s.attribute("name").unwrap())
+        .collect();
     assert_eq!(names, ["backup", "com.example.bank", "com.example.notes"]);
-    let cases: Vec<_> = root.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+    let cases: Vec<_> = root
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
     assert_eq!(cases.len(), r["expectations"].as_array().unwrap().len());
     let mut names = std::collections::HashSet::new();
     for (c, e) in cases.iter().zip(r["expectations"].as_array().unwrap()) {
-        assert!(names.insert(c.attribute("name").unwrap().to_string()), "duplicate test name");
+        assert!(
+            names.insert(c.attribute("name").unwrap().to_string()),
+            "duplicate test name"
+        );
         assert_eq!(c.attribute("line").unwrap(), e["policy_line"].to_string());
         let failed = c.children().any(|n| n.has_tag_name("failure"));
         assert_eq!(failed, e["status"] == "fail", "{:?}", c.attribute("name"));
@@ -666,7 +847,10 @@ fn junit_has_one_testcase_per_expectation() {
         .collect();
     assert_eq!(failed[0].attribute("type"), Some("policy.backup-complete"));
     assert_eq!(failed[1].attribute("type"), Some("policy.must-not-back-up"));
-    assert!(failed[1].text().unwrap().contains("AppDomain-com.example.bank/Library/Caches/img.png"));
+    assert!(failed[1]
+        .text()
+        .unwrap()
+        .contains("AppDomain-com.example.bank/Library/Caches/img.png"));
     // Suite counts.
     assert_eq!(suites[1].attribute("failures"), Some("1"));
     assert_eq!(suites[0].attribute("tests"), Some("3"));
@@ -684,7 +868,12 @@ fn junit_has_one_testcase_per_expectation() {
     let xml = String::from_utf8(out.stdout).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     assert_eq!(doc.root_element().attribute("errors"), Some("1"));
-    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("error")).count(), 1);
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("error"))
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -717,7 +906,10 @@ fn bad_policies_exit_2_with_file_line_and_expectation() {
 #[test]
 fn credentials_are_needed_for_app_expectations() {
     let fx = build(&base_spec());
-    let pol = fx.policy("p.toml", "schema = 1\n[[app]]\nbundle_id = \"com.example.bank\"\n");
+    let pol = fx.policy(
+        "p.toml",
+        "schema = 1\n[[app]]\nbundle_id = \"com.example.bank\"\n",
+    );
     let b = fx.backup.display().to_string();
     let p = pol.display().to_string();
     let out = auditor(&["check", &b, "--policy", &p]);
@@ -735,7 +927,16 @@ fn credentials_are_needed_for_app_expectations() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // --output inside the backup is refused.
     let inside = fx.backup.join("r.json").display().to_string();
-    let out = auditor(&["check", &b, "--policy", &p, "--key-file", &k, "--output", &inside]);
+    let out = auditor(&[
+        "check",
+        &b,
+        "--policy",
+        &p,
+        "--key-file",
+        &k,
+        "--output",
+        &inside,
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -748,7 +949,8 @@ fn init_then_check(fx: &Fixture, creds: &[&str]) -> (String, Value) {
     let text = String::from_utf8(out.stdout).unwrap();
     // It is a valid policy …
     let pol = fx.policy("init.toml", &text);
-    auditor::policy::load(&pol).unwrap_or_else(|e| panic!("init output does not parse: {e}\n{text}"));
+    auditor::policy::load(&pol)
+        .unwrap_or_else(|e| panic!("init output does not parse: {e}\n{text}"));
     // … that the backup satisfies.
     let p = pol.display().to_string();
     let mut args = vec!["check", &b, "--policy", &p, "--format", "json"];
@@ -783,7 +985,15 @@ fn policy_init_passes_on_its_backup() {
     // Refuses to overwrite.
     let b = fx.backup.display().to_string();
     let existing = fx.root.join("init.toml").display().to_string();
-    let out = auditor(&["policy", "init", &b, "--password-file", &pw, "--output", &existing]);
+    let out = auditor(&[
+        "policy",
+        "init",
+        &b,
+        "--password-file",
+        &pw,
+        "--output",
+        &existing,
+    ]);
     assert_eq!(out.status.code(), Some(2));
 
     // An unencrypted backup.
@@ -811,8 +1021,20 @@ fn ci_example_policy_passes_on_small_fixture() {
     let key = dir.path().join("backup.key").display().to_string();
     let out = auditor(&["key", &b, "--password-file", &pw, "-o", &key]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let pol = root.join("tests/data/policy/small.toml").display().to_string();
-    let out = auditor(&["check", &b, "--policy", &pol, "--key-file", &key, "--format", "json"]);
+    let pol = root
+        .join("tests/data/policy/small.toml")
+        .display()
+        .to_string();
+    let out = auditor(&[
+        "check",
+        &b,
+        "--policy",
+        &pol,
+        "--key-file",
+        &key,
+        "--format",
+        "json",
+    ]);
     let r = json(&out);
     assert_eq!(out.status.code(), Some(0), "{r:#}");
     assert_eq!(r["summary"]["expectations"], 19);
@@ -828,12 +1050,20 @@ fn ci_example_policy_passes_on_small_fixture() {
 
 #[test]
 fn every_policy_rule_is_documented() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules.md")).unwrap();
-    let section = doc.split("## Policy").nth(1).expect("docs/rules.md has a Policy section");
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules.md")).unwrap();
+    let section = doc
+        .split("## Policy")
+        .nth(1)
+        .expect("docs/rules.md has a Policy section");
     for r in auditor::policy::rules::ALL {
         let row = format!("| `{}` | {} |", r.id, r.severity.as_str());
         assert!(section.contains(&row), "docs/rules.md Policy lacks {row}");
         let line = section.lines().find(|l| l.starts_with(&row)).unwrap();
-        assert!(line.contains("MASTG-TEST-00"), "{} has no MASTG reference", r.id);
+        assert!(
+            line.contains("MASTG-TEST-00"),
+            "{} has no MASTG reference",
+            r.id
+        );
     }
 }

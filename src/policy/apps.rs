@@ -41,7 +41,9 @@ impl Owners {
                 o.apps.insert(a.bundle_id.clone());
                 o.manifest_apps.insert(a.bundle_id.clone());
                 for g in &a.group_containers {
-                    o.groups.entry(g.clone()).or_insert_with(|| a.bundle_id.clone());
+                    o.groups
+                        .entry(g.clone())
+                        .or_insert_with(|| a.bundle_id.clone());
                 }
             }
         }
@@ -120,26 +122,61 @@ mod tests {
     fn ownership() {
         let m = [
             info("com.x", Some("Data/Application"), &[]),
-            info("com.x.bank", Some("Data/Application"), &["group.shared.bank"]),
+            info(
+                "com.x.bank",
+                Some("Data/Application"),
+                &["group.shared.bank"],
+            ),
             info("com.x.bank.widget", Some("Data/PluginKitPlugin"), &[]),
             info("group.com.x.bank", Some("Shared/AppGroup"), &[]),
             info("org.old", None, &[]),
         ];
-        let o = Owners::new(&m, ["com.policy"], ["AppDomain-net.only.domain", "HomeDomain"]);
+        let o = Owners::new(
+            &m,
+            ["com.policy"],
+            ["AppDomain-net.only.domain", "HomeDomain"],
+        );
         let d = |s: &str| o.domain_owner(s);
         assert_eq!(d("AppDomain-com.x.bank").as_deref(), Some("com.x.bank"));
-        assert_eq!(d("AppDomainPlugin-com.x.bank.widget").as_deref(), Some("com.x.bank"));
-        assert_eq!(d("AppDomainPlugin-com.x.other.ext").as_deref(), Some("com.x"));
-        assert_eq!(d("AppDomainGroup-group.com.x.bank").as_deref(), Some("com.x.bank"));
-        assert_eq!(d("AppDomainGroup-group.shared.bank").as_deref(), Some("com.x.bank"));
-        assert_eq!(d("AppDomainGroup-group.com.policy.g").as_deref(), Some("com.policy"));
-        assert_eq!(d("AppDomainGroup-group.unknown").as_deref(), Some("group.unknown"));
+        assert_eq!(
+            d("AppDomainPlugin-com.x.bank.widget").as_deref(),
+            Some("com.x.bank")
+        );
+        assert_eq!(
+            d("AppDomainPlugin-com.x.other.ext").as_deref(),
+            Some("com.x")
+        );
+        assert_eq!(
+            d("AppDomainGroup-group.com.x.bank").as_deref(),
+            Some("com.x.bank")
+        );
+        assert_eq!(
+            d("AppDomainGroup-group.shared.bank").as_deref(),
+            Some("com.x.bank")
+        );
+        assert_eq!(
+            d("AppDomainGroup-group.com.policy.g").as_deref(),
+            Some("com.policy")
+        );
+        assert_eq!(
+            d("AppDomainGroup-group.unknown").as_deref(),
+            Some("group.unknown")
+        );
         assert_eq!(d("HomeDomain"), None);
         assert!(o.in_manifest("org.old") && o.in_manifest("com.x.bank"));
         assert!(!o.in_manifest("com.x.bank.widget") && !o.in_manifest("com.policy"));
         assert_eq!(o.host("com.x.bank.widget"), "com.x.bank");
         assert_eq!(o.host("system"), "system");
         let apps: Vec<&str> = o.apps().collect();
-        assert_eq!(apps, ["com.policy", "com.x", "com.x.bank", "net.only.domain", "org.old"]);
+        assert_eq!(
+            apps,
+            [
+                "com.policy",
+                "com.x",
+                "com.x.bank",
+                "net.only.domain",
+                "org.old"
+            ]
+        );
     }
 }

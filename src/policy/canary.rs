@@ -105,7 +105,9 @@ impl Write for StreamSearch<'_> {
         self.bytes += data.len() as u64;
         let mut rest = data;
         while !rest.is_empty() {
-            let room = (WINDOW + self.set.overlap).saturating_sub(self.buf.len()).max(1);
+            let room = (WINDOW + self.set.overlap)
+                .saturating_sub(self.buf.len())
+                .max(1);
             let take = room.min(rest.len());
             let (now, later) = rest.split_at(take);
             self.buf.extend_from_slice(now);
@@ -220,8 +222,12 @@ fn search_one(
                     k.len()
                 ));
             }
-            let class =
-                u32::from_le_bytes([class_bytes[0], class_bytes[1], class_bytes[2], class_bytes[3]]);
+            let class = u32::from_le_bytes([
+                class_bytes[0],
+                class_bytes[1],
+                class_bytes[2],
+                class_bytes[3],
+            ]);
             let Some(ck) = keys.get(class) else {
                 return Outcome::Unsearched(format!(
                     "class {class} key is not available (bound to the device)"
@@ -362,7 +368,11 @@ mod tests {
             data.extend_from_slice(lit.as_bytes());
             data.extend(std::iter::repeat_n(b'y', 1000));
             for chunk in [1usize, 7, 4096, 65536, 1 << 20] {
-                assert_eq!(feed(&s, &data, chunk), vec![true], "shift {shift} chunk {chunk}");
+                assert_eq!(
+                    feed(&s, &data, chunk),
+                    vec![true],
+                    "shift {shift} chunk {chunk}"
+                );
             }
         }
         // Not there: a near miss.
@@ -375,7 +385,12 @@ mod tests {
     fn regex_across_boundary_within_window() {
         let s = set(&[(r"tok_[0-9a-f]{32}", None)]);
         let tok = b"tok_0123456789abcdef0123456789abcdef";
-        for pos in [0usize, WINDOW - 10, WINDOW + REGEX_WINDOW - 20, 3 * WINDOW + 5] {
+        for pos in [
+            0usize,
+            WINDOW - 10,
+            WINDOW + REGEX_WINDOW - 20,
+            3 * WINDOW + 5,
+        ] {
             let mut data = vec![b'.'; pos];
             data.extend_from_slice(tok);
             data.extend(std::iter::repeat_n(b'.', 10));

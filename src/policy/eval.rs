@@ -202,7 +202,8 @@ fn owned_by(it: &KeychainItem, app: &str, owners: &Owners) -> bool {
 
 fn backup_part(policy: &Policy, scan: &ScanReport, out: &mut Out) {
     let b = &scan.backup;
-    let encrypted_now = b.encryption.declared == Some(true) || b.encryption.index_encrypted == Some(true);
+    let encrypted_now =
+        b.encryption.declared == Some(true) || b.encryption.index_encrypted == Some(true);
     if let Some(e) = policy.backup.encrypted {
         let mut x = Exp::new(
             "backup.encrypted".into(),
@@ -508,7 +509,11 @@ fn app_part(
     let files: Vec<&FileReport> = scan
         .files
         .iter()
-        .filter(|f| domain_owner.get(f.domain.as_str()).is_some_and(|o| o.as_deref() == Some(bundle)))
+        .filter(|f| {
+            domain_owner
+                .get(f.domain.as_str())
+                .is_some_and(|o| o.as_deref() == Some(bundle))
+        })
         .collect();
     let present = ev.owners.in_manifest(bundle) || !files.is_empty();
     if ap.required {
@@ -563,8 +568,10 @@ fn app_part(
             format!("files matching {:?} must be backed up", g.pattern),
             g.origin,
         );
-        let matching: Vec<&&FileReport> =
-            files.iter().filter(|f| g.is_match(&f.relative_path)).collect();
+        let matching: Vec<&&FileReport> = files
+            .iter()
+            .filter(|f| g.is_match(&f.relative_path))
+            .collect();
         x.checked = files.len() as u64;
         if matching.is_empty() {
             x.fail(
@@ -737,7 +744,8 @@ fn app_part(
 pub fn evaluate(policy: &Policy, ev: &Evidence<'_>) -> CheckReport {
     let scan = ev.scan;
     let b = &scan.backup;
-    let encrypted = b.encryption.declared == Some(true) || b.encryption.index_encrypted == Some(true);
+    let encrypted =
+        b.encryption.declared == Some(true) || b.encryption.index_encrypted == Some(true);
     let mut out = Out {
         expectations: Vec::new(),
         findings: Vec::new(),

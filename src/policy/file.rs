@@ -372,12 +372,7 @@ fn compile_glob(ctx: &Ctx<'_>, s: &Spanned<String>) -> Result<PathGlob, PolicyEr
         .literal_separator(true)
         .backslash_escape(true)
         .build()
-        .map_err(|e| {
-            ctx.err(
-                s.span(),
-                format!("bad glob {pat:?}: {}", e.kind()),
-            )
-        })?;
+        .map_err(|e| ctx.err(s.span(), format!("bad glob {pat:?}: {}", e.kind())))?;
     Ok(PathGlob {
         pattern: pat.clone(),
         matcher: glob.compile_matcher(),
@@ -419,7 +414,9 @@ fn compile_app(ctx: &Ctx<'_>, span: Range<usize>, a: RawApp) -> Result<AppPolicy
     let bundle_id = a.bundle_id.get_ref().trim().to_string();
     if bundle_id.is_empty()
         || bundle_id.contains('/')
-        || bundle_id.chars().any(|c| c.is_whitespace() || c.is_control())
+        || bundle_id
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
     {
         return Err(ctx.err(
             a.bundle_id.span(),
@@ -471,7 +468,10 @@ fn compile_app(ctx: &Ctx<'_>, span: Range<usize>, a: RawApp) -> Result<AppPolicy
     })
 }
 
-fn compile_keychain(ctx: &Ctx<'_>, k: &Spanned<RawKeychain>) -> Result<KeychainExpectation, PolicyError> {
+fn compile_keychain(
+    ctx: &Ctx<'_>,
+    k: &Spanned<RawKeychain>,
+) -> Result<KeychainExpectation, PolicyError> {
     let r = k.get_ref();
     let expect = match r.expect.get_ref().as_str() {
         "device-bound" => KeychainExpect::DeviceBound,
@@ -573,7 +573,12 @@ fn canary_set(
     let set = regex::bytes::RegexSetBuilder::new(&sources)
         .size_limit(REGEX_SET_SIZE_LIMIT)
         .build()
-        .map_err(|e| ctx.err(origin_span, format!("the app's canaries together are too large to search: {e}")))?;
+        .map_err(|e| {
+            ctx.err(
+                origin_span,
+                format!("the app's canaries together are too large to search: {e}"),
+            )
+        })?;
     Ok(Some(CanarySet {
         set,
         owner,

@@ -162,7 +162,11 @@ fn app_section(
             let acc = it.pdmn.as_deref().unwrap_or("?");
             match exp {
                 Some(e) if agree => {
-                    let _ = writeln!(out, "\n# now: {acc} ({})", c(it.accessibility_constant.unwrap_or("?")));
+                    let _ = writeln!(
+                        out,
+                        "\n# now: {acc} ({})",
+                        c(it.accessibility_constant.unwrap_or("?"))
+                    );
                     let _ = writeln!(out, "[[app.keychain]]");
                     for (key, v) in [
                         ("table", &sel.table),

@@ -35,7 +35,11 @@ pub fn owners_of<'a>(
         .manifest
         .as_ref()
         .map_or(&[], |m| m.applications.as_slice());
-    apps::Owners::new(manifest, extra, report.files.iter().map(|f| f.domain.as_str()))
+    apps::Owners::new(
+        manifest,
+        extra,
+        report.files.iter().map(|f| f.domain.as_str()),
+    )
 }
 
 /// Check `policy` against an opened (and, when needed, unlocked) backup.

@@ -149,9 +149,9 @@ impl KeychainSelector {
                 .is_none_or(|w| have.as_deref() == Some(w.as_str()))
         }
         let group_ok = self.access_group.as_ref().is_none_or(|w| {
-            it.access_group.as_deref().is_some_and(|g| {
-                g == w || strip_team_id(g) == Some(w.as_str())
-            })
+            it.access_group
+                .as_deref()
+                .is_some_and(|g| g == w || strip_team_id(g) == Some(w.as_str()))
         });
         eq(&self.service, &it.service)
             && eq(&self.account, &it.account)
@@ -230,7 +230,10 @@ impl std::fmt::Debug for Canary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Canary")
             .field("name", &self.name)
-            .field("patterns", &format_args!("<{} redacted>", self.patterns.len()))
+            .field(
+                "patterns",
+                &format_args!("<{} redacted>", self.patterns.len()),
+            )
             .field("in_files", &self.in_files)
             .field("in_keychain", &self.in_keychain)
             .field("severity", &self.severity)

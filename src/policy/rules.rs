@@ -93,7 +93,10 @@ mod tests {
         assert_eq!(ids.len(), ALL.len());
         assert_eq!(ALL.len(), 12);
         assert!(ALL.iter().all(|r| r.id.starts_with("policy.")));
-        assert_eq!(by_id("policy.canary").map(|r| r.severity), Some(Severity::High));
+        assert_eq!(
+            by_id("policy.canary").map(|r| r.severity),
+            Some(Severity::High)
+        );
         assert_eq!(by_id("policy.nope"), None);
     }
 }

@@ -64,7 +64,7 @@ required = false
 fn good_policy_compiles_with_origins() {
     let p = parse(GOOD, Path::new("p.toml")).unwrap();
     assert_eq!(p.schema, 1);
-    assert_eq!(p.backup.encrypted.unwrap().value, true);
+    assert!(p.backup.encrypted.unwrap().value);
     assert_eq!(p.backup.encrypted.unwrap().origin.line, 4);
     assert_eq!(p.backup.min_kdf_rounds.unwrap().value, 10_000_000);
     assert_eq!(p.backup.complete.unwrap().origin.line, 6);
@@ -126,7 +126,10 @@ fn errors_name_line_column_and_expectation() {
     // Unknown key (typo): line and column of the key, and the expected keys.
     let (l, c, m) = err("schema = 1\n[[app]]\nbundle_id = \"a.b\"\nmust_not_backup = [\"x\"]\n");
     assert_eq!((l, c), (4, 1), "{m}");
-    assert!(m.contains("unknown field `must_not_backup`") && m.contains("must_not_back_up"), "{m}");
+    assert!(
+        m.contains("unknown field `must_not_backup`") && m.contains("must_not_back_up"),
+        "{m}"
+    );
     // Unknown top-level table.
     let (l, _, m) = err("schema = 1\n[backups]\nencrypted = true\n");
     assert_eq!(l, 2);
@@ -134,7 +137,10 @@ fn errors_name_line_column_and_expectation() {
     // Wrong type.
     let (l, _, m) = err("schema = 1\n[backup]\nencrypted = \"yes\"\n");
     assert_eq!(l, 3);
-    assert!(m.contains("expected a boolean") || m.contains("bool"), "{m}");
+    assert!(
+        m.contains("expected a boolean") || m.contains("bool"),
+        "{m}"
+    );
     // Missing schema.
     let (_, _, m) = err("[backup]\nencrypted = true\n");
     assert!(m.contains("missing field `schema`"), "{m}");
@@ -143,20 +149,26 @@ fn errors_name_line_column_and_expectation() {
     assert_eq!((l, c), (1, 10));
     assert!(m.contains("unsupported policy schema 2"), "{m}");
     // Bad glob.
-    let (l, c, m) = err("schema = 1\n[[app]]\nbundle_id = \"a.b\"\nmust_back_up = [\"ok/**\", \"bad/[a-\"]\n");
+    let (l, c, m) =
+        err("schema = 1\n[[app]]\nbundle_id = \"a.b\"\nmust_back_up = [\"ok/**\", \"bad/[a-\"]\n");
     assert_eq!((l, c), (4, 26), "{m}");
     assert!(m.contains("bad glob \"bad/[a-\""), "{m}");
     // Absolute glob.
-    let (_, _, m) = err("schema = 1\n[[app]]\nbundle_id = \"a.b\"\nmust_back_up = [\"/Documents\"]\n");
+    let (_, _, m) =
+        err("schema = 1\n[[app]]\nbundle_id = \"a.b\"\nmust_back_up = [\"/Documents\"]\n");
     assert!(m.contains("starts with '/'"), "{m}");
     // Bad regex.
-    let (l, _, m) = err("schema = 1\n[[app]]\nbundle_id = \"a.b\"\n[[app.canary]]\nregex = \"tok_(\"\n");
+    let (l, _, m) =
+        err("schema = 1\n[[app]]\nbundle_id = \"a.b\"\n[[app.canary]]\nregex = \"tok_(\"\n");
     assert_eq!(l, 5);
     assert!(m.contains("bad canary regex"), "{m}");
     // Class out of range / unknown name / wrong type.
     let (l, _, m) = err("schema = 1\n[[app]]\nbundle_id = \"a.b\"\n[[app.min_protection]]\nglob = \"**\"\nclass = 5\n");
     assert_eq!(l, 6);
-    assert!(m.contains("out of range") && m.contains("complete_unless_open"), "{m}");
+    assert!(
+        m.contains("out of range") && m.contains("complete_unless_open"),
+        "{m}"
+    );
     let (_, _, m) = err("schema = 1\n[[app]]\nbundle_id = \"a.b\"\n[[app.min_protection]]\nglob = \"**\"\nclass = \"strong\"\n");
     assert!(m.contains("unknown protection class \"strong\""), "{m}");
     let (_, _, m) = err("schema = 1\n[[app]]\nbundle_id = \"a.b\"\n[[app.min_protection]]\nglob = \"**\"\nclass = 1.5\n");
@@ -164,7 +176,10 @@ fn errors_name_line_column_and_expectation() {
     // Keychain: unknown expectation, no selector, bad table.
     let (l, _, m) = err("schema = 1\n[[app]]\nbundle_id = \"a.b\"\n[[app.keychain]]\nservice = \"s\"\nexpect = \"gone\"\n");
     assert_eq!(l, 6);
-    assert!(m.contains("\"device-bound\", \"migratable\" or \"absent\""), "{m}");
+    assert!(
+        m.contains("\"device-bound\", \"migratable\" or \"absent\""),
+        "{m}"
+    );
     let (l, _, m) = err("schema = 1\n[[app]]\nbundle_id = \"a.b\"\n[[app.keychain]]\ntable = \"genp\"\nexpect = \"absent\"\n");
     assert_eq!(l, 4);
     assert!(m.contains("at least one of service"), "{m}");
@@ -175,13 +190,16 @@ fn errors_name_line_column_and_expectation() {
     assert!(m.contains("exactly one of literal"), "{m}");
     let (_, _, m) = err("schema = 1\n[[app]]\nbundle_id = \"a.b\"\n[[app.canary]]\nliteral = \"a\"\nregex = \"b\"\n");
     assert!(m.contains("(2 given)"), "{m}");
-    let (_, _, m) = err("schema = 1\n[[app]]\nbundle_id = \"a.b\"\n[[app.canary]]\nliteral = \"\"\n");
+    let (_, _, m) =
+        err("schema = 1\n[[app]]\nbundle_id = \"a.b\"\n[[app.canary]]\nliteral = \"\"\n");
     assert!(m.contains("1 to 4096 bytes"), "{m}");
     let (l, _, m) = err("schema = 1\n[[app]]\nbundle_id = \"a.b\"\n[[app.canary]]\nliteral = \"x\"\nseverity = \"critical\"\n");
     assert_eq!(l, 6);
     assert!(m.contains("invalid severity \"critical\""), "{m}");
     // Canary file missing.
-    let (_, _, m) = err("schema = 1\n[[app]]\nbundle_id = \"a.b\"\n[[app.canary]]\nliterals_file = \"nope.txt\"\n");
+    let (_, _, m) = err(
+        "schema = 1\n[[app]]\nbundle_id = \"a.b\"\n[[app.canary]]\nliterals_file = \"nope.txt\"\n",
+    );
     assert!(m.contains("cannot read canary file"), "{m}");
     // Duplicate app, bad bundle id, complete = false, bad kdf.
     let (l, _, m) = err("schema = 1\n[[app]]\nbundle_id = \"a.b\"\n[[app]]\nbundle_id = \"a.b\"\n");
@@ -202,7 +220,10 @@ fn errors_name_line_column_and_expectation() {
 fn error_display_is_file_line_col() {
     let e = parse("schema = 1\nfoo = 1\n", Path::new("ci/auditor.toml")).unwrap_err();
     let s = e.to_string();
-    assert!(s.starts_with("ci/auditor.toml:2:1: unknown field `foo`"), "{s}");
+    assert!(
+        s.starts_with("ci/auditor.toml:2:1: unknown field `foo`"),
+        "{s}"
+    );
     let top: crate::Error = e.into();
     assert_eq!(top.exit_code(), crate::ExitCode::Usage);
 }
@@ -222,7 +243,10 @@ fn canary_files() {
     assert_eq!(c.patterns.len(), 2);
     let set = p.apps[0].file_canaries.as_ref().unwrap();
     assert!(set.set.is_match(b"..beta.2.."));
-    assert!(!set.set.is_match(b"..betaX2.."), "'.' in a literal is literal");
+    assert!(
+        !set.set.is_match(b"..betaX2.."),
+        "'.' in a literal is literal"
+    );
     assert_eq!(set.overlap, 6);
     let e = parse(
         "schema = 1\n[[app]]\nbundle_id = \"a.b\"\n[[app.canary]]\nregexes_file = \"res.txt\"\n",

@@ -56,12 +56,7 @@ fn case(out: &mut dyn Write, r: &CheckReport, e: &ExpectationResult) -> std::io:
     } else {
         "failure"
     };
-    let mut body = format!(
-        "{} [{}] {}\n",
-        e.rule,
-        e.severity.as_str(),
-        e.description
-    );
+    let mut body = format!("{} [{}] {}\n", e.rule, e.severity.as_str(), e.description);
     for f in r.findings_of(&e.id) {
         body.push_str(&format!(
             "{} [{}] {}: {}\n",

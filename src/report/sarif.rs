@@ -74,7 +74,12 @@ fn rule_name(id: &str) -> String {
 fn rule_descriptor(r: &PolicyRule) -> Value {
     let tags: Vec<&str> = std::iter::once("security")
         .chain(std::iter::once("ios-backup"))
-        .chain(r.references.split(';').map(str::trim).filter(|t| !t.is_empty()))
+        .chain(
+            r.references
+                .split(';')
+                .map(str::trim)
+                .filter(|t| !t.is_empty()),
+        )
         .collect();
     json!({
         "id": r.id,
@@ -193,8 +198,14 @@ mod tests {
     fn uris() {
         assert_eq!(path_uri(Path::new("auditor.toml")), "auditor.toml");
         assert_eq!(path_uri(Path::new("./ci/auditor.toml")), "ci/auditor.toml");
-        assert_eq!(path_uri(Path::new("my policy#1.toml")), "my%20policy%231.toml");
-        assert_eq!(path_uri(Path::new("/tmp/p é.toml")), "file:///tmp/p%20%C3%A9.toml");
+        assert_eq!(
+            path_uri(Path::new("my policy#1.toml")),
+            "my%20policy%231.toml"
+        );
+        assert_eq!(
+            path_uri(Path::new("/tmp/p é.toml")),
+            "file:///tmp/p%20%C3%A9.toml"
+        );
     }
 
     #[test]
