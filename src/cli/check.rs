@@ -93,7 +93,9 @@ pub fn run(a: CheckArgs) -> Result<i32, Error> {
     // The policy first: a bad one is exit 2 before any password is asked for.
     let pol = policy::load(&a.policy)?;
     let path = locate(&a.backup)?;
-    let session = open_unlocked(&path, &a.credentials, pol.needs_index(), false)?;
+    // A backup-level-only policy needs no password: never prompt for one then.
+    let needed = pol.needs_index();
+    let session = open_unlocked(&path, &a.credentials, needed, !needed)?;
     let r = policy::check(&session, &pol)?;
     let mut out = output::open(&a.output, &path)?;
     match a.format {
