@@ -10,6 +10,7 @@ pub mod error;
 pub mod fixture;
 pub mod index;
 pub mod keychain;
+pub mod policy;
 pub mod report;
 pub mod session;
 
