@@ -13,5 +13,7 @@ pub mod keychain;
 pub mod policy;
 pub mod report;
 pub mod session;
+#[cfg(test)]
+mod test_support;
 
 pub use error::{Error, ExitCode};
