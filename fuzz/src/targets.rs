@@ -183,7 +183,9 @@ fn seal(mode: u8, plain: &[u8], keys: &ClassKeys) -> Vec<u8> {
         1 | 3 => out.extend_from_slice(&auditor::crypto::gcm::seal_empty_iv(&item_key, plain)),
         2 => {
             let aad = out.clone();
-            out.extend_from_slice(&auditor::crypto::gcm::seal_default_iv(&item_key, &aad, plain));
+            out.extend_from_slice(&auditor::crypto::gcm::seal_default_iv(
+                &item_key, &aad, plain,
+            ));
         }
         _ => out.extend_from_slice(&auditor::crypto::cbc::encrypt(&item_key, plain)),
     }
@@ -231,7 +233,10 @@ pub fn der(data: &[u8]) {
 pub fn keychain_items(data: &[u8]) {
     let keys = class_keys();
     if let Ok(mut r) = keychain::read_items(data, Some(&keys), true) {
-        r.attribute_apps(&[("com.example.app".into(), vec!["AppDomain-com.example.app".into()])]);
+        r.attribute_apps(&[(
+            "com.example.app".into(),
+            vec!["AppDomain-com.example.app".into()],
+        )]);
         let _ = r.keybag_uuid_agrees(&[0u8; 16]);
         let _ = serde_json::to_string(&r);
     }

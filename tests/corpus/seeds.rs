@@ -58,7 +58,11 @@ pub fn build(conf: &Path) -> Vec<Seed> {
             }
         }
         if case == "small-encrypted" {
-            out.push(("manifest_plist", format!("{case}-xml.plist"), to_xml(&manifest)));
+            out.push((
+                "manifest_plist",
+                format!("{case}-xml.plist"),
+                to_xml(&manifest),
+            ));
         }
     }
 
@@ -71,8 +75,16 @@ pub fn build(conf: &Path) -> Vec<Seed> {
     // Keychain: the export, its blobs, their decrypted payloads.
     let kc = plain.join("51/51a4616e576dd33cd2abadfea874eb8ff246bf0e");
     let export = std::fs::read(&kc).expect("keychain-backup.plist");
-    out.push(("keychain_items", "small-unencrypted.plist".into(), export.clone()));
-    out.push(("keychain_items", "small-unencrypted-xml.plist".into(), to_xml(&export)));
+    out.push((
+        "keychain_items",
+        "small-unencrypted.plist".into(),
+        export.clone(),
+    ));
+    out.push((
+        "keychain_items",
+        "small-unencrypted-xml.plist".into(),
+        to_xml(&export),
+    ));
     out.extend(keychain_seeds(&export));
 
     out.extend(der_seeds());
@@ -109,7 +121,8 @@ fn compact_db(db: &Path) -> Vec<u8> {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("compact.db");
     let conn = rusqlite::Connection::open(&path).expect("create");
-    conn.execute_batch("PRAGMA page_size=512;").expect("page size");
+    conn.execute_batch("PRAGMA page_size=512;")
+        .expect("page size");
     conn.execute(
         "ATTACH DATABASE ?1 AS src",
         [format!("file:{}?mode=ro&immutable=1", db.display())],
@@ -195,9 +208,21 @@ fn keychain_seeds(export: &[u8]) -> Vec<Seed> {
                         dict.insert(k.clone(), pv);
                     }
                     let bp = to_binary(&plist::Value::Dictionary(dict));
-                    out.push(("keychain_blob", "v2-plist.bin".into(), [&[3u8][..], &bp].concat()));
-                    out.push(("keychain_blob", "v0-cbc.bin".into(), b"\x04secret-v0".to_vec()));
-                    out.push(("keychain_blob", "v1-cbc.bin".into(), b"\x05secret-v1".to_vec()));
+                    out.push((
+                        "keychain_blob",
+                        "v2-plist.bin".into(),
+                        [&[3u8][..], &bp].concat(),
+                    ));
+                    out.push((
+                        "keychain_blob",
+                        "v0-cbc.bin".into(),
+                        b"\x04secret-v0".to_vec(),
+                    ));
+                    out.push((
+                        "keychain_blob",
+                        "v1-cbc.bin".into(),
+                        b"\x05secret-v1".to_vec(),
+                    ));
                 }
             }
             n += 1;
@@ -318,7 +343,17 @@ fn mbdb_seeds() -> Vec<Seed> {
         3,
         &[("com.apple.assetsd.UUID", b"0123")],
     );
-    record(&mut b, "HomeDomain", "Library", None, None, 0o040755, 0, 0, &[]);
+    record(
+        &mut b,
+        "HomeDomain",
+        "Library",
+        None,
+        None,
+        0o040755,
+        0,
+        0,
+        &[],
+    );
     record(
         &mut b,
         "CameraRollDomain",
