@@ -21,6 +21,7 @@ use std::time::Duration;
 const RUN_LIMIT: Duration = Duration::from_secs(30);
 
 type Apply = Box<dyn Fn(&Path) + Send + Sync>;
+type DictEdit = Box<dyn Fn(&mut plist::Dictionary)>;
 
 struct Case {
     name: String,
@@ -643,7 +644,7 @@ fn cases(b: &Base) -> Vec<Case> {
             blob_sql(&hostile_mbfile(|_| {}))
         ));
     }
-    let weird_mbfiles: [(&str, Box<dyn Fn(&mut plist::Dictionary)>); 5] = [
+    let weird_mbfiles: [(&str, DictEdit); 5] = [
         (
             "Size i64::MAX, class 99",
             Box::new(|d| {

@@ -12,8 +12,11 @@ use auditor::index::{mbdb, mbfile, FileRecord, ManifestDb};
 use auditor::keychain::{self, blob, der, export::RawItem, item::KeychainItem};
 use std::collections::BTreeMap;
 
+/// A target body.
+pub type Target = fn(&[u8]);
+
 /// Every target by name (the corpus directory under tests/corpus/ has the same name).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("keybag", keybag),
     ("manifest_plist", manifest_plist),
     ("info_plist", info_plist),
