@@ -66,6 +66,31 @@ fn base(spec: &str) -> Base {
     }
 }
 
+/// A copy of a backup of ../shared/external (at test time only; never committed).
+fn base_external(rel: &str, password: &str) -> Option<Base> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/external")
+        .join(rel);
+    if !src.exists() {
+        eprintln!("skipped: {} not found", src.display());
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("base").join(src.file_name().unwrap());
+    copy_tree(&src, &root);
+    harden::make_writable(&root);
+    let password_file = dir.path().join("password.txt");
+    std::fs::write(&password_file, password).expect("password file");
+    Some(Base {
+        root,
+        encrypted: true,
+        password_file,
+        manifest_key: None,
+        keychain_rel: PathBuf::from("no-keychain-payload"),
+        dir,
+    })
+}
+
 // ------------------------------------------------------------------------------------------
 // Mutation helpers
 
@@ -121,6 +146,8 @@ fn payload_files(root: &Path) -> Vec<PathBuf> {
             for f in std::fs::read_dir(&p).expect("read_dir") {
                 out.push(f.expect("entry").path());
             }
+        } else if p.is_file() && name.len() == 40 && name.bytes().all(|c| c.is_ascii_hexdigit()) {
+            out.push(p);
         }
     }
     out.sort();
@@ -303,17 +330,18 @@ fn hostile_mbfile(edit: impl Fn(&mut plist::Dictionary)) -> Vec<u8> {
 
 fn cases(b: &Base) -> Vec<Case> {
     let mut out: Vec<Case> = Vec::new();
-    let key = b.manifest_key.clone();
     let mut top: Vec<PathBuf> = [
         "Manifest.plist",
         "Info.plist",
         "Status.plist",
         "Manifest.db",
+        "Manifest.mbdb",
     ]
     .iter()
     .map(PathBuf::from)
     .collect();
     top.push(b.keychain_rel.clone());
+    top.retain(|rel| b.root.join(rel).is_file());
 
     // Truncation and bit flips of each top-level file (and the keychain payload).
     for rel in &top {
@@ -539,6 +567,15 @@ fn cases(b: &Base) -> Vec<Case> {
         write_plist(&p, &v);
     }));
 
+    if b.root.join("Manifest.db").is_file() {
+        index_db_cases(b, &mut out);
+    }
+    out
+}
+
+/// Cases of a backup with a Manifest.db: swapped for garbage or other SQLite, hostile rows.
+fn index_db_cases(b: &Base, out: &mut Vec<Case>) {
+    let key = b.manifest_key.clone();
     // Manifest.db swapped for garbage or other SQLite.
     out.push(case("Manifest.db is random bytes", |r| {
         edit(&r.join("Manifest.db"), |b| {
@@ -713,7 +750,6 @@ fn cases(b: &Base) -> Vec<Case> {
     out.push(case("every hostile row at once", move |r| {
         edit_index(r, k.as_ref(), &all_rows)
     }));
-    out
 }
 
 // ------------------------------------------------------------------------------------------
@@ -788,7 +824,10 @@ struct Tally {
 }
 
 fn run_cases(spec: &str, every: usize) -> Tally {
-    let b = base(spec);
+    run_base(spec, &base(spec), every)
+}
+
+fn run_base(spec: &str, b: &Base, every: usize) -> Tally {
     let all = cases(&b);
     let chosen: Vec<&Case> = all.iter().step_by(every).collect();
     let next = AtomicUsize::new(0);
@@ -873,19 +912,25 @@ fn report(tallies: Vec<Tally>) {
     );
 }
 
+/// The fixtures, and the tiny iOS 9 Manifest.mbdb backup of ../shared/external when present.
+fn all(every: usize) -> Vec<Tally> {
+    let mut t = vec![
+        run_cases("small.json", every),
+        run_cases("small-unencrypted.json", every),
+    ];
+    if let Some(b) = base_external("pyiosbackup/backup_ios9_mbdb", "0000") {
+        t.push(run_base("pyiosbackup ios9 mbdb", &b, every));
+    }
+    t
+}
+
 #[test]
 fn mutation_subset() {
-    report(vec![
-        run_cases("small.json", 3),
-        run_cases("small-unencrypted.json", 3),
-    ]);
+    report(all(3));
 }
 
 #[test]
 #[ignore = "full mutation corpus: cargo test --test mutation -- --ignored"]
 fn mutation_full() {
-    report(vec![
-        run_cases("small.json", 1),
-        run_cases("small-unencrypted.json", 1),
-    ]);
+    report(all(1));
 }
