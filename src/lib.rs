@@ -11,7 +11,10 @@ pub mod extract;
 pub mod fixture;
 pub mod index;
 pub mod keychain;
+pub mod policy;
 pub mod report;
 pub mod session;
+#[cfg(test)]
+mod test_support;
 
 pub use error::{Error, ExitCode};

@@ -101,7 +101,19 @@ impl Session {
             }
         };
         let kek = match unlock {
-            Unlock::None => return Ok(()),
+            // Without a password, a device key alone opens a keybag none of whose
+            // classes is password-wrapped (unencrypted backups: every class WRAP=1).
+            Unlock::None => match device_key {
+                Some(_)
+                    if !keybag
+                        .classes
+                        .iter()
+                        .any(|c| c.wrap & crate::crypto::keybag::WRAP_PASSCODE != 0) =>
+                {
+                    Key32::new([0u8; 32])
+                }
+                _ => return Ok(()),
+            },
             Unlock::Key(k) => k,
             Unlock::Password(p) => {
                 let params = keybag

@@ -104,6 +104,7 @@ pub mod rules {
         FILE_CLASS_MISMATCH = ("file.class-mismatch", Low, "The EncryptionKey class prefix differs from ProtectionClass");
         FILE_BAD_KEY = ("file.bad-encryption-key", High, "The EncryptionKey blob has the wrong length");
         FILE_NOT_ENCRYPTED = ("file.not-encrypted", High, "A non-empty file of an encrypted backup has no EncryptionKey");
+        FILE_NOT_CIPHERTEXT = ("file.not-ciphertext", Medium, "The row carries an EncryptionKey but the payload is plaintext (a decrypted copy)");
         FILE_DEVICE_BOUND = ("file.device-bound", Medium, "The file's class key is bound to the device: it cannot be decrypted off it");
         FILE_RECORD_PROBLEM = ("file.record-problem", Low, "The index record (MBFile) has an unexpected shape");
         FILE_DECRYPT_FAILED = ("file.decrypt-failed", High, "The payload does not decrypt cleanly (length or PKCS#7 padding)");

@@ -220,6 +220,19 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
         }
     };
     drop(clear);
+    // Device-bound is a property of the item's class key (WRAP bit 1 in the backup
+    // keybag; every class in an unencrypted backup), not of whether this run could open
+    // it: with an examiner's device key the item opens but still restores to this device only.
+    if let Some(kb) = &s.keybag {
+        for it in &mut report.items {
+            if let Some(rec) = it
+                .protection_class
+                .and_then(|c| kb.classes.iter().find(|r| r.class() == c))
+            {
+                it.device_bound = rec.device_bound() || !encrypted;
+            }
+        }
+    }
     report.attribute_apps(&app_groups(s, records));
     file.keybag_uuid = report.keybag_uuid.clone();
     if let Some(uuid) = s.keybag.as_ref().and_then(|k| k.uuid.as_deref()) {
@@ -346,6 +359,10 @@ pub fn attach(report: &mut ScanReport, kc: Result<Option<KeychainAudit>, Error>)
                 decryptable: a.summary.decryptable,
                 device_bound: a.summary.device_bound,
                 lost_on_new_device: a.summary.lost_on_new_device,
+                unattributed: a.items.iter().filter(|i| i.app.is_none()).count() as u64,
+                by_table: a.summary.by_table.clone(),
+                by_class: a.summary.by_class.clone(),
+                by_restore: a.summary.by_restore.clone(),
                 error: None,
             });
             for app in report.apps.iter_mut() {

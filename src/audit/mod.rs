@@ -1,8 +1,12 @@
 //! The findings model and the rules that classify a backup, its files and keychain items.
 
+mod apps;
+mod checks;
+mod files;
 pub mod finding;
 pub mod keychain;
 pub mod model;
+mod payload;
 pub mod protection;
 pub mod scan;
 

@@ -149,6 +149,14 @@ pub struct KeychainSummary {
     pub decryptable: u64,
     pub device_bound: u64,
     pub lost_on_new_device: u64,
+    /// Items whose app is unknown: their access group is inside a blob this backup's
+    /// keys cannot open (device-bound), or names no app of the backup.
+    pub unattributed: u64,
+    pub by_table: BTreeMap<String, u64>,
+    /// Items per protection class (from the clear blob header; `unknown` when unreadable).
+    pub by_class: BTreeMap<String, u64>,
+    /// `{any_device, same_device_only, never, unknown}` counts.
+    pub by_restore: BTreeMap<&'static str, u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

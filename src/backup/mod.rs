@@ -100,6 +100,15 @@ impl From<BackupError> for crate::Error {
 
 /// Read a whole file, refusing files larger than `limit` bytes (also if it grows meanwhile).
 pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, BackupError> {
+    // Check before opening: opening a FIFO blocks until a writer appears (a hostile
+    // backup can hold one), and a device such as /dev/zero never ends.
+    let pre = fs::metadata(path).map_err(|e| BackupError::io(path, e))?;
+    if !pre.is_file() {
+        return Err(BackupError::Malformed {
+            path: path.to_path_buf(),
+            problem: "not a regular file".into(),
+        });
+    }
     let file = fs::File::open(path).map_err(|e| BackupError::io(path, e))?;
     let meta = file.metadata().map_err(|e| BackupError::io(path, e))?;
     if !meta.is_file() {

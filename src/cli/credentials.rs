@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 /// How to unlock an encrypted backup.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Args, Clone, Default)]
 pub struct CredentialArgs {
     /// Backup password. Without a value, prompt (no echo) on a terminal. A value on the
     /// command line is visible to other users of this machine: prefer the prompt,
@@ -28,6 +28,21 @@ pub struct CredentialArgs {
     /// device-bound class keys. Never required.
     #[arg(long, value_name = "HEX")]
     pub device_key: Option<String>,
+}
+
+/// Shows which options were given, never their values (a password or key given on the
+/// command line must not reach a log through `{:?}`).
+impl std::fmt::Debug for CredentialArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let given = |o: bool| if o { "<redacted>" } else { "-" };
+        f.debug_struct("CredentialArgs")
+            .field("password", &given(self.password.is_some()))
+            .field("password_file", &self.password_file)
+            .field("key", &given(self.key.is_some()))
+            .field("key_file", &self.key_file)
+            .field("device_key", &given(self.device_key.is_some()))
+            .finish()
+    }
 }
 
 /// What the user gave.
@@ -152,4 +167,27 @@ pub fn prompt() -> Result<Password, Error> {
 /// Whether we may prompt for a password (stdin and stderr are terminals, not CI).
 pub fn can_prompt() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_password_and_keys() {
+        let a = CredentialArgs {
+            password: Some("hunter2-pw".into()),
+            password_file: None,
+            key: Some("ab".repeat(32)),
+            key_file: None,
+            device_key: Some("cd".repeat(16)),
+        };
+        let d = format!("{a:?}");
+        assert!(!d.contains("hunter2"), "{d}");
+        assert!(
+            !d.contains(&"ab".repeat(32)) && !d.contains(&"cd".repeat(16)),
+            "{d}"
+        );
+        assert!(d.contains("<redacted>"));
+    }
 }

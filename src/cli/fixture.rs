@@ -18,6 +18,17 @@ pub fn run(a: FixtureArgs) -> Result<i32, Error> {
         .map_err(|e| Error::Usage(format!("{}: {e}", a.spec.display())))?;
     let summary = auditor::fixture::write(&spec, &a.out)
         .map_err(|e| Error::Usage(format!("{}: {e}", a.out.display())))?;
-    eprintln!("auditor: wrote {} ({summary:?})", a.out.display());
+    eprintln!(
+        "auditor: wrote {} ({}, {}): {} index rows, {} files ({} payloads, {} missing), {} apps, {} keychain items",
+        summary.backup_dir.display(),
+        summary.udid,
+        if summary.encrypted { "encrypted" } else { "unencrypted" },
+        summary.rows,
+        summary.files,
+        summary.payloads_written,
+        summary.files_missing,
+        summary.apps,
+        summary.keychain_items
+    );
     Ok(0)
 }

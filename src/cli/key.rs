@@ -19,6 +19,9 @@ pub struct KeyArgs {
 
 pub fn run(a: KeyArgs) -> Result<i32, Error> {
     let path = locate(&a.backup)?;
+    if let Some(p) = &a.output {
+        super::output::refuse_inside_backup(p, &path)?;
+    }
     let session = open_unlocked(&path, &a.credentials, true, false)?;
     let kek = session.kek.as_ref().ok_or_else(|| {
         Error::CredentialsMissing("the backup is not encrypted: there is no key to derive".into())

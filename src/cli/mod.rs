@@ -1,11 +1,13 @@
 //! Command-line interface: argument definitions and one thin function per subcommand.
 
+mod check;
 pub mod credentials;
 mod extract;
 mod fixture;
 mod key;
 mod keychain;
 pub mod output;
+mod policy_init;
 pub mod progress;
 mod scan;
 
@@ -59,6 +61,10 @@ pub enum Command {
     Fixture(fixture::FixtureArgs),
     /// Export decrypted files as DIR/<domain>/<relativePath> (safe paths, parallel).
     Extract(extract::ExtractArgs),
+    /// Check a backup against a policy file (CI gate): exit 1 when an expectation fails.
+    Check(check::CheckArgs),
+    /// Policy files: `policy init` writes a starting policy from a backup.
+    Policy(policy_init::PolicyArgs),
 }
 
 /// Run the parsed command; returns the process exit code.
@@ -70,5 +76,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Keychain(a) => keychain::run(a),
         Command::Fixture(a) => fixture::run(a),
         Command::Extract(a) => extract::run(a),
+        Command::Check(a) => check::run(a),
+        Command::Policy(a) => policy_init::run(a),
     }
 }

@@ -93,7 +93,7 @@ pub fn open_unlocked(
             }
         }
     };
-    if !matches!(unlock, Unlock::None) {
+    if !matches!(unlock, Unlock::None) || resolved.device_key.is_some() {
         let bar = progress::bar(0, "deriving key");
         let mut cb = |done: u64, total: u64| {
             if bar.length() != Some(total) {

@@ -140,14 +140,41 @@ impl ManifestDb {
     }
 
     fn check_schema(&self) -> Result<(), IndexError> {
+        // `Files` must be a plain table: a view (or a generated column) is code that runs on
+        // every read, e.g. an endless recursive CTE or a 900 MB zeroblob in a hostile file.
+        let kinds: Vec<String> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT type FROM sqlite_schema WHERE name = 'Files' COLLATE NOCASE")
+                .map_err(|e| sqlite_err(&self.name, e))?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(|e| sqlite_err(&self.name, e))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(|e| sqlite_err(&self.name, e))?
+        };
+        if let Some(k) = kinds.iter().find(|k| k.as_str() != "table") {
+            return Err(IndexError::Schema {
+                name: self.name.clone(),
+                problem: format!("`Files` is a {k}, not a table"),
+            });
+        }
         let mut stmt = self
             .conn
-            .prepare("PRAGMA table_info(Files)")
+            .prepare("PRAGMA table_xinfo(Files)")
             .map_err(|e| sqlite_err(&self.name, e))?;
         let mut cols = Vec::new();
         let mut rows = stmt.query([]).map_err(|e| sqlite_err(&self.name, e))?;
         while let Some(row) = rows.next().map_err(|e| sqlite_err(&self.name, e))? {
             let c: String = row.get(1).map_err(|e| sqlite_err(&self.name, e))?;
+            // table_xinfo's `hidden`: 0 normal, 1 hidden (virtual tables), 2/3 generated.
+            let hidden: i64 = row.get(6).map_err(|e| sqlite_err(&self.name, e))?;
+            if hidden != 0 {
+                return Err(IndexError::Schema {
+                    name: self.name.clone(),
+                    problem: format!("column `{c}` of `Files` is generated or hidden"),
+                });
+            }
             cols.push(c);
         }
         if cols.is_empty() {

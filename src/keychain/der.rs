@@ -507,6 +507,9 @@ impl<'a> Decoder<'a> {
 
     fn dict(&mut self, h: &Header, depth: usize) -> Result<DerDict, DerError> {
         let mut dict = DerDict::new();
+        // Duplicate check by hash: a linear scan per key is quadratic, and a hostile
+        // access-control DER (read without any key) can hold hundreds of thousands of keys.
+        let mut seen = std::collections::HashSet::new();
         let mut at = h.start;
         while at < h.end {
             if depth + 1 > MAX_DEPTH {
@@ -536,7 +539,7 @@ impl<'a> Decoder<'a> {
             if after_value != entry.end {
                 return Err(DerError::BadDictEntry { offset: at });
             }
-            if dict.get(&key).is_some() {
+            if !seen.insert(key.clone()) {
                 return Err(DerError::DuplicateKey { key });
             }
             dict.entries.push((key, value));

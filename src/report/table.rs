@@ -199,6 +199,31 @@ pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::
                 .map(|e| format!(" ({e})"))
                 .unwrap_or_default()
         )?;
+        let list = |m: &std::collections::BTreeMap<String, u64>| {
+            m.iter()
+                .map(|(k, v)| format!("{k}:{v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        if k.items > 0 {
+            writeln!(
+                out,
+                "            by table {} ; by class {}",
+                list(&k.by_table),
+                list(&k.by_class)
+            )?;
+            let restore: Vec<String> = k
+                .by_restore
+                .iter()
+                .map(|(k, v)| format!("{k}:{v}"))
+                .collect();
+            writeln!(
+                out,
+                "            restore {} ; {} not attributable to an app (attributes encrypted with device-bound keys)",
+                restore.join(" "),
+                k.unattributed
+            )?;
+        }
     }
     let s = &r.summary;
     writeln!(out, "\nSummary")?;

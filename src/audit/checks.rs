@@ -1,0 +1,348 @@
+//! Backup-level and keybag checks: identity, completeness, declared vs effective encryption, KDF cost.
+
+use super::finding::rules as R;
+use super::model::*;
+use super::protection::class_name;
+use super::Finding;
+use crate::backup::{Backup, DbState, IndexKind, Layout};
+use crate::crypto::keybag::{WRAP_DEVICE, WRAP_PASSCODE};
+use crate::crypto::ClassKeyState;
+use crate::session::Session;
+
+/// The lowest DPIC / ITER we do not flag as weak.
+pub const STRONG_DPIC: u32 = 10_000_000;
+pub const STRONG_ITER: u32 = 10_000;
+
+fn uuid_string(b: &[u8]) -> String {
+    if b.len() == 16 {
+        let h = hex::encode(b);
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
+    } else {
+        hex::encode(b)
+    }
+}
+
+fn needs(wrap: u32) -> &'static str {
+    match (wrap & WRAP_PASSCODE != 0, wrap & WRAP_DEVICE != 0) {
+        (true, true) => "password+device",
+        (true, false) => "password",
+        (false, true) => "device",
+        (false, false) => "none",
+    }
+}
+
+/// Build the backup summary and top-level findings (no secrets needed).
+pub(super) fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSummary {
+    let b: &Backup = &s.backup;
+    let m = b.manifest.as_ref();
+    let info = b.info.as_ref();
+    let status = b.status.as_ref();
+    let lock = m.map(|m| &m.lockdown);
+    let pick = |a: Option<&Option<String>>, c: Option<&Option<String>>| -> Option<String> {
+        a.and_then(|x| x.clone())
+            .or_else(|| c.and_then(|x| x.clone()))
+    };
+    let mut sum = BackupSummary {
+        path: b.root.display().to_string(),
+        udid: pick(
+            lock.map(|l| &l.unique_device_id),
+            info.map(|i| &i.unique_identifier),
+        ),
+        device_name: pick(lock.map(|l| &l.device_name), info.map(|i| &i.device_name)),
+        product_type: pick(lock.map(|l| &l.product_type), info.map(|i| &i.product_type)),
+        ios_version: pick(
+            lock.map(|l| &l.product_version),
+            info.map(|i| &i.product_version),
+        ),
+        build: pick(
+            lock.map(|l| &l.build_version),
+            info.map(|i| &i.build_version),
+        ),
+        serial: pick(
+            lock.map(|l| &l.serial_number),
+            info.map(|i| &i.serial_number),
+        ),
+        date: m
+            .and_then(|m| m.date.clone())
+            .or_else(|| info.and_then(|i| i.last_backup_date.clone())),
+        complete: status.map(|st| st.snapshot_state.as_deref() == Some("finished")),
+        snapshot_state: status.and_then(|st| st.snapshot_state.clone()),
+        is_full_backup: status.and_then(|st| st.is_full_backup),
+        passcode_set: m.and_then(|m| m.was_passcode_set),
+        index: match &b.index {
+            IndexKind::ManifestDb { .. } => "manifest_db",
+            IndexKind::ManifestMbdb { .. } => "manifest_mbdb",
+            IndexKind::None => "none",
+        }
+        .into(),
+        layout: match b.layout {
+            Layout::Hashed => "hashed",
+            Layout::Flat => "flat",
+            Layout::Mixed => "mixed",
+            Layout::Unknown => "unknown",
+        }
+        .into(),
+        manifest_version: m.and_then(|m| m.version.clone()),
+        encryption: Encryption {
+            declared: m.and_then(|m| m.is_encrypted),
+            index_encrypted: match &b.index {
+                IndexKind::ManifestDb {
+                    state: DbState::Ciphertext,
+                    ..
+                } => Some(true),
+                IndexKind::ManifestDb {
+                    state: DbState::Plaintext,
+                    ..
+                } => Some(false),
+                _ => None,
+            },
+            payloads_encrypted: None,
+            manifest_key_class: m
+                .and_then(|m| m.manifest_key.as_ref())
+                .filter(|k| k.len() >= 4)
+                .map(|k| u32::from_le_bytes([k[0], k[1], k[2], k[3]])),
+        },
+        kdf: None,
+        unlocked: s.class_keys.is_some(),
+    };
+
+    // Required files.
+    if b.manifest.is_none() {
+        findings.push(
+            Finding::new(
+                &R::BACKUP_MISSING_FILE,
+                "Manifest.plist is missing: no keybag, no app list, encryption unknown",
+            )
+            .at("Manifest.plist"),
+        );
+    }
+    if b.info.is_none() {
+        findings
+            .push(Finding::new(&R::BACKUP_MISSING_FILE, "Info.plist is missing").at("Info.plist"));
+    }
+    match status {
+        None => findings.push(
+            Finding::new(
+                &R::BACKUP_MISSING_FILE,
+                "Status.plist is missing: completion unknown",
+            )
+            .at("Status.plist"),
+        ),
+        Some(st) => {
+            if st.snapshot_state.as_deref() != Some("finished") {
+                findings.push(
+                    Finding::new(
+                        &R::BACKUP_INCOMPLETE,
+                        format!(
+                            "SnapshotState is {:?}, not \"finished\": the backup did not complete",
+                            st.snapshot_state.as_deref().unwrap_or("absent")
+                        ),
+                    )
+                    .at("Status.plist"),
+                );
+            }
+            if st.is_full_backup == Some(false) {
+                findings.push(
+                    Finding::new(&R::BACKUP_NOT_FULL, "IsFullBackup is false").at("Status.plist"),
+                );
+            }
+        }
+    }
+    if matches!(b.index, IndexKind::None) {
+        findings.push(
+            Finding::new(
+                &R::BACKUP_MISSING_FILE,
+                "neither Manifest.db nor Manifest.mbdb is present: no file index",
+            )
+            .at("Manifest.db"),
+        );
+    }
+    // Plist problems recorded by the tolerant readers.
+    for (name, problems) in [
+        ("Manifest.plist", m.map(|x| &x.problems)),
+        ("Info.plist", info.map(|x| &x.problems)),
+        ("Status.plist", status.map(|x| &x.problems)),
+    ] {
+        for p in problems.into_iter().flatten() {
+            findings.push(Finding::new(&R::BACKUP_PLIST_PROBLEM, p.clone()).at(name));
+        }
+    }
+    // Identity consistency: Manifest Lockdown vs Info.plist vs folder name.
+    if let (Some(l), Some(i)) = (lock, info) {
+        let pairs = [
+            ("UDID", &l.unique_device_id, &i.unique_identifier),
+            ("serial number", &l.serial_number, &i.serial_number),
+            ("iOS version", &l.product_version, &i.product_version),
+            ("product type", &l.product_type, &i.product_type),
+        ];
+        for (what, a, c) in pairs {
+            if let (Some(a), Some(c)) = (a, c) {
+                if !a.eq_ignore_ascii_case(c) {
+                    findings.push(Finding::new(
+                        &R::BACKUP_IDENTITY_MISMATCH,
+                        format!(
+                            "{what}: Manifest.plist Lockdown says {a:?}, Info.plist says {c:?}"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if let (Some(udid), Some(folder)) = (&sum.udid, b.root.file_name().and_then(|f| f.to_str())) {
+        let looks_like_udid =
+            folder.len() >= 24 && folder.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        if looks_like_udid && !folder.eq_ignore_ascii_case(udid) {
+            findings.push(Finding::new(
+                &R::BACKUP_IDENTITY_MISMATCH,
+                format!("the folder is named {folder:?} but the device UDID is {udid:?}"),
+            ));
+        }
+    }
+    // Absent plists are already findings of their own (backup.missing-file).
+    for n in b.notes.iter().filter(|n| !n.ends_with(" is absent")) {
+        findings.push(Finding::new(&R::BACKUP_NOTE, n.clone()));
+    }
+
+    // Encryption: declared vs the index.
+    let declared = sum.encryption.declared;
+    let has_mk = m.and_then(|m| m.manifest_key.as_ref()).is_some();
+    match (declared, sum.encryption.index_encrypted) {
+        (Some(false) | None, Some(true)) => findings.push(
+            Finding::new(&R::BACKUP_ENCRYPTION_MISMATCH, "Manifest.db is ciphertext but IsEncrypted is not true").at("Manifest.db"),
+        ),
+        (Some(true), Some(false)) if has_mk => findings.push(
+            Finding::new(&R::BACKUP_ENCRYPTION_MISMATCH, "IsEncrypted is true and a ManifestKey is present, but Manifest.db is plaintext SQLite").at("Manifest.db"),
+        ),
+        _ => {}
+    }
+    if let Some(mk) = m.and_then(|m| m.manifest_key.as_ref()) {
+        if mk.len() != 44 {
+            findings.push(
+                Finding::new(
+                    &R::KEYBAG_PROBLEM,
+                    format!("ManifestKey is {} bytes, expected 44", mk.len()),
+                )
+                .at("Manifest.plist"),
+            );
+        }
+    }
+    if declared == Some(false) {
+        findings.push(Finding::new(
+            &R::BACKUP_NOT_ENCRYPTED,
+            "the backup is not encrypted: every payload is plaintext on disk, and its keychain restores only to the same device",
+        ));
+    }
+
+    // Key derivation.
+    if let Some(kb) = &s.keybag {
+        if let Ok(p) = kb.kdf_params() {
+            let scheme = p.scheme();
+            sum.kdf = Some(KdfSummary {
+                scheme,
+                sha256_rounds: p.dpic,
+                sha1_rounds: p.iter,
+            });
+            if declared != Some(false) {
+                match p.dpic {
+                    None => findings.push(Finding::new(
+                        &R::BACKUP_WEAK_KDF,
+                        format!("legacy key derivation: a single PBKDF2-SHA1 with {} rounds (iOS < 10.2); passwords are cheap to guess", p.iter),
+                    )),
+                    Some(d) if d < STRONG_DPIC || p.iter < STRONG_ITER => findings.push(Finding::new(
+                        &R::BACKUP_WEAK_KDF,
+                        format!("low key-derivation cost: PBKDF2-SHA256 x {d} then PBKDF2-SHA1 x {} (iOS uses 10,000,000 and 10,000)", p.iter),
+                    )),
+                    _ => {}
+                }
+            }
+        }
+    }
+    sum
+}
+
+pub(super) fn keybag_part(s: &Session, findings: &mut Vec<Finding>) -> Option<KeybagSummary> {
+    if let Some(e) = &s.keybag_error {
+        findings.push(
+            Finding::new(
+                &R::KEYBAG_PROBLEM,
+                format!("the keybag does not parse: {e}"),
+            )
+            .at("Manifest.plist"),
+        );
+    }
+    let kb = s.keybag.as_ref()?;
+    if kb.kind.map(|t| t & 0x3FFF_FFFF) != Some(1) {
+        findings.push(
+            Finding::new(
+                &R::KEYBAG_PROBLEM,
+                format!("keybag TYPE is {:?}, expected 1 (backup)", kb.kind),
+            )
+            .at("Manifest.plist"),
+        );
+    }
+    for (tag, len) in &kb.unknown_tags {
+        findings.push(
+            Finding::new(
+                &R::KEYBAG_PROBLEM,
+                format!("unknown keybag tag {tag:?} ({len} bytes)"),
+            )
+            .at("Manifest.plist"),
+        );
+    }
+    for c in &kb.classes {
+        if c.wpky.len() != 40 && c.wrap & WRAP_PASSCODE != 0 {
+            findings.push(
+                Finding::new(
+                    &R::KEYBAG_PROBLEM,
+                    format!(
+                        "class {} WPKY is {} bytes, expected 40",
+                        c.class(),
+                        c.wpky.len()
+                    ),
+                )
+                .at("Manifest.plist"),
+            );
+        }
+    }
+    let classes = kb
+        .classes
+        .iter()
+        .map(|c| {
+            let class = c.class();
+            let state = match s.class_keys.as_ref().and_then(|k| k.keys.get(&class)) {
+                None => "locked",
+                Some(ClassKeyState::Available(_)) => "unlocked",
+                Some(ClassKeyState::DeviceBound) | Some(ClassKeyState::NotPasswordWrapped) => {
+                    "device_bound"
+                }
+            };
+            KeybagClass {
+                class,
+                name: class_name(class),
+                wrap: c.wrap,
+                needs: needs(c.wrap),
+                device_bound: c.device_bound(),
+                state,
+            }
+        })
+        .collect();
+    Some(KeybagSummary {
+        version: kb.version,
+        kind: kb.kind,
+        uuid: kb.uuid.as_deref().map(uuid_string),
+        wrap: kb.wrap,
+        classes,
+        unlocked: if s.class_keys.is_some() {
+            Some(true)
+        } else {
+            None
+        },
+    })
+}

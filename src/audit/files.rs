@@ -1,0 +1,274 @@
+//! Per-file classification of one index row: presence, class, keys, sizes, findings.
+
+use super::finding::rules as R;
+use super::model::FileReport;
+use super::payload::{deep_verify, looks_plaintext, padded_len};
+use super::protection::class_name;
+use super::Finding;
+use crate::backup::{Backup, FileId};
+use crate::crypto;
+use crate::crypto::keybag::WRAP_DEVICE;
+use crate::index::{FileKind, FileRecord};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Per-file context shared by the parallel workers.
+pub(super) struct FileCtx<'a> {
+    pub(super) backup: &'a Backup,
+    pub(super) keys: Option<&'a crypto::ClassKeys>,
+    /// class → WRAP of the keybag class record.
+    pub(super) class_wrap: HashMap<u32, u32>,
+    pub(super) check_fileid: bool,
+    pub(super) deep: bool,
+    pub(super) deep_done: AtomicU64,
+    pub(super) deep_total: u64,
+    pub(super) deep_progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+}
+
+fn kind_str(k: FileKind) -> &'static str {
+    match k {
+        FileKind::File => "file",
+        FileKind::Directory => "directory",
+        FileKind::Symlink => "symlink",
+        FileKind::Other => "other",
+    }
+}
+
+pub(super) fn file_report(
+    ctx: &FileCtx<'_>,
+    rec: &FileRecord,
+    app: Option<String>,
+    encrypted_backup: bool,
+) -> FileReport {
+    let mut findings = Vec::new();
+    let loc = format!("{}/{}", rec.domain, rec.relative_path);
+    let fid = FileId::parse(&rec.file_id);
+    if fid.is_none() {
+        findings.push(
+            Finding::new(
+                &R::FILE_BAD_FILEID,
+                format!("fileID {:?} is not 40 lowercase hex digits", rec.file_id),
+            )
+            .at(loc.clone()),
+        );
+    }
+    if ctx.check_fileid {
+        let expect = FileId::compute(&rec.domain, &rec.relative_path);
+        if fid.as_ref().map(|f| f.as_str()) != Some(expect.as_str()) {
+            findings.push(
+                Finding::new(
+                    &R::FILE_ID_MISMATCH,
+                    format!(
+                        "fileID is {} but SHA-1(domain-relativePath) is {}",
+                        rec.file_id,
+                        expect.as_str()
+                    ),
+                )
+                .at(loc.clone()),
+            );
+        }
+    }
+    for p in &rec.problems {
+        findings.push(Finding::new(&R::FILE_RECORD_PROBLEM, p.clone()).at(loc.clone()));
+    }
+    let key_class = rec
+        .encryption_key
+        .as_ref()
+        .filter(|k| k.len() >= 4)
+        .map(|k| u32::from_le_bytes([k[0], k[1], k[2], k[3]]));
+    let protection_class = rec.protection_class.or(key_class);
+    if let (Some(a), Some(b)) = (rec.protection_class, key_class) {
+        if a != b {
+            findings.push(
+                Finding::new(
+                    &R::FILE_CLASS_MISMATCH,
+                    format!(
+                        "ProtectionClass is {a} but the EncryptionKey is wrapped with class {b}"
+                    ),
+                )
+                .at(loc.clone()),
+            );
+        }
+    }
+    let encrypted = rec.encryption_key.is_some();
+    let wrap_class = key_class.or(protection_class);
+    let device_bound = encrypted
+        && wrap_class
+            .and_then(|c| ctx.class_wrap.get(&c))
+            .is_some_and(|w| w & WRAP_DEVICE != 0);
+    let mut status = "n/a";
+    let mut stored_size = None;
+    let mut content_size = None;
+    let mut sha256 = None;
+    if rec.kind == FileKind::File {
+        // One stat at the expected place; the other layout only when that fails.
+        let path = fid.as_ref().and_then(|f| {
+            let p = ctx.backup.expected_content_path(f);
+            match std::fs::symlink_metadata(&p) {
+                Ok(m) if m.is_file() => Some((p, m.len())),
+                _ => ctx
+                    .backup
+                    .content_path(f)
+                    .and_then(|p| std::fs::symlink_metadata(&p).ok().map(|m| (p, m.len()))),
+            }
+        });
+        let path = match path {
+            Some((p, len)) => {
+                status = "present";
+                stored_size = Some(len);
+                Some(p)
+            }
+            None => {
+                status = "missing";
+                findings.push(
+                    Finding::new(
+                        &R::FILE_MISSING,
+                        "the index lists this file but its payload is not on disk",
+                    )
+                    .at(loc.clone()),
+                );
+                None
+            }
+        };
+        if let Some(k) = &rec.encryption_key {
+            if k.len() != 44 {
+                findings.push(
+                    Finding::new(
+                        &R::FILE_BAD_KEY,
+                        format!("EncryptionKey is {} bytes, expected 44", k.len()),
+                    )
+                    .at(loc.clone()),
+                );
+            }
+        } else if encrypted_backup && rec.size.unwrap_or(0) > 0 {
+            findings.push(
+                Finding::new(
+                    &R::FILE_NOT_ENCRYPTED,
+                    "a non-empty file of an encrypted backup has no EncryptionKey",
+                )
+                .at(loc.clone()),
+            );
+        }
+        if device_bound {
+            findings.push(
+                Finding::new(
+                    &R::FILE_DEVICE_BOUND,
+                    format!(
+                        "class {} is bound to the device: this file cannot be decrypted off it",
+                        wrap_class.unwrap_or(0)
+                    ),
+                )
+                .at(loc.clone()),
+            );
+        }
+        // The file key, when the class key is available.
+        let mut file_key = None;
+        if let (Some(keys), Some(k)) = (
+            ctx.keys,
+            rec.encryption_key.as_ref().filter(|k| k.len() == 44),
+        ) {
+            let class = key_class.unwrap_or(0);
+            match keys.get(class) {
+                Some(ck) => match crypto::wrap::unwrap32(ck, &k[4..]) {
+                    Ok(fk) => file_key = Some(fk),
+                    Err(e) => findings.push(
+                        Finding::new(
+                            &R::FILE_KEY_UNWRAP_FAILED,
+                            format!("the file key does not unwrap with class key {class}: {e}"),
+                        )
+                        .at(loc.clone()),
+                    ),
+                },
+                None if !device_bound => findings.push(
+                    Finding::new(
+                        &R::FILE_KEY_UNWRAP_FAILED,
+                        format!("class {class} has no class key in the keybag"),
+                    )
+                    .at(loc.clone()),
+                ),
+                None => {}
+            }
+        }
+        if let (Some(stored), Some(p)) = (stored_size, path.as_ref()) {
+            let plaintext_magic = encrypted && stored > 0 && looks_plaintext(p, stored);
+            if plaintext_magic {
+                // The row has a key but the payload is not ciphertext: a decrypted copy.
+                findings.push(
+                    Finding::new(
+                        &R::FILE_NOT_CIPHERTEXT,
+                        "the row carries an EncryptionKey but the payload is plaintext (stored decrypted)",
+                    )
+                    .at(loc.clone()),
+                );
+                content_size = Some(stored);
+            } else if !encrypted || stored == 0 {
+                // An empty payload is an empty file, with or without a key (iOS writes
+                // zero-byte payloads for empty files and keeps their EncryptionKey).
+                content_size = Some(stored);
+            } else if let Some(fk) = &file_key {
+                match padded_len(p, stored, fk) {
+                    Ok(n) => content_size = Some(n),
+                    Err(e) => {
+                        findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, e).at(loc.clone()))
+                    }
+                }
+            }
+            if ctx.deep && (!encrypted || stored == 0 || plaintext_magic || file_key.is_some()) {
+                match deep_verify(
+                    p,
+                    file_key.as_ref().filter(|_| stored > 0 && !plaintext_magic),
+                ) {
+                    Ok(d) => {
+                        if let Some(problem) = d.problem {
+                            findings.push(
+                                Finding::new(&R::FILE_DECRYPT_FAILED, problem).at(loc.clone()),
+                            );
+                        } else {
+                            content_size = Some(d.plaintext_len);
+                        }
+                        sha256 = Some(d.sha256);
+                    }
+                    Err(e) => findings.push(
+                        Finding::new(&R::FILE_UNREADABLE, format!("cannot read the payload: {e}"))
+                            .at(loc.clone()),
+                    ),
+                }
+                let done = ctx.deep_done.fetch_add(stored, Ordering::Relaxed) + stored;
+                if let Some(cb) = ctx.deep_progress {
+                    cb(done, ctx.deep_total);
+                }
+            }
+            // Size versus what is stored.
+            if let Some(size) = rec.size {
+                match content_size {
+                    Some(n) if n != size => findings.push(
+                        Finding::new(&R::FILE_SIZE_MISMATCH, format!("recorded Size is {size} but the content is {n} bytes")).at(loc.clone()),
+                    ),
+                    None if encrypted && stored != 16 * (size / 16 + 1) => findings.push(
+                        Finding::new(&R::FILE_SIZE_MISMATCH, format!("recorded Size {size} cannot produce {stored} bytes of AES-CBC/PKCS#7 ciphertext")).at(loc.clone()),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+    }
+    FileReport {
+        domain: rec.domain.clone(),
+        relative_path: rec.relative_path.clone(),
+        file_id: rec.file_id.clone(),
+        kind: kind_str(rec.kind),
+        status,
+        encrypted,
+        protection_class,
+        protection_class_name: protection_class.map(class_name),
+        device_bound,
+        size: rec.size,
+        stored_size,
+        content_size,
+        sha256,
+        target: rec.target.clone(),
+        mode: rec.mode.map(|m| format!("0o{m:o}")),
+        app,
+        findings,
+    }
+}

@@ -1,0 +1,112 @@
+//! Reading payloads: plaintext detection, exact length from the last CBC block, full verification.
+
+use crate::crypto::{self, Key32};
+use std::io::Read;
+
+/// Outcome of verifying a payload in full.
+pub(super) struct Deep {
+    pub(super) plaintext_len: u64,
+    pub(super) sha256: String,
+    pub(super) problem: Option<String>,
+}
+
+/// A writer that only hashes and counts.
+struct HashSink {
+    hasher: sha2::Sha256,
+}
+
+impl std::io::Write for HashSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(&mut self.hasher, buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub(super) fn deep_verify(path: &std::path::Path, key: Option<&Key32>) -> std::io::Result<Deep> {
+    let mut f = std::fs::File::open(path)?;
+    let mut sink = HashSink {
+        hasher: <sha2::Sha256 as sha2::Digest>::new(),
+    };
+    let (plaintext_len, problem) = match key {
+        Some(k) => {
+            let o = crypto::cbc::decrypt_stream(k, &mut f, &mut sink)?;
+            let problem = o.problem.map(|p| match p {
+                crypto::cbc::StreamProblem::NotBlockAligned => format!(
+                    "ciphertext length {} is not a non-zero multiple of 16",
+                    o.ciphertext_len
+                ),
+                crypto::cbc::StreamProblem::BadPadding => {
+                    "PKCS#7 padding is invalid (wrong key or corrupt content)".to_string()
+                }
+            });
+            (o.plaintext_len, problem)
+        }
+        None => {
+            let mut buf = vec![0u8; 1 << 20];
+            let mut n = 0u64;
+            loop {
+                let r = f.read(&mut buf)?;
+                if r == 0 {
+                    break;
+                }
+                sha2::Digest::update(&mut sink.hasher, &buf[..r]);
+                n += r as u64;
+            }
+            (n, None)
+        }
+    };
+    Ok(Deep {
+        plaintext_len,
+        sha256: hex::encode(sha2::Digest::finalize(sink.hasher)),
+        problem,
+    })
+}
+
+/// Is a payload whose row has a key evidently not AES-CBC ciphertext? (length not a
+/// multiple of 16, or a well-known plaintext header: SQLite, binary or XML plist.)
+pub(super) fn looks_plaintext(path: &std::path::Path, stored: u64) -> bool {
+    if stored % 16 != 0 {
+        return true;
+    }
+    let mut head = [0u8; 16];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = &head[..n];
+    head.starts_with(b"SQLite format 3\0")
+        || head.starts_with(b"bplist00")
+        || head.starts_with(b"<?xml")
+}
+
+/// Plaintext length of an encrypted payload from its last two blocks (PKCS#7 pad byte).
+pub(super) fn padded_len(path: &std::path::Path, stored: u64, key: &Key32) -> Result<u64, String> {
+    use std::io::{Seek, SeekFrom};
+    if stored == 0 || stored % 16 != 0 {
+        return Err(format!(
+            "ciphertext length {stored} is not a non-zero multiple of 16"
+        ));
+    }
+    let take = stored.min(32);
+    let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    f.seek(SeekFrom::Start(stored - take))
+        .map_err(|e| e.to_string())?;
+    let mut tail = [0u8; 32];
+    f.read_exact(&mut tail[..take as usize])
+        .map_err(|e| e.to_string())?;
+    // CBC: P_last = D(C_last) xor C_prev (C_prev = zero IV for a one-block file).
+    let mut prev = [0u8; 16];
+    let mut last = [0u8; 16];
+    if take == 32 {
+        prev.copy_from_slice(&tail[..16]);
+        last.copy_from_slice(&tail[16..32]);
+    } else {
+        last.copy_from_slice(&tail[..16]);
+    }
+    match crypto::cbc::pad_len_from_tail(key, &prev, &last) {
+        Some(pad) => Ok(stored - pad as u64),
+        None => Err("PKCS#7 padding is invalid (wrong key or corrupt content)".into()),
+    }
+}

@@ -1,0 +1,265 @@
+//! Evidence integrity: the backup tree is byte-identical before and after every subcommand
+//! (encrypted backup, plain-SQLite index, an index with a pending WAL that SQLite would
+//! otherwise check-point into Manifest.db, the read-only conformance backups), and auditor
+//! writes only where the user asked (`--output`, `key -o`), never inside the backup nor in the
+//! working directory.
+
+mod harden;
+
+use harden::{copy_tree, digest_diff, run_auditor, tree_digest};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    /// Holds the backup folder and nothing else.
+    evidence: PathBuf,
+    backup: PathBuf,
+    /// Where requested outputs go.
+    out: PathBuf,
+    cwd: PathBuf,
+    password_file: Option<PathBuf>,
+}
+
+fn setup_fixture(spec: &str) -> Setup {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = harden::spec_json(spec, Some(20_000));
+    let evidence = dir.path().join("evidence");
+    let (backup, _) = harden::write_fixture(&spec, &evidence);
+    finish(dir, evidence, backup, spec["password"].as_str())
+}
+
+fn finish(
+    dir: tempfile::TempDir,
+    evidence: PathBuf,
+    backup: PathBuf,
+    password: Option<&str>,
+) -> Setup {
+    let out = dir.path().join("out");
+    let cwd = dir.path().join("cwd");
+    std::fs::create_dir_all(&out).expect("out");
+    std::fs::create_dir_all(&cwd).expect("cwd");
+    let password_file = password.map(|p| {
+        let f = dir.path().join("password.txt");
+        std::fs::write(&f, p).expect("password file");
+        f
+    });
+    Setup {
+        _dir: dir,
+        evidence,
+        backup,
+        out,
+        cwd,
+        password_file,
+    }
+}
+
+/// Every subcommand, with outputs requested into `out/`; returns how many runs were made.
+fn run_all(s: &Setup, label: &str) -> usize {
+    let b = s.backup.display().to_string();
+    let pw: Vec<String> = match &s.password_file {
+        Some(f) => vec!["--password-file".into(), f.display().to_string()],
+        None => vec![],
+    };
+    let out = |name: &str| s.out.join(name).display().to_string();
+    let mut cmds: Vec<Vec<String>> = vec![
+        vec!["info".into(), b.clone()],
+        vec![
+            "info".into(),
+            b.clone(),
+            "--format".into(),
+            "json".into(),
+            "-o".into(),
+            out("info.json"),
+        ],
+        vec!["scan".into(), b.clone(), "--no-password".into()],
+        vec!["scan".into(), b.clone()],
+        vec!["scan".into(), b.clone(), "--deep".into(), "--files".into()],
+        vec![
+            "scan".into(),
+            b.clone(),
+            "--deep".into(),
+            "--format".into(),
+            "json".into(),
+            "--output".into(),
+            out("scan.json"),
+        ],
+        vec!["keychain".into(), b.clone()],
+        vec![
+            "keychain".into(),
+            b.clone(),
+            "--format".into(),
+            "json".into(),
+            "-o".into(),
+            out("keychain.json"),
+        ],
+    ];
+    if s.password_file.is_some() {
+        cmds.push(vec!["key".into(), b.clone(), "-o".into(), out("key.txt")]);
+    }
+    for c in cmds.iter_mut().skip(2) {
+        c.extend(pw.iter().cloned());
+    }
+    let before = tree_digest(&s.evidence);
+    let mut expected_outputs: Vec<String> = Vec::new();
+    for c in &cmds {
+        let args: Vec<&str> = c.iter().map(String::as_str).collect();
+        let run = run_auditor(&args, &s.cwd, None, LIMIT);
+        assert!(
+            matches!(run.code, Some(0..=4)),
+            "{label}: {args:?} exited {:?}: {}",
+            run.code,
+            run.stderr()
+        );
+        // On these intact backups every run succeeds.
+        assert_eq!(run.code, Some(0), "{label}: {args:?}: {}", run.stderr());
+        let after = tree_digest(&s.evidence);
+        let diff = digest_diff(&before, &after);
+        assert!(
+            diff.is_empty(),
+            "{label}: {args:?} changed the evidence: {diff:?}"
+        );
+        if let Some(i) = args.iter().position(|a| *a == "-o" || *a == "--output") {
+            if run.code == Some(0) {
+                expected_outputs.push(
+                    Path::new(args[i + 1])
+                        .file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+    }
+    // Only the requested outputs were written, and nothing in the working directory.
+    let mut written: Vec<String> = std::fs::read_dir(&s.out)
+        .expect("out")
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    expected_outputs.sort();
+    assert_eq!(written, expected_outputs, "{label}: files in out/");
+    assert!(
+        std::fs::read_dir(&s.cwd).unwrap().next().is_none(),
+        "{label}: something was written into the working directory"
+    );
+    assert_eq!(
+        std::fs::read_dir(&s.evidence).unwrap().count(),
+        1,
+        "{label}: something was written beside the backup"
+    );
+    eprintln!("{label}: {} runs, evidence unchanged", cmds.len());
+    cmds.len()
+}
+
+#[test]
+fn encrypted_fixture_is_untouched() {
+    let s = setup_fixture("small.json");
+    run_all(&s, "encrypted fixture");
+}
+
+#[test]
+fn plain_sqlite_index_is_untouched() {
+    let s = setup_fixture("small-unencrypted.json");
+    run_all(&s, "plain Manifest.db");
+}
+
+/// A plain Manifest.db with committed transactions still in Manifest.db-wal and a -shm file:
+/// an ordinary SQLite open would check-point them into Manifest.db and delete the WAL.
+#[test]
+fn pending_wal_is_not_checkpointed() {
+    let s = setup_fixture("small-unencrypted.json");
+    let db = s.backup.join("Manifest.db");
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let work = scratch.path().join("Manifest.db");
+    std::fs::copy(&db, &work).expect("copy");
+    let conn = rusqlite::Connection::open(&work).expect("open");
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;
+         INSERT INTO Files VALUES ('ffffffffffffffffffffffffffffffffffffffff', 'HomeDomain', 'wal-row', 1, NULL);",
+    )
+    .expect("write in WAL mode");
+    // Copy while the connection is open: the row lives only in the WAL.
+    for ext in ["", "-wal", "-shm"] {
+        let from = PathBuf::from(format!("{}{ext}", work.display()));
+        let to = PathBuf::from(format!("{}{ext}", db.display()));
+        if from.exists() {
+            std::fs::copy(&from, &to).expect("copy WAL files");
+        }
+    }
+    drop(conn);
+    assert!(s.backup.join("Manifest.db-wal").exists());
+    run_all(&s, "pending WAL");
+}
+
+/// The conformance backups (copied: the originals are read-only, which would hide writes).
+#[test]
+fn conformance_backups_are_untouched() {
+    let mut total = 0;
+    for case in ["small-encrypted", "small-unencrypted"] {
+        let Some(src) = harden_conformance(case) else {
+            return;
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let evidence = dir.path().join("evidence");
+        let backup = evidence.join(src.0.file_name().unwrap());
+        copy_tree(&src.0, &backup);
+        harden::make_writable(&evidence);
+        let s = finish(dir, evidence, backup, src.1.as_deref());
+        total += run_all(&s, case);
+    }
+    eprintln!("conformance: {total} runs");
+}
+
+fn harden_conformance(case: &str) -> Option<(PathBuf, Option<String>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/conformance")
+        .join(case);
+    if !dir.exists() {
+        eprintln!("skipped: {} not found", dir.display());
+        return None;
+    }
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("EXPECTED.json")).ok()?).ok()?;
+    Some((
+        dir.join(expected["backup_dir"].as_str()?),
+        expected["password"].as_str().map(str::to_owned),
+    ))
+}
+
+/// `--output` (and `key -o`) inside the backup is refused with exit 2 and nothing is written.
+#[test]
+fn output_inside_the_backup_is_refused() {
+    let s = setup_fixture("small.json");
+    let before = tree_digest(&s.evidence);
+    let pw = s.password_file.as_ref().unwrap().display().to_string();
+    let b = s.backup.display().to_string();
+    let inside = s.backup.join("report.json").display().to_string();
+    let nested = s
+        .backup
+        .join("no-such-dir")
+        .join("x.txt")
+        .display()
+        .to_string();
+    let id = auditor::fixture::file_id("KeychainDomain", "keychain-backup.plist");
+    let in_prefix = s.backup.join(&id[..2]).join("x.txt").display().to_string();
+    for args in [
+        vec!["scan", &b, "--password-file", &pw, "-o", &inside],
+        vec!["info", &b, "--output", &inside],
+        vec!["keychain", &b, "--password-file", &pw, "-o", &nested],
+        vec!["key", &b, "--password-file", &pw, "-o", &inside],
+        vec!["scan", &b, "--no-password", "-o", &in_prefix],
+    ] {
+        let run = run_auditor(&args, &s.cwd, None, LIMIT);
+        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr());
+        assert!(
+            run.stderr().contains("inside the backup"),
+            "{}",
+            run.stderr()
+        );
+    }
+    let diff = digest_diff(&before, &tree_digest(&s.evidence));
+    assert!(diff.is_empty(), "{diff:?}");
+}
