@@ -212,7 +212,7 @@ fn check_tree(r: &Reader<'_>, root: usize) -> Option<()> {
                 }
                 for (k, c) in r.refs(raw).enumerate() {
                     if k < n {
-                        text(r.obj(c)?)?;
+                        key_eq(r.obj(c)?, "")?;
                     }
                     stack.push((c, depth + 1));
                 }
@@ -231,16 +231,37 @@ fn check_tree(r: &Reader<'_>, root: usize) -> Option<()> {
     Some(())
 }
 
+/// Is `o` the string `key`? `None` when it is not a string (or invalid UTF-16).
+fn key_eq(o: Obj<'_>, key: &str) -> Option<bool> {
+    match o {
+        Obj::Ascii(b) => Some(b == key.as_bytes()),
+        Obj::Utf16(b) => {
+            let units = b.chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]]));
+            let mut want = key.chars();
+            for c in char::decode_utf16(units) {
+                if Some(c.ok()?) != want.next() {
+                    // Still validate the rest, as the general parser would.
+                    return text(o).map(|_| false);
+                }
+            }
+            Some(want.next().is_none())
+        }
+        _ => None,
+    }
+}
+
 /// A dictionary: the value of `key` (the last one when a key repeats, as the general parser).
 fn lookup(r: &Reader<'_>, dict: Obj<'_>, key: &str) -> Option<Option<usize>> {
     let Obj::Dict(raw, n) = dict else {
         return None;
     };
-    let refs: Vec<usize> = r.refs(raw).collect();
+    let rs = r.ref_size;
+    let at =
+        |k: usize| -> Option<usize> { usize::try_from(be(raw.get(k * rs..(k + 1) * rs)?)).ok() };
     let mut found = None;
     for k in 0..n {
-        if text(r.obj(*refs.get(k)?)?)? == key {
-            found = Some(*refs.get(n + k)?);
+        if key_eq(r.obj(at(k)?)?, key)? {
+            found = Some(at(n + k)?);
         }
     }
     Some(found)
