@@ -838,6 +838,9 @@ fn run_base(spec: &str, b: &Base, every: usize) -> Tally {
         failures: Vec::new(),
     });
     let work = b.dir.path().join("cases");
+    // AUDITOR_MUTATION_LOG=FILE: one line per run (case, command, exit, last stderr line).
+    let log_path = std::env::var_os("AUDITOR_MUTATION_LOG");
+    let log = log_path.as_ref().map(|_| Mutex::new(Vec::<String>::new()));
     std::thread::scope(|s| {
         for _ in 0..2 {
             s.spawn(|| loop {
@@ -856,6 +859,13 @@ fn run_base(spec: &str, b: &Base, every: usize) -> Tally {
                     let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
                     let run = run_auditor(&args, &cwd, None, RUN_LIMIT);
                     codes.push(run.code.unwrap_or(-1));
+                    if let Some(log) = &log {
+                        let first = run.stderr().lines().last().unwrap_or("").to_owned();
+                        log.lock().unwrap().push(format!(
+                            "{spec} | {} | {} | {:?} | {first}",
+                            c.name, args[0], run.code
+                        ));
+                    }
                     if let Err(e) = check_run(&run, &root) {
                         local.push(format!("[{spec}] {} / {}: {e}", c.name, args[0]));
                     }
@@ -888,6 +898,19 @@ fn run_base(spec: &str, b: &Base, every: usize) -> Tally {
             });
         }
     });
+    if let (Some(p), Some(log)) = (log_path, log) {
+        let mut lines = log.into_inner().unwrap();
+        lines.sort();
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .expect("log");
+        use std::io::Write;
+        for l in lines {
+            writeln!(f, "{l}").expect("log");
+        }
+    }
     let t = tally.into_inner().unwrap();
     eprintln!(
         "{spec}: {} of {} mutated cases, {} runs, exit codes {:?}",
