@@ -7,6 +7,7 @@ pub mod audit;
 pub mod backup;
 pub mod crypto;
 pub mod error;
+pub mod extract;
 pub mod fixture;
 pub mod index;
 pub mod keychain;

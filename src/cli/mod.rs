@@ -2,6 +2,7 @@
 
 mod check;
 pub mod credentials;
+mod extract;
 mod fixture;
 mod key;
 mod keychain;
@@ -62,6 +63,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Policy files: `policy init` writes a starting policy from a backup.
     Policy(policy_init::PolicyArgs),
+    /// Export decrypted files as DIR/<domain>/<relativePath> (safe paths, parallel).
+    Extract(extract::ExtractArgs),
 }
 
 /// Run the parsed command; returns the process exit code.
@@ -74,5 +77,6 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Fixture(a) => fixture::run(a),
         Command::Check(a) => check::run(a),
         Command::Policy(a) => policy_init::run(a),
+        Command::Extract(a) => extract::run(a),
     }
 }
