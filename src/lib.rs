@@ -7,10 +7,14 @@ pub mod audit;
 pub mod backup;
 pub mod crypto;
 pub mod error;
+pub mod extract;
 pub mod fixture;
 pub mod index;
 pub mod keychain;
+pub mod policy;
 pub mod report;
 pub mod session;
+#[cfg(test)]
+mod test_support;
 
 pub use error::{Error, ExitCode};

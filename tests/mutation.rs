@@ -828,7 +828,7 @@ fn run_cases(spec: &str, every: usize) -> Tally {
 }
 
 fn run_base(spec: &str, b: &Base, every: usize) -> Tally {
-    let all = cases(&b);
+    let all = cases(b);
     let chosen: Vec<&Case> = all.iter().step_by(every).collect();
     let next = AtomicUsize::new(0);
     let tally = Mutex::new(Tally {
@@ -855,7 +855,7 @@ fn run_base(spec: &str, b: &Base, every: usize) -> Tally {
                 std::fs::create_dir_all(&cwd).expect("cwd");
                 let mut local = Vec::new();
                 let mut codes = Vec::new();
-                for cmd in commands(&b, &root) {
+                for cmd in commands(b, &root) {
                     let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
                     let run = run_auditor(&args, &cwd, None, RUN_LIMIT);
                     codes.push(run.code.unwrap_or(-1));

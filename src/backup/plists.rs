@@ -351,25 +351,15 @@ pub fn date_to_rfc3339(d: plist::Date) -> String {
 }
 
 /// Format Unix seconds as RFC 3339 UTC (`YYYY-MM-DDTHH:MM:SSZ`), proleptic Gregorian.
+/// Out-of-range values (beyond year ±9999) are shown as raw seconds.
 pub fn unix_to_rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // civil-from-days (H. Hinnant's algorithm)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("{secs} (Unix seconds, out of range)"))
 }
 
 /// Typed access to one dictionary that records type problems instead of failing.
@@ -750,19 +740,9 @@ impl StatusPlist {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
-    fn shared(rel: &str) -> Option<PathBuf> {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared")
-            .join(rel);
-        if p.exists() {
-            Some(p)
-        } else {
-            eprintln!("skipped: {} not found", p.display());
-            None
-        }
-    }
+    use crate::test_support::shared;
 
     fn read(p: &Path) -> Vec<u8> {
         std::fs::read(p).unwrap()

@@ -3,17 +3,7 @@
 use super::*;
 use std::collections::BTreeSet;
 
-fn shared(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared")
-        .join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipped: {} not found", p.display());
-        None
-    }
-}
+use crate::test_support::shared;
 
 fn expected(dir: &str) -> serde_json::Value {
     let p = shared(dir).unwrap().join("EXPECTED.json");

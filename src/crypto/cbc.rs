@@ -124,7 +124,9 @@ fn fill(input: &mut dyn Read, buf: &mut [u8], filled: &mut usize) -> std::io::Re
 /// Decrypt `input` into `output` in bounded chunks (a few hundred KiB), keeping the CBC
 /// chain across chunks and holding back the last block to strip the padding.
 ///
-/// Memory is bounded by one buffer of [`STREAM_CHUNK`] + 16 bytes (wiped when done).
+/// Memory is bounded by one buffer of [`STREAM_CHUNK`] + 16 bytes per thread, reused from
+/// call to call; the bytes a call used are wiped when it ends (so a small file costs no
+/// allocation and no wiping of the whole buffer).
 /// * Valid padding: everything but the padding is written, `problem = None`.
 /// * Bad padding: every decrypted byte, including the whole last block, is written and
 ///   `problem = Some(BadPadding)`.
@@ -138,29 +140,71 @@ pub fn decrypt_stream(
     input: &mut dyn Read,
     output: &mut dyn Write,
 ) -> std::io::Result<StreamOutcome> {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.len() != STREAM_CHUNK + BLOCK {
+                buf.resize(STREAM_CHUNK + BLOCK, 0);
+            }
+            decrypt_stream_in(key, input, output, &mut buf)
+        }
+        // Re-entered from `output` on the same thread: use a buffer of its own.
+        Err(_) => decrypt_stream_in(key, input, output, &mut vec![0u8; STREAM_CHUNK + BLOCK]),
+    })
+}
+
+thread_local! {
+    /// The per-thread buffer of [`decrypt_stream`] (all zero between calls).
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Wipes the part of a scratch buffer that was used, however the call ends.
+struct Wipe<'a> {
+    buf: &'a mut [u8],
+    used: usize,
+}
+
+impl Drop for Wipe<'_> {
+    fn drop(&mut self) {
+        if let Some(b) = self.buf.get_mut(..self.used) {
+            zeroize::Zeroize::zeroize(b);
+        }
+    }
+}
+
+fn decrypt_stream_in(
+    key: &Key32,
+    input: &mut dyn Read,
+    output: &mut dyn Write,
+    scratch: &mut [u8],
+) -> std::io::Result<StreamOutcome> {
     let mut dec = decryptor(key);
-    let mut buf = Zeroizing::new(vec![0u8; STREAM_CHUNK + BLOCK]);
+    let mut wipe = Wipe {
+        buf: scratch,
+        used: 0,
+    };
     let mut filled = 0usize;
     let mut ciphertext_len = 0u64;
     let mut plaintext_len = 0u64;
     loop {
         let before = filled;
-        let eof = fill(input, &mut buf, &mut filled)?;
+        let eof = fill(input, wipe.buf, &mut filled);
+        wipe.used = wipe.used.max(filled);
+        let eof = eof?;
         ciphertext_len += (filled - before) as u64;
         if eof {
             break;
         }
         // Buffer full (a multiple of 16): decrypt all but the last block, keep that one back.
-        let (head, _) = buf.split_at_mut(STREAM_CHUNK);
+        let (head, _) = wipe.buf.split_at_mut(STREAM_CHUNK);
         decrypt_in_place(&mut dec, head);
         output.write_all(head)?;
         plaintext_len += STREAM_CHUNK as u64;
-        buf.copy_within(STREAM_CHUNK.., 0);
+        wipe.buf.copy_within(STREAM_CHUNK.., 0);
         filled = BLOCK;
     }
     // End of input: `buf[..filled]` is the tail of the ciphertext.
     let aligned = filled - filled % BLOCK;
-    let tail = &mut buf[..aligned];
+    let tail = &mut wipe.buf[..aligned];
     decrypt_in_place(&mut dec, tail);
     if ciphertext_len == 0 || ciphertext_len % BLOCK as u64 != 0 {
         output.write_all(tail)?;

@@ -375,19 +375,9 @@ mod tests {
     use super::*;
     use crate::crypto::kdf::{derive_kek, KdfScheme};
     use crate::crypto::Password;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
-    fn shared(rel: &str) -> Option<PathBuf> {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared")
-            .join(rel);
-        if p.exists() {
-            Some(p)
-        } else {
-            eprintln!("skipped: {} not found", p.display());
-            None
-        }
-    }
+    use crate::test_support::shared;
 
     /// `BackupKeyBag` of a Manifest.plist (or the file itself when it is a raw `.bin`).
     fn keybag_bytes(path: &Path) -> Vec<u8> {

@@ -5,17 +5,7 @@ use crate::index::record::FileKind;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-fn shared(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared")
-        .join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipped: {} not found", p.display());
-        None
-    }
-}
+use crate::test_support::shared;
 
 fn collect(db: &ManifestDb) -> Vec<FileRecord> {
     let mut v = Vec::new();

@@ -3,19 +3,8 @@
 use super::*;
 use crate::index::record::FileKind;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-fn shared(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared")
-        .join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipped: {} not found", p.display());
-        None
-    }
-}
+use crate::test_support::shared;
 
 fn s(out: &mut Vec<u8>, v: Option<&[u8]>) {
     match v {

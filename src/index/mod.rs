@@ -124,17 +124,7 @@ impl Index {
 mod tests {
     use super::*;
 
-    fn shared(rel: &str) -> Option<PathBuf> {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared")
-            .join(rel);
-        if p.exists() {
-            Some(p)
-        } else {
-            eprintln!("skipped: {} not found", p.display());
-            None
-        }
-    }
+    use crate::test_support::shared;
 
     #[test]
     fn facade_over_all_three_sources() {

@@ -1,0 +1,67 @@
+//! `auditor policy init`: write a starting policy from what a backup shows.
+
+use super::credentials::CredentialArgs;
+use super::output;
+use super::scan::{locate, open_unlocked};
+use auditor::audit::scan::{scan, ScanOptions};
+use auditor::Error;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    pub command: PolicyCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PolicyCommand {
+    /// Write a policy that the backup satisfies now (apps, current classes), to tighten.
+    Init(InitArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The backup folder (the `<UDID>` folder).
+    pub backup: PathBuf,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+    /// Write the policy to FILE instead of stdout (refuses to overwrite an existing file).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+pub fn run(a: PolicyArgs) -> Result<i32, Error> {
+    match a.command {
+        PolicyCommand::Init(a) => init(a),
+    }
+}
+
+fn init(a: InitArgs) -> Result<i32, Error> {
+    let path = locate(&a.backup)?;
+    let session = open_unlocked(&path, &a.credentials, true, false)?;
+    let report = scan(&session, &ScanOptions::default())?;
+    let records = session.records()?.unwrap_or_default();
+    let keychain = match auditor::audit::keychain::audit(&session, &records) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("auditor: warning: the keychain cannot be read ({e}); no keychain expectations written");
+            None
+        }
+    };
+    let owners = auditor::policy::owners_of(&session, &report, []);
+    let text = auditor::policy::init::generate(&report, keychain.as_ref(), &owners);
+    if let Some(p) = &a.output {
+        if p.exists() {
+            return Err(Error::Usage(format!(
+                "--output {}: the file exists; refusing to overwrite a policy",
+                p.display()
+            )));
+        }
+    }
+    let mut out = output::open(&a.output, &path)?;
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(output::write_err)?;
+    Ok(0)
+}

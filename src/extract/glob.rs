@@ -1,0 +1,93 @@
+//! `--path` patterns over a relativePath, with `globset` (the same syntax as policy files).
+//!
+//! `*` matches any run of characters except `/`; `?` one character except `/`; `**` any run
+//! including `/` (`**/*.jpg` also matches `a.jpg`); `[abc]`, `[a-z]`, `[!abc]` one
+//! character of (or not of) a set; `\` makes the next character literal.
+
+/// Longest pattern accepted (characters).
+pub const MAX_PATTERN: usize = 4096;
+
+/// A compiled pattern.
+#[derive(Debug, Clone)]
+pub struct Glob {
+    text: String,
+    matcher: globset::GlobMatcher,
+}
+
+/// Why a pattern does not compile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GlobError {
+    #[error("pattern is longer than {MAX_PATTERN} characters")]
+    TooLong,
+    #[error("pattern {0:?}: {1}")]
+    Invalid(String, String),
+}
+
+impl Glob {
+    /// Compile `pattern`.
+    pub fn new(pattern: &str) -> Result<Glob, GlobError> {
+        if pattern.chars().count() > MAX_PATTERN {
+            return Err(GlobError::TooLong);
+        }
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| GlobError::Invalid(pattern.to_string(), e.kind().to_string()))?;
+        Ok(Glob {
+            text: pattern.to_string(),
+            matcher: glob.compile_matcher(),
+        })
+    }
+
+    /// The pattern as given.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Does the whole of `path` match?
+    pub fn matches(&self, path: &str) -> bool {
+        self.matcher.is_match(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(p: &str, t: &str) -> bool {
+        Glob::new(p).unwrap().matches(t)
+    }
+
+    #[test]
+    fn stars_questions_classes() {
+        assert!(m("Library/SMS/sms.db", "Library/SMS/sms.db"));
+        assert!(!m("Library/SMS/sms.db", "Library/SMS/sms.db-wal"));
+        assert!(m("*.db", "sms.db"));
+        assert!(!m("*.db", "Library/sms.db"));
+        assert!(m("Library/*/sms.db", "Library/SMS/sms.db"));
+        assert!(!m("Library/*/sms.db", "Library/a/b/sms.db"));
+        assert!(m("**/*.db", "sms.db"));
+        assert!(m("**/*.db", "Library/a/b/sms.db"));
+        assert!(m("Library/**", "Library/a/b"));
+        assert!(m(
+            "Media/**/IMG_????.HEIC",
+            "Media/DCIM/100APPLE/IMG_0001.HEIC"
+        ));
+        assert!(!m(
+            "Media/**/IMG_????.HEIC",
+            "Media/DCIM/100APPLE/IMG_001.HEIC"
+        ));
+        assert!(m("IMG_[0-9][0-9].jpg", "IMG_42.jpg"));
+        assert!(!m("IMG_[0-9][0-9].jpg", "IMG_4x.jpg"));
+        assert!(m("[!.]*", "visible"));
+        assert!(!m("[!.]*", ".hidden"));
+        assert!(m("a\\*b", "a*b"));
+        assert!(!m("a\\*b", "axb"));
+        assert!(matches!(Glob::new("[abc"), Err(GlobError::Invalid(..))));
+        assert_eq!(
+            Glob::new(&"a".repeat(MAX_PATTERN + 1)).unwrap_err(),
+            GlobError::TooLong
+        );
+    }
+}

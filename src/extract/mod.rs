@@ -1,0 +1,303 @@
+//! Export decrypted files as `<out>/<domain>/<relativePath>`: streaming, parallel, never outside `out`.
+//!
+//! The output path of a row is built component by component from its domain and
+//! relativePath ([`path`] says what is refused); every directory is created with
+//! `create_dir` after checking that nothing in the way is a link; files are created with
+//! `create_new` (exclusive) and decrypted with bounded memory (`crypto::cbc::decrypt_stream`),
+//! their length coming from the PKCS#7 padding, not from the recorded Size. Symbolic links
+//! are only created on request and only when their target stays inside `out`.
+
+pub mod glob;
+pub mod path;
+mod plan;
+pub mod report;
+mod write;
+
+pub use glob::{Glob, GlobError};
+pub use path::Refusal;
+pub use plan::{app_owns, Selection};
+pub use report::{ExtractReport, ExtractSummary, RowIssue, SelectionReport, EXTRACT_SCHEMA};
+
+use crate::index::FileRecord;
+use crate::session::Session;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use write::Outcome;
+
+/// What to export and how.
+#[derive(Default)]
+pub struct ExtractOptions<'a> {
+    /// The output folder (created if missing).
+    pub out: PathBuf,
+    /// Write into a non-empty folder (files and links in the way are replaced).
+    pub force: bool,
+    pub selection: Selection,
+    /// Create symbolic links whose target stays inside `out`.
+    pub symlinks: bool,
+    /// Called with (payload bytes done, payload bytes total).
+    pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+}
+
+/// Why an export could not start (row-level problems are in the report instead).
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error("{}: the output folder is not empty (use --force to write into it anyway)", .0.display())]
+    NotEmpty(PathBuf),
+    #[error("{}: exists and is not a folder", .0.display())]
+    NotADirectory(PathBuf),
+    #[error("{}: refusing to export inside the backup folder {} (it is evidence)", .out.display(), .backup.display())]
+    InsideBackup { out: PathBuf, backup: PathBuf },
+    #[error("{}: refusing to export into a folder that holds the backup {}", .out.display(), .backup.display())]
+    HoldsBackup { out: PathBuf, backup: PathBuf },
+    #[error("the index is encrypted and the backup is not unlocked: a password is needed")]
+    Locked,
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<ExtractError> for crate::Error {
+    fn from(e: ExtractError) -> Self {
+        match e {
+            ExtractError::Locked => crate::Error::CredentialsMissing(e.to_string()),
+            ExtractError::Io { context, source } => crate::Error::Io { context, source },
+            other => crate::Error::Usage(other.to_string()),
+        }
+    }
+}
+
+fn io_err(context: String) -> impl FnOnce(std::io::Error) -> ExtractError {
+    move |source| ExtractError::Io { context, source }
+}
+
+/// Create `out` if needed and check that it may be written: a folder, empty unless `force`,
+/// neither inside the backup nor holding it. Returns its canonical path.
+pub fn prepare_out(out: &Path, backup_root: &Path, force: bool) -> Result<PathBuf, ExtractError> {
+    match std::fs::metadata(out) {
+        Ok(m) if !m.is_dir() => return Err(ExtractError::NotADirectory(out.to_path_buf())),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_err(format!("cannot inspect {}", out.display()))(e)),
+    }
+    let backup = backup_root
+        .canonicalize()
+        .map_err(io_err(format!("cannot resolve {}", backup_root.display())))?;
+    // Check before creating anything: the nearest existing ancestor decides "inside".
+    let mut probe = out.to_path_buf();
+    let resolved = loop {
+        if let Ok(c) = probe.canonicalize() {
+            break Some(c);
+        }
+        if !probe.pop() {
+            break None;
+        }
+    };
+    if let Some(r) = &resolved {
+        if r.starts_with(&backup) {
+            return Err(ExtractError::InsideBackup {
+                out: out.to_path_buf(),
+                backup,
+            });
+        }
+    }
+    std::fs::create_dir_all(out).map_err(io_err(format!("cannot create {}", out.display())))?;
+    let canon = out
+        .canonicalize()
+        .map_err(io_err(format!("cannot resolve {}", out.display())))?;
+    if canon.starts_with(&backup) {
+        return Err(ExtractError::InsideBackup {
+            out: out.to_path_buf(),
+            backup,
+        });
+    }
+    if backup.starts_with(&canon) {
+        return Err(ExtractError::HoldsBackup {
+            out: out.to_path_buf(),
+            backup,
+        });
+    }
+    let mut entries =
+        std::fs::read_dir(&canon).map_err(io_err(format!("cannot list {}", out.display())))?;
+    if !force && entries.next().is_some() {
+        return Err(ExtractError::NotEmpty(out.to_path_buf()));
+    }
+    Ok(canon)
+}
+
+fn issue(r: &FileRecord, reason: &'static str, detail: String) -> RowIssue {
+    RowIssue {
+        domain: r.domain.clone(),
+        relative_path: r.relative_path.clone(),
+        file_id: r.file_id.clone(),
+        kind: r.kind.as_str(),
+        reason,
+        detail,
+    }
+}
+
+/// Export the selected rows of an opened (and, when encrypted, unlocked) backup.
+pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, crate::Error> {
+    let out = prepare_out(&opts.out, &s.backup.root, opts.force)?;
+    let records = s.records()?.ok_or(ExtractError::Locked)?;
+    let applications = s
+        .backup
+        .manifest
+        .as_ref()
+        .map(|m| m.applications.as_slice())
+        .unwrap_or_default();
+    let mut selector = plan::Selector::new(&opts.selection, applications);
+    let plan = plan::plan(&records, &mut selector);
+
+    let total = plan
+        .files
+        .iter()
+        .filter_map(|j| records.get(j.row).and_then(|r| r.size))
+        .sum();
+    let ctx = write::Ctx {
+        out: &out,
+        backup: &s.backup,
+        keys: s.class_keys.as_ref(),
+        force: opts.force,
+        symlinks: opts.symlinks,
+        progress: opts.progress,
+        done: AtomicU64::new(0),
+        total,
+    };
+    let (dir_ok, dirs_created, dir_problems) = write::make_dirs(&ctx, &plan);
+    let mut outcomes = write::write_files(&ctx, &plan, &dir_ok, &records);
+    outcomes.extend(write::make_links(&ctx, &plan, &dir_ok));
+    write::set_dir_times(&ctx, &plan, &dir_ok, &records);
+
+    let mut rep = ExtractReport {
+        schema: EXTRACT_SCHEMA,
+        tool: Default::default(),
+        backup: s.backup.root.display().to_string(),
+        out: out.display().to_string(),
+        selection: SelectionReport {
+            apps: opts.selection.apps.clone(),
+            domains: opts.selection.domains.clone(),
+            paths: opts
+                .selection
+                .paths
+                .iter()
+                .map(|g| g.as_str().to_string())
+                .collect(),
+            symlinks: opts.symlinks,
+        },
+        summary: ExtractSummary {
+            rows: records.len() as u64,
+            selected: plan.selected,
+            directories: dirs_created,
+            ..Default::default()
+        },
+        refused: Vec::new(),
+        missing: Vec::new(),
+        undecryptable: Vec::new(),
+        failed: Vec::new(),
+        skipped_symlinks: Vec::new(),
+    };
+    for (i, why) in &plan.refused {
+        if let Some(r) = records.get(*i) {
+            rep.refused.push(issue(r, why.code(), why.to_string()));
+        }
+    }
+    for (d, why) in &dir_problems {
+        if let Some(r) = plan
+            .dirs
+            .get(*d)
+            .and_then(|d| d.row)
+            .and_then(|i| records.get(i))
+        {
+            rep.refused.push(issue(r, why.code(), why.to_string()));
+        }
+    }
+    for (i, o) in outcomes {
+        let Some(r) = records.get(i) else { continue };
+        let sum = &mut rep.summary;
+        match o {
+            Outcome::Exported(n) => {
+                sum.exported += 1;
+                sum.bytes += n;
+            }
+            Outcome::LinkCreated => sum.symlinks_created += 1,
+            Outcome::LinkSkipped => rep.skipped_symlinks.push(issue(
+                r,
+                "symlinks_not_requested",
+                format!(
+                    "link to {:?} not created (use --symlinks)",
+                    r.target.as_deref().unwrap_or("")
+                ),
+            )),
+            Outcome::Missing => rep.missing.push(issue(
+                r,
+                "missing",
+                "the index lists this file but its payload is not on disk".into(),
+            )),
+            Outcome::Undecryptable(code, d) => rep.undecryptable.push(issue(r, code, d)),
+            Outcome::Failed(code, d) => rep.failed.push(issue(r, code, d)),
+            Outcome::Refused(why) => rep.refused.push(issue(r, why.code(), why.to_string())),
+        }
+    }
+    let key = |x: &RowIssue| (x.domain.clone(), x.relative_path.clone());
+    for v in [
+        &mut rep.refused,
+        &mut rep.missing,
+        &mut rep.undecryptable,
+        &mut rep.failed,
+        &mut rep.skipped_symlinks,
+    ] {
+        v.sort_by_key(key);
+    }
+    let sum = &mut rep.summary;
+    sum.refused = rep.refused.len() as u64;
+    sum.missing = rep.missing.len() as u64;
+    sum.undecryptable = rep.undecryptable.len() as u64;
+    sum.failed = rep.failed.len() as u64;
+    sum.symlinks_skipped = rep.skipped_symlinks.len() as u64;
+    Ok(rep)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_folder_rules() {
+        let t = tempfile::tempdir().unwrap();
+        let backup = t.path().join("backup");
+        std::fs::create_dir(&backup).unwrap();
+        // Created when missing (with parents).
+        let out = t.path().join("a/b/out");
+        assert!(prepare_out(&out, &backup, false).is_ok());
+        assert!(out.is_dir());
+        // Non-empty needs --force.
+        std::fs::write(out.join("x"), b"1").unwrap();
+        assert!(matches!(
+            prepare_out(&out, &backup, false),
+            Err(ExtractError::NotEmpty(_))
+        ));
+        assert!(prepare_out(&out, &backup, true).is_ok());
+        // Inside the backup: refused before anything is created there.
+        let inside = backup.join("new/out");
+        assert!(matches!(
+            prepare_out(&inside, &backup, true),
+            Err(ExtractError::InsideBackup { .. })
+        ));
+        assert!(!backup.join("new").exists());
+        // Holding the backup.
+        assert!(matches!(
+            prepare_out(t.path(), &backup, true),
+            Err(ExtractError::HoldsBackup { .. })
+        ));
+        // A file is not a folder.
+        let f = t.path().join("file");
+        std::fs::write(&f, b"").unwrap();
+        assert!(matches!(
+            prepare_out(&f, &backup, true),
+            Err(ExtractError::NotADirectory(_))
+        ));
+    }
+}

@@ -1,0 +1,535 @@
+//! The export plan: which rows are selected, where each one goes, and which are refused.
+//!
+//! Rows are taken in (domain, relativePath) byte order, so that of two colliding rows the
+//! same one always wins. Every output node (directory, file or link) is registered under its
+//! lower-cased path; a later row that needs the same node with another case, or another kind,
+//! is refused and says which earlier path it collides with.
+
+use super::glob::Glob;
+use super::path::{components, resolve_link, Refusal};
+use crate::backup::plists::AppInfo;
+use crate::index::{FileKind, FileRecord};
+use std::collections::HashMap;
+
+/// Which rows to export. Empty lists select everything.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Bundle ids: their `AppDomain-`, `AppDomainGroup-` and `AppDomainPlugin-` domains.
+    pub apps: Vec<String>,
+    /// Exact domain names.
+    pub domains: Vec<String>,
+    /// relativePath patterns (any one matches).
+    pub paths: Vec<Glob>,
+}
+
+impl Selection {
+    fn is_all(&self) -> bool {
+        self.apps.is_empty() && self.domains.is_empty() && self.paths.is_empty()
+    }
+}
+
+/// Does `domain` belong to app `bundle` (with `groups`, its Manifest.plist group containers)?
+pub fn app_owns(bundle: &str, groups: &[String], domain: &str) -> bool {
+    let dotted = |id: &str, stem: &str| {
+        id == stem || (id.starts_with(stem) && id.as_bytes().get(stem.len()) == Some(&b'.'))
+    };
+    if let Some(id) = domain.strip_prefix("AppDomain-") {
+        return id == bundle;
+    }
+    if let Some(id) = domain.strip_prefix("AppDomainPlugin-") {
+        return dotted(id, bundle);
+    }
+    if let Some(id) = domain.strip_prefix("AppDomainGroup-") {
+        return groups.iter().any(|g| g == id)
+            || id
+                .strip_prefix("group.")
+                .is_some_and(|stem| dotted(stem, bundle));
+    }
+    false
+}
+
+/// Decides row by row whether it is selected.
+pub(crate) struct Selector<'a> {
+    sel: &'a Selection,
+    apps: Vec<(&'a str, Vec<String>)>,
+    cache: HashMap<String, bool>,
+}
+
+impl<'a> Selector<'a> {
+    pub(crate) fn new(sel: &'a Selection, applications: &'a [AppInfo]) -> Self {
+        let apps = sel
+            .apps
+            .iter()
+            .map(|b| {
+                let groups = applications
+                    .iter()
+                    .filter(|a| a.bundle_id == *b)
+                    .flat_map(|a| a.group_containers.iter().cloned())
+                    .collect();
+                (b.as_str(), groups)
+            })
+            .collect();
+        Selector {
+            sel,
+            apps,
+            cache: HashMap::new(),
+        }
+    }
+
+    fn domain_selected(&mut self, domain: &str) -> bool {
+        if self.sel.apps.is_empty() && self.sel.domains.is_empty() {
+            return true;
+        }
+        if let Some(&b) = self.cache.get(domain) {
+            return b;
+        }
+        let b = self.sel.domains.iter().any(|d| d == domain)
+            || self
+                .apps
+                .iter()
+                .any(|(bundle, groups)| app_owns(bundle, groups, domain));
+        self.cache.insert(domain.to_string(), b);
+        b
+    }
+
+    pub(crate) fn selected(&mut self, r: &FileRecord) -> bool {
+        if self.sel.is_all() {
+            return true;
+        }
+        self.domain_selected(&r.domain)
+            && (self.sel.paths.is_empty()
+                || self.sel.paths.iter().any(|g| g.matches(&r.relative_path)))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NodeKind {
+    Dir,
+    File,
+    Link,
+}
+
+struct Node {
+    exact: Box<str>,
+    kind: NodeKind,
+    /// Index into `Plan::dirs` when `kind` is `Dir`.
+    dir: u32,
+}
+
+/// A directory to create (in order: parents first).
+#[derive(Debug, Clone)]
+pub(crate) struct DirJob {
+    /// `domain/relative/path` (the components were checked).
+    pub path: String,
+    /// The explicit directory row, if any (for its modification time).
+    pub row: Option<usize>,
+    /// Parent directory job; `None` for a domain folder (a child of the output folder).
+    pub parent: Option<u32>,
+}
+
+/// A regular file to write.
+#[derive(Debug, Clone)]
+pub(crate) struct FileJob {
+    pub row: usize,
+    pub path: String,
+    pub parent: u32,
+}
+
+/// A symbolic link (created only with `--symlinks`).
+#[derive(Debug, Clone)]
+pub(crate) struct LinkJob {
+    pub row: usize,
+    pub path: String,
+    pub parent: u32,
+    /// The target as recorded (relative, checked to stay inside the output folder).
+    pub target: String,
+}
+
+#[derive(Default)]
+pub(crate) struct Plan {
+    pub dirs: Vec<DirJob>,
+    pub files: Vec<FileJob>,
+    pub links: Vec<LinkJob>,
+    pub refused: Vec<(usize, Refusal)>,
+    /// Rows selected (any kind).
+    pub selected: u64,
+}
+
+fn kind_name(k: FileKind) -> &'static str {
+    k.as_str()
+}
+
+/// Build the plan for `records` (indices refer to it).
+pub(crate) fn plan(records: &[FileRecord], selector: &mut Selector<'_>) -> Plan {
+    let mut order: Vec<usize> = (0..records.len())
+        .filter(|&i| records.get(i).is_some_and(|r| selector.selected(r)))
+        .collect();
+    order.sort_by(|&a, &b| {
+        let (ra, rb) = (&records[a], &records[b]);
+        ra.domain
+            .as_bytes()
+            .cmp(rb.domain.as_bytes())
+            .then_with(|| ra.relative_path.as_bytes().cmp(rb.relative_path.as_bytes()))
+    });
+    let mut p = Plan {
+        selected: order.len() as u64,
+        ..Default::default()
+    };
+    let mut nodes: HashMap<String, Node> = HashMap::new();
+    let mut pending_links: Vec<(usize, String, u32)> = Vec::new();
+    for i in order {
+        let r = &records[i];
+        match place(i, r, &mut nodes, &mut p) {
+            Ok(Placed::Dir) => {}
+            Ok(Placed::File(path, parent)) => p.files.push(FileJob {
+                row: i,
+                path,
+                parent,
+            }),
+            Ok(Placed::Link(path, parent)) => pending_links.push((i, path, parent)),
+            Err(e) => p.refused.push((i, e)),
+        }
+    }
+    // Links last: their targets are checked against every node of the plan.
+    for (i, path, parent) in pending_links {
+        let r = &records[i];
+        let check = || -> Result<Vec<String>, Refusal> {
+            let target = r.target.as_deref().unwrap_or("");
+            let comps: Vec<&str> = path.split('/').collect();
+            let mut is_link = |p: &[String]| {
+                let lower = p.join("/").to_lowercase();
+                nodes.get(&lower).is_some_and(|n| n.kind == NodeKind::Link)
+            };
+            resolve_link(&comps, &mut is_link, target)
+        };
+        match check() {
+            Ok(_) => p.links.push(LinkJob {
+                row: i,
+                path,
+                parent,
+                target: r.target.clone().unwrap_or_default(),
+            }),
+            Err(e) => p.refused.push((i, e)),
+        }
+    }
+    p
+}
+
+enum Placed {
+    Dir,
+    File(String, u32),
+    Link(String, u32),
+}
+
+fn place(
+    row: usize,
+    r: &FileRecord,
+    nodes: &mut HashMap<String, Node>,
+    p: &mut Plan,
+) -> Result<Placed, Refusal> {
+    let kind = match r.kind {
+        FileKind::File => NodeKind::File,
+        FileKind::Directory => NodeKind::Dir,
+        FileKind::Symlink => NodeKind::Link,
+        FileKind::Other => return Err(Refusal::UnsupportedKind(kind_name(r.kind))),
+    };
+    let comps = components(&r.domain, &r.relative_path)?;
+    if kind != NodeKind::Dir && comps.len() < 2 {
+        return Err(Refusal::EmptyPath);
+    }
+    // Walk the parents: existing ones must be directories with the same case.
+    let mut exact = String::new();
+    let mut lower = String::new();
+    let mut parent: Option<u32> = None;
+    let mut new_dirs: Vec<(String, String)> = Vec::new();
+    let last = comps.len() - 1;
+    for (k, c) in comps.iter().enumerate() {
+        if k > 0 {
+            exact.push('/');
+            lower.push('/');
+        }
+        exact.push_str(c);
+        lower.push_str(&c.to_lowercase());
+        let existing = if new_dirs.is_empty() {
+            nodes.get(&lower)
+        } else {
+            None
+        };
+        if k < last {
+            match existing {
+                Some(n) if n.kind != NodeKind::Dir => {
+                    return Err(Refusal::KindConflict(n.exact.to_string()))
+                }
+                Some(n) if *n.exact != *exact => {
+                    return Err(Refusal::CaseCollision(n.exact.to_string()))
+                }
+                Some(n) => parent = Some(n.dir),
+                None => new_dirs.push((exact.clone(), lower.clone())),
+            }
+        } else {
+            match existing {
+                Some(n) if *n.exact != *exact => {
+                    return Err(Refusal::CaseCollision(n.exact.to_string()))
+                }
+                Some(n) if n.kind == NodeKind::Dir && kind == NodeKind::Dir => {
+                    // An explicit row for a directory implied by an earlier one.
+                    if let Some(d) = p.dirs.get_mut(n.dir as usize) {
+                        d.row.get_or_insert(row);
+                    }
+                    return Ok(Placed::Dir);
+                }
+                Some(n) if n.kind != kind => {
+                    return Err(Refusal::KindConflict(n.exact.to_string()))
+                }
+                Some(_) => return Err(Refusal::Duplicate),
+                None => {}
+            }
+        }
+    }
+    // Commit: parents, then the node itself.
+    let mut add_dir = |path: String, lower: String, parent: Option<u32>, row: Option<usize>| {
+        let idx = p.dirs.len() as u32;
+        p.dirs.push(DirJob {
+            path: path.clone(),
+            row,
+            parent,
+        });
+        nodes.insert(
+            lower,
+            Node {
+                exact: path.into_boxed_str(),
+                kind: NodeKind::Dir,
+                dir: idx,
+            },
+        );
+        idx
+    };
+    for (e, l) in new_dirs {
+        parent = Some(add_dir(e, l, parent, None));
+    }
+    match kind {
+        NodeKind::Dir => {
+            add_dir(exact, lower, parent, Some(row));
+            Ok(Placed::Dir)
+        }
+        _ => {
+            // A file or link always has a parent (the domain folder at least).
+            let parent = parent.unwrap_or(0);
+            nodes.insert(
+                lower,
+                Node {
+                    exact: exact.clone().into_boxed_str(),
+                    kind,
+                    dir: u32::MAX,
+                },
+            );
+            Ok(if kind == NodeKind::File {
+                Placed::File(exact, parent)
+            } else {
+                Placed::Link(exact, parent)
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(domain: &str, path: &str, kind: FileKind) -> FileRecord {
+        let mut r = FileRecord::new(
+            crate::backup::FileId::compute(domain, path)
+                .as_str()
+                .to_string(),
+            domain.to_string(),
+            path.to_string(),
+        );
+        r.kind = kind;
+        r
+    }
+
+    fn link(domain: &str, path: &str, target: &str) -> FileRecord {
+        let mut r = rec(domain, path, FileKind::Symlink);
+        r.target = Some(target.to_string());
+        r
+    }
+
+    fn run(records: &[FileRecord], sel: &Selection) -> Plan {
+        let mut s = Selector::new(sel, &[]);
+        plan(records, &mut s)
+    }
+
+    fn refused(p: &Plan, records: &[FileRecord]) -> Vec<(String, &'static str)> {
+        let mut v: Vec<_> = p
+            .refused
+            .iter()
+            .map(|(i, r)| (records[*i].relative_path.clone(), r.code()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn parents_are_created_once_in_order() {
+        let rs = vec![
+            rec("D", "a/b/c.txt", FileKind::File),
+            rec("D", "a/b/d.txt", FileKind::File),
+            rec("D", "a", FileKind::Directory),
+            rec("D", "", FileKind::Directory),
+            rec("E", "x", FileKind::File),
+        ];
+        let p = run(&rs, &Selection::default());
+        let dirs: Vec<_> = p.dirs.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(dirs, vec!["D", "D/a", "D/a/b", "E"]);
+        assert_eq!(p.dirs[0].row, Some(3));
+        assert_eq!(p.dirs[1].row, Some(2));
+        assert_eq!(p.dirs[2].row, None);
+        assert_eq!(p.dirs[2].parent, Some(1));
+        assert_eq!(p.dirs[0].parent, None);
+        let files: Vec<_> = p
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), f.parent))
+            .collect();
+        assert_eq!(
+            files,
+            vec![("D/a/b/c.txt", 2), ("D/a/b/d.txt", 2), ("E/x", 3)]
+        );
+        assert!(p.refused.is_empty());
+        assert_eq!(p.selected, 5);
+    }
+
+    #[test]
+    fn collisions_and_conflicts_are_refused() {
+        // In byte order upper case comes first, so "A.txt" is exported and wins.
+        let rs = vec![
+            rec("D", "Documents/a.txt", FileKind::File),
+            rec("D", "documents/b.txt", FileKind::File),
+            rec("D", "Documents/A.txt", FileKind::File),
+            rec("D", "Documents/A.txt", FileKind::File),
+            rec("D", "Documents/A.txt/inner", FileKind::File),
+            rec("D", "f", FileKind::File),
+            rec("D", "f", FileKind::Directory),
+            rec("D", "../x", FileKind::File),
+            rec("D", "a/../../x", FileKind::File),
+            rec("D", "/etc/passwd", FileKind::File),
+            rec("D", "n\0ul", FileKind::File),
+            rec("D", "", FileKind::File),
+            rec("D", "odd", FileKind::Other),
+        ];
+        let p = run(&rs, &Selection::default());
+        assert_eq!(
+            refused(&p, &rs),
+            vec![
+                ("".into(), "empty_path"),
+                ("../x".into(), "dot_dot_component"),
+                ("/etc/passwd".into(), "absolute_path"),
+                ("Documents/A.txt".into(), "duplicate_path"),
+                ("Documents/A.txt/inner".into(), "kind_conflict"),
+                ("Documents/a.txt".into(), "case_collision"),
+                ("a/../../x".into(), "dot_dot_component"),
+                ("documents/b.txt".into(), "case_collision"),
+                ("f".into(), "kind_conflict"),
+                ("n\0ul".into(), "nul_character"),
+                ("odd".into(), "unsupported_kind"),
+            ]
+        );
+        let files: Vec<_> = p.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(files, vec!["D/Documents/A.txt", "D/f"]);
+        // A collision names the path exported first.
+        let why = |path: &str| {
+            p.refused
+                .iter()
+                .find(|(i, _)| rs[*i].relative_path == path)
+                .map(|(_, r)| r.clone())
+                .unwrap()
+        };
+        assert_eq!(
+            why("documents/b.txt"),
+            Refusal::CaseCollision("D/Documents".into())
+        );
+        assert_eq!(
+            why("Documents/a.txt"),
+            Refusal::CaseCollision("D/Documents/A.txt".into())
+        );
+        assert_eq!(
+            why("Documents/A.txt/inner"),
+            Refusal::KindConflict("D/Documents/A.txt".into())
+        );
+    }
+
+    #[test]
+    fn links_must_stay_inside_and_not_chain() {
+        let rs = vec![
+            rec("D", "dir/file", FileKind::File),
+            link("D", "dir/ok", "file"),
+            link("D", "dir/up", "../../E/x"),
+            link("D", "dir/out", "../../../etc/passwd"),
+            link("D", "dir/abs", "/etc/passwd"),
+            link("D", "dir/via", "up/../y"),
+            link("D", "dir/final", "ok"),
+        ];
+        let p = run(&rs, &Selection::default());
+        assert_eq!(
+            refused(&p, &rs),
+            vec![
+                ("dir/abs".into(), "link_absolute"),
+                ("dir/out".into(), "link_escapes"),
+                ("dir/via".into(), "link_through_link"),
+            ]
+        );
+        let links: Vec<_> = p
+            .links
+            .iter()
+            .map(|l| (l.path.as_str(), l.target.clone()))
+            .collect();
+        assert_eq!(
+            links,
+            vec![
+                ("D/dir/final", "ok".to_string()),
+                ("D/dir/ok", "file".to_string()),
+                ("D/dir/up", "../../E/x".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn selection_by_app_domain_and_path() {
+        assert!(app_owns("com.a", &[], "AppDomain-com.a"));
+        assert!(!app_owns("com.a", &[], "AppDomain-com.ab"));
+        assert!(app_owns("com.a", &[], "AppDomainPlugin-com.a.widget"));
+        assert!(!app_owns("com.a", &[], "AppDomainPlugin-com.ab.widget"));
+        assert!(app_owns("com.a", &[], "AppDomainGroup-group.com.a"));
+        assert!(app_owns(
+            "com.a",
+            &["group.shared".into()],
+            "AppDomainGroup-group.shared"
+        ));
+        assert!(!app_owns("com.a", &[], "AppDomainGroup-group.shared"));
+        assert!(!app_owns("com.a", &[], "HomeDomain"));
+
+        let rs = vec![
+            rec("AppDomain-com.a", "Documents/x.jpg", FileKind::File),
+            rec("AppDomain-com.a", "Documents/x.txt", FileKind::File),
+            rec("AppDomainPlugin-com.a.w", "y.jpg", FileKind::File),
+            rec("AppDomain-com.b", "z.jpg", FileKind::File),
+            rec("HomeDomain", "Library/h.jpg", FileKind::File),
+        ];
+        let sel = Selection {
+            apps: vec!["com.a".into()],
+            domains: vec!["HomeDomain".into()],
+            paths: vec![Glob::new("**/*.jpg").unwrap()],
+        };
+        let p = run(&rs, &sel);
+        let files: Vec<_> = p.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            files,
+            vec![
+                "AppDomain-com.a/Documents/x.jpg",
+                "AppDomainPlugin-com.a.w/y.jpg",
+                "HomeDomain/Library/h.jpg"
+            ]
+        );
+        assert_eq!(p.selected, 3);
+    }
+}

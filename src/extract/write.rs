@@ -1,0 +1,466 @@
+//! Carrying out the plan: directories (never through a link), files in parallel, links, times.
+
+use super::path::{resolve_link, Refusal};
+use super::plan::{FileJob, LinkJob, Plan};
+use crate::backup::{Backup, FileId};
+use crate::crypto::{self, ClassKeyState, ClassKeys, Key32};
+use crate::index::FileRecord;
+use rayon::prelude::*;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, ErrorKind};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+/// What happened to one row.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Exported(u64),
+    Missing,
+    Undecryptable(&'static str, String),
+    Failed(&'static str, String),
+    Refused(Refusal),
+    LinkCreated,
+    LinkSkipped,
+}
+
+/// Shared, read-only context of the workers.
+pub(crate) struct Ctx<'a> {
+    pub out: &'a Path,
+    pub backup: &'a Backup,
+    pub keys: Option<&'a ClassKeys>,
+    pub force: bool,
+    pub symlinks: bool,
+    pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+    pub done: AtomicU64,
+    pub total: u64,
+}
+
+/// `UNIX_EPOCH + secs` (negative before 1970), if representable.
+pub(crate) fn unix_time(secs: i64) -> Option<SystemTime> {
+    let d = Duration::from_secs(secs.unsigned_abs());
+    if secs >= 0 {
+        SystemTime::UNIX_EPOCH.checked_add(d)
+    } else {
+        SystemTime::UNIX_EPOCH.checked_sub(d)
+    }
+}
+
+/// Is `p` a real directory (not a link to one)?
+fn is_real_dir(p: &Path) -> bool {
+    fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_dir())
+}
+
+/// Create every planned directory, parents first. Returns, per directory, whether it can
+/// be written into, the number created, and the obstructions found (directory index, why).
+pub(crate) fn make_dirs(ctx: &Ctx<'_>, plan: &Plan) -> (Vec<bool>, u64, Vec<(usize, Refusal)>) {
+    let mut ok = vec![false; plan.dirs.len()];
+    let mut created = 0u64;
+    let mut problems = Vec::new();
+    for (i, d) in plan.dirs.iter().enumerate() {
+        let parent_ok = d
+            .parent
+            .is_none_or(|p| ok.get(p as usize).copied().unwrap_or(false));
+        if !parent_ok {
+            continue;
+        }
+        let p = ctx.out.join(&d.path);
+        match fs::create_dir(&p) {
+            Ok(()) => {
+                created += 1;
+                ok[i] = true;
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists && is_real_dir(&p) => ok[i] = true,
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                problems.push((i, Refusal::Obstructed(format!("{} (not a folder)", d.path))))
+            }
+            Err(e) => problems.push((i, Refusal::Obstructed(format!("{}: {e}", d.path)))),
+        }
+    }
+    (ok, created, problems)
+}
+
+/// Open a payload without following a link; `None` when there is none.
+fn open_payload(backup: &Backup, id: &FileId) -> io::Result<Option<(File, u64)>> {
+    let open = |p: &Path| -> io::Result<File> {
+        let mut o = OpenOptions::new();
+        o.read(true);
+        match o_nofollow() {
+            #[cfg(unix)]
+            Some(flag) => {
+                use std::os::unix::fs::OpenOptionsExt;
+                o.custom_flags(flag);
+            }
+            _ => {
+                if fs::symlink_metadata(p)?.file_type().is_symlink() {
+                    return Err(io::Error::other(
+                        "the payload is a symbolic link (not followed)",
+                    ));
+                }
+            }
+        }
+        o.open(p)
+    };
+    let expected = backup.expected_content_path(id);
+    let f = match open(&expected) {
+        Ok(f) => f,
+        Err(e) if e.kind() == ErrorKind::NotFound => match backup.content_path(id) {
+            Some(p) => open(&p)?,
+            None => return Ok(None),
+        },
+        Err(e) => return Err(e),
+    };
+    let m = f.metadata()?;
+    if !m.is_file() {
+        return Err(io::Error::other("the payload is not a regular file"));
+    }
+    Ok(Some((f, m.len())))
+}
+
+/// `O_NOFOLLOW` where its value is known (std does not export it); elsewhere the caller
+/// checks with `symlink_metadata` first.
+fn o_nofollow() -> Option<i32> {
+    if cfg!(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )) {
+        Some(0x0100)
+    } else if cfg!(all(
+        any(target_os = "linux", target_os = "android"),
+        target_arch = "x86_64"
+    )) {
+        Some(0o400000)
+    } else if cfg!(all(
+        any(target_os = "linux", target_os = "android"),
+        any(target_arch = "aarch64", target_arch = "arm")
+    )) {
+        Some(0o100000)
+    } else {
+        None
+    }
+}
+
+/// Create `p` exclusively; with `force`, a file or link already there is replaced first
+/// (removing a link removes the link, never its target).
+fn create_output(p: &Path, force: bool) -> Result<File, Outcome> {
+    let create = || OpenOptions::new().write(true).create_new(true).open(p);
+    match create() {
+        Ok(f) => Ok(f),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists && force => {
+            match fs::symlink_metadata(p) {
+                Ok(m) if !m.file_type().is_dir() => {}
+                _ => {
+                    return Err(Outcome::Refused(Refusal::Obstructed(format!(
+                        "{} (a folder)",
+                        p.display()
+                    ))))
+                }
+            }
+            fs::remove_file(p)
+                .and_then(|_| create())
+                .map_err(|e| Outcome::Failed("unwritable", format!("{}: {e}", p.display())))
+        }
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(Outcome::Refused(
+            Refusal::Obstructed(format!("{} (already exists)", p.display())),
+        )),
+        Err(e) => Err(Outcome::Failed(
+            "unwritable",
+            format!("{}: {e}", p.display()),
+        )),
+    }
+}
+
+/// The file key of a row, or why there is none.
+fn file_key(ctx: &Ctx<'_>, rec: &FileRecord) -> Result<Option<Key32>, Outcome> {
+    let Some(k) = &rec.encryption_key else {
+        return Ok(None);
+    };
+    let (Some(head), Some(wrapped)) = (k.get(..4), k.get(4..)) else {
+        return Err(Outcome::Failed(
+            "bad_key",
+            format!("EncryptionKey is {} bytes, expected 44", k.len()),
+        ));
+    };
+    if wrapped.len() != crypto::wrap::WRAPPED_LEN {
+        return Err(Outcome::Failed(
+            "bad_key",
+            format!("EncryptionKey is {} bytes, expected 44", k.len()),
+        ));
+    }
+    let class = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+    let Some(keys) = ctx.keys else {
+        return Err(Outcome::Undecryptable(
+            "locked",
+            "the backup is not unlocked: no class keys".into(),
+        ));
+    };
+    match keys.keys.get(&class) {
+        Some(ClassKeyState::Available(ck)) => {
+            crypto::wrap::unwrap32(ck, wrapped).map(Some).map_err(|e| {
+                Outcome::Failed(
+                    "key_unwrap_failed",
+                    format!("the file key does not unwrap with class key {class}: {e}"),
+                )
+            })
+        }
+        Some(ClassKeyState::DeviceBound) => Err(Outcome::Undecryptable(
+            "device_bound",
+            format!("class {class} is bound to the device: its key cannot be had off it"),
+        )),
+        Some(ClassKeyState::NotPasswordWrapped) => Err(Outcome::Undecryptable(
+            "device_bound",
+            format!("class {class} is not wrapped with the password"),
+        )),
+        None => Err(Outcome::Undecryptable(
+            "no_class_key",
+            format!("class {class} has no key in the keybag"),
+        )),
+    }
+}
+
+fn export_file(ctx: &Ctx<'_>, rec: &FileRecord, job: &FileJob) -> Outcome {
+    let Some(id) = rec.valid_file_id() else {
+        return Outcome::Failed(
+            "bad_file_id",
+            format!("fileID {:?} is not 40 lowercase hex digits", rec.file_id),
+        );
+    };
+    let (mut input, stored) = match open_payload(ctx.backup, &id) {
+        Ok(Some(x)) => x,
+        Ok(None) => return Outcome::Missing,
+        Err(e) => return Outcome::Failed("unreadable", format!("cannot read the payload: {e}")),
+    };
+    let key = if stored > 0 {
+        match file_key(ctx, rec) {
+            Ok(k) => k,
+            Err(o) => return o,
+        }
+    } else {
+        None
+    };
+    let dest = ctx.out.join(&job.path);
+    let mut out = match create_output(&dest, ctx.force) {
+        Ok(f) => f,
+        Err(o) => return o,
+    };
+    let written = match &key {
+        Some(k) => crypto::cbc::decrypt_stream(k, &mut input, &mut out).map(|o| {
+            let problem = o.problem.map(|p| match p {
+                crypto::cbc::StreamProblem::NotBlockAligned => format!(
+                    "ciphertext length {} is not a non-zero multiple of 16; the decrypted whole blocks were kept",
+                    o.ciphertext_len
+                ),
+                crypto::cbc::StreamProblem::BadPadding => {
+                    "PKCS#7 padding is invalid (wrong key or corrupt content); every decrypted byte was kept".to_string()
+                }
+            });
+            (o.plaintext_len, problem)
+        }),
+        None => io::copy(&mut input, &mut out).map(|n| (n, None)),
+    };
+    let done = ctx.done.fetch_add(stored, Ordering::Relaxed) + stored;
+    if let Some(cb) = ctx.progress {
+        cb(done, ctx.total);
+    }
+    let (n, problem) = match written {
+        Ok(x) => x,
+        Err(e) => {
+            drop(out);
+            let _ = fs::remove_file(&dest);
+            return Outcome::Failed("io_error", format!("exporting to {}: {e}", dest.display()));
+        }
+    };
+    if let Some(t) = rec.last_modified.and_then(unix_time) {
+        if let Err(e) = out.set_modified(t) {
+            return Outcome::Failed(
+                "mtime_failed",
+                format!(
+                    "cannot set the modification time of {}: {e}",
+                    dest.display()
+                ),
+            );
+        }
+    }
+    match problem {
+        Some(p) => Outcome::Failed("decrypt_failed", p),
+        None => Outcome::Exported(n),
+    }
+}
+
+/// Write every planned file (big ones first, so they do not finish last), in parallel.
+pub(crate) fn write_files(
+    ctx: &Ctx<'_>,
+    plan: &Plan,
+    dir_ok: &[bool],
+    records: &[FileRecord],
+) -> Vec<(usize, Outcome)> {
+    let mut jobs: Vec<&FileJob> = plan.files.iter().collect();
+    jobs.sort_by_key(|j| std::cmp::Reverse(records.get(j.row).and_then(|r| r.size).unwrap_or(0)));
+    jobs.par_iter()
+        .with_min_len(16)
+        .filter_map(|j| {
+            let rec = records.get(j.row)?;
+            let o = if dir_ok.get(j.parent as usize).copied().unwrap_or(false) {
+                export_file(ctx, rec, j)
+            } else {
+                Outcome::Refused(Refusal::Obstructed(parent_of(&j.path)))
+            };
+            Some((j.row, o))
+        })
+        .collect()
+}
+
+fn parent_of(path: &str) -> String {
+    match path.rfind('/') {
+        Some(i) => format!("{} (could not be created as a folder)", &path[..i]),
+        None => path.to_string(),
+    }
+}
+
+/// Create (with `--symlinks`) or skip every planned link.
+pub(crate) fn make_links(ctx: &Ctx<'_>, plan: &Plan, dir_ok: &[bool]) -> Vec<(usize, Outcome)> {
+    plan.links
+        .iter()
+        .map(|l| {
+            let o = if !dir_ok.get(l.parent as usize).copied().unwrap_or(false) {
+                Outcome::Refused(Refusal::Obstructed(parent_of(&l.path)))
+            } else if !ctx.symlinks {
+                Outcome::LinkSkipped
+            } else {
+                make_link(ctx, l)
+            };
+            (l.row, o)
+        })
+        .collect()
+}
+
+fn make_link(ctx: &Ctx<'_>, l: &LinkJob) -> Outcome {
+    // Whatever already exists on the way to the target (with --force) must not be a link.
+    let comps: Vec<&str> = l.path.split('/').collect();
+    let mut on_disk = |p: &[String]| {
+        let mut q = PathBuf::from(ctx.out);
+        q.extend(p);
+        fs::symlink_metadata(&q).is_ok_and(|m| m.file_type().is_symlink())
+    };
+    if let Err(why) = resolve_link(&comps, &mut on_disk, &l.target) {
+        return Outcome::Refused(why);
+    }
+    let dest = ctx.out.join(&l.path);
+    #[cfg(unix)]
+    {
+        let mk = || std::os::unix::fs::symlink(&l.target, &dest);
+        let r = match mk() {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists && ctx.force => {
+                match fs::symlink_metadata(&dest) {
+                    Ok(m) if !m.file_type().is_dir() => fs::remove_file(&dest).and_then(|_| mk()),
+                    _ => {
+                        return Outcome::Refused(Refusal::Obstructed(format!(
+                            "{} (a folder)",
+                            l.path
+                        )))
+                    }
+                }
+            }
+            r => r,
+        };
+        match r {
+            Ok(()) => Outcome::LinkCreated,
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                Outcome::Refused(Refusal::Obstructed(format!("{} (already exists)", l.path)))
+            }
+            Err(e) => Outcome::Failed("unwritable", format!("{}: {e}", dest.display())),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dest;
+        Outcome::Failed(
+            "unsupported",
+            "symbolic links are only created on Unix hosts".into(),
+        )
+    }
+}
+
+/// Set the recorded modification time of the directories (deepest first, after the files).
+/// Failures are ignored: the content is what matters and is already written.
+pub(crate) fn set_dir_times(ctx: &Ctx<'_>, plan: &Plan, dir_ok: &[bool], records: &[FileRecord]) {
+    for (i, d) in plan.dirs.iter().enumerate().rev() {
+        if !dir_ok.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        let Some(t) = d
+            .row
+            .and_then(|r| records.get(r))
+            .and_then(|r| r.last_modified)
+            .and_then(unix_time)
+        else {
+            continue;
+        };
+        if let Ok(f) = File::open(ctx.out.join(&d.path)) {
+            let _ = f.set_modified(t);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_time_both_sides_of_1970() {
+        assert_eq!(
+            unix_time(1_717_243_200),
+            SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(1_717_243_200))
+        );
+        assert_eq!(
+            unix_time(-86_400),
+            SystemTime::UNIX_EPOCH.checked_sub(Duration::from_secs(86_400))
+        );
+        assert_eq!(unix_time(0), Some(SystemTime::UNIX_EPOCH));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn nofollow_refuses_a_link() {
+        let d = tempfile::tempdir().unwrap();
+        fs::write(d.path().join("real"), b"x").unwrap();
+        std::os::unix::fs::symlink(d.path().join("real"), d.path().join("link")).unwrap();
+        let mut o = OpenOptions::new();
+        o.read(true);
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(o_nofollow().unwrap());
+        assert!(o.open(d.path().join("real")).is_ok());
+        let e = o.open(d.path().join("link")).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(40), "ELOOP");
+    }
+
+    #[test]
+    fn create_output_is_exclusive_unless_forced() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        fs::write(&p, b"old").unwrap();
+        assert!(matches!(
+            create_output(&p, false),
+            Err(Outcome::Refused(Refusal::Obstructed(_)))
+        ));
+        #[cfg(unix)]
+        {
+            // A link in the way is replaced, and its target is left alone.
+            let target = d.path().join("target");
+            fs::write(&target, b"keep").unwrap();
+            let l = d.path().join("l");
+            std::os::unix::fs::symlink(&target, &l).unwrap();
+            drop(create_output(&l, true).unwrap());
+            assert_eq!(fs::read(&target).unwrap(), b"keep");
+            assert!(fs::symlink_metadata(&l).unwrap().is_file());
+        }
+        drop(create_output(&p, true).unwrap());
+        assert_eq!(fs::read(&p).unwrap(), b"");
+        fs::create_dir(d.path().join("dir")).unwrap();
+        assert!(matches!(
+            create_output(&d.path().join("dir"), true),
+            Err(Outcome::Refused(Refusal::Obstructed(_)))
+        ));
+    }
+}

@@ -1,0 +1,439 @@
+//! Canary search: stream decrypted file contents through a matcher that never keeps a match.
+//!
+//! [`StreamSearch`] is a `Write` sink: bytes are buffered into windows of [`WINDOW`] bytes,
+//! each window is searched with the app's `RegexSet`, and the last `overlap` bytes are kept
+//! in front of the next window, so a match that straddles a chunk boundary is found when it
+//! is at most `overlap + 1` bytes long. For literals `overlap` is the longest literal's
+//! length − 1 (every occurrence is found); for regexes it is [`REGEX_WINDOW`]: a regex match
+//! longer than `REGEX_WINDOW + 1` bytes that straddles a window boundary can be missed. A
+//! window edge is not a text edge: `^`, `$`, `\A`, `\z` and `\b` can match there, so canary
+//! regexes should not be anchored. Buffers are wiped when dropped. Only which canary matched
+//! is recorded, never where or what.
+
+use super::model::{AppPolicy, CanarySet};
+use crate::backup::{Backup, FileId};
+use crate::crypto::{self, ClassKeys};
+use crate::index::{FileKind, FileRecord};
+use crate::session::Session;
+use rayon::prelude::*;
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use zeroize::Zeroizing;
+
+/// Bytes of look-behind kept for regex canaries (the longest match guaranteed across a
+/// window boundary is `REGEX_WINDOW + 1` bytes).
+pub const REGEX_WINDOW: usize = 4096;
+/// Bytes searched at a time.
+pub const WINDOW: usize = 256 * 1024;
+
+/// A streaming multi-pattern matcher (see the module documentation).
+pub struct StreamSearch<'a> {
+    set: &'a CanarySet,
+    buf: Zeroizing<Vec<u8>>,
+    /// Per canary index (of the app): found?
+    found: Vec<bool>,
+    /// Canaries of the set not found yet.
+    remaining: usize,
+    /// Bytes fed.
+    pub bytes: u64,
+}
+
+/// The sink returns this error once every canary of the set was found (stops the stream).
+#[derive(Debug)]
+struct AllFound;
+impl std::fmt::Display for AllFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("every canary was found")
+    }
+}
+impl std::error::Error for AllFound {}
+
+impl<'a> StreamSearch<'a> {
+    /// `canaries`: number of canaries of the app (owner indices are below it).
+    pub fn new(set: &'a CanarySet, canaries: usize) -> Self {
+        let owners: HashSet<usize> = set.owner.iter().copied().collect();
+        StreamSearch {
+            set,
+            buf: Zeroizing::new(Vec::with_capacity(WINDOW + set.overlap)),
+            found: vec![false; canaries.max(set.owner.iter().max().map_or(0, |m| m + 1))],
+            remaining: owners.len(),
+            bytes: 0,
+        }
+    }
+
+    fn search(&mut self) {
+        if self.buf.is_empty() || self.remaining == 0 {
+            return;
+        }
+        for p in self.set.set.matches(&self.buf).iter() {
+            if let Some(&c) = self.set.owner.get(p) {
+                if let Some(f) = self.found.get_mut(c) {
+                    if !*f {
+                        *f = true;
+                        self.remaining -= 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Search what is buffered and keep only the overlap.
+    fn window(&mut self) {
+        self.search();
+        let keep = self.set.overlap.min(self.buf.len());
+        let cut = self.buf.len() - keep;
+        self.buf.copy_within(cut.., 0);
+        self.buf.truncate(keep);
+    }
+
+    /// Search the rest; returns, per canary index, whether it was found.
+    pub fn finish(mut self) -> Vec<bool> {
+        self.search();
+        std::mem::take(&mut self.found)
+    }
+
+    pub fn all_found(&self) -> bool {
+        self.remaining == 0
+    }
+}
+
+impl Write for StreamSearch<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.remaining == 0 {
+            return Err(std::io::Error::other(AllFound));
+        }
+        self.bytes += data.len() as u64;
+        let mut rest = data;
+        while !rest.is_empty() {
+            let room = (WINDOW + self.set.overlap)
+                .saturating_sub(self.buf.len())
+                .max(1);
+            let take = room.min(rest.len());
+            let (now, later) = rest.split_at(take);
+            self.buf.extend_from_slice(now);
+            rest = later;
+            if self.buf.len() >= WINDOW + self.set.overlap {
+                self.window();
+                if self.remaining == 0 {
+                    break;
+                }
+            }
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Search all of `input` (plaintext); returns per canary whether it was found.
+pub fn search_reader(
+    set: &CanarySet,
+    canaries: usize,
+    input: &mut dyn Read,
+) -> std::io::Result<Vec<bool>> {
+    let mut s = StreamSearch::new(set, canaries);
+    let mut buf = Zeroizing::new(vec![0u8; 64 * 1024]);
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let chunk = buf.get(..n).unwrap_or(&[]);
+        if s.write_all(chunk).is_err() {
+            break; // every canary found
+        }
+    }
+    Ok(s.finish())
+}
+
+/// A canary found in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileHit {
+    /// Index of the app in `Policy::apps`, and of the canary in its `canaries`.
+    pub app: usize,
+    pub canary: usize,
+    pub domain: String,
+    pub relative_path: String,
+}
+
+/// A file of an app that could not be searched, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsearched {
+    pub app: usize,
+    pub domain: String,
+    pub relative_path: String,
+    pub reason: String,
+}
+
+/// What the file search found, per app.
+#[derive(Debug, Clone, Default)]
+pub struct FileSearch {
+    pub hits: Vec<FileHit>,
+    pub unsearched: Vec<Unsearched>,
+    /// Per app index: files searched, and plaintext bytes searched.
+    pub files: Vec<u64>,
+    pub bytes: Vec<u64>,
+}
+
+enum Outcome {
+    Found(Vec<bool>, u64),
+    Skipped,
+    Unsearched(String),
+}
+
+fn search_one(
+    backup: &Backup,
+    keys: Option<&ClassKeys>,
+    rec: &FileRecord,
+    set: &CanarySet,
+    canaries: usize,
+) -> Outcome {
+    if rec.kind != FileKind::File {
+        return Outcome::Skipped;
+    }
+    let Some(path) = FileId::parse(&rec.file_id).and_then(|f| backup.content_path(&f)) else {
+        // Missing payload: nothing of it is in the backup to leak.
+        return Outcome::Skipped;
+    };
+    let mut f = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) => return Outcome::Unsearched(format!("cannot open the payload: {e}")),
+    };
+    let stored = f.metadata().map(|m| m.len()).unwrap_or(0);
+    match &rec.encryption_key {
+        None => match search_reader(set, canaries, &mut f) {
+            Ok(v) => Outcome::Found(v, stored),
+            Err(e) => Outcome::Unsearched(format!("cannot read the payload: {e}")),
+        },
+        Some(_) if stored == 0 => Outcome::Found(vec![false; canaries], 0),
+        Some(k) => {
+            let Some(keys) = keys else {
+                return Outcome::Unsearched("the backup is locked (no password)".into());
+            };
+            let (Some(class_bytes), Some(wrapped)) = (k.get(..4), k.get(4..)) else {
+                return Outcome::Unsearched("the EncryptionKey is too short".into());
+            };
+            if k.len() != 44 {
+                return Outcome::Unsearched(format!(
+                    "the EncryptionKey is {} bytes, expected 44",
+                    k.len()
+                ));
+            }
+            let class = u32::from_le_bytes([
+                class_bytes[0],
+                class_bytes[1],
+                class_bytes[2],
+                class_bytes[3],
+            ]);
+            let Some(ck) = keys.get(class) else {
+                return Outcome::Unsearched(format!(
+                    "class {class} key is not available (bound to the device)"
+                ));
+            };
+            let fk = match crypto::wrap::unwrap32(ck, wrapped) {
+                Ok(k) => k,
+                Err(e) => return Outcome::Unsearched(format!("the file key does not unwrap: {e}")),
+            };
+            let mut sink = StreamSearch::new(set, canaries);
+            match crypto::cbc::decrypt_stream(&fk, &mut f, &mut sink) {
+                Ok(_) => {}
+                Err(_) if sink.all_found() => {}
+                Err(e) => return Outcome::Unsearched(format!("cannot decrypt the payload: {e}")),
+            }
+            let bytes = sink.bytes;
+            Outcome::Found(sink.finish(), bytes)
+        }
+    }
+}
+
+/// Search every regular file in the domains of each app that has file canaries, in parallel.
+/// `domains[i]` are the backup domains of `apps[i]` (its `AppDomain-`, group and plugin
+/// domains).
+pub fn search_files(
+    s: &Session,
+    apps: &[AppPolicy],
+    domains: &[HashSet<String>],
+    records: &[FileRecord],
+) -> FileSearch {
+    let jobs: Vec<(usize, &FileRecord)> = apps
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.file_canaries.is_some())
+        .flat_map(|(i, _)| {
+            records
+                .iter()
+                .filter(move |r| domains.get(i).is_some_and(|d| d.contains(&r.domain)))
+                .map(move |r| (i, r))
+        })
+        .collect();
+    let backup = &s.backup;
+    let keys = s.class_keys.as_ref();
+    let results: Vec<(usize, &FileRecord, Outcome)> = jobs
+        .par_iter()
+        .filter_map(|&(i, r)| {
+            let app = apps.get(i)?;
+            let set = app.file_canaries.as_ref()?;
+            Some((i, r, search_one(backup, keys, r, set, app.canaries.len())))
+        })
+        .collect();
+    let mut out = FileSearch {
+        files: vec![0; apps.len()],
+        bytes: vec![0; apps.len()],
+        ..Default::default()
+    };
+    for (i, r, o) in results {
+        match o {
+            Outcome::Skipped => {}
+            Outcome::Unsearched(reason) => out.unsearched.push(Unsearched {
+                app: i,
+                domain: r.domain.clone(),
+                relative_path: r.relative_path.clone(),
+                reason,
+            }),
+            Outcome::Found(found, bytes) => {
+                if let Some(n) = out.files.get_mut(i) {
+                    *n += 1;
+                }
+                if let Some(n) = out.bytes.get_mut(i) {
+                    *n += bytes;
+                }
+                for (c, hit) in found.iter().enumerate() {
+                    if *hit {
+                        out.hits.push(FileHit {
+                            app: i,
+                            canary: c,
+                            domain: r.domain.clone(),
+                            relative_path: r.relative_path.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Canaries (indices) found in one text value (a keychain attribute).
+pub fn search_text(set: &CanarySet, text: &str) -> Vec<usize> {
+    let mut v: Vec<usize> = set
+        .set
+        .matches(text.as_bytes())
+        .iter()
+        .filter_map(|p| set.owner.get(p).copied())
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(patterns: &[(&str, Option<usize>)]) -> CanarySet {
+        let sources: Vec<&str> = patterns.iter().map(|p| p.0).collect();
+        let overlap = patterns
+            .iter()
+            .map(|p| p.1.map_or(REGEX_WINDOW, |n| n - 1))
+            .max()
+            .unwrap_or(0);
+        CanarySet {
+            set: regex::bytes::RegexSet::new(&sources).unwrap(),
+            owner: (0..patterns.len()).collect(),
+            overlap,
+        }
+    }
+
+    /// Feed `data` in chunks of `chunk` bytes.
+    fn feed(s: &CanarySet, data: &[u8], chunk: usize) -> Vec<bool> {
+        let mut w = StreamSearch::new(s, s.owner.len());
+        for c in data.chunks(chunk) {
+            if w.write_all(c).is_err() {
+                break;
+            }
+        }
+        w.finish()
+    }
+
+    #[test]
+    fn literal_across_every_boundary() {
+        let lit = "CANARY-7f3a9c";
+        let s = set(&[(&regex::escape(lit), Some(lit.len()))]);
+        // Place the literal so that it straddles the first window boundary at every offset.
+        for shift in 0..lit.len() {
+            let mut data = vec![b'x'; WINDOW + s.overlap - shift];
+            data.extend_from_slice(lit.as_bytes());
+            data.extend(std::iter::repeat_n(b'y', 1000));
+            for chunk in [1usize, 7, 4096, 65536, 1 << 20] {
+                assert_eq!(
+                    feed(&s, &data, chunk),
+                    vec![true],
+                    "shift {shift} chunk {chunk}"
+                );
+            }
+        }
+        // Not there: a near miss.
+        let mut data = vec![b'x'; 3 * WINDOW];
+        data.extend_from_slice(b"CANARY-7f3a9");
+        assert_eq!(feed(&s, &data, 1000), vec![false]);
+    }
+
+    #[test]
+    fn regex_across_boundary_within_window() {
+        let s = set(&[(r"tok_[0-9a-f]{32}", None)]);
+        let tok = b"tok_0123456789abcdef0123456789abcdef";
+        for pos in [
+            0usize,
+            WINDOW - 10,
+            WINDOW + REGEX_WINDOW - 20,
+            3 * WINDOW + 5,
+        ] {
+            let mut data = vec![b'.'; pos];
+            data.extend_from_slice(tok);
+            data.extend(std::iter::repeat_n(b'.', 10));
+            assert_eq!(feed(&s, &data, 8192), vec![true], "pos {pos}");
+        }
+        let data = b"tok_0123456789abcdef0123456789abcde".repeat(20000);
+        assert_eq!(feed(&s, &data, 8192), vec![false]);
+    }
+
+    #[test]
+    fn several_canaries_and_early_stop() {
+        let s = set(&[("alpha", Some(5)), ("beta", Some(4)), ("gamma", Some(5))]);
+        let mut data = vec![0u8; 2 * WINDOW];
+        data.extend_from_slice(b"beta");
+        data.extend(vec![0u8; WINDOW]);
+        data.extend_from_slice(b"alpha");
+        assert_eq!(feed(&s, &data, 10_000), vec![true, true, false]);
+        // All found → the sink refuses more data (stops the stream).
+        let s1 = set(&[("alpha", Some(5))]);
+        let mut w = StreamSearch::new(&s1, 1);
+        w.write_all(&[b'a'; WINDOW]).unwrap();
+        w.write_all(b"alpha").unwrap();
+        w.write_all(&vec![0u8; WINDOW + 10]).unwrap(); // triggers the window search
+        assert!(w.all_found());
+        assert!(w.write_all(b"more").is_err());
+        assert_eq!(w.finish(), vec![true]);
+    }
+
+    #[test]
+    fn text_search() {
+        let s = set(&[("secret-1", Some(8)), ("(?i:hidden)", None)]);
+        assert_eq!(search_text(&s, "user secret-1 HIDDEN"), vec![0, 1]);
+        assert_eq!(search_text(&s, "secret-"), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn reader_search_matches_bytes_in_binary() {
+        let s = set(&[("needle", Some(6))]);
+        let mut data = vec![0xFFu8; 300_000];
+        data.extend_from_slice(b"\x00needle\x00");
+        assert_eq!(
+            search_reader(&s, 1, &mut std::io::Cursor::new(data)).unwrap(),
+            vec![true]
+        );
+    }
+}

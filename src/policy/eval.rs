@@ -1,0 +1,804 @@
+//! Evaluate a policy against what scan, the keychain audit and the canary search found.
+
+use super::apps::Owners;
+use super::canary::{FileSearch, Unsearched};
+use super::model::*;
+use super::report::*;
+use super::rules::{self as R, PolicyRule};
+use crate::audit::keychain::KeychainAudit;
+use crate::audit::model::{FileReport, ScanReport, ToolInfo};
+use crate::audit::protection::class_name;
+use crate::audit::Severity;
+use crate::keychain::{KeychainItem, ReasonCode};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Most findings listed for one expectation (the rest are counted in its note).
+pub const MAX_FINDINGS_PER_EXPECTATION: usize = 500;
+
+/// The keychain as the evaluation sees it.
+pub enum KeychainEvidence<'a> {
+    /// Not needed by the policy (not read).
+    NotRead,
+    /// The index has no keychain-backup.plist.
+    Absent,
+    /// The keychain file could not be read.
+    Unreadable(String),
+    Read(&'a KeychainAudit),
+}
+
+/// What the evaluation works on.
+pub struct Evidence<'a> {
+    pub scan: &'a ScanReport,
+    /// Which app owns which domain and keychain owner id.
+    pub owners: &'a Owners,
+    pub keychain: KeychainEvidence<'a>,
+    /// File canary search (None when no canary searches files).
+    pub files: Option<&'a FileSearch>,
+}
+
+/// Accumulates expectation results and findings.
+struct Out {
+    expectations: Vec<ExpectationResult>,
+    findings: Vec<PolicyFinding>,
+    ids: HashSet<String>,
+}
+
+/// One expectation being evaluated.
+struct Exp {
+    id: String,
+    rule: &'static PolicyRule,
+    severity: Severity,
+    app: Option<String>,
+    description: String,
+    origin: Origin,
+    checked: u64,
+    findings: Vec<PolicyFinding>,
+    dropped: u64,
+    error: Option<String>,
+    notes: Vec<String>,
+}
+
+impl Exp {
+    fn new(
+        id: String,
+        rule: &'static PolicyRule,
+        severity: Severity,
+        app: Option<&str>,
+        description: String,
+        origin: Origin,
+    ) -> Exp {
+        Exp {
+            id,
+            rule,
+            severity,
+            app: app.map(str::to_string),
+            description,
+            origin,
+            checked: 0,
+            findings: Vec::new(),
+            dropped: 0,
+            error: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// A finding of this expectation's own rule.
+    fn fail(&mut self, location: Location, message: String) {
+        let rule = self.rule;
+        self.fail_with(rule, location, message);
+    }
+
+    /// A finding of another rule (e.g. `keychain-missing` for a device-bound expectation).
+    fn fail_with(&mut self, rule: &'static PolicyRule, location: Location, message: String) {
+        if self.findings.len() >= MAX_FINDINGS_PER_EXPECTATION {
+            self.dropped += 1;
+            return;
+        }
+        // Another rule's findings keep that rule's severity unless the policy set one.
+        let severity = if rule.id == self.rule.id || self.severity != self.rule.severity {
+            self.severity
+        } else {
+            rule.severity
+        };
+        self.findings.push(PolicyFinding {
+            rule: rule.id,
+            severity,
+            message,
+            app: self.app.clone(),
+            location,
+            expectation: String::new(),
+            policy_line: self.origin.line,
+        });
+    }
+
+    /// It cannot be checked: an error outcome, with a finding so every output shows why.
+    fn cannot_check(&mut self, location: Location, why: String) {
+        self.fail(location, format!("cannot be checked: {why}"));
+        self.error = Some(why);
+    }
+}
+
+impl Out {
+    fn push(&mut self, mut e: Exp) {
+        // Unique ids (the same glob twice gets `#2`).
+        let mut id = e.id.clone();
+        let mut n = 2;
+        while !self.ids.insert(id.clone()) {
+            id = format!("{}#{n}", e.id);
+            n += 1;
+        }
+        let status = if e.error.is_some() {
+            Status::Error
+        } else if e.findings.is_empty() {
+            Status::Pass
+        } else {
+            Status::Fail
+        };
+        if e.dropped > 0 {
+            e.notes.push(format!(
+                "{} more findings not listed (at most {MAX_FINDINGS_PER_EXPECTATION} per expectation)",
+                e.dropped
+            ));
+        }
+        let mut notes = e.notes;
+        if let Some(err) = &e.error {
+            notes.insert(0, format!("cannot be checked: {err}"));
+        }
+        let count = e.findings.len() as u64 + e.dropped;
+        for mut f in e.findings {
+            f.expectation = id.clone();
+            self.findings.push(f);
+        }
+        self.expectations.push(ExpectationResult {
+            id,
+            rule: e.rule.id,
+            severity: e.severity,
+            app: e.app,
+            description: e.description,
+            policy_line: e.origin.line,
+            policy_column: e.origin.col,
+            status,
+            checked: e.checked,
+            findings: count,
+            note: (!notes.is_empty()).then(|| notes.join("; ")),
+        });
+    }
+}
+
+fn class_label(c: u32) -> String {
+    format!("{c} ({})", class_name(c))
+}
+
+fn file_loc(f: &FileReport) -> Location {
+    Location::File {
+        domain: f.domain.clone(),
+        relative_path: f.relative_path.clone(),
+    }
+}
+
+/// Where a keychain item is. Attribute values that match one of the app's keychain
+/// canaries are replaced by `<redacted>`: a report never shows a canary match.
+fn item_loc(it: &KeychainItem, canaries: Option<&CanarySet>) -> Location {
+    let show = |v: &Option<String>| -> Option<String> {
+        v.as_ref().map(|s| match canaries {
+            Some(set) if set.set.is_match(s.as_bytes()) => "<redacted>".to_string(),
+            _ => s.clone(),
+        })
+    };
+    Location::Keychain {
+        table: it.table.clone(),
+        index: it.index,
+        service: show(&it.service),
+        account: show(&it.account),
+        server: show(&it.server),
+        access_group: show(&it.access_group),
+    }
+}
+
+/// Does the item belong to `app` (directly, or through an extension or app group)?
+fn owned_by(it: &KeychainItem, app: &str, owners: &Owners) -> bool {
+    it.app.as_deref().is_some_and(|a| owners.host(a) == app)
+}
+
+fn backup_part(policy: &Policy, scan: &ScanReport, out: &mut Out) {
+    let b = &scan.backup;
+    let encrypted_now =
+        b.encryption.declared == Some(true) || b.encryption.index_encrypted == Some(true);
+    if let Some(e) = policy.backup.encrypted {
+        let mut x = Exp::new(
+            "backup.encrypted".into(),
+            &R::BACKUP_ENCRYPTED,
+            R::BACKUP_ENCRYPTED.severity,
+            None,
+            if e.value {
+                "the backup must be encrypted".into()
+            } else {
+                "the backup must not be encrypted".into()
+            },
+            e.origin,
+        );
+        x.checked = 1;
+        let loc = Location::Backup {
+            file: "Manifest.plist".into(),
+        };
+        match (e.value, encrypted_now) {
+            (true, false) => x.fail(
+                loc,
+                format!(
+                    "the backup is not encrypted (Manifest.plist IsEncrypted is {}): payloads are plaintext and no keychain item migrates",
+                    b.encryption.declared.map_or("absent".into(), |v| v.to_string())
+                ),
+            ),
+            (false, true) => x.fail(loc, "the backup is encrypted".into()),
+            _ => {}
+        }
+        out.push(x);
+    }
+    if let Some(m) = policy.backup.min_kdf_rounds {
+        let mut x = Exp::new(
+            "backup.min_kdf_rounds".into(),
+            &R::KDF_COST,
+            R::KDF_COST.severity,
+            None,
+            format!(
+                "the backup password's key derivation must use at least {} PBKDF2-SHA256 rounds",
+                m.value
+            ),
+            m.origin,
+        );
+        x.checked = 1;
+        let loc = Location::Backup {
+            file: "Manifest.plist".into(),
+        };
+        match &b.kdf {
+            None if !encrypted_now => x.fail(
+                loc,
+                "the backup is not encrypted: there is no password key derivation".into(),
+            ),
+            None => x.cannot_check(
+                loc,
+                "the keybag's key-derivation parameters cannot be read".into(),
+            ),
+            Some(k) => match k.sha256_rounds {
+                None => x.fail(
+                    loc,
+                    format!(
+                        "legacy key derivation: a single PBKDF2-SHA1 stage of {} rounds (iOS < 10.2)",
+                        k.sha1_rounds
+                    ),
+                ),
+                Some(d) if d < m.value => x.fail(
+                    loc,
+                    format!(
+                        "PBKDF2-SHA256 rounds (DPIC) are {d}, fewer than the required {}",
+                        m.value
+                    ),
+                ),
+                Some(_) => {}
+            },
+        }
+        out.push(x);
+    }
+    if let Some(c) = policy.backup.complete {
+        let mut x = Exp::new(
+            "backup.complete".into(),
+            &R::BACKUP_COMPLETE,
+            R::BACKUP_COMPLETE.severity,
+            None,
+            "the backup must be complete".into(),
+            c.origin,
+        );
+        x.checked = 1;
+        let loc = Location::Backup {
+            file: "Status.plist".into(),
+        };
+        match b.complete {
+            Some(true) => {}
+            Some(false) => x.fail(
+                loc,
+                format!(
+                    "SnapshotState is {:?}, not \"finished\": the backup did not complete",
+                    b.snapshot_state.as_deref().unwrap_or("absent")
+                ),
+            ),
+            None => x.fail(loc, "Status.plist is missing: completion unknown".into()),
+        }
+        out.push(x);
+    }
+}
+
+/// Keychain items of the app that a selector may match (readable ones only).
+pub fn candidates<'a>(
+    items: &'a [KeychainItem],
+    app: &'a str,
+    sel: &'a KeychainSelector,
+    owners: &'a Owners,
+) -> impl Iterator<Item = &'a KeychainItem> + 'a {
+    items.iter().filter(move |it| {
+        it.decryptable
+            && (owned_by(it, app, owners) || sel.access_group.is_some())
+            && sel.matches(it)
+    })
+}
+
+fn keychain_part(
+    ap: &AppPolicy,
+    k: &KeychainExpectation,
+    ev: &Evidence<'_>,
+    encrypted: bool,
+    out: &mut Out,
+) {
+    let rule: &'static PolicyRule = match k.expect {
+        KeychainExpect::DeviceBound => &R::KEYCHAIN_DEVICE_BOUND,
+        KeychainExpect::Migratable => &R::KEYCHAIN_MIGRATABLE,
+        KeychainExpect::Absent => &R::KEYCHAIN_ABSENT,
+    };
+    let sel = k.selector.describe();
+    let mut x = Exp::new(
+        format!("app/{}/keychain/{}/{sel}", ap.bundle_id, k.expect.as_str()),
+        rule,
+        k.severity,
+        Some(&ap.bundle_id),
+        format!("keychain items [{sel}] must be {}", k.expect.as_str()),
+        k.origin,
+    );
+    let app_loc = Location::App {
+        bundle_id: ap.bundle_id.clone(),
+    };
+    let missing_loc = Location::Keychain {
+        table: k.selector.table.clone().unwrap_or_else(|| "any".into()),
+        index: 0,
+        service: k.selector.service.clone(),
+        account: k.selector.account.clone(),
+        server: k.selector.server.clone(),
+        access_group: k.selector.access_group.clone(),
+    };
+    let items: &[KeychainItem] = match &ev.keychain {
+        KeychainEvidence::Read(a) => &a.items,
+        KeychainEvidence::Absent | KeychainEvidence::NotRead => &[],
+        KeychainEvidence::Unreadable(e) => {
+            x.cannot_check(
+                Location::Backup {
+                    file: "KeychainDomain/keychain-backup.plist".into(),
+                },
+                format!("the keychain cannot be read: {e}"),
+            );
+            out.push(x);
+            return;
+        }
+    };
+    let unreadable: Vec<&KeychainItem> = items.iter().filter(|i| !i.decryptable).collect();
+    let device_bound_unreadable = unreadable
+        .iter()
+        .filter(|i| i.reason_code == Some(ReasonCode::DeviceBoundClassKey))
+        .count();
+    let found: Vec<&KeychainItem> =
+        candidates(items, &ap.bundle_id, &k.selector, ev.owners).collect();
+    let redact = ap.keychain_canaries.as_ref();
+    x.checked = items.iter().filter(|i| i.decryptable).count() as u64;
+    let hint = "pass --device-key to read device-bound items";
+    match k.expect {
+        KeychainExpect::DeviceBound => {
+            for it in &found {
+                if it.this_device_only != Some(true) {
+                    let acc = it.pdmn.as_deref().unwrap_or("unknown");
+                    x.fail(
+                        item_loc(it, redact),
+                        format!(
+                            "accessibility {acc} ({}) is not ThisDeviceOnly: the item restores to a new device from an encrypted backup",
+                            it.accessibility_constant.unwrap_or("class unknown")
+                        ),
+                    );
+                }
+            }
+            if found.is_empty() {
+                if !encrypted && !unreadable.is_empty() {
+                    x.cannot_check(
+                        app_loc,
+                        format!(
+                            "the backup is not encrypted: its {} keychain items are encrypted with the device key ({hint})",
+                            unreadable.len()
+                        ),
+                    );
+                } else if device_bound_unreadable > 0 {
+                    x.notes.push(format!(
+                        "no readable item matches; {device_bound_unreadable} device-bound items could not be read and may include it (they cannot restore to a new device; {hint} to confirm)"
+                    ));
+                } else {
+                    x.fail_with(
+                        &R::KEYCHAIN_MISSING,
+                        missing_loc,
+                        format!("no keychain item of {} matches [{sel}]", ap.bundle_id),
+                    );
+                }
+            }
+        }
+        KeychainExpect::Migratable => {
+            if !encrypted {
+                x.fail(
+                    app_loc,
+                    "the backup is not encrypted: no keychain item restores to another device"
+                        .into(),
+                );
+            } else {
+                for it in &found {
+                    if it.restore.other_device != Some(true) {
+                        let acc = it.pdmn.as_deref().unwrap_or("unknown");
+                        x.fail(
+                            item_loc(it, redact),
+                            format!(
+                                "accessibility {acc} ({}) does not restore to a new device",
+                                it.accessibility_constant.unwrap_or("class unknown")
+                            ),
+                        );
+                    }
+                }
+                if found.is_empty() {
+                    x.fail_with(
+                        &R::KEYCHAIN_MISSING,
+                        missing_loc,
+                        format!("no keychain item of {} matches [{sel}]", ap.bundle_id),
+                    );
+                }
+            }
+        }
+        KeychainExpect::Absent => {
+            for it in &found {
+                x.fail(
+                    item_loc(it, redact),
+                    format!(
+                        "the item is in the backup (accessibility {})",
+                        it.pdmn.as_deref().unwrap_or("unknown")
+                    ),
+                );
+            }
+            if found.is_empty() && !unreadable.is_empty() {
+                if !encrypted {
+                    x.cannot_check(
+                        app_loc,
+                        format!(
+                            "the backup is not encrypted: its {} keychain items are encrypted with the device key ({hint})",
+                            unreadable.len()
+                        ),
+                    );
+                } else if device_bound_unreadable > 0 {
+                    x.notes.push(format!(
+                        "{device_bound_unreadable} device-bound items could not be read and were not checked ({hint})"
+                    ));
+                }
+            }
+        }
+    }
+    out.push(x);
+}
+
+/// Attributes of an item searched for canaries: (name, value). Never `v_Data`.
+fn item_attributes(it: &KeychainItem) -> Vec<(&'static str, &str)> {
+    let mut v = Vec::new();
+    for (name, val) in [
+        ("access_group", &it.access_group),
+        ("service", &it.service),
+        ("account", &it.account),
+        ("server", &it.server),
+        ("path", &it.path),
+        ("security_domain", &it.security_domain),
+        ("label", &it.label),
+        ("description", &it.description),
+        ("comment", &it.comment),
+    ] {
+        if let Some(s) = val {
+            v.push((name, s.as_str()));
+        }
+    }
+    v
+}
+
+fn app_part(
+    index: usize,
+    ap: &AppPolicy,
+    ev: &Evidence<'_>,
+    domain_owner: &HashMap<&str, Option<String>>,
+    encrypted: bool,
+    out: &mut Out,
+) {
+    let scan = ev.scan;
+    let bundle = ap.bundle_id.as_str();
+    let app_loc = Location::App {
+        bundle_id: bundle.to_string(),
+    };
+    let files: Vec<&FileReport> = scan
+        .files
+        .iter()
+        .filter(|f| {
+            domain_owner
+                .get(f.domain.as_str())
+                .is_some_and(|o| o.as_deref() == Some(bundle))
+        })
+        .collect();
+    let present = ev.owners.in_manifest(bundle) || !files.is_empty();
+    if ap.required {
+        let mut x = Exp::new(
+            format!("app/{bundle}/present"),
+            &R::APP_PRESENT,
+            R::APP_PRESENT.severity,
+            Some(bundle),
+            format!("app {bundle} must be in the backup"),
+            ap.origin,
+        );
+        x.checked = 1;
+        if !present {
+            x.fail(
+                app_loc.clone(),
+                "the backup has neither a Manifest.plist Applications entry nor a domain for this app".into(),
+            );
+        }
+        out.push(x);
+    }
+
+    for g in &ap.must_not_back_up {
+        let mut x = Exp::new(
+            format!("app/{bundle}/must_not_back_up/{}", g.pattern),
+            &R::MUST_NOT_BACK_UP,
+            R::MUST_NOT_BACK_UP.severity,
+            Some(bundle),
+            format!("files matching {:?} must not be backed up", g.pattern),
+            g.origin,
+        );
+        for f in files.iter().filter(|f| f.kind != "directory") {
+            x.checked += 1;
+            if g.is_match(&f.relative_path) {
+                x.fail(
+                    file_loc(f),
+                    format!(
+                        "{} is in the backup but matches the excluded glob {:?}",
+                        f.relative_path, g.pattern
+                    ),
+                );
+            }
+        }
+        out.push(x);
+    }
+
+    for g in &ap.must_back_up {
+        let mut x = Exp::new(
+            format!("app/{bundle}/must_back_up/{}", g.pattern),
+            &R::MUST_BACK_UP,
+            R::MUST_BACK_UP.severity,
+            Some(bundle),
+            format!("files matching {:?} must be backed up", g.pattern),
+            g.origin,
+        );
+        let matching: Vec<&&FileReport> = files
+            .iter()
+            .filter(|f| g.is_match(&f.relative_path))
+            .collect();
+        x.checked = files.len() as u64;
+        if matching.is_empty() {
+            x.fail(
+                app_loc.clone(),
+                format!(
+                    "missing: no entry of the app's domains matches {:?}",
+                    g.pattern
+                ),
+            );
+        }
+        for f in matching
+            .iter()
+            .filter(|f| f.kind == "file" && f.status == "missing")
+        {
+            x.fail(
+                file_loc(f),
+                format!(
+                    "missing: {} is listed in the index but its payload is not in the backup",
+                    f.relative_path
+                ),
+            );
+        }
+        out.push(x);
+    }
+
+    for m in &ap.min_protection {
+        let mut x = Exp::new(
+            format!("app/{bundle}/min_protection/{}", m.glob.pattern),
+            &R::MIN_PROTECTION,
+            m.severity,
+            Some(bundle),
+            format!(
+                "files matching {:?} need protection class {} or stronger",
+                m.glob.pattern,
+                class_label(m.class)
+            ),
+            m.origin,
+        );
+        for f in files
+            .iter()
+            .filter(|f| f.kind == "file" && m.glob.is_match(&f.relative_path))
+        {
+            x.checked += 1;
+            match f.protection_class {
+                Some(c @ 1..=4) if c <= m.class => {}
+                Some(c @ 1..=4) => x.fail(
+                    file_loc(f),
+                    format!(
+                        "protection class {} is weaker than the required {}",
+                        class_label(c),
+                        class_label(m.class)
+                    ),
+                ),
+                Some(c) => x.fail(
+                    file_loc(f),
+                    format!("protection class {c} is not a file protection class (1-4)"),
+                ),
+                None => x.fail(file_loc(f), "no protection class is recorded".into()),
+            }
+        }
+        if x.checked == 0 {
+            x.notes.push("no file matches the glob".into());
+        }
+        out.push(x);
+    }
+
+    for k in &ap.keychain {
+        keychain_part(ap, k, ev, encrypted, out);
+    }
+
+    for (ci, c) in ap.canaries.iter().enumerate() {
+        let mut where_ = Vec::new();
+        if c.in_files {
+            where_.push("files");
+        }
+        if c.in_keychain {
+            where_.push("keychain attributes");
+        }
+        let mut x = Exp::new(
+            format!("app/{bundle}/canary/{}", c.name),
+            &R::CANARY,
+            c.severity,
+            Some(bundle),
+            format!(
+                "canary {} must not appear in plaintext in the app's {}",
+                c.name,
+                where_.join(" or ")
+            ),
+            c.origin,
+        );
+        if c.in_files {
+            match ev.files {
+                None => x.cannot_check(app_loc.clone(), "file contents were not searched".into()),
+                Some(fs) => {
+                    x.checked += fs.files.get(index).copied().unwrap_or(0);
+                    for h in fs.hits.iter().filter(|h| h.app == index && h.canary == ci) {
+                        x.fail(
+                            Location::File {
+                                domain: h.domain.clone(),
+                                relative_path: h.relative_path.clone(),
+                            },
+                            format!(
+                                "canary {} appears in plaintext in {} (match not shown)",
+                                c.name, h.relative_path
+                            ),
+                        );
+                    }
+                    let mine: Vec<_> = fs.unsearched.iter().filter(|u| u.app == index).collect();
+                    let (bound, other): (Vec<&&Unsearched>, Vec<&&Unsearched>) = mine
+                        .iter()
+                        .partition(|u| u.reason.contains("bound to the device"));
+                    if !bound.is_empty() {
+                        x.notes.push(format!(
+                            "{} files of device-bound classes could not be searched",
+                            bound.len()
+                        ));
+                    }
+                    if let Some(first) = other.first() {
+                        let why = format!(
+                            "{} files could not be searched (first: {}/{}: {})",
+                            other.len(),
+                            first.domain,
+                            first.relative_path,
+                            first.reason
+                        );
+                        if x.findings.is_empty() {
+                            x.cannot_check(app_loc.clone(), why);
+                        } else {
+                            x.notes.push(why);
+                        }
+                    }
+                }
+            }
+        }
+        if c.in_keychain {
+            if let (Some(set), KeychainEvidence::Read(a)) = (&ap.keychain_canaries, &ev.keychain) {
+                for it in a
+                    .items
+                    .iter()
+                    .filter(|it| it.decryptable && owned_by(it, bundle, ev.owners))
+                {
+                    x.checked += 1;
+                    let attrs: Vec<&str> = item_attributes(it)
+                        .into_iter()
+                        .filter(|(_, v)| super::canary::search_text(set, v).contains(&ci))
+                        .map(|(n, _)| n)
+                        .collect();
+                    if !attrs.is_empty() {
+                        x.fail(
+                            item_loc(it, Some(set)),
+                            format!(
+                                "canary {} appears in the item's non-secret attribute(s) {} (match not shown)",
+                                c.name,
+                                attrs.join(", ")
+                            ),
+                        );
+                    }
+                }
+            } else if let KeychainEvidence::Unreadable(e) = &ev.keychain {
+                if x.findings.is_empty() {
+                    x.cannot_check(app_loc.clone(), format!("the keychain cannot be read: {e}"));
+                }
+            }
+        }
+        out.push(x);
+    }
+}
+
+/// Evaluate every expectation of `policy`.
+pub fn evaluate(policy: &Policy, ev: &Evidence<'_>) -> CheckReport {
+    let scan = ev.scan;
+    let b = &scan.backup;
+    let encrypted =
+        b.encryption.declared == Some(true) || b.encryption.index_encrypted == Some(true);
+    let mut out = Out {
+        expectations: Vec::new(),
+        findings: Vec::new(),
+        ids: HashSet::new(),
+    };
+    backup_part(policy, scan, &mut out);
+    let domain_owner: HashMap<&str, Option<String>> = scan
+        .files
+        .iter()
+        .map(|f| f.domain.as_str())
+        .collect::<HashSet<&str>>()
+        .into_iter()
+        .map(|d| (d, ev.owners.domain_owner(d)))
+        .collect();
+    for (i, ap) in policy.apps.iter().enumerate() {
+        app_part(i, ap, ev, &domain_owner, encrypted, &mut out);
+    }
+    let mut summary = CheckSummary {
+        expectations: out.expectations.len() as u64,
+        ..Default::default()
+    };
+    for e in &out.expectations {
+        match e.status {
+            Status::Pass => summary.passed += 1,
+            Status::Fail => summary.failed += 1,
+            Status::Error => summary.errors += 1,
+        }
+    }
+    let mut by_rule: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for f in &out.findings {
+        *by_rule.entry(f.rule).or_default() += 1;
+    }
+    summary.findings = out.expectations.iter().map(|e| e.findings).sum();
+    summary.by_rule = by_rule;
+    CheckReport {
+        schema: CHECK_SCHEMA,
+        tool: ToolInfo::default(),
+        policy: PolicyInfo {
+            path: policy.path.display().to_string(),
+            schema: policy.schema,
+        },
+        backup: CheckBackup {
+            path: b.path.clone(),
+            udid: b.udid.clone(),
+            device_name: b.device_name.clone(),
+            ios_version: b.ios_version.clone(),
+            date: b.date.clone(),
+            encrypted: b.encryption.declared,
+            unlocked: b.unlocked,
+        },
+        passed: summary.failed == 0 && summary.errors == 0,
+        expectations: out.expectations,
+        findings: out.findings,
+        summary,
+    }
+}

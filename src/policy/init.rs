@@ -1,0 +1,274 @@
+//! `auditor policy init`: a starting policy that the backup it came from satisfies.
+//!
+//! Every expectation written holds for that backup (a test checks `check` passes on it);
+//! suggestions that would not hold are written as comments for the user to tighten.
+
+use super::apps::Owners;
+use super::model::KeychainSelector;
+use crate::audit::keychain::KeychainAudit;
+use crate::audit::model::{FileReport, ScanReport};
+use crate::keychain::{KeychainItem, ReasonCode};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// A TOML string literal (escaped).
+fn q(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// Text safe for a one-line TOML comment.
+fn c(s: &str) -> String {
+    s.chars()
+        .map(|ch| if ch.is_control() { ' ' } else { ch })
+        .collect()
+}
+
+/// The policy's class name of a file protection class.
+fn class_word(class: u32) -> Option<&'static str> {
+    Some(match class {
+        1 => "complete",
+        2 => "complete_unless_open",
+        3 => "complete_until_first_user_authentication",
+        4 => "none",
+        _ => return None,
+    })
+}
+
+/// A bundle id the policy parser accepts.
+fn usable_bundle_id(b: &str) -> bool {
+    !b.is_empty()
+        && b == b.trim()
+        && !b.contains('/')
+        && !b.chars().any(|ch| ch.is_whitespace() || ch.is_control())
+}
+
+/// The selector naming `it` (non-empty attributes only), or None when nothing names it.
+fn selector_for(it: &KeychainItem) -> Option<KeychainSelector> {
+    let some = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let sel = KeychainSelector {
+        service: some(&it.service),
+        account: some(&it.account),
+        server: some(&it.server),
+        access_group: some(&it.access_group),
+        label: None,
+        table: Some(it.table.clone()),
+    };
+    (!sel.is_empty()).then_some(sel)
+}
+
+/// What to expect of an item: `Some("device-bound" | "migratable")`.
+fn expectation_for(it: &KeychainItem, encrypted: bool) -> Option<&'static str> {
+    match it.this_device_only {
+        Some(true) => Some("device-bound"),
+        Some(false) if encrypted && it.restore.other_device == Some(true) => Some("migratable"),
+        _ => None,
+    }
+}
+
+fn app_section(
+    out: &mut String,
+    bundle: &str,
+    files: &[&FileReport],
+    keychain: Option<&KeychainAudit>,
+    owners: &Owners,
+    encrypted: bool,
+) {
+    let mut classes: BTreeMap<String, u64> = BTreeMap::new();
+    for f in files.iter().filter(|f| f.kind == "file") {
+        *classes
+            .entry(f.protection_class.map_or("none".into(), |x| x.to_string()))
+            .or_default() += 1;
+    }
+    let class_list: Vec<String> = classes.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    let mut domains: Vec<&str> = files.iter().map(|f| f.domain.as_str()).collect();
+    domains.sort_unstable();
+    domains.dedup();
+    let _ = writeln!(
+        out,
+        "\n# {}: {} files (by protection class {}), domains: {}",
+        c(bundle),
+        files.iter().filter(|f| f.kind == "file").count(),
+        if class_list.is_empty() {
+            "-".to_string()
+        } else {
+            class_list.join(", ")
+        },
+        c(&domains.join(", "))
+    );
+    let _ = writeln!(out, "[[app]]\nbundle_id = {}", q(bundle));
+    let _ = writeln!(
+        out,
+        "# Paths that must never be in a backup (caches, tokens, downloaded media), e.g.:\n# must_not_back_up = [\"Library/Caches/**\", \"tmp/**\"]"
+    );
+    // must_back_up: Documents/** when the app has documents, all of them present.
+    let docs: Vec<&&FileReport> = files
+        .iter()
+        .filter(|f| f.relative_path.starts_with("Documents/"))
+        .collect();
+    let docs_ok = !docs.is_empty()
+        && docs
+            .iter()
+            .all(|f| !(f.kind == "file" && f.status == "missing"));
+    if docs_ok {
+        let _ = writeln!(out, "must_back_up = [\"Documents/**\"]");
+    } else {
+        let _ = writeln!(
+            out,
+            "# The user's data that must survive a restore, e.g.:\n# must_back_up = [\"Documents/**\"]"
+        );
+    }
+    // min_protection: the weakest class present now.
+    let regular: Vec<&&FileReport> = files.iter().filter(|f| f.kind == "file").collect();
+    let weakest = regular
+        .iter()
+        .map(|f| f.protection_class.filter(|x| (1..=4).contains(x)))
+        .try_fold(0u32, |acc, x| x.map(|x| acc.max(x)));
+    match weakest.filter(|w| *w >= 1).and_then(class_word) {
+        Some(word) => {
+            let _ = writeln!(
+                out,
+                "\n# Weakest class found now; tighten (e.g. \"complete\" for Documents/**).\n[[app.min_protection]]\nglob = \"**\"\nclass = {}",
+                q(word)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "\n# [[app.min_protection]]\n# glob = \"Documents/**\"\n# class = \"complete\""
+            );
+        }
+    }
+    // Keychain: one expectation per distinct selector whose items agree.
+    if let Some(k) = keychain {
+        let mine: Vec<&KeychainItem> = k
+            .items
+            .iter()
+            .filter(|it| it.app.as_deref().is_some_and(|a| owners.host(a) == bundle))
+            .collect();
+        let mut seen: Vec<KeychainSelector> = Vec::new();
+        for it in mine.iter().filter(|it| it.decryptable) {
+            let Some(sel) = selector_for(it) else {
+                continue;
+            };
+            if seen.contains(&sel) {
+                continue;
+            }
+            seen.push(sel.clone());
+            // Every item the selector picks must agree, else the expectation would fail.
+            let picked: Vec<&KeychainItem> =
+                super::eval::candidates(&k.items, bundle, &sel, owners).collect();
+            let exp = expectation_for(it, encrypted);
+            let agree = picked.iter().all(|x| expectation_for(x, encrypted) == exp);
+            let acc = it.pdmn.as_deref().unwrap_or("?");
+            match exp {
+                Some(e) if agree => {
+                    let _ = writeln!(
+                        out,
+                        "\n# now: {acc} ({})",
+                        c(it.accessibility_constant.unwrap_or("?"))
+                    );
+                    let _ = writeln!(out, "[[app.keychain]]");
+                    for (key, v) in [
+                        ("table", &sel.table),
+                        ("service", &sel.service),
+                        ("account", &sel.account),
+                        ("server", &sel.server),
+                        ("access_group", &sel.access_group),
+                    ] {
+                        if let Some(v) = v {
+                            let _ = writeln!(out, "{key} = {}", q(v));
+                        }
+                    }
+                    let _ = writeln!(out, "expect = {}", q(e));
+                }
+                _ => {
+                    let _ = writeln!(
+                        out,
+                        "\n# keychain [{}] ({acc}) left out: {}",
+                        c(&sel.describe()),
+                        if exp.is_none() {
+                            "it would not migrate from this backup and is not ThisDeviceOnly"
+                        } else {
+                            "items it selects differ in accessibility"
+                        }
+                    );
+                }
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n# Values the app must never write in plaintext (test credentials, tokens), e.g.:\n# [[app.canary]]\n# name = \"test-password\"\n# literal = \"...\"            # or regex = \"...\", literals_file = \"canaries.txt\""
+    );
+}
+
+/// Write a starting policy for the backup `scan` describes (and its readable keychain).
+pub fn generate(scan: &ScanReport, keychain: Option<&KeychainAudit>, owners: &Owners) -> String {
+    let b = &scan.backup;
+    let encrypted =
+        b.encryption.declared == Some(true) || b.encryption.index_encrypted == Some(true);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# auditor policy generated by `auditor policy init` from\n#   {}\n#   {} {}, iOS {}, {}\n# Every expectation below holds for that backup. Tighten it (docs/policy.md) and run\n#   auditor check <BACKUP> --policy <this file>",
+        c(&b.path),
+        c(b.device_name.as_deref().unwrap_or("?")),
+        c(b.product_type.as_deref().unwrap_or("")),
+        c(b.ios_version.as_deref().unwrap_or("?")),
+        c(b.date.as_deref().unwrap_or("?"))
+    );
+    let _ = writeln!(out, "schema = 1\n\n[backup]\nencrypted = {encrypted}");
+    match (encrypted, b.kdf.as_ref().and_then(|k| k.sha256_rounds)) {
+        (true, Some(d)) => {
+            let _ = writeln!(out, "min_kdf_rounds = {d}");
+        }
+        _ => {
+            let _ = writeln!(out, "# min_kdf_rounds = 10000000");
+        }
+    }
+    if b.complete == Some(true) {
+        let _ = writeln!(out, "complete = true");
+    } else {
+        let _ = writeln!(out, "# complete = true   (this backup is not complete)");
+    }
+    if let Some(k) = keychain {
+        let unreadable = k.items.iter().filter(|it| !it.decryptable).count();
+        if unreadable > 0 {
+            let bound = k
+                .items
+                .iter()
+                .filter(|it| it.reason_code == Some(ReasonCode::DeviceBoundClassKey))
+                .count();
+            let _ = writeln!(
+                out,
+                "\n# {unreadable} keychain items could not be read ({bound} of them device-bound), so no\n# expectation names them: run with --device-key to include them."
+            );
+        }
+    }
+    let mut by_owner: BTreeMap<String, Vec<&FileReport>> = BTreeMap::new();
+    let mut owner_of: std::collections::HashMap<&str, Option<String>> = Default::default();
+    for f in &scan.files {
+        let o = owner_of
+            .entry(f.domain.as_str())
+            .or_insert_with(|| owners.domain_owner(&f.domain));
+        if let Some(o) = o {
+            by_owner.entry(o.clone()).or_default().push(f);
+        }
+    }
+    let mut ids: Vec<String> = owners.apps().map(str::to_string).collect();
+    ids.extend(by_owner.keys().cloned());
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        let files = by_owner.get(&id).cloned().unwrap_or_default();
+        if files.is_empty() && !owners.in_manifest(&id) {
+            continue;
+        }
+        if !usable_bundle_id(&id) {
+            let _ = writeln!(out, "\n# app {:?} left out: not a usable bundle id", c(&id));
+            continue;
+        }
+        app_section(&mut out, &id, &files, keychain, owners, encrypted);
+    }
+    out
+}

@@ -1,0 +1,112 @@
+//! Policy gate for CI: a TOML file of expectations checked against a backup (`auditor check`).
+//!
+//! [`load`] reads and compiles a policy (strict: errors name file, line and column);
+//! [`check`] gathers the evidence (scan, keychain audit, canary search over decrypted
+//! contents) and evaluates every expectation into a [`CheckReport`]; [`init::generate`]
+//! writes a starting policy from what a backup shows.
+
+pub mod apps;
+pub mod canary;
+pub mod eval;
+pub mod file;
+pub mod init;
+pub mod model;
+pub mod report;
+pub mod rules;
+
+pub use file::{load, parse, PolicyError};
+pub use model::Policy;
+pub use report::{CheckReport, ExpectationResult, Location, PolicyFinding, Status, CHECK_SCHEMA};
+
+use crate::audit::scan::{scan, ScanOptions};
+use crate::session::Session;
+use crate::Error;
+use eval::{Evidence, KeychainEvidence};
+use std::collections::HashSet;
+
+/// App ownership for a scanned backup (Manifest.plist apps, `extra` ids, index domains).
+pub fn owners_of<'a>(
+    s: &Session,
+    report: &crate::audit::ScanReport,
+    extra: impl IntoIterator<Item = &'a str>,
+) -> apps::Owners {
+    let manifest: &[crate::backup::AppInfo] = s
+        .backup
+        .manifest
+        .as_ref()
+        .map_or(&[], |m| m.applications.as_slice());
+    apps::Owners::new(
+        manifest,
+        extra,
+        report.files.iter().map(|f| f.domain.as_str()),
+    )
+}
+
+/// Check `policy` against an opened (and, when needed, unlocked) backup.
+///
+/// Needs the index (the password of an encrypted backup) as soon as the policy has an
+/// `[[app]]`: `Error::CredentialsMissing` otherwise, never a silent pass.
+pub fn check(s: &Session, policy: &Policy) -> Result<CheckReport, Error> {
+    let report = scan(s, &ScanOptions::default())?;
+    if policy.needs_index() && !report.index_read {
+        if s.is_encrypted() && s.class_keys.is_none() {
+            return Err(Error::CredentialsMissing(
+                "the policy has app expectations and the backup's index is encrypted: a password (or --key-file) is needed".into(),
+            ));
+        }
+        return Err(Error::backup(
+            &s.backup.root,
+            "the backup has no readable file index: app expectations cannot be checked",
+        ));
+    }
+    let records = if policy.needs_keychain() || policy.needs_contents() {
+        s.records()?.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let kc_audit;
+    let keychain = if policy.needs_keychain() {
+        match crate::audit::keychain::audit(s, &records) {
+            Ok(Some(a)) => {
+                kc_audit = a;
+                KeychainEvidence::Read(&kc_audit)
+            }
+            Ok(None) => KeychainEvidence::Absent,
+            Err(e @ Error::CredentialsMissing(_)) => return Err(e),
+            Err(e) => KeychainEvidence::Unreadable(e.to_string()),
+        }
+    } else {
+        KeychainEvidence::NotRead
+    };
+    let owners = owners_of(s, &report, policy.apps.iter().map(|a| a.bundle_id.as_str()));
+    let search;
+    let files = if policy.needs_contents() {
+        let all: HashSet<&str> = report.files.iter().map(|f| f.domain.as_str()).collect();
+        let domains: Vec<HashSet<String>> = policy
+            .apps
+            .iter()
+            .map(|a| {
+                all.iter()
+                    .filter(|d| owners.domain_owner(d).as_deref() == Some(a.bundle_id.as_str()))
+                    .map(|d| d.to_string())
+                    .collect()
+            })
+            .collect();
+        search = canary::search_files(s, &policy.apps, &domains, &records);
+        Some(&search)
+    } else {
+        None
+    };
+    Ok(eval::evaluate(
+        policy,
+        &Evidence {
+            scan: &report,
+            owners: &owners,
+            keychain,
+            files,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,102 @@
+//! The policy rule catalogue: stable ids, default severities, descriptions and fixes.
+
+use crate::audit::Severity;
+
+/// A policy rule. `id` is a contract (docs/rules.md "Policy", SARIF `ruleId`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyRule {
+    pub id: &'static str,
+    pub severity: Severity,
+    /// One line: what the rule checks.
+    pub title: &'static str,
+    /// How to fix it in the app (or the backup set-up).
+    pub fix: &'static str,
+    /// MASVS / MASTG references.
+    pub references: &'static str,
+}
+
+macro_rules! policy_rules {
+    ($($name:ident = ($id:literal, $sev:ident, $title:literal, $fix:literal, $refs:literal);)*) => {
+        $(pub const $name: PolicyRule = PolicyRule {
+            id: $id, severity: Severity::$sev, title: $title, fix: $fix, references: $refs,
+        };)*
+        /// Every policy rule, in documentation order.
+        pub const ALL: &[PolicyRule] = &[$($name),*];
+    };
+}
+
+policy_rules! {
+    BACKUP_ENCRYPTED = ("policy.backup-encrypted", High,
+        "The backup's encryption is not what the policy requires",
+        "Enable \"Encrypt local backup\" (Finder/iTunes, or `idevicebackup2 encryption on`) on the test device before taking the backup the gate runs on.",
+        "MASVS-STORAGE-2; MASTG-TEST-0058");
+    KDF_COST = ("policy.kdf-cost", Medium,
+        "The backup password's key derivation is cheaper than the policy's minimum",
+        "Take the backup with a current iOS (two-stage PBKDF2, 10,000,000 SHA-256 rounds); legacy single-stage backups (iOS < 10.2) fail this rule.",
+        "MASVS-STORAGE-2; MASTG-TEST-0058");
+    BACKUP_COMPLETE = ("policy.backup-complete", High,
+        "The backup did not finish (Status.plist SnapshotState is not \"finished\")",
+        "Take the backup again and let it complete; an interrupted backup misses files and cannot be restored.",
+        "MASTG-TEST-0058");
+    APP_PRESENT = ("policy.app-present", High,
+        "An app the policy names is not in the backup",
+        "Install the app (with test data) on the device before the backup, or fix the bundle id; set `required = false` for apps that may be absent.",
+        "MASTG-TEST-0058");
+    MUST_NOT_BACK_UP = ("policy.must-not-back-up", High,
+        "A file the policy excludes from backups is in the backup",
+        "Exclude the file from backups: set `URLResourceValues.isExcludedFromBackup = true` (NSURLIsExcludedFromBackupKey) on it, or keep it in `Library/Caches` or `tmp/`, which iOS never backs up.",
+        "MASVS-STORAGE-2; MASTG-TEST-0058");
+    MUST_BACK_UP = ("policy.must-back-up", Medium,
+        "A file the policy requires in backups is missing",
+        "Keep user data in `Documents/` or `Library/Application Support/` and do not set isExcludedFromBackup on it; make sure the test run creates it before the backup.",
+        "MASTG-TEST-0058");
+    MIN_PROTECTION = ("policy.min-protection", High,
+        "A file has a weaker Data Protection class than the policy allows",
+        "Write the file with a stronger class: `Data.write(to:options: .completeFileProtection)`, `FileManager.setAttributes([.protectionKey: FileProtectionType.complete])`, or the app's default via the Data Protection entitlement (`com.apple.developer.default-data-protection` = NSFileProtectionComplete).",
+        "MASVS-STORAGE-1; MASTG-TEST-0052");
+    KEYCHAIN_DEVICE_BOUND = ("policy.keychain-device-bound", High,
+        "A keychain item that must stay on the device restores to a new device",
+        "Store the item with a ThisDeviceOnly accessibility: `kSecAttrAccessibleWhenUnlockedThisDeviceOnly` or `kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly` (`kSecAttrAccessible` in SecItemAdd/SecItemUpdate).",
+        "MASVS-STORAGE-1; MASVS-STORAGE-2; MASTG-TEST-0052; MASTG-TEST-0058");
+    KEYCHAIN_MIGRATABLE = ("policy.keychain-migratable", Medium,
+        "A keychain item that must survive a new-device restore does not",
+        "Store the item with an accessibility that migrates: `kSecAttrAccessibleWhenUnlocked` or `kSecAttrAccessibleAfterFirstUnlock` (not ThisDeviceOnly); migration only happens from encrypted backups.",
+        "MASVS-STORAGE-1; MASTG-TEST-0052");
+    KEYCHAIN_ABSENT = ("policy.keychain-absent", High,
+        "A keychain item the policy forbids is in the backup",
+        "Do not store the item in the keychain, delete it when it is no longer needed (SecItemDelete), or keep it in memory only.",
+        "MASVS-STORAGE-2; MASTG-TEST-0058");
+    KEYCHAIN_MISSING = ("policy.keychain-missing", Medium,
+        "A keychain item the policy expects is not in the backup",
+        "Make sure the test run creates the item before the backup, and that the selector (service, account, server, access group) names it.",
+        "MASTG-TEST-0058");
+    CANARY = ("policy.canary", High,
+        "A canary value appears in plaintext in the app's files or keychain attributes",
+        "Keep the secret only in the keychain's secret data (kSecValueData), never in files, preferences, databases, logs or keychain attributes such as the account or label; if it must be on disk, exclude the file from backups.",
+        "MASVS-STORAGE-1; MASVS-STORAGE-2; MASTG-TEST-0052; MASTG-TEST-0058");
+}
+
+/// The rule with this id.
+pub fn by_id(id: &str) -> Option<&'static PolicyRule> {
+    ALL.iter().find(|r| r.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_unique_and_prefixed() {
+        let mut ids: Vec<&str> = ALL.iter().map(|r| r.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), ALL.len());
+        assert_eq!(ALL.len(), 12);
+        assert!(ALL.iter().all(|r| r.id.starts_with("policy.")));
+        assert_eq!(
+            by_id("policy.canary").map(|r| r.severity),
+            Some(Severity::High)
+        );
+        assert_eq!(by_id("policy.nope"), None);
+    }
+}

@@ -1,0 +1,426 @@
+//! `auditor extract`: byte-exact exports of the conformance backup, hostile index rows
+//! refused with nothing written outside the output folder, and the backup left untouched.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use sha2::Digest;
+use std::path::{Path, PathBuf};
+
+fn sha256_file(p: &Path) -> String {
+    hex::encode(sha2::Sha256::digest(
+        std::fs::read(p).expect("read exported file"),
+    ))
+}
+
+fn run_json(args: &[&str]) -> (i32, Value) {
+    let out = auditor(args);
+    let code = out.status.code().unwrap_or(-1);
+    (code, json(&out))
+}
+
+/// Every present regular file of small-encrypted exports with the SHA-256 of EXPECTED.json
+/// (the plaintext, padding removed), at DIR/<domain>/<relativePath>, with its mtime.
+#[test]
+fn small_encrypted_exports_every_file_byte_for_byte() {
+    let Some((backup, expected)) = conformance("small-encrypted") else {
+        return;
+    };
+    let before = tree_digest(&backup);
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("export");
+    let pw = expected["password"].as_str().unwrap();
+    let (code, rep) = run_json(&[
+        "extract",
+        backup.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--password",
+        pw,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(rep["schema"], "auditor.extract/1");
+    let files: Vec<&Value> = expected["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["type"] == "file")
+        .collect();
+    let present: Vec<&&Value> = files.iter().filter(|f| f["present"] == true).collect();
+    let missing = files.len() - present.len();
+    assert!(!present.is_empty() && missing > 0, "the case has both");
+    for f in &present {
+        let p = out
+            .join(f["domain"].as_str().unwrap())
+            .join(f["relativePath"].as_str().unwrap());
+        assert_eq!(
+            sha256_file(&p),
+            f["sha256"].as_str().unwrap(),
+            "{}",
+            p.display()
+        );
+        let len = std::fs::metadata(&p).unwrap().len();
+        assert_eq!(Some(len), f["content_size"].as_u64(), "{}", p.display());
+    }
+    let s = &rep["summary"];
+    assert_eq!(s["exported"].as_u64(), Some(present.len() as u64));
+    assert_eq!(s["missing"].as_u64(), Some(missing as u64));
+    assert_eq!(s["refused"], 0);
+    assert_eq!(s["failed"], 0);
+    assert_eq!(s["undecryptable"], 0);
+    let bytes: u64 = present
+        .iter()
+        .map(|f| f["content_size"].as_u64().unwrap())
+        .sum();
+    assert_eq!(s["bytes"].as_u64(), Some(bytes));
+    // Missing files are listed, and not created.
+    for m in rep["missing"].as_array().unwrap() {
+        let p = out
+            .join(m["domain"].as_str().unwrap())
+            .join(m["relative_path"].as_str().unwrap());
+        assert!(!p.exists(), "{}", p.display());
+    }
+    // Links are reported, not created, without --symlinks.
+    assert_eq!(rep["summary"]["symlinks_skipped"], 2);
+    // Missing rows make the export incomplete: exit 1.
+    assert_eq!(code, 1);
+    // Modification times come from the index (LastModified).
+    let session = auditor::session::Session::open(&backup).unwrap();
+    let mut session = session;
+    session
+        .unlock(
+            auditor::session::Unlock::Password(auditor::crypto::Password::from_string(
+                pw.to_string(),
+            )),
+            None,
+            &mut |_, _| {},
+        )
+        .unwrap();
+    let records = session.records().unwrap().unwrap();
+    let mut checked = 0;
+    for r in records
+        .iter()
+        .filter(|r| r.kind == auditor::index::FileKind::File)
+    {
+        let p = out.join(&r.domain).join(&r.relative_path);
+        if let (Ok(m), Some(t)) = (std::fs::metadata(&p), r.last_modified) {
+            let got = m
+                .modified()
+                .unwrap()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64;
+            assert_eq!(got, t, "{}", p.display());
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, present.len());
+    assert_eq!(tree_digest(&backup), before, "the backup must not change");
+}
+
+#[test]
+fn non_empty_out_needs_force_and_selection_filters() {
+    let Some((backup, expected)) = conformance("small-encrypted") else {
+        return;
+    };
+    let pw = expected["password"].as_str().unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("keep.txt"), b"mine").unwrap();
+    let b = backup.to_str().unwrap();
+    let o = out.to_str().unwrap();
+    let r = auditor(&["extract", b, "--out", o, "--password", pw]);
+    assert_eq!(r.status.code(), Some(2), "non-empty DIR without --force");
+    assert!(String::from_utf8_lossy(&r.stderr).contains("not empty"));
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        1,
+        "nothing written"
+    );
+
+    // --force, one app, one pattern.
+    let (code, rep) = run_json(&[
+        "extract",
+        b,
+        "--out",
+        o,
+        "--password",
+        pw,
+        "--force",
+        "--app",
+        "com.example.bank",
+        "--path",
+        "**/*.pdf",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{rep}");
+    let want: Vec<&Value> = expected["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["type"] == "file"
+                && f["app"] == "com.example.bank"
+                && f["relativePath"].as_str().unwrap().ends_with(".pdf")
+        })
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(rep["summary"]["exported"].as_u64(), Some(want.len() as u64));
+    for f in want {
+        let p = out
+            .join(f["domain"].as_str().unwrap())
+            .join(f["relativePath"].as_str().unwrap());
+        assert_eq!(sha256_file(&p), f["sha256"].as_str().unwrap());
+    }
+    assert_eq!(std::fs::read(out.join("keep.txt")).unwrap(), b"mine");
+    // Nothing of other apps or domains.
+    let tops: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for t in &tops {
+        assert!(t == "keep.txt" || t.contains("com.example.bank"), "{t}");
+    }
+
+    // Out inside the backup: refused.
+    let inside = backup.join("export-here");
+    let r = auditor(&[
+        "extract",
+        b,
+        "--out",
+        inside.to_str().unwrap(),
+        "--password",
+        pw,
+    ]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(!inside.exists());
+}
+
+/// A writable copy of the bundled unencrypted fixture, with hostile rows injected into its
+/// Manifest.db. Returns the backup folder.
+fn hostile_backup(dir: &Path) -> PathBuf {
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs/small-unencrypted.json");
+    let backup = dir.join("backup");
+    let r = auditor(&["fixture", spec.to_str().unwrap(), backup.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let conn = rusqlite::Connection::open(backup.join("Manifest.db")).unwrap();
+    // A template regular file row with a payload, and a template link row.
+    let (file_id, file_blob): (String, Vec<u8>) = conn
+        .query_row(
+            "SELECT fileID, file FROM Files WHERE flags = 1 AND relativePath = 'Library/SMS/sms.db'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let (link_blob, link_target): (Vec<u8>, String) = {
+        let blob: Vec<u8> = conn
+            .query_row(
+                "SELECT file FROM Files WHERE flags = 4 AND relativePath = 'Documents/current'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (blob, "statements/2024-05.pdf".to_string())
+    };
+    let payload = std::fs::read(backup.join(&file_id[..2]).join(&file_id)).unwrap();
+    let add_file = |domain: &str, path: &str| {
+        let id = hex::encode(sha1::Sha1::digest(format!("{domain}-{path}").as_bytes()));
+        conn.execute(
+            "INSERT INTO Files (fileID, domain, relativePath, flags, file) VALUES (?1, ?2, ?3, 1, ?4)",
+            rusqlite::params![id, domain, path, file_blob],
+        )
+        .unwrap();
+        let d = backup.join(&id[..2]);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(&id), &payload).unwrap();
+    };
+    let add_link = |domain: &str, path: &str, target: &str| {
+        // Swap the archived Target string.
+        let mut v = plist::Value::from_reader(std::io::Cursor::new(&link_blob)).unwrap();
+        let objs = v
+            .as_dictionary_mut()
+            .unwrap()
+            .get_mut("$objects")
+            .unwrap()
+            .as_array_mut()
+            .unwrap();
+        let mut swapped = false;
+        for o in objs.iter_mut() {
+            if o.as_string() == Some(link_target.as_str()) {
+                *o = plist::Value::String(target.to_string());
+                swapped = true;
+            }
+        }
+        assert!(swapped, "template link target found");
+        let mut blob = Vec::new();
+        v.to_writer_binary(&mut blob).unwrap();
+        let id = hex::encode(sha1::Sha1::digest(format!("{domain}-{path}").as_bytes()));
+        conn.execute(
+            "INSERT INTO Files (fileID, domain, relativePath, flags, file) VALUES (?1, ?2, ?3, 4, ?4)",
+            rusqlite::params![id, domain, path, blob],
+        )
+        .unwrap();
+    };
+    add_file("HomeDomain", "../escape.txt");
+    add_file("HomeDomain", "a/../../escape2.txt");
+    add_file("HomeDomain", "/tmp/absolute.txt");
+    add_file("HomeDomain", "nul\0name.txt");
+    add_file("HomeDomain", "back\\..\\slash.txt");
+    add_file("..", "up.txt");
+    add_file("HomeDomain", "Case/File.txt");
+    add_file("HomeDomain", "case/file.txt");
+    add_file("HomeDomain", "Case/FILE.TXT");
+    add_link(
+        "HomeDomain",
+        "Library/evil-link",
+        "../../../../../../../etc/passwd",
+    );
+    add_link("HomeDomain", "Library/abs-link", "/etc/passwd");
+    add_link("HomeDomain", "Library/ok-link", "SMS/sms.db");
+    add_link("HomeDomain", "Library/chain", "ok-link/../../../..");
+    backup
+}
+
+#[test]
+fn hostile_rows_are_refused_and_nothing_leaves_the_folder() {
+    let t = tempfile::tempdir().unwrap();
+    let backup = hostile_backup(t.path());
+    let before = tree_digest(&backup);
+    let out = t.path().join("out");
+    let (code, rep) = run_json(&[
+        "extract",
+        backup.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--symlinks",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "refusals make the export incomplete: {rep}");
+    let reason = |path: &str| -> String {
+        rep["refused"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["relative_path"] == path)
+            .unwrap_or_else(|| panic!("{path:?} not refused: {rep}"))["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(reason("../escape.txt"), "dot_dot_component");
+    assert_eq!(reason("a/../../escape2.txt"), "dot_dot_component");
+    assert_eq!(reason("/tmp/absolute.txt"), "absolute_path");
+    assert_eq!(reason("nul\0name.txt"), "nul_character");
+    assert_eq!(reason("back\\..\\slash.txt"), "separator_character");
+    assert_eq!(reason("up.txt"), "dot_dot_component");
+    // "Case/FILE.TXT" sorts first and is exported; the other two collide with it.
+    assert_eq!(reason("Case/File.txt"), "case_collision");
+    assert_eq!(reason("case/file.txt"), "case_collision");
+    assert_eq!(reason("Library/evil-link"), "link_escapes");
+    assert_eq!(reason("Library/abs-link"), "link_absolute");
+    assert_eq!(reason("Library/chain"), "link_through_link");
+    assert_eq!(rep["summary"]["refused"], 11);
+    assert_eq!(
+        rep["summary"]["symlinks_created"].as_u64(),
+        Some(3),
+        "{rep}"
+    );
+
+    // Only the backup and the output folder exist beside each other; nothing escaped.
+    let mut siblings: Vec<String> = std::fs::read_dir(t.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    siblings.sort();
+    assert_eq!(siblings, vec!["backup", "out"]);
+    // Every link in the export resolves inside it.
+    let canon_out = out.canonicalize().unwrap();
+    let mut stack = vec![out.clone()];
+    let mut links = 0;
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            if m.file_type().is_symlink() {
+                links += 1;
+                let target = std::fs::read_link(&p).unwrap();
+                assert!(target.is_relative(), "{}", p.display());
+                let mut resolved = p.parent().unwrap().to_path_buf();
+                for c in target.components() {
+                    match c {
+                        std::path::Component::ParentDir => {
+                            resolved.pop();
+                        }
+                        std::path::Component::Normal(n) => resolved.push(n),
+                        _ => {}
+                    }
+                }
+                assert!(
+                    resolved.starts_with(&out),
+                    "{} -> {}",
+                    p.display(),
+                    target.display()
+                );
+            } else if m.is_dir() {
+                stack.push(p);
+            } else {
+                assert!(p.canonicalize().unwrap().starts_with(&canon_out));
+            }
+        }
+    }
+    assert_eq!(links, 3);
+    assert!(out.join("HomeDomain/Case/FILE.TXT").is_file());
+    assert_eq!(
+        std::fs::read_link(out.join("HomeDomain/Library/ok-link")).unwrap(),
+        PathBuf::from("SMS/sms.db")
+    );
+    assert_eq!(tree_digest(&backup), before, "the backup must not change");
+}
+
+#[test]
+fn force_never_writes_through_an_existing_link() {
+    let Some((backup, expected)) = conformance("small-encrypted") else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("out");
+    let outside = t.path().join("outside");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    // A planted link where a domain folder will go.
+    std::os::unix::fs::symlink(&outside, out.join("HomeDomain")).unwrap();
+    let (code, rep) = run_json(&[
+        "extract",
+        backup.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--password",
+        expected["password"].as_str().unwrap(),
+        "--force",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "nothing through the link"
+    );
+    let obstructed = rep["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["reason"] == "obstructed" && r["domain"] == "HomeDomain")
+        .count();
+    let home_files = expected["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["domain"] == "HomeDomain" && f["type"] == "file" && f["present"] == true)
+        .count();
+    assert!(obstructed >= home_files && home_files > 0, "{rep}");
+}
