@@ -264,7 +264,7 @@ pub fn extract_path(data: &[u8]) {
             && c != ".."
             && !c
                 .chars()
-                .any(|ch| ch == '/' || ch == '\\' || ch == ':' || ch.is_control())
+                .any(|ch| matches!(ch, '/' | '\\' | ':' | '\0'..='\u{1f}' | '\u{7f}'))
     };
     let Ok(comps) = components(domain, rp) else {
         return;
