@@ -175,7 +175,11 @@ const INTERESTING: &[u64] = &[
 /// orders, inserts, deletes, truncation, block duplication, splicing with `other`).
 fn mutate(rng: &mut Rng, input: &[u8], other: &[u8]) -> Vec<u8> {
     let mut d = input.to_vec();
-    let rounds = 1 + rng.below(4);
+    let rounds = if rng.below(2) == 0 {
+        1
+    } else {
+        2 + rng.below(3)
+    };
     for _ in 0..rounds {
         let len = d.len();
         match rng.below(9) {
