@@ -9,6 +9,16 @@ use std::path::Path;
 /// Largest index read into memory (real iOS 26 Manifest.db files reach 1.55 GB).
 pub const MAX_INDEX_BYTES: u64 = 8 << 30;
 
+/// A keybag error for a message about Manifest.plist, said once ("keybag: …").
+fn keybag_problem(e: &dyn std::fmt::Display) -> String {
+    let s = e.to_string();
+    if s.starts_with("keybag") || s.starts_with("corrupt keybag") {
+        s
+    } else {
+        format!("keybag: {s}")
+    }
+}
+
 /// Credentials to unlock a backup with.
 pub enum Unlock {
     None,
@@ -92,7 +102,7 @@ impl Session {
             Some(k) => k,
             None => {
                 return Err(match &self.keybag_error {
-                    Some(e) => Error::backup(self.manifest_path(), format!("keybag: {e}")),
+                    Some(e) => Error::backup(self.manifest_path(), keybag_problem(&e)),
                     None => Error::backup(
                         self.manifest_path(),
                         "no BackupKeyBag: the backup cannot be unlocked",
@@ -118,7 +128,7 @@ impl Session {
             Unlock::Password(p) => {
                 let params = keybag
                     .kdf_params()
-                    .map_err(|e| Error::backup(self.manifest_path(), format!("keybag: {e}")))?;
+                    .map_err(|e| Error::backup(self.manifest_path(), keybag_problem(&e)))?;
                 let total = params.dpic.map(u64::from).unwrap_or(0);
                 let mut cb = |done: u32| progress(u64::from(done), total);
                 crypto::kdf::derive_kek(&p, &params, &mut cb)
@@ -133,7 +143,7 @@ impl Session {
             Err(CryptoError::WrongPassword) => Err(Error::CredentialsWrong(
                 "wrong password or key: the keybag's class keys do not unwrap (RFC 3394 integrity check)".into(),
             )),
-            Err(e) => Err(Error::backup(self.manifest_path(), format!("keybag: {e}"))),
+            Err(e) => Err(Error::backup(self.manifest_path(), keybag_problem(&e))),
         }
     }
 

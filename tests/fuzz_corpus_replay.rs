@@ -59,20 +59,34 @@ fn target_fn(name: &str) -> fn(&[u8]) {
         .unwrap_or_else(|| panic!("no target {name}"))
 }
 
-/// The committed inputs of one target, sorted by file name.
+/// The committed inputs of one target, sorted by name. A `*.bundle` file holds many inputs
+/// (each a u32 little-endian length and the bytes): the libFuzzer corpus minimised with
+/// `cargo fuzz cmin`, kept as one file per target instead of hundreds.
 fn corpus(name: &str) -> Vec<(String, Vec<u8>)> {
     let dir = corpus_root().join(name);
-    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    for p in std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.expect("entry").path())
         .filter(|p| p.is_file())
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).expect("read corpus file"),
-            )
-        })
-        .collect();
+    {
+        let file = p.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(&p).expect("read corpus file");
+        if file.ends_with(".bundle") {
+            let mut rest = &bytes[..];
+            let mut i = 0;
+            while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+                let n = u32::from_le_bytes(*len) as usize;
+                let (one, after) = tail.split_at_checked(n).expect("bundle entry in bounds");
+                out.push((format!("{file}#{i}"), one.to_vec()));
+                rest = after;
+                i += 1;
+            }
+            assert!(rest.is_empty(), "{file}: trailing bytes");
+        } else {
+            out.push((file, bytes));
+        }
+    }
     out.sort();
     out
 }
@@ -175,7 +189,11 @@ const INTERESTING: &[u64] = &[
 /// orders, inserts, deletes, truncation, block duplication, splicing with `other`).
 fn mutate(rng: &mut Rng, input: &[u8], other: &[u8]) -> Vec<u8> {
     let mut d = input.to_vec();
-    let rounds = 1 + rng.below(4);
+    let rounds = if rng.below(2) == 0 {
+        1
+    } else {
+        2 + rng.below(3)
+    };
     for _ in 0..rounds {
         let len = d.len();
         match rng.below(9) {

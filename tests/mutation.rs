@@ -247,6 +247,16 @@ fn tlv_length_offsets(kb: &[u8]) -> Vec<usize> {
 
 /// Run `sql` on the index (decrypting and re-encrypting it when the backup is encrypted).
 fn edit_index(root: &Path, key: Option<&auditor::crypto::Key32>, sql: &str) {
+    edit_index_with(root, key, sql, |_| {});
+}
+
+/// [`edit_index`], then `with` on the open (plain) index.
+fn edit_index_with(
+    root: &Path,
+    key: Option<&auditor::crypto::Key32>,
+    sql: &str,
+    with: impl FnOnce(&rusqlite::Connection),
+) {
     let p = root.join("Manifest.db");
     let tmp = tempfile::tempdir().expect("tempdir");
     let plain = tmp.path().join("plain.db");
@@ -262,6 +272,7 @@ fn edit_index(root: &Path, key: Option<&auditor::crypto::Key32>, sql: &str) {
     let conn = rusqlite::Connection::open(&plain).expect("open");
     conn.execute_batch(sql)
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    with(&conn);
     drop(conn);
     let out = std::fs::read(&plain).expect("read");
     match key {
@@ -745,6 +756,52 @@ fn index_db_cases(b: &Base, out: &mut Vec<Case>) {
             edit_index(r, k.as_ref(), &sql)
         }));
     }
+    // Rows with a real payload (copied under their own valid fileID) whose names the host
+    // cannot hold or which are not names: extract must refuse or map them, and report.
+    let names: Vec<Vec<u8>> = vec![
+        format!("Documents/{}.txt", "n".repeat(300)).into_bytes(),
+        format!("{}x", "p/".repeat(2100)).into_bytes(),
+        b"Documents/../../../escape-with-payload".to_vec(),
+        b"/abs/with-payload".to_vec(),
+        b"bad\xffutf8/name".to_vec(),
+        b"a/./b".to_vec(),
+        b"a//b".to_vec(),
+        b"".to_vec(),
+        b"Twin.TXT".to_vec(),
+        b"twin.txt".to_vec(),
+        b"TWIN.txt".to_vec(),
+    ];
+    let k = key.clone();
+    out.push(case("hostile names with payloads", move |r| {
+        let root = r.to_path_buf();
+        edit_index_with(r, k.as_ref(), "", |conn| {
+            let (tid, blob): (String, Vec<u8>) = conn
+                .query_row(
+                    "SELECT fileID, file FROM Files WHERE flags = 1 ORDER BY fileID LIMIT 1",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .expect("template row");
+            let payload = std::fs::read(root.join(&tid[..2]).join(&tid)).ok();
+            for n in &names {
+                use sha1::Digest;
+                let mut h = sha1::Sha1::new();
+                h.update(b"HomeDomain-");
+                h.update(n);
+                let id = hex::encode(h.finalize());
+                conn.execute(
+                    "INSERT OR REPLACE INTO Files VALUES (?1, 'HomeDomain', CAST(?2 AS TEXT), 1, ?3)",
+                    rusqlite::params![id, n, blob],
+                )
+                .expect("insert");
+                if let Some(p) = &payload {
+                    let d = root.join(&id[..2]);
+                    std::fs::create_dir_all(&d).expect("mkdir");
+                    std::fs::write(d.join(&id), p).expect("payload");
+                }
+            }
+        });
+    }));
     let all_rows = rows.join("\n");
     let k = key.clone();
     out.push(case("every hostile row at once", move |r| {
@@ -792,7 +849,66 @@ fn commands(b: &Base, root: &Path) -> Vec<Vec<String>> {
         with(&["scan", "--deep", "--format", "json"]),
         with(&["keychain", "--format", "json"]),
         with(&["key"]),
+        {
+            let export = root.parent().unwrap().join("export");
+            let mut v: Vec<String> = ["extract", "--symlinks", "--format", "json", "--out"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            v.push(export.display().to_string());
+            v.push(r.clone());
+            v.extend(pw.iter().cloned());
+            v
+        },
     ]
+}
+
+/// Everything under the export folder stays inside it: files and folders by their real
+/// path, links by resolving their (relative) target lexically from where they are.
+fn export_contained(out: &Path) -> Result<usize, String> {
+    if !out.exists() {
+        return Ok(0);
+    }
+    let canon = out.canonicalize().map_err(|e| e.to_string())?;
+    let mut n = 0;
+    let mut stack = vec![out.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).map_err(|e| e.to_string())? {
+            let p = e.map_err(|e| e.to_string())?.path();
+            n += 1;
+            let m = std::fs::symlink_metadata(&p).map_err(|e| e.to_string())?;
+            if m.file_type().is_symlink() {
+                let t = std::fs::read_link(&p).map_err(|e| e.to_string())?;
+                if !t.is_relative() {
+                    return Err(format!("absolute link {} -> {}", p.display(), t.display()));
+                }
+                let mut r = p.parent().unwrap().to_path_buf();
+                for c in t.components() {
+                    match c {
+                        std::path::Component::ParentDir => {
+                            r.pop();
+                        }
+                        std::path::Component::Normal(x) => r.push(x),
+                        _ => {}
+                    }
+                }
+                if !r.starts_with(out) {
+                    return Err(format!("link escapes: {} -> {}", p.display(), t.display()));
+                }
+            } else if m.is_dir() {
+                stack.push(p);
+            } else if !m.is_file() {
+                return Err(format!("special file exported: {}", p.display()));
+            } else if !p
+                .canonicalize()
+                .map_err(|e| e.to_string())?
+                .starts_with(&canon)
+            {
+                return Err(format!("file outside the export: {}", p.display()));
+            }
+        }
+    }
+    Ok(n)
 }
 
 fn check_run(run: &Run, root: &Path) -> Result<(), String> {
@@ -828,7 +944,7 @@ fn run_cases(spec: &str, every: usize) -> Tally {
 }
 
 fn run_base(spec: &str, b: &Base, every: usize) -> Tally {
-    let all = cases(&b);
+    let all = cases(b);
     let chosen: Vec<&Case> = all.iter().step_by(every).collect();
     let next = AtomicUsize::new(0);
     let tally = Mutex::new(Tally {
@@ -838,6 +954,9 @@ fn run_base(spec: &str, b: &Base, every: usize) -> Tally {
         failures: Vec::new(),
     });
     let work = b.dir.path().join("cases");
+    // AUDITOR_MUTATION_LOG=FILE: one line per run (case, command, exit, last stderr line).
+    let log_path = std::env::var_os("AUDITOR_MUTATION_LOG");
+    let log = log_path.as_ref().map(|_| Mutex::new(Vec::<String>::new()));
     std::thread::scope(|s| {
         for _ in 0..2 {
             s.spawn(|| loop {
@@ -852,17 +971,27 @@ fn run_base(spec: &str, b: &Base, every: usize) -> Tally {
                 std::fs::create_dir_all(&cwd).expect("cwd");
                 let mut local = Vec::new();
                 let mut codes = Vec::new();
-                for cmd in commands(&b, &root) {
+                for cmd in commands(b, &root) {
                     let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
                     let run = run_auditor(&args, &cwd, None, RUN_LIMIT);
                     codes.push(run.code.unwrap_or(-1));
+                    if let Some(log) = &log {
+                        let first = run.stderr().lines().last().unwrap_or("").to_owned();
+                        log.lock().unwrap().push(format!(
+                            "{spec} | {} | {} | {:?} | {first}",
+                            c.name, args[0], run.code
+                        ));
+                    }
                     if let Err(e) = check_run(&run, &root) {
                         local.push(format!("[{spec}] {} / {}: {e}", c.name, args[0]));
                     }
                 }
                 let after = tree_digest(&dir);
                 let mut after_no_cwd = after.clone();
-                after_no_cwd.retain(|k, _| k != Path::new("cwd"));
+                after_no_cwd.retain(|k, _| k != Path::new("cwd") && !k.starts_with("export"));
+                if let Err(e) = export_contained(&dir.join("export")) {
+                    local.push(format!("[{spec}] {}: extract: {e}", c.name));
+                }
                 let diff = digest_diff(&before, &after_no_cwd);
                 if !diff.is_empty() {
                     local.push(format!("[{spec}] {}: tree changed: {diff:?}", c.name));
@@ -888,6 +1017,19 @@ fn run_base(spec: &str, b: &Base, every: usize) -> Tally {
             });
         }
     });
+    if let (Some(p), Some(log)) = (log_path, log) {
+        let mut lines = log.into_inner().unwrap();
+        lines.sort();
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .expect("log");
+        use std::io::Write;
+        for l in lines {
+            writeln!(f, "{l}").expect("log");
+        }
+    }
     let t = tally.into_inner().unwrap();
     eprintln!(
         "{spec}: {} of {} mutated cases, {} runs, exit codes {:?}",
@@ -933,4 +1075,86 @@ fn mutation_subset() {
 #[ignore = "full mutation corpus: cargo test --test mutation -- --ignored"]
 fn mutation_full() {
     report(all(1));
+}
+
+/// Export safety on names the host cannot hold or that are not names (with real payloads):
+/// each is refused with a reason or exported inside `--out`; the report lists every one.
+#[test]
+fn extract_reports_every_hostile_name() {
+    let b = base("small-unencrypted.json");
+    let all = cases(&b);
+    let c = all
+        .iter()
+        .find(|c| c.name == "hostile names with payloads")
+        .expect("case");
+    let dir = b.dir.path().join("names");
+    let root = dir.join(b.root.file_name().unwrap());
+    copy_tree(&b.root, &root);
+    (c.apply)(&root);
+    let out = dir.join("export");
+    let args = [
+        "extract",
+        "--format",
+        "json",
+        "--domain",
+        "HomeDomain",
+        "--out",
+        out.to_str().unwrap(),
+        root.to_str().unwrap(),
+    ];
+    let run = run_auditor(&args, &dir, None, RUN_LIMIT);
+    assert_eq!(run.code, Some(1), "{}", run.stderr());
+    let rep: serde_json::Value = serde_json::from_slice(&run.stdout).expect("JSON report");
+    let refused: Vec<(String, String)> = rep["refused"]
+        .as_array()
+        .expect("refused")
+        .iter()
+        .map(|r| {
+            (
+                r["relative_path"].as_str().unwrap_or("?").to_owned(),
+                r["reason"].as_str().unwrap_or("?").to_owned(),
+            )
+        })
+        .collect();
+    let reason = |p: &str| {
+        refused
+            .iter()
+            .find(|(rp, _)| rp == p)
+            .map(|(_, r)| r.clone())
+    };
+    let long = format!("Documents/{}.txt", "n".repeat(300));
+    for (name, want) in [
+        (long.as_str(), "component_too_long"),
+        (
+            "Documents/../../../escape-with-payload",
+            "dot_dot_component",
+        ),
+        ("/abs/with-payload", "absolute_path"),
+        ("a/./b", "dot_component"),
+        ("a//b", "empty_component"),
+        ("", "empty_path"),
+    ] {
+        assert_eq!(reason(name).as_deref(), Some(want), "{name:?}: {refused:?}");
+    }
+    // Over PATH_MAX (4,200 bytes): refused (today as "obstructed", when the OS refuses).
+    let deep = format!("{}x", "p/".repeat(2100));
+    assert!(reason(&deep).is_some(), "{refused:?}");
+    // Case-only twins: one exported, the others refused as collisions.
+    let twins = ["Twin.TXT", "twin.txt", "TWIN.txt"]
+        .iter()
+        .filter(|t| reason(t).as_deref() == Some("case_collision"))
+        .count();
+    assert_eq!(twins, 2, "{refused:?}");
+    export_contained(&out).expect("export stays inside --out");
+    let exported: Vec<String> = std::fs::read_dir(out.join("HomeDomain"))
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    // Invalid UTF-8 is mapped (U+FFFD), never written as raw bytes.
+    assert!(
+        exported.iter().any(|n| n == "bad\u{FFFD}utf8") || reason("bad\u{FFFD}utf8/name").is_some(),
+        "{exported:?} {refused:?}"
+    );
 }

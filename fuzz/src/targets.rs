@@ -27,6 +27,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("keychain_blob", keychain_blob),
     ("der", der),
     ("keychain_items", keychain_items),
+    ("extract_path", extract_path),
 ];
 
 /// The conformance case `small-encrypted` KEK (EXPECTED.json `kdf.passcode_key_hex`): with it,
@@ -244,4 +245,42 @@ pub fn keychain_items(data: &[u8]) {
         let _ = serde_json::to_string(&r);
     }
     let _ = keychain::read_items(data, None, false);
+}
+
+/// Export path safety (`extract::path`): `domain\nrelativePath\nlinkTarget`. Whatever is
+/// accepted must be safe to join under the export folder: no empty, `.`, `..`, separator,
+/// NUL or control-character component, none longer than the limit; a resolved link target
+/// never climbs out.
+pub fn extract_path(data: &[u8]) {
+    use auditor::extract::path::{check_component, components, resolve_link};
+    let text = String::from_utf8_lossy(data);
+    let mut parts = text.splitn(3, '\n');
+    let domain = parts.next().unwrap_or("");
+    let rp = parts.next().unwrap_or("");
+    let target = parts.next().unwrap_or("");
+    let safe = |c: &str| {
+        !c.is_empty()
+            && c != "."
+            && c != ".."
+            && !c
+                .chars()
+                .any(|ch| matches!(ch, '/' | '\\' | ':' | '\0'..='\u{1f}' | '\u{7f}'))
+    };
+    let Ok(comps) = components(domain, rp) else {
+        return;
+    };
+    for c in &comps {
+        assert!(
+            safe(c) && check_component(c).is_ok(),
+            "accepted component {c:?}"
+        );
+    }
+    let mut never = |_: &[String]| false;
+    if let Ok(resolved) = resolve_link(&comps, &mut never, target) {
+        for c in &resolved {
+            assert!(safe(c), "resolved link component {c:?}");
+        }
+    }
+    let mut always = |_: &[String]| true;
+    let _ = resolve_link(&comps, &mut always, target);
 }

@@ -498,11 +498,13 @@ impl<'d, 'p> Fields<'d, 'p> {
     }
 }
 
-fn top_dict<'v>(v: &'v Value, file: &str) -> Result<&'v Dictionary, String> {
+/// `_file` names the plist for readers of the call site; the caller's error already carries
+/// the path, so the message does not repeat it.
+fn top_dict<'v>(v: &'v Value, _file: &str) -> Result<&'v Dictionary, String> {
     match v {
         Value::Dictionary(d) => Ok(d),
         other => Err(format!(
-            "{file}: top level is {}, expected a dictionary",
+            "top level is {}, expected a dictionary",
             type_name(other)
         )),
     }

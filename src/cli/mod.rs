@@ -59,12 +59,12 @@ pub enum Command {
     Keychain(keychain::KeychainArgs),
     /// Write a synthetic backup from a JSON spec (tests, benchmarks, CI).
     Fixture(fixture::FixtureArgs),
-    /// Export decrypted files as DIR/<domain>/<relativePath> (safe paths, parallel).
-    Extract(extract::ExtractArgs),
     /// Check a backup against a policy file (CI gate): exit 1 when an expectation fails.
     Check(check::CheckArgs),
     /// Policy files: `policy init` writes a starting policy from a backup.
     Policy(policy_init::PolicyArgs),
+    /// Export decrypted files as DIR/<domain>/<relativePath> (safe paths, parallel).
+    Extract(extract::ExtractArgs),
 }
 
 /// Run the parsed command; returns the process exit code.
@@ -75,8 +75,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Key(a) => key::run(a),
         Command::Keychain(a) => keychain::run(a),
         Command::Fixture(a) => fixture::run(a),
-        Command::Extract(a) => extract::run(a),
         Command::Check(a) => check::run(a),
         Command::Policy(a) => policy_init::run(a),
+        Command::Extract(a) => extract::run(a),
     }
 }

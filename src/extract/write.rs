@@ -99,6 +99,12 @@ fn open_payload(backup: &Backup, id: &FileId) -> io::Result<Option<(File, u64)>>
                 }
             }
         }
+        // Opening a FIFO blocks until a writer appears: refuse anything but a regular file
+        // (or a link, which O_NOFOLLOW refuses) before opening.
+        let m = fs::symlink_metadata(p)?;
+        if !m.file_type().is_symlink() && !m.is_file() {
+            return Err(io::Error::other("the payload is not a regular file"));
+        }
         o.open(p)
     };
     let expected = backup.expected_content_path(id);

@@ -89,7 +89,32 @@ pub fn build(conf: &Path) -> Vec<Seed> {
 
     out.extend(der_seeds());
     out.extend(mbdb_seeds());
+    out.extend(extract_path_seeds());
     out
+}
+
+/// `domain\nrelativePath\nlinkTarget` for the export path checks.
+fn extract_path_seeds() -> Vec<Seed> {
+    [
+        (
+            "plain.txt",
+            &b"HomeDomain\nLibrary/SMS/sms.db\n../Preferences/x.plist"[..],
+        ),
+        (
+            "link.txt",
+            b"AppDomain-com.example\nDocuments/current\nstatements/2024-05.pdf",
+        ),
+        (
+            "traversal.txt",
+            b"HomeDomain\n../../etc/passwd\n/etc/passwd",
+        ),
+        ("odd.txt", b"HomeDomain\na/./b//c\\\\d:e\n.."),
+        ("dotdot-domain.txt", b"..\n\n"),
+        ("ctl.txt", b"HomeDomain\nA/\x01ctl/\xffbad\na/../../../../b"),
+    ]
+    .into_iter()
+    .map(|(n, b)| ("extract_path", n.to_owned(), b.to_vec()))
+    .collect()
 }
 
 fn mbfile_seeds(db: &Path) -> Vec<Seed> {
