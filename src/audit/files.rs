@@ -2,10 +2,10 @@
 
 use super::finding::rules as R;
 use super::model::FileReport;
-use super::payload::{deep_verify, looks_plaintext, padded_len};
+use super::payload::{deep_verify, looks_plaintext, padded_len, read_ends};
 use super::protection::class_name;
 use super::Finding;
-use crate::backup::{Backup, FileId};
+use crate::backup::FileId;
 use crate::crypto;
 use crate::crypto::keybag::WRAP_DEVICE;
 use crate::index::{FileKind, FileRecord};
@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Per-file context shared by the parallel workers.
 pub(super) struct FileCtx<'a> {
-    pub(super) backup: &'a Backup,
+    /// fileID → payload path and length, from the one listing of the backup folder.
+    pub(super) payloads: HashMap<&'a str, (&'a std::path::Path, u64)>,
     pub(super) keys: Option<&'a crypto::ClassKeys>,
     /// class → WRAP of the keybag class record.
     pub(super) class_wrap: HashMap<u32, u32>,
@@ -101,17 +102,11 @@ pub(super) fn file_report(
     let mut content_size = None;
     let mut sha256 = None;
     if rec.kind == FileKind::File {
-        // One stat at the expected place; the other layout only when that fails.
-        let path = fid.as_ref().and_then(|f| {
-            let p = ctx.backup.expected_content_path(f);
-            match std::fs::symlink_metadata(&p) {
-                Ok(m) if m.is_file() => Some((p, m.len())),
-                _ => ctx
-                    .backup
-                    .content_path(f)
-                    .and_then(|p| std::fs::symlink_metadata(&p).ok().map(|m| (p, m.len()))),
-            }
-        });
+        // The payload as listed (regular files only; symlinks are not followed).
+        let path = fid
+            .as_ref()
+            .and_then(|f| ctx.payloads.get(f.as_str()))
+            .map(|&(p, len)| (p.to_path_buf(), len));
         let path = match path {
             Some((p, len)) => {
                 status = "present";
@@ -190,7 +185,9 @@ pub(super) fn file_report(
             }
         }
         if let (Some(stored), Some(p)) = (stored_size, path.as_ref()) {
-            let plaintext_magic = encrypted && stored > 0 && looks_plaintext(p, stored);
+            // First and last blocks, read with one open, when a key makes them matter.
+            let ends = (encrypted && stored > 0 && stored % 16 == 0).then(|| read_ends(p, stored));
+            let plaintext_magic = encrypted && stored > 0 && looks_plaintext(ends.as_ref(), stored);
             if plaintext_magic {
                 // The row has a key but the payload is not ciphertext: a decrypted copy.
                 findings.push(
@@ -206,7 +203,7 @@ pub(super) fn file_report(
                 // zero-byte payloads for empty files and keeps their EncryptionKey).
                 content_size = Some(stored);
             } else if let Some(fk) = &file_key {
-                match padded_len(p, stored, fk) {
+                match padded_len(ends.as_ref(), stored, fk) {
                     Ok(n) => content_size = Some(n),
                     Err(e) => {
                         findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, e).at(loc.clone()))

@@ -65,37 +65,67 @@ pub(super) fn deep_verify(path: &std::path::Path, key: Option<&Key32>) -> std::i
     })
 }
 
+/// The first 16 and the last 32 bytes of a payload of `stored` bytes (fewer when it is
+/// shorter), read with one open.
+pub(super) struct Ends {
+    head: [u8; 16],
+    head_len: usize,
+    tail: [u8; 32],
+    tail_len: usize,
+}
+
+pub(super) fn read_ends(path: &std::path::Path, stored: u64) -> Result<Ends, String> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut e = Ends {
+        head: [0; 16],
+        head_len: stored.min(16) as usize,
+        tail: [0; 32],
+        tail_len: stored.min(32) as usize,
+    };
+    f.read_exact(&mut e.head[..e.head_len])
+        .map_err(|e| e.to_string())?;
+    f.seek(SeekFrom::Start(stored - e.tail_len as u64))
+        .map_err(|e| e.to_string())?;
+    f.read_exact(&mut e.tail[..e.tail_len])
+        .map_err(|e| e.to_string())?;
+    Ok(e)
+}
+
 /// Is a payload whose row has a key evidently not AES-CBC ciphertext? (length not a
 /// multiple of 16, or a well-known plaintext header: SQLite, binary or XML plist.)
-pub(super) fn looks_plaintext(path: &std::path::Path, stored: u64) -> bool {
+/// `ends` is what [`read_ends`] gave (an unreadable payload does not look like plaintext).
+pub(super) fn looks_plaintext(ends: Option<&Result<Ends, String>>, stored: u64) -> bool {
     if stored % 16 != 0 {
         return true;
     }
-    let mut head = [0u8; 16];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
-    let head = &head[..n];
+    let head = match ends {
+        Some(Ok(e)) => &e.head[..e.head_len],
+        _ => &[],
+    };
     head.starts_with(b"SQLite format 3\0")
         || head.starts_with(b"bplist00")
         || head.starts_with(b"<?xml")
 }
 
 /// Plaintext length of an encrypted payload from its last two blocks (PKCS#7 pad byte).
-pub(super) fn padded_len(path: &std::path::Path, stored: u64, key: &Key32) -> Result<u64, String> {
-    use std::io::{Seek, SeekFrom};
+pub(super) fn padded_len(
+    ends: Option<&Result<Ends, String>>,
+    stored: u64,
+    key: &Key32,
+) -> Result<u64, String> {
     if stored == 0 || stored % 16 != 0 {
         return Err(format!(
             "ciphertext length {stored} is not a non-zero multiple of 16"
         ));
     }
-    let take = stored.min(32);
-    let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    f.seek(SeekFrom::Start(stored - take))
-        .map_err(|e| e.to_string())?;
-    let mut tail = [0u8; 32];
-    f.read_exact(&mut tail[..take as usize])
-        .map_err(|e| e.to_string())?;
+    let e = match ends {
+        Some(Ok(e)) => e,
+        Some(Err(e)) => return Err(e.clone()),
+        None => return Err("the payload was not read".into()),
+    };
+    let take = e.tail_len;
+    let tail = &e.tail;
     // CBC: P_last = D(C_last) xor C_prev (C_prev = zero IV for a one-block file).
     let mut prev = [0u8; 16];
     let mut last = [0u8; 16];

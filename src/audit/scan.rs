@@ -118,8 +118,21 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
             } else {
                 0
             };
+            // Payloads found on disk (one listing, no second stat per row); where both
+            // layouts hold one, the layout's expected place wins, as `content_path` does.
+            let mut payloads: HashMap<&str, (&std::path::Path, u64)> =
+                HashMap::with_capacity(on_disk.len());
+            for c in &on_disk {
+                let expected = s.backup.expected_content_path(&c.file_id) == c.path;
+                let e = payloads
+                    .entry(c.file_id.as_str())
+                    .or_insert((c.path.as_path(), c.len));
+                if expected {
+                    *e = (c.path.as_path(), c.len);
+                }
+            }
             let ctx = FileCtx {
-                backup: &s.backup,
+                payloads,
                 keys: s.class_keys.as_ref(),
                 class_wrap,
                 check_fileid: true,

@@ -212,6 +212,15 @@ fn to_i64(v: i128, key: &str, problems: &mut Vec<String>) -> Option<i64> {
 /// including an undecodable archive, are appended to `rec.problems`; returns whether the
 /// archive's MBFile object could be read at all.
 pub fn decode_into(blob: &[u8], rec: &mut FileRecord) -> bool {
+    // Plain archives (nearly all) take the fast path; it gives up on anything unusual.
+    if super::mbfile_fast::decode(blob, rec) {
+        return true;
+    }
+    decode_general(blob, rec)
+}
+
+/// [`decode_into`] without the fast path (the reference the fast path is tested against).
+pub(crate) fn decode_general(blob: &[u8], rec: &mut FileRecord) -> bool {
     let mut problems = Vec::new();
     let ok = decode_inner(blob, rec, &mut problems);
     rec.problems.append(&mut problems);

@@ -3,6 +3,7 @@
 pub mod manifest_db;
 pub mod mbdb;
 pub mod mbfile;
+mod mbfile_fast;
 pub mod record;
 
 pub use manifest_db::ManifestDb;

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Benchmark auditor against iphone_backup_decrypt and iOSbackup on the same synthetic backup,
+# in one run: open (real key derivation), list, list+decode, deep verify, export everything.
+# Prints a table with wall times, peak RSS and ratios. See docs/performance.md.
+#
+#   bench/run.sh            the 2 GB / 104,480-row comparison (bench/specs/large.json)
+#   bench/run.sh scale      1.3 M index rows with tiny payloads (bench/specs/scale.json)
+#
+# Environment: BENCH_WORK (default /tmp/auditor-bench), BENCH_SKIP_PY=1 (auditor only),
+# BENCH_KEEP=1 (keep backup and exports), BENCH_NO_KDF_FLOOR=1 (skip `cargo bench`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+MODE=${1:-large}
+WORK=${BENCH_WORK:-/tmp/auditor-bench}
+case "$MODE" in
+  large) SPEC=$REPO/bench/specs/large.json ;;
+  scale) SPEC=$REPO/bench/specs/scale.json ;;
+  *) echo "usage: bench/run.sh [large|scale]" >&2; exit 2 ;;
+esac
+BACKUP=$WORK/$MODE-backup
+RESULTS=$WORK/$MODE-results.tsv
+AUD=$REPO/target/release/auditor
+mkdir -p "$WORK"
+
+say() { printf '\n== %s\n' "$*"; }
+
+say "machine"
+nproc; free -h | sed -n 2p; df -h "$WORK" | tail -1; uptime
+if ! /usr/bin/time -V >/dev/null 2>&1; then
+  echo "GNU time missing: installing (apt-get install time)"
+  apt-get update -qq && apt-get install -y -qq time >/dev/null
+fi
+
+say "build (release)"
+cargo build --release --quiet
+
+FLOOR=""
+if [ -z "${BENCH_NO_KDF_FLOOR:-}" ] && [ "$MODE" = large ]; then
+  say "SHA-256 floor and our PBKDF2 (cargo bench --bench kdf)"
+  cargo bench --quiet --bench kdf 2>/dev/null | tee "$WORK/kdf.txt" | grep -E "^\((a|b|c)\)|short samples|thread CPU" || true
+  FLOOR=$(sed -n 's/^(a) floor: .* \([0-9.]*\) s .*/\1/p' "$WORK/kdf.txt")
+fi
+
+say "backup ($SPEC)"
+PW=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["password"])' "$SPEC")
+STAMP=$(sha256sum "$SPEC" | cut -c1-16)
+if [ ! -f "$BACKUP/.bench-$STAMP" ] || [ -n "${BENCH_REGEN:-}" ]; then
+  rm -rf "$BACKUP"
+  /usr/bin/time -f "generated in %e s, peak %M KB" "$AUD" fixture "$SPEC" "$BACKUP" 2>&1 | tail -1
+  touch "$BACKUP/.bench-$STAMP"
+fi
+ROWS=$(python3 - "$BACKUP/Manifest.db" <<'EOF' 2>/dev/null || echo "?"
+import sys
+print("%.1f MB Manifest.db (ciphertext)" % (__import__("os").path.getsize(sys.argv[1]) / 1e6))
+EOF
+)
+echo "$(du -sh "$BACKUP" | cut -f1) on disk, $ROWS"
+printf '%s\n' "$PW" > "$WORK/password"
+KEYF=$WORK/key
+"$AUD" key "$BACKUP" --password-file "$WORK/password" 2>/dev/null > "$KEYF"
+KEY=$(cat "$KEYF")
+
+PY=$WORK/venv/bin/python
+if [ -z "${BENCH_SKIP_PY:-}" ] && [ "$MODE" = large ]; then
+  say "Python tools (throw-away venv $WORK/venv)"
+  if [ ! -x "$PY" ]; then
+    python3 -m venv "$WORK/venv"
+    "$WORK/venv/bin/pip" install -q iphone_backup_decrypt==0.11.2 iOSbackup==0.9.925
+  fi
+  "$WORK/venv/bin/pip" list 2>/dev/null | grep -iE "iphone|iosbackup|pycryptodome"
+fi
+
+# The page cache of this VM is reclaimed after ~30 s without access (DAMON), so every timed
+# command starts from the same state: the whole backup read just before it.
+warm() { find "$BACKUP" -type f -print0 | xargs -0 cat > /dev/null; }
+
+: > "$RESULTS"
+# measure OP TOOL CMD...: wall seconds and peak RSS (GNU time), appended to $RESULTS.
+measure() {
+  local op=$1 tool=$2; shift 2
+  warm
+  local load; load=$(cut -d' ' -f1 /proc/loadavg)
+  if /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" > "$WORK/last.out" 2> "$WORK/last.err"; then
+    :
+  else
+    local rc=$?
+    # auditor exits 1 when it ran but found something (extract: rows not exported).
+    if [ "$rc" -ne 1 ] || [ "$tool" != auditor ]; then
+      echo "FAILED ($rc): $*"; tail -5 "$WORK/last.err"; return 1
+    fi
+  fi
+  read -r wall rss < <(tail -1 "$WORK/time.txt")
+  printf '%s\t%s\t%s\t%s\t%s\n' "$op" "$tool" "$wall" "$rss" "$load" >> "$RESULTS"
+  awk -v op="$op" -v tool="$tool" -v w="$wall" -v r="$rss" -v l="$load" \
+    'BEGIN { printf "  %-8s %-10s %8.2f s  %8.1f MB peak  (load %s)\n", op, tool, w, r / 1024, l }'
+}
+
+if [ "$MODE" = scale ]; then
+  say "scale: scan of the 1.3 M-row backup"
+  measure scan auditor "$AUD" scan "$BACKUP" --key-file "$KEYF"
+  measure scan-json auditor sh -c "'$AUD' scan '$BACKUP' --key-file '$KEYF' --format json > '$WORK/scale-scan.json'"
+  ls -la "$WORK/scale-scan.json" | awk '{print "  JSON report:", $5, "bytes"}'
+  rm -f "$WORK/scale-scan.json"
+  cat "$RESULTS"
+  [ -n "${BENCH_KEEP:-}" ] || rm -rf "$BACKUP"
+  exit 0
+fi
+
+OUT=$WORK/exports
+rm -rf "$OUT"; mkdir -p "$OUT"
+say "timings (each command after reading the whole backup once)"
+measure open auditor "$AUD" key "$BACKUP" --password-file "$WORK/password"
+if [ -z "${BENCH_SKIP_PY:-}" ]; then
+  measure open ibd "$PY" bench/pytools.py ibd open "$BACKUP" --password "$PW"
+  measure open iosbackup "$PY" bench/pytools.py iosbackup open "$BACKUP" --password "$PW"
+fi
+measure list auditor "$AUD" scan "$BACKUP" --key-file "$KEYF"
+measure decode auditor sh -c "'$AUD' scan '$BACKUP' --key-file '$KEYF' --format json > /dev/null"
+if [ -z "${BENCH_SKIP_PY:-}" ]; then
+  measure list ibd "$PY" bench/pytools.py ibd list "$BACKUP" --key "$KEY"
+  measure list iosbackup "$PY" bench/pytools.py iosbackup list "$BACKUP" --key "$KEY"
+  measure decode ibd "$PY" bench/pytools.py ibd decode "$BACKUP" --key "$KEY"
+  measure decode iosbackup "$PY" bench/pytools.py iosbackup decode "$BACKUP" --key "$KEY"
+fi
+measure deep auditor sh -c "'$AUD' scan '$BACKUP' --key-file '$KEYF' --deep --format json > '$WORK/deep.json'"
+# Exports go to fresh folders that are only deleted at the end: this ext4 has no journal, so
+# it skips inodes freed in the last minutes, and deleting 100,000 files just before another
+# export would slow that one down.
+measure export auditor "$AUD" extract "$BACKUP" --out "$OUT/auditor" --key-file "$KEYF"
+if [ -z "${BENCH_SKIP_PY:-}" ]; then
+  measure export ibd "$PY" bench/pytools.py ibd export "$BACKUP" --key "$KEY" --out "$OUT/ibd"
+  mkdir -p "$OUT/iosbackup"
+  measure export iosbackup "$PY" bench/pytools.py iosbackup export "$BACKUP" --key "$KEY" --out "$OUT/iosbackup"
+fi
+
+say "exports: SHA-256 of every file"
+if [ -z "${BENCH_SKIP_PY:-}" ]; then
+  python3 bench/compare.py "$OUT/auditor" "$OUT/ibd" "$OUT/iosbackup" --deep-json "$WORK/deep.json" || true
+else
+  python3 bench/compare.py "$OUT/auditor" "$OUT/auditor" --deep-json "$WORK/deep.json" || true
+fi
+
+say "results ($MODE; ratio = other tool's time / auditor's time for the same operation)"
+python3 - "$RESULTS" "${FLOOR:-}" <<'EOF'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+floor = float(sys.argv[2]) if sys.argv[2] else None
+t = {(op, tool): (float(w), int(r) / 1024, ld) for op, tool, w, r, ld in rows}
+ops = [("open", "open with the real derivation (10,000,000 + 10,000 rounds)"),
+       ("list", "list every index row (auditor: scan, table)"),
+       ("decode", "list and decode every record (auditor: scan --format json)"),
+       ("deep", "auditor scan --deep (decrypt + SHA-256 every payload)"),
+       ("export", "export every file")]
+print(f"| operation | auditor | iphone_backup_decrypt | iOSbackup |")
+print(f"|---|---|---|---|")
+for op, label in ops:
+    a = t.get((op, "auditor"))
+    cells = []
+    for tool in ("auditor", "ibd", "iosbackup"):
+        v = t.get((op, tool))
+        if v is None:
+            cells.append("—"); continue
+        s = f"{v[0]:.2f} s, {v[1]:.0f} MB"
+        if tool != "auditor" and a:
+            s += f" ({v[0] / a[0]:.1f}×)"
+        cells.append(s)
+    print(f"| {label} | " + " | ".join(cells) + " |")
+if floor:
+    a = t[("open", "auditor")][0]
+    print(f"\nSHA-256 floor (2 x 10,000,000 compressions): {floor:.3f} s; auditor open = {a / floor:.3f} x floor (target <= 1.05)")
+ibd_exp = t.get(("export", "ibd"))
+if ibd_exp:
+    if ("deep", "auditor") in t:
+        print(f"scan --deep vs ibd export: {ibd_exp[0] / t[('deep', 'auditor')][0]:.1f}x (target >= 40)")
+    print(f"export vs ibd export: {ibd_exp[0] / t[('export', 'auditor')][0]:.1f}x (target >= 10)")
+ibd_dec = t.get(("decode", "ibd"))
+if ibd_dec:
+    print(f"scan (table) vs ibd list+decode: {ibd_dec[0] / t[('list', 'auditor')][0]:.1f}x; "
+          f"scan --format json: {ibd_dec[0] / t[('decode', 'auditor')][0]:.1f}x (target >= 30)")
+EOF
+uptime
+if [ -z "${BENCH_KEEP:-}" ]; then rm -rf "$OUT" "$WORK/deep.json"; fi
