@@ -44,9 +44,9 @@ pub fn run(a: KeyArgs) -> Result<i32, Error> {
                 use std::os::unix::fs::OpenOptionsExt;
                 opts.mode(0o600);
             }
-            let mut f = opts.open(p).map_err(|e| Error::Io {
-                context: format!("cannot create {}", p.display()),
-                source: e,
+            let mut f = opts.open(p).map_err(|e| {
+                // The user named a file that cannot be created: a usage problem (exit 2).
+                Error::Usage(format!("cannot create {}: {e}", p.display()))
             })?;
             writeln!(f, "{}", hex.as_str()).map_err(super::output::write_err)?;
         }

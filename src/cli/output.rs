@@ -10,9 +10,9 @@ pub fn open(output: &Option<PathBuf>, backup: &Path) -> Result<Box<dyn Write>, E
         None => Ok(Box::new(std::io::BufWriter::new(std::io::stdout().lock()))),
         Some(p) => {
             refuse_inside_backup(p, backup)?;
-            let f = std::fs::File::create(p).map_err(|e| Error::Io {
-                context: format!("cannot create {}", p.display()),
-                source: e,
+            let f = std::fs::File::create(p).map_err(|e| {
+                // The user named a file that cannot be created: a usage problem (exit 2).
+                Error::Usage(format!("cannot create {}: {e}", p.display()))
             })?;
             Ok(Box::new(std::io::BufWriter::new(f)))
         }
