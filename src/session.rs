@@ -19,6 +19,59 @@ fn keybag_problem(e: &dyn std::fmt::Display) -> String {
     }
 }
 
+/// Bytes read and decrypted per parallel task by [`read_decrypt`].
+const DECRYPT_PIECE: usize = 4 << 20;
+
+/// Read the AES-256-CBC (zero IV) file at `path` and decrypt it in memory, reading and
+/// decrypting pieces in parallel (each piece's IV is the ciphertext block before it). The
+/// padding is left in place. At most `max` bytes; a regular file only.
+fn read_decrypt(path: &Path, max: u64, key: &Key32) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+    use rayon::prelude::*;
+    let io = |e: std::io::Error| Error::backup(path, format!("cannot read: {e}"));
+    // Checked before opening: opening a FIFO would block.
+    let pre = std::fs::metadata(path).map_err(io)?;
+    if !pre.is_file() {
+        return Err(Error::backup(path, "not a regular file"));
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(Error::backup(path, "not a regular file"));
+    }
+    if meta.len() > max {
+        return Err(Error::from(crate::backup::BackupError::TooLarge {
+            path: path.to_path_buf(),
+            size: meta.len(),
+            limit: max,
+        }));
+    }
+    let len = usize::try_from(meta.len())
+        .map_err(|_| Error::backup(path, "too large for this machine's address space"))?;
+    if len == 0 || len % crypto::cbc::BLOCK != 0 {
+        return Err(Error::backup(
+            path,
+            format!(
+                "decrypting with the ManifestKey: CBC ciphertext is {len} bytes, expected a non-zero multiple of 16"
+            ),
+        ));
+    }
+    let mut buf = zeroize::Zeroizing::new(vec![0u8; len]);
+    buf.par_chunks_mut(DECRYPT_PIECE)
+        .enumerate()
+        .try_for_each(|(i, piece)| -> std::io::Result<()> {
+            let off = (i * DECRYPT_PIECE) as u64;
+            let mut prev = [0u8; crypto::cbc::BLOCK];
+            if i > 0 {
+                crate::backup::read_exact_at(&file, &mut prev, off - crypto::cbc::BLOCK as u64)?;
+            }
+            crate::backup::read_exact_at(&file, piece, off)?;
+            crypto::cbc::decrypt_piece(key, &prev, piece);
+            Ok(())
+        })
+        .map_err(io)?;
+    Ok(buf)
+}
+
 /// Credentials to unlock a backup with.
 pub enum Unlock {
     None,
@@ -148,7 +201,7 @@ impl Session {
     }
 
     /// Decrypt the ManifestKey-protected Manifest.db in memory (iOS ≥ 10.2 encrypted backups).
-    fn decrypt_index(&self, path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+    fn decrypt_index(&self, path: &Path) -> Result<(zeroize::Zeroizing<Vec<u8>>, usize), Error> {
         let keys = self.class_keys.as_ref().ok_or_else(|| {
             Error::CredentialsMissing("the index is encrypted: a password is needed".into())
         })?;
@@ -181,25 +234,27 @@ impl Session {
         })?;
         let key = crypto::wrap::unwrap32(class_key, &mk[4..])
             .map_err(|e| Error::backup(self.manifest_path(), format!("ManifestKey: {e}")))?;
-        let ct = self
-            .backup
-            .read_index_bytes(MAX_INDEX_BYTES)
-            .map_err(Error::from)?;
-        let (pt, padded) = crypto::cbc::decrypt_lenient(&key, &ct)
-            .map_err(|e| Error::backup(path, format!("decrypting with the ManifestKey: {e}")))?;
-        let pt = zeroize::Zeroizing::new(pt);
-        if !pt.starts_with(b"SQLite format 3\0") {
+        let mut image = read_decrypt(path, MAX_INDEX_BYTES, &key)?;
+        if !image.starts_with(b"SQLite format 3\0") {
             return Err(Error::backup(
                 path,
                 "decrypted Manifest.db is not an SQLite database (the ManifestKey does not fit it, or it is corrupt)",
             ));
         }
-        if !padded {
-            self.notes.borrow_mut().push(
-                "Manifest.db ciphertext has no valid PKCS#7 padding; it was read without removing any (SQLite magic is valid)".into(),
-            );
-        }
-        Ok(pt)
+        let len = match crypto::cbc::pkcs7_pad_len(&image) {
+            Some(p) => {
+                let n = image.len() - p;
+                image[n..].fill(0);
+                n
+            }
+            None => {
+                self.notes.borrow_mut().push(
+                    "Manifest.db ciphertext has no valid PKCS#7 padding; it was read without removing any (SQLite magic is valid)".into(),
+                );
+                image.len()
+            }
+        };
+        Ok((image, len))
     }
 
     /// Open the index (None when it is ciphertext and the backup is locked).
@@ -211,8 +266,8 @@ impl Session {
                     if self.class_keys.is_none() {
                         return Ok(None);
                     }
-                    let bytes = self.decrypt_index(path)?;
-                    index::Index::open_decrypted(&bytes)?
+                    let (image, len) = self.decrypt_index(path)?;
+                    index::Index::open_image(image, len)?
                 }
                 _ => index::Index::open_plain(path)?,
             },

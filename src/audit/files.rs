@@ -37,12 +37,12 @@ fn kind_str(k: FileKind) -> &'static str {
 
 pub(super) fn file_report(
     ctx: &FileCtx<'_>,
-    rec: &FileRecord,
+    rec: FileRecord,
     app: Option<String>,
     encrypted_backup: bool,
 ) -> FileReport {
     let mut findings = Vec::new();
-    let loc = format!("{}/{}", rec.domain, rec.relative_path);
+    let loc = || format!("{}/{}", rec.domain, rec.relative_path);
     let fid = FileId::parse(&rec.file_id);
     if fid.is_none() {
         findings.push(
@@ -50,7 +50,7 @@ pub(super) fn file_report(
                 &R::FILE_BAD_FILEID,
                 format!("fileID {:?} is not 40 lowercase hex digits", rec.file_id),
             )
-            .at(loc.clone()),
+            .at(loc()),
         );
     }
     if ctx.check_fileid {
@@ -65,12 +65,12 @@ pub(super) fn file_report(
                         expect.as_str()
                     ),
                 )
-                .at(loc.clone()),
+                .at(loc()),
             );
         }
     }
     for p in &rec.problems {
-        findings.push(Finding::new(&R::FILE_RECORD_PROBLEM, p.clone()).at(loc.clone()));
+        findings.push(Finding::new(&R::FILE_RECORD_PROBLEM, p.clone()).at(loc()));
     }
     let key_class = rec
         .encryption_key
@@ -87,7 +87,7 @@ pub(super) fn file_report(
                         "ProtectionClass is {a} but the EncryptionKey is wrapped with class {b}"
                     ),
                 )
-                .at(loc.clone()),
+                .at(loc()),
             );
         }
     }
@@ -120,7 +120,7 @@ pub(super) fn file_report(
                         &R::FILE_MISSING,
                         "the index lists this file but its payload is not on disk",
                     )
-                    .at(loc.clone()),
+                    .at(loc()),
                 );
                 None
             }
@@ -132,7 +132,7 @@ pub(super) fn file_report(
                         &R::FILE_BAD_KEY,
                         format!("EncryptionKey is {} bytes, expected 44", k.len()),
                     )
-                    .at(loc.clone()),
+                    .at(loc()),
                 );
             }
         } else if encrypted_backup && rec.size.unwrap_or(0) > 0 {
@@ -141,7 +141,7 @@ pub(super) fn file_report(
                     &R::FILE_NOT_ENCRYPTED,
                     "a non-empty file of an encrypted backup has no EncryptionKey",
                 )
-                .at(loc.clone()),
+                .at(loc()),
             );
         }
         if device_bound {
@@ -153,7 +153,7 @@ pub(super) fn file_report(
                         wrap_class.unwrap_or(0)
                     ),
                 )
-                .at(loc.clone()),
+                .at(loc()),
             );
         }
         // The file key, when the class key is available.
@@ -171,7 +171,7 @@ pub(super) fn file_report(
                             &R::FILE_KEY_UNWRAP_FAILED,
                             format!("the file key does not unwrap with class key {class}: {e}"),
                         )
-                        .at(loc.clone()),
+                        .at(loc()),
                     ),
                 },
                 None if !device_bound => findings.push(
@@ -179,7 +179,7 @@ pub(super) fn file_report(
                         &R::FILE_KEY_UNWRAP_FAILED,
                         format!("class {class} has no class key in the keybag"),
                     )
-                    .at(loc.clone()),
+                    .at(loc()),
                 ),
                 None => {}
             }
@@ -195,7 +195,7 @@ pub(super) fn file_report(
                         &R::FILE_NOT_CIPHERTEXT,
                         "the row carries an EncryptionKey but the payload is plaintext (stored decrypted)",
                     )
-                    .at(loc.clone()),
+                    .at(loc()),
                 );
                 content_size = Some(stored);
             } else if !encrypted || stored == 0 {
@@ -205,9 +205,7 @@ pub(super) fn file_report(
             } else if let Some(fk) = &file_key {
                 match padded_len(ends.as_ref(), stored, fk) {
                     Ok(n) => content_size = Some(n),
-                    Err(e) => {
-                        findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, e).at(loc.clone()))
-                    }
+                    Err(e) => findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, e).at(loc())),
                 }
             }
             if ctx.deep && (!encrypted || stored == 0 || plaintext_magic || file_key.is_some()) {
@@ -217,9 +215,7 @@ pub(super) fn file_report(
                 ) {
                     Ok(d) => {
                         if let Some(problem) = d.problem {
-                            findings.push(
-                                Finding::new(&R::FILE_DECRYPT_FAILED, problem).at(loc.clone()),
-                            );
+                            findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, problem).at(loc()));
                         } else {
                             content_size = Some(d.plaintext_len);
                         }
@@ -227,7 +223,7 @@ pub(super) fn file_report(
                     }
                     Err(e) => findings.push(
                         Finding::new(&R::FILE_UNREADABLE, format!("cannot read the payload: {e}"))
-                            .at(loc.clone()),
+                            .at(loc()),
                     ),
                 }
                 let done = ctx.deep_done.fetch_add(stored, Ordering::Relaxed) + stored;
@@ -239,10 +235,10 @@ pub(super) fn file_report(
             if let Some(size) = rec.size {
                 match content_size {
                     Some(n) if n != size => findings.push(
-                        Finding::new(&R::FILE_SIZE_MISMATCH, format!("recorded Size is {size} but the content is {n} bytes")).at(loc.clone()),
+                        Finding::new(&R::FILE_SIZE_MISMATCH, format!("recorded Size is {size} but the content is {n} bytes")).at(loc()),
                     ),
                     None if encrypted && stored != 16 * (size / 16 + 1) => findings.push(
-                        Finding::new(&R::FILE_SIZE_MISMATCH, format!("recorded Size {size} cannot produce {stored} bytes of AES-CBC/PKCS#7 ciphertext")).at(loc.clone()),
+                        Finding::new(&R::FILE_SIZE_MISMATCH, format!("recorded Size {size} cannot produce {stored} bytes of AES-CBC/PKCS#7 ciphertext")).at(loc()),
                     ),
                     _ => {}
                 }
@@ -250,9 +246,9 @@ pub(super) fn file_report(
         }
     }
     FileReport {
-        domain: rec.domain.clone(),
-        relative_path: rec.relative_path.clone(),
-        file_id: rec.file_id.clone(),
+        domain: rec.domain,
+        relative_path: rec.relative_path,
+        file_id: rec.file_id,
         kind: kind_str(rec.kind),
         status,
         encrypted,
@@ -263,7 +259,7 @@ pub(super) fn file_report(
         stored_size,
         content_size,
         sha256,
-        target: rec.target.clone(),
+        target: rec.target,
         mode: rec.mode.map(|m| format!("0o{m:o}")),
         app,
         findings,

@@ -75,22 +75,31 @@ pub(super) struct Ends {
 }
 
 pub(super) fn read_ends(path: &std::path::Path, stored: u64) -> Result<Ends, String> {
-    use std::io::{Seek, SeekFrom};
-    let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    use crate::backup::read_exact_at;
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut e = Ends {
         head: [0; 16],
         head_len: stored.min(16) as usize,
         tail: [0; 32],
         tail_len: stored.min(32) as usize,
     };
-    f.read_exact(&mut e.head[..e.head_len])
-        .map_err(|e| e.to_string())?;
-    f.seek(SeekFrom::Start(stored - e.tail_len as u64))
-        .map_err(|e| e.to_string())?;
-    f.read_exact(&mut e.tail[..e.tail_len])
-        .map_err(|e| e.to_string())?;
+    if stored <= SMALL {
+        // Most payloads are small: one read gives both ends.
+        let mut buf = [0u8; SMALL as usize];
+        let all = &mut buf[..stored as usize];
+        read_exact_at(&f, all, 0).map_err(|e| e.to_string())?;
+        e.head[..e.head_len].copy_from_slice(&all[..e.head_len]);
+        e.tail[..e.tail_len].copy_from_slice(&all[all.len() - e.tail_len..]);
+    } else {
+        read_exact_at(&f, &mut e.head[..e.head_len], 0).map_err(|e| e.to_string())?;
+        read_exact_at(&f, &mut e.tail[..e.tail_len], stored - e.tail_len as u64)
+            .map_err(|e| e.to_string())?;
+    }
     Ok(e)
 }
+
+/// Payloads up to this size are read whole by [`read_ends`] (one system call).
+const SMALL: u64 = 4096;
 
 /// Is a payload whose row has a key evidently not AES-CBC ciphertext? (length not a
 /// multiple of 16, or a well-known plaintext header: SQLite, binary or XML plist.)

@@ -141,8 +141,11 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                 deep_total,
                 deep_progress: opts.deep_progress,
             };
+            // The keychain is found through the index rows, before they become reports.
+            let kc = (!s.is_encrypted() || s.class_keys.is_some())
+                .then(|| super::keychain::audit(s, &records));
             let files: Vec<FileReport> = records
-                .par_iter()
+                .into_par_iter()
                 .zip(owners.into_par_iter())
                 .map(|(r, app)| file_report(&ctx, r, app, encrypted_backup))
                 .collect();
@@ -159,7 +162,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                     );
                 }
             }
-            let listed: HashSet<&str> = records.iter().map(|r| r.file_id.as_str()).collect();
+            let listed: HashSet<&str> = files.iter().map(|r| r.file_id.as_str()).collect();
             report.orphans = on_disk
                 .iter()
                 .filter(|c| !listed.contains(c.file_id.as_str()))
@@ -245,8 +248,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                 }
             }
             report.files = files;
-            if !s.is_encrypted() || s.class_keys.is_some() {
-                let kc = super::keychain::audit(s, &records);
+            if let Some(kc) = kc {
                 report.apps = std::mem::take(&mut apps.apps).into_values().collect();
                 super::keychain::attach(&mut report, kc);
                 findings.append(&mut report.findings);

@@ -138,6 +138,30 @@ pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, BackupError> {
     Ok(buf)
 }
 
+/// `pread` until `buf` is full (an early end of file is an error).
+pub fn read_exact_at(file: &std::fs::File, buf: &mut [u8], off: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, off)
+    }
+    #[cfg(windows)]
+    {
+        let mut done = 0;
+        while done < buf.len() {
+            let n = std::os::windows::fs::FileExt::seek_read(
+                file,
+                &mut buf[done..],
+                off + done as u64,
+            )?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            done += n;
+        }
+        Ok(())
+    }
+}
+
 fn is_file(p: &Path) -> bool {
     fs::metadata(p).map(|m| m.is_file()).unwrap_or(false)
 }
@@ -543,18 +567,26 @@ impl Backup {
     /// Every payload-looking file on disk (`xx/<40 hex>` with a matching prefix, or
     /// `<40 hex>` at the top), for orphan detection, plus anything else unexpected.
     pub fn content_files(&self) -> Result<ContentScan, BackupError> {
+        use rayon::prelude::*;
+        use std::sync::atomic::{AtomicUsize, Ordering};
         let mut scan = ContentScan::default();
-        let mut seen = 0usize;
+        let seen = AtomicUsize::new(0);
+        let count = |dir: &Path| -> Result<(), BackupError> {
+            if seen.fetch_add(1, Ordering::Relaxed) >= MAX_SCAN_ENTRIES {
+                Err(too_many(dir))
+            } else {
+                Ok(())
+            }
+        };
+        let mut payload_dirs = Vec::new();
         for entry in fs::read_dir(&self.root).map_err(|e| BackupError::io(&self.root, e))? {
             let entry = entry.map_err(|e| BackupError::io(&self.root, e))?;
-            seen += 1;
-            if seen > MAX_SCAN_ENTRIES {
-                return Err(too_many(&self.root));
-            }
+            count(&self.root)?;
             let path = entry.path();
             let name = entry.file_name();
             let name = name.to_str().unwrap_or("");
-            let meta = fs::symlink_metadata(&path).map_err(|e| BackupError::io(&path, e))?;
+            // lstat semantics (relative to the open folder): links are never followed.
+            let meta = entry.metadata().map_err(|e| BackupError::io(&path, e))?;
             let ft = meta.file_type();
             if ft.is_file() {
                 if KNOWN_TOP_LEVEL.contains(&name) {
@@ -576,7 +608,7 @@ impl Backup {
                 }
             } else if ft.is_dir() {
                 if is_lower_hex(name, 2) {
-                    scan_payload_dir(&path, name, &mut scan, &mut seen)?;
+                    payload_dirs.push((path, name.to_owned()));
                 } else {
                     scan.other.push(other(
                         path,
@@ -597,8 +629,22 @@ impl Backup {
                     .push(other(path, EntryKind::Other, 0, "not a file or folder"));
             }
         }
-        scan.files
-            .sort_by(|a, b| a.file_id.cmp(&b.file_id).then_with(|| a.path.cmp(&b.path)));
+        // The up to 256 payload folders are listed in parallel (one stat per entry, made
+        // relative to the open folder, so no path walk per file).
+        let parts = payload_dirs
+            .par_iter()
+            .map(|(dir, prefix)| {
+                let mut part = ContentScan::default();
+                scan_payload_dir(dir, prefix, &mut part, &count).map(|_| part)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        for mut p in parts {
+            scan.files.append(&mut p.files);
+            scan.other.append(&mut p.other);
+        }
+        scan.files.par_sort_unstable_by(|a, b| {
+            a.file_id.cmp(&b.file_id).then_with(|| a.path.cmp(&b.path))
+        });
         scan.other.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(scan)
     }
@@ -624,16 +670,13 @@ fn scan_payload_dir(
     dir: &Path,
     prefix: &str,
     scan: &mut ContentScan,
-    seen: &mut usize,
+    count: &(dyn Fn(&Path) -> Result<(), BackupError> + Sync),
 ) -> Result<(), BackupError> {
     for entry in fs::read_dir(dir).map_err(|e| BackupError::io(dir, e))? {
         let entry = entry.map_err(|e| BackupError::io(dir, e))?;
-        *seen += 1;
-        if *seen > MAX_SCAN_ENTRIES {
-            return Err(too_many(dir));
-        }
+        count(dir)?;
         let path = entry.path();
-        let meta = fs::symlink_metadata(&path).map_err(|e| BackupError::io(&path, e))?;
+        let meta = entry.metadata().map_err(|e| BackupError::io(&path, e))?;
         let ft = meta.file_type();
         let name = entry.file_name();
         let id = name.to_str().and_then(FileId::parse);

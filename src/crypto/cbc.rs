@@ -26,8 +26,17 @@ fn decrypt_in_place(dec: &mut Dec, buf: &mut [u8]) {
     dec.decrypt_blocks(blocks);
 }
 
+/// Decrypt `buf` (whole blocks; a trailing partial block is left untouched) in place as one
+/// piece of a longer CBC chain whose previous ciphertext block is `prev` (all zero for the
+/// first piece). Pieces are independent given their `prev`, so a long buffer can be
+/// decrypted in parallel.
+pub fn decrypt_piece(key: &Key32, prev: &[u8; BLOCK], buf: &mut [u8]) {
+    let mut dec = Dec::new(key.as_bytes().into(), prev.into());
+    decrypt_in_place(&mut dec, buf);
+}
+
 /// Length of the PKCS#7 padding at the end of `plain`, if valid (1..=16 equal bytes).
-fn pkcs7_pad_len(plain: &[u8]) -> Option<usize> {
+pub fn pkcs7_pad_len(plain: &[u8]) -> Option<usize> {
     let p = *plain.last()? as usize;
     if p == 0 || p > BLOCK || p > plain.len() {
         return None;

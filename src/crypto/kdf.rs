@@ -237,6 +237,18 @@ fn hmac_rounds(
     n: u32,
 ) {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    if super::shani::available() {
+        let mut u = [0u32; 8];
+        for (w, b) in u.iter_mut().zip(blocks.inner[..32].chunks_exact(4)) {
+            *w = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        // SAFETY: the CPU features `shani::hmac_rounds` needs were just checked.
+        unsafe { super::shani::hmac_rounds(inner, outer, &mut u, acc, n) };
+        words_to_bytes(&u, &mut blocks.inner[..32]);
+        u.zeroize();
+        return;
+    }
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     if std::arch::is_x86_feature_detected!("ssse3") {
         // SAFETY: the only requirement of a `#[target_feature(enable = "ssse3")]` function
         // is that the CPU supports SSSE3, which was just checked at run time.
@@ -343,6 +355,60 @@ mod tests {
             ),
             "3d2eec4fe41c849b80c8d83662c0e44a8b291a964cf2f07038b6b89a48612c5a"
         );
+    }
+
+    #[test]
+    fn sha_extensions_and_portable_iterations_agree() {
+        // Both iteration loops from the same random HMAC states, U and accumulator.
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u32
+        };
+        let mut ran = 0;
+        for n in [1u32, 2, 3, 17, 1000] {
+            let inner: [u32; 8] = std::array::from_fn(|_| next());
+            let outer: [u32; 8] = std::array::from_fn(|_| next());
+            let u0: [u32; 8] = std::array::from_fn(|_| next());
+            let acc0: [u32; 8] = std::array::from_fn(|_| next());
+            let mut iblock = [0u8; 64];
+            iblock[32] = 0x80;
+            iblock[62] = 0x03;
+            let mut oblock = iblock;
+            words_to_bytes(&u0, &mut iblock[..32]);
+            let mut acc_p = acc0;
+            hmac_rounds_portable(
+                &inner,
+                &outer,
+                &mut Blocks {
+                    inner: &mut iblock,
+                    outer: &mut oblock,
+                },
+                &mut acc_p,
+                n,
+            );
+            let mut u_p = [0u8; 32];
+            u_p.copy_from_slice(&iblock[..32]);
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            if super::super::shani::available() {
+                let (mut u, mut acc) = (u0, acc0);
+                // SAFETY: features checked just above.
+                unsafe { super::super::shani::hmac_rounds(&inner, &outer, &mut u, &mut acc, n) };
+                let mut u_b = [0u8; 32];
+                words_to_bytes(&u, &mut u_b);
+                assert_eq!(u_b, u_p, "U after {n} iterations");
+                assert_eq!(acc, acc_p, "accumulator after {n} iterations");
+                ran += 1;
+            }
+            assert_ne!(acc_p, acc0);
+        }
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        if !super::super::shani::available() {
+            eprintln!("no SHA extensions on this CPU: only the portable loop was run");
+        }
+        let _ = ran;
     }
 
     #[test]

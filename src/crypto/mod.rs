@@ -5,6 +5,8 @@ pub mod gcm;
 pub mod kdf;
 pub mod keybag;
 pub mod secret;
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+pub mod shani;
 pub mod wrap;
 
 pub use keybag::{ClassKeyState, ClassKeys, Keybag};

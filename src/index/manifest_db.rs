@@ -10,17 +10,31 @@ use rusqlite::{Connection, OpenFlags};
 use std::io::Read;
 use std::path::Path;
 
-/// Rows per batch of parallel MBFile decoding in [`ManifestDb::for_each`].
-pub const DECODE_BATCH: usize = 4096;
-
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 /// SQLite's header is 100 bytes; a database is at least one page.
 const SQLITE_HEADER_LEN: usize = 100;
 const FILES_COLUMNS: [&str; 5] = ["fileID", "domain", "relativePath", "flags", "file"];
 
+/// Rows per range when a large `Files` table is read by several threads at once.
+pub const RANGE_ROWS: i64 = 8192;
+/// Tables with fewer rows are read by one thread.
+const PARALLEL_MIN_ROWS: i64 = 2 * RANGE_ROWS;
+
+/// A decrypted database image that SQLite reads in place; wiped when the last holder drops.
+type Image = std::sync::Arc<zeroize::Zeroizing<Vec<u8>>>;
+
+/// Where the database is: what further connections (one per reading thread) open.
+enum Source {
+    File(std::path::PathBuf),
+    /// The image and its length (bytes past it, e.g. PKCS#7 padding, are not the database).
+    Image(Image, usize),
+}
+
 /// An open Manifest.db.
 pub struct ManifestDb {
+    // Field order matters: the connection is dropped (closed) before the image it reads.
     conn: Connection,
+    source: Source,
     name: String,
 }
 
@@ -92,47 +106,69 @@ impl ManifestDb {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn =
             Connection::open_with_flags(file_uri(path), flags).map_err(|e| sqlite_err(&name, e))?;
-        Self::finish(conn, name)
+        Self::finish(conn, Source::File(path.to_path_buf()), name)
     }
 
-    /// Open a decrypted Manifest.db held in memory. The bytes are copied into SQLite's own
-    /// memory as a read-only database; nothing is written to disk. A WAL-mode header
-    /// (bytes 18–19 = 2) is read as rollback-journal mode, since an in-memory image has no WAL.
+    /// Open a decrypted Manifest.db held in memory (copied; see [`ManifestDb::open_image`]).
     pub fn open_bytes(bytes: &[u8]) -> Result<Self, IndexError> {
+        let len = bytes.len();
+        Self::open_image(zeroize::Zeroizing::new(bytes.to_vec()), len)
+    }
+
+    /// Open the decrypted database image `image[..len]` in place, without copying it: SQLite
+    /// reads the buffer as a read-only in-memory database (`sqlite3_deserialize` with
+    /// `SQLITE_DESERIALIZE_READONLY`), nothing is written to disk, and the buffer stays owned
+    /// here and is wiped when the database is dropped. Bytes past `len` (e.g. PKCS#7 padding)
+    /// are ignored. A WAL-mode header (bytes 18–19 = 2) is read as rollback-journal mode,
+    /// since an in-memory image has no WAL.
+    pub fn open_image(
+        mut image: zeroize::Zeroizing<Vec<u8>>,
+        len: usize,
+    ) -> Result<Self, IndexError> {
         let name = "Manifest.db (decrypted, in memory)".to_owned();
+        let len = len.min(image.len());
+        let bytes = &mut image[..len];
         check_magic(&name, bytes)?;
-        let (head, rest) =
-            bytes
-                .split_at_checked(SQLITE_HEADER_LEN)
-                .ok_or_else(|| IndexError::NotADatabase {
-                    name: name.clone(),
-                    detail: format!("{} bytes is shorter than an SQLite header", bytes.len()),
-                })?;
-        let mut header = [0u8; SQLITE_HEADER_LEN];
-        header.copy_from_slice(head);
-        for b in &mut header[18..20] {
+        if bytes.len() < SQLITE_HEADER_LEN {
+            return Err(IndexError::NotADatabase {
+                name,
+                detail: format!("{} bytes is shorter than an SQLite header", bytes.len()),
+            });
+        }
+        for b in &mut bytes[18..20] {
             if *b == 2 {
                 *b = 1;
             }
         }
-        let mut conn = Connection::open_in_memory().map_err(|e| sqlite_err(&name, e))?;
-        conn.deserialize_read_exact(
-            rusqlite::MAIN_DB,
-            (&header[..]).chain(rest),
-            bytes.len(),
-            true,
-        )
-        .map_err(|e| sqlite_err(&name, e))?;
-        Self::finish(conn, name)
+        let image: Image = std::sync::Arc::new(image);
+        let conn = connect_image(&image, len, &name)?;
+        Self::finish(conn, Source::Image(image, len), name)
     }
+}
 
-    fn finish(conn: Connection, name: String) -> Result<Self, IndexError> {
-        // Belt and braces: refuse writes, keep temporary data in memory.
-        conn.pragma_update(None, "query_only", true)
-            .map_err(|e| sqlite_err(&name, e))?;
-        conn.pragma_update(None, "temp_store", "MEMORY")
-            .map_err(|e| sqlite_err(&name, e))?;
-        let db = ManifestDb { conn, name };
+/// A further read-only connection to the same database (for another thread).
+fn connect(source: &Source, name: &str) -> Result<Connection, IndexError> {
+    {
+        let conn = match source {
+            Source::File(path) => Connection::open_with_flags(
+                file_uri(path),
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|e| sqlite_err(name, e))?,
+            Source::Image(image, len) => connect_image(image, *len, name)?,
+        };
+        harden(&conn, name)?;
+        Ok(conn)
+    }
+}
+
+impl ManifestDb {
+    fn finish(conn: Connection, source: Source, name: String) -> Result<Self, IndexError> {
+        // Built first, so that on every error path the connection closes before the image.
+        let db = ManifestDb { conn, source, name };
+        harden(&db.conn, &db.name)?;
         db.check_schema()?;
         Ok(db)
     }
@@ -269,82 +305,169 @@ impl ManifestDb {
     /// number of rows. Row-level oddities are problems on the record; only an SQLite failure
     /// (corrupt database) ends the stream with an error.
     ///
-    /// Rows are read in batches of [`DECODE_BATCH`] whose MBFile archives are decoded in
-    /// parallel (the decoding is most of the cost of reading an index); `f` still sees
-    /// every row in table order.
+    /// A large table is read by several threads at once, each over its own connection and
+    /// a range of rowids of about [`RANGE_ROWS`] rows (decoding the MBFile archives is most
+    /// of the cost of reading an index); `f` still sees every row in table order, and at
+    /// most a few ranges are held in memory at a time.
     pub fn for_each<F: FnMut(FileRecord)>(&self, mut f: F) -> Result<u64, IndexError> {
         use rayon::prelude::*;
-        let mut batch: Vec<(FileRecord, Option<Vec<u8>>)> = Vec::with_capacity(DECODE_BATCH);
-        let mut flush = |batch: &mut Vec<(FileRecord, Option<Vec<u8>>)>| {
-            batch.par_iter_mut().for_each(|(rec, blob)| {
-                if let Some(b) = blob.take() {
-                    mbfile::decode_into(&b, rec);
-                }
-                rec.resolve_kind();
-            });
-            for (rec, _) in batch.drain(..) {
-                f(rec);
-            }
-        };
-        let mut stmt = self
+        // (min rowid, max rowid, rows); a WITHOUT ROWID table has no rowid: read in one go.
+        let bounds: Option<(i64, i64, i64)> = self
             .conn
-            .prepare("SELECT fileID, domain, relativePath, flags, file FROM Files")
-            .map_err(|e| sqlite_err(&self.name, e))?;
-        let mut rows = stmt.query([]).map_err(|e| sqlite_err(&self.name, e))?;
+            .query_row(
+                "SELECT min(rowid), max(rowid), count(*) FROM Files",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .ok()
+            .filter(|&(lo, hi, n)| n >= PARALLEL_MIN_ROWS && lo <= hi);
+        let Some((lo, hi, rows)) = bounds else {
+            return read_rows(&self.conn, &self.name, None, &mut f);
+        };
+        let pieces = (rows / RANGE_ROWS).clamp(2, 1 << 16);
+        let span = (i128::from(hi) - i128::from(lo) + 1) as u128;
+        let ranges: Vec<(i64, i64)> = (0..pieces as u128)
+            .map(|i| {
+                let a = i128::from(lo) + (span * i / pieces as u128) as i128;
+                let b = i128::from(lo) + (span * (i + 1) / pieces as u128) as i128 - 1;
+                (a as i64, b as i64)
+            })
+            .filter(|(a, b)| a <= b)
+            .collect();
+        let window = rayon::current_num_threads().max(1) * 2;
+        let (source, name) = (&self.source, self.name.as_str());
         let mut n = 0u64;
-        while let Some(row) = rows.next().map_err(|e| sqlite_err(&self.name, e))? {
-            let mut problems = Vec::new();
-            let mut col = |i: usize, what: &str| -> Result<Option<String>, IndexError> {
-                let v = row.get_ref(i).map_err(|e| sqlite_err(&self.name, e))?;
-                let s = text_lossy(v);
-                match v {
-                    ValueRef::Null => problems.push(format!("{what} is NULL")),
-                    ValueRef::Text(t) | ValueRef::Blob(t) if std::str::from_utf8(t).is_err() => {
-                        problems.push(format!("{what} is not valid UTF-8"))
-                    }
-                    ValueRef::Integer(_) | ValueRef::Real(_) => {
-                        problems.push(format!("{what} is a number"))
-                    }
-                    _ => {}
+        for group in ranges.chunks(window) {
+            let parts: Vec<Result<Vec<FileRecord>, IndexError>> = group
+                .par_iter()
+                .map(|&range| {
+                    let conn = connect(source, name)?;
+                    let mut out = Vec::new();
+                    read_rows(&conn, name, Some(range), &mut |r| out.push(r))?;
+                    Ok(out)
+                })
+                .collect();
+            for part in parts {
+                for rec in part? {
+                    f(rec);
+                    n += 1;
                 }
-                Ok(s)
-            };
-            let file_id = col(0, "fileID")?.unwrap_or_default();
-            let domain = col(1, "domain")?.unwrap_or_default();
-            let relative_path = col(2, "relativePath")?.unwrap_or_default();
-            let mut rec = FileRecord::new(file_id, domain, relative_path);
-            rec.problems = problems;
-            rec.flags = match row.get_ref(3).map_err(|e| sqlite_err(&self.name, e))? {
-                ValueRef::Integer(i) => Some(i),
-                ValueRef::Null => {
-                    rec.problems.push("flags is NULL".into());
-                    None
-                }
-                _ => {
-                    rec.problems.push("flags is not an integer".into());
-                    None
-                }
-            };
-            let blob = match row.get_ref(4).map_err(|e| sqlite_err(&self.name, e))? {
-                ValueRef::Blob(b) => Some(b.to_vec()),
-                ValueRef::Null => {
-                    rec.problems.push("file (MBFile) is NULL".into());
-                    None
-                }
-                _ => {
-                    rec.problems.push("file (MBFile) is not a blob".into());
-                    None
-                }
-            };
-            batch.push((rec, blob));
-            if batch.len() == DECODE_BATCH {
-                flush(&mut batch);
             }
-            n += 1;
         }
-        flush(&mut batch);
         Ok(n)
     }
+}
+
+/// Read the `Files` rows (all, or those whose rowid is in the inclusive `range`) in table
+/// order, decoding each MBFile archive in place (no copy of the blob), into `f`.
+fn read_rows(
+    conn: &Connection,
+    name: &str,
+    range: Option<(i64, i64)>,
+    f: &mut dyn FnMut(FileRecord),
+) -> Result<u64, IndexError> {
+    const ALL: &str = "SELECT fileID, domain, relativePath, flags, file FROM Files";
+    const RANGE: &str = "SELECT fileID, domain, relativePath, flags, file FROM Files \
+                         WHERE rowid BETWEEN ?1 AND ?2 ORDER BY rowid";
+    let mut stmt = conn
+        .prepare(if range.is_some() { RANGE } else { ALL })
+        .map_err(|e| sqlite_err(name, e))?;
+    let mut rows = match range {
+        Some((a, b)) => stmt.query([a, b]),
+        None => stmt.query([]),
+    }
+    .map_err(|e| sqlite_err(name, e))?;
+    let mut n = 0u64;
+    while let Some(row) = rows.next().map_err(|e| sqlite_err(name, e))? {
+        let mut problems = Vec::new();
+        let mut col = |i: usize, what: &str| -> Result<Option<String>, IndexError> {
+            let v = row.get_ref(i).map_err(|e| sqlite_err(name, e))?;
+            let s = text_lossy(v);
+            match v {
+                ValueRef::Null => problems.push(format!("{what} is NULL")),
+                ValueRef::Text(t) | ValueRef::Blob(t) if std::str::from_utf8(t).is_err() => {
+                    problems.push(format!("{what} is not valid UTF-8"))
+                }
+                ValueRef::Integer(_) | ValueRef::Real(_) => {
+                    problems.push(format!("{what} is a number"))
+                }
+                _ => {}
+            }
+            Ok(s)
+        };
+        let file_id = col(0, "fileID")?.unwrap_or_default();
+        let domain = col(1, "domain")?.unwrap_or_default();
+        let relative_path = col(2, "relativePath")?.unwrap_or_default();
+        let mut rec = FileRecord::new(file_id, domain, relative_path);
+        rec.problems = problems;
+        rec.flags = match row.get_ref(3).map_err(|e| sqlite_err(name, e))? {
+            ValueRef::Integer(i) => Some(i),
+            ValueRef::Null => {
+                rec.problems.push("flags is NULL".into());
+                None
+            }
+            _ => {
+                rec.problems.push("flags is not an integer".into());
+                None
+            }
+        };
+        match row.get_ref(4).map_err(|e| sqlite_err(name, e))? {
+            ValueRef::Blob(b) => {
+                mbfile::decode_into(b, &mut rec);
+            }
+            ValueRef::Null => rec.problems.push("file (MBFile) is NULL".into()),
+            _ => rec.problems.push("file (MBFile) is not a blob".into()),
+        }
+        rec.resolve_kind();
+        f(rec);
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Belt and braces on every connection: refuse writes, keep temporary data in memory.
+fn harden(conn: &Connection, name: &str) -> Result<(), IndexError> {
+    conn.pragma_update(None, "query_only", true)
+        .map_err(|e| sqlite_err(name, e))?;
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(|e| sqlite_err(name, e))
+}
+
+/// An in-memory connection reading `image[..len]` in place, read-only.
+fn connect_image(image: &Image, len: usize, name: &str) -> Result<Connection, IndexError> {
+    let size = i64::try_from(len.min(image.len())).map_err(|_| IndexError::NotADatabase {
+        name: name.to_owned(),
+        detail: "larger than SQLite can address".into(),
+    })?;
+    let conn = Connection::open_in_memory().map_err(|e| sqlite_err(name, e))?;
+    // SAFETY: `conn.handle()` is a valid open connection and the schema name a NUL-terminated
+    // C string. The image is shared (`Arc`) by every `ManifestDb` connection and outlives
+    // them all (each holder closes its connection before dropping its `Arc`; see the field
+    // order of `ManifestDb` and `for_each`); it is never moved or written while shared.
+    // SQLite only reads it: READONLY without RESIZEABLE or FREEONCLOSE means SQLite neither
+    // writes, reallocates nor frees the buffer, so the `*const` → `*mut` cast is never
+    // used for writing.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_deserialize(
+            conn.handle(),
+            c"main".as_ptr(),
+            image.as_ptr().cast_mut(),
+            size,
+            size,
+            rusqlite::ffi::SQLITE_DESERIALIZE_READONLY as _,
+        )
+    };
+    if rc != rusqlite::ffi::SQLITE_OK {
+        return Err(IndexError::NotADatabase {
+            name: name.to_owned(),
+            detail: format!("SQLite refused the image (code {rc})"),
+        });
+    }
+    // Let SQLite read pages straight from the image (memdb's xFetch) instead of copying
+    // each into its page cache.
+    conn.pragma_update(None, "mmap_size", size)
+        .map_err(|e| sqlite_err(name, e))?;
+    Ok(conn)
 }
 
 fn text_lossy(v: ValueRef<'_>) -> Option<String> {

@@ -24,7 +24,7 @@ const MAX_UID_HOPS: usize = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Obj<'a> {
-    Int(i128),
+    Int(i64),
     Uid(u64),
     Ascii(&'a [u8]),
     Utf16(&'a [u8]),
@@ -44,6 +44,7 @@ struct Reader<'a> {
     table_off: usize,
 }
 
+#[inline(always)]
 fn be(b: &[u8]) -> u64 {
     b.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x))
 }
@@ -83,6 +84,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `len` bytes at `at`, inside the object area.
+    #[inline(always)]
     fn get(&self, at: usize, len: usize) -> Option<&'a [u8]> {
         let end = at.checked_add(len)?;
         if end > self.table_off {
@@ -91,6 +93,7 @@ impl<'a> Reader<'a> {
         self.bytes.get(at..end)
     }
 
+    #[inline(always)]
     fn obj(&self, index: usize) -> Option<Obj<'a>> {
         if index >= self.n {
             return None;
@@ -120,8 +123,8 @@ impl<'a> Reader<'a> {
             0x1 => {
                 let b = self.get(at + 1, 1usize << low.min(4))?;
                 match b.len() {
-                    1 | 2 | 4 => Some(Obj::Int(i128::from(be(b)))),
-                    8 => Some(Obj::Int(i128::from(be(b) as i64))),
+                    1 | 2 | 4 => Some(Obj::Int(be(b) as i64)),
+                    8 => Some(Obj::Int(be(b) as i64)),
                     _ => None,
                 }
             }
@@ -267,6 +270,78 @@ fn lookup(r: &Reader<'_>, dict: Obj<'_>, key: &str) -> Option<Option<usize>> {
     Some(found)
 }
 
+/// The MBFile keys read, in slot order (see [`slots`]).
+const MB_KEYS: [&str; 16] = [
+    "Mode",
+    "Size",
+    "ProtectionClass",
+    "InodeNumber",
+    "UserID",
+    "GroupID",
+    "LastModified",
+    "LastStatusChange",
+    "Birth",
+    "Flags",
+    "EncryptionKey",
+    "Digest",
+    "Target",
+    "RelativePath",
+    "ExtendedAttributes",
+    "$class",
+];
+
+/// The slot of an ASCII key in [`MB_KEYS`] (a `match`, so no string comparisons in a loop).
+#[inline(always)]
+fn mb_key(b: &[u8]) -> Option<usize> {
+    Some(match b {
+        b"Mode" => 0,
+        b"Size" => 1,
+        b"ProtectionClass" => 2,
+        b"InodeNumber" => 3,
+        b"UserID" => 4,
+        b"GroupID" => 5,
+        b"LastModified" => 6,
+        b"LastStatusChange" => 7,
+        b"Birth" => 8,
+        b"Flags" => 9,
+        b"EncryptionKey" => 10,
+        b"Digest" => 11,
+        b"Target" => 12,
+        b"RelativePath" => 13,
+        b"ExtendedAttributes" => 14,
+        b"$class" => 15,
+        _ => return None,
+    })
+}
+
+/// One pass over a dictionary's keys: the value reference of each of [`MB_KEYS`] (the
+/// last one when a key repeats, as [`lookup`]); `None` (give up) when a key is not a
+/// string, as [`lookup`] would.
+fn slots(r: &Reader<'_>, dict: Obj<'_>) -> Option<[Option<usize>; MB_KEYS.len()]> {
+    let Obj::Dict(raw, n) = dict else {
+        return None;
+    };
+    let rs = r.ref_size;
+    let at =
+        |k: usize| -> Option<usize> { usize::try_from(be(raw.get(k * rs..(k + 1) * rs)?)).ok() };
+    let mut out = [None; MB_KEYS.len()];
+    for k in 0..n {
+        let key = r.obj(at(k)?)?;
+        let slot = match key {
+            Obj::Ascii(b) => mb_key(b),
+            Obj::Utf16(_) => {
+                let t = text(key)?;
+                MB_KEYS.iter().position(|m| *m == t)
+            }
+            _ => return None,
+        };
+        if let Some(i) = slot {
+            out[i] = Some(at(n + k)?);
+        }
+    }
+    Some(out)
+}
+
 struct Archive<'r, 'a> {
     r: &'r Reader<'a>,
     objects: Vec<usize>,
@@ -278,7 +353,8 @@ impl<'a> Archive<'_, 'a> {
         for _ in 0..=MAX_UID_HOPS {
             match o {
                 Obj::Uid(u) => o = self.r.obj(*self.objects.get(usize::try_from(u).ok()?)?)?,
-                Obj::Ascii(_) | Obj::Utf16(_) if text(o)? == "$null" => return Some(None),
+                Obj::Ascii(b"$null") => return Some(None),
+                Obj::Utf16(_) if text(o)? == "$null" => return Some(None),
                 o => return Some(Some(o)),
             }
         }
@@ -287,22 +363,27 @@ impl<'a> Archive<'_, 'a> {
 
     /// `Some(None)` when absent or `$null`.
     fn field(&self, dict: Obj<'a>, key: &str) -> Option<Option<Obj<'a>>> {
-        match lookup(self.r, dict, key)? {
+        self.field_at(lookup(self.r, dict, key)?)
+    }
+
+    /// The value whose reference is `at` (from [`slots`]), UIDs followed.
+    fn field_at(&self, at: Option<usize>) -> Option<Option<Obj<'a>>> {
+        match at {
             None => Some(None),
             Some(i) => self.resolve(self.r.obj(i)?),
         }
     }
 
-    fn int(&self, dict: Obj<'a>, key: &str) -> Option<Option<i128>> {
-        match self.field(dict, key)? {
+    fn int(&self, at: Option<usize>) -> Option<Option<i64>> {
+        match self.field_at(at)? {
             None => Some(None),
             Some(Obj::Int(v)) => Some(Some(v)),
             Some(_) => None,
         }
     }
 
-    fn data(&self, dict: Obj<'a>, key: &str) -> Option<Option<Vec<u8>>> {
-        match self.field(dict, key)? {
+    fn data(&self, at: Option<usize>) -> Option<Option<Vec<u8>>> {
+        match self.field_at(at)? {
             None => Some(None),
             Some(Obj::Data(b)) => Some(Some(b.to_vec())),
             Some(d @ Obj::Dict(..)) if lookup(self.r, d, "NS.data")?.is_some() => {
@@ -316,8 +397,8 @@ impl<'a> Archive<'_, 'a> {
         }
     }
 
-    fn string(&self, dict: Obj<'a>, key: &str) -> Option<Option<String>> {
-        match self.field(dict, key)? {
+    fn string(&self, at: Option<usize>) -> Option<Option<String>> {
+        match self.field_at(at)? {
             None => Some(None),
             Some(o @ (Obj::Ascii(_) | Obj::Utf16(_))) => Some(Some(text(o)?)),
             Some(_) => None,
@@ -325,7 +406,7 @@ impl<'a> Archive<'_, 'a> {
     }
 }
 
-fn u32_of(v: Option<i128>, wrap_negative: bool) -> Option<Option<u32>> {
+fn u32_of(v: Option<i64>, wrap_negative: bool) -> Option<Option<u32>> {
     match v {
         None => Some(None),
         Some(v) => match u32::try_from(v) {
@@ -336,12 +417,12 @@ fn u32_of(v: Option<i128>, wrap_negative: bool) -> Option<Option<u32>> {
     }
 }
 
-fn u64_of(v: Option<i128>) -> Option<Option<u64>> {
+fn u64_of(v: Option<i64>) -> Option<Option<u64>> {
     v.map_or(Some(None), |v| u64::try_from(v).ok().map(Some))
 }
 
-fn i64_of(v: Option<i128>) -> Option<Option<i64>> {
-    v.map_or(Some(None), |v| i64::try_from(v).ok().map(Some))
+fn i64_of(v: Option<i64>) -> Option<Option<i64>> {
+    Some(v)
 }
 
 /// Decode `blob` into `rec` if it is a plain, well-formed MBFile archive; otherwise leave
@@ -413,35 +494,37 @@ fn decode_inner(blob: &[u8], relative_path: &str) -> Option<Decoded> {
     let Some(mb @ Obj::Dict(..)) = ar.resolve(Obj::Uid(root_uid))? else {
         return None;
     };
+    let [mode, size, class, inode, uid, gid, mtime, ctime, birth, flags, key, digest, target, rel, xattr, class_ref] =
+        slots(&r, mb)?;
     // Informational class name: must be MBFile (the general decoder notes anything else).
-    if let Some(class @ Obj::Dict(..)) = ar.field(mb, "$class")? {
-        let name = lookup(&r, class, "$classname")??;
+    if let Some(c @ Obj::Dict(..)) = ar.field_at(class_ref)? {
+        let name = lookup(&r, c, "$classname")??;
         if text(r.obj(name)?)? != "MBFile" {
             return None;
         }
     }
-    if let Some(rp) = ar.string(mb, "RelativePath")? {
+    if let Some(rp) = ar.string(rel)? {
         if rp != relative_path {
             return None;
         }
     }
-    if lookup(&r, mb, "ExtendedAttributes")?.is_some() {
+    if xattr.is_some() {
         return None;
     }
     Some(Decoded {
-        mode: u32_of(ar.int(mb, "Mode")?, false)?,
-        size: u64_of(ar.int(mb, "Size")?)?,
-        protection_class: u32_of(ar.int(mb, "ProtectionClass")?, false)?,
-        inode: u64_of(ar.int(mb, "InodeNumber")?)?,
-        user_id: u32_of(ar.int(mb, "UserID")?, true)?,
-        group_id: u32_of(ar.int(mb, "GroupID")?, true)?,
-        last_modified: i64_of(ar.int(mb, "LastModified")?)?,
-        last_status_change: i64_of(ar.int(mb, "LastStatusChange")?)?,
-        birth: i64_of(ar.int(mb, "Birth")?)?,
-        mbfile_flags: u32_of(ar.int(mb, "Flags")?, true)?,
-        encryption_key: ar.data(mb, "EncryptionKey")?,
-        digest: ar.data(mb, "Digest")?,
-        target: ar.string(mb, "Target")?,
+        mode: u32_of(ar.int(mode)?, false)?,
+        size: u64_of(ar.int(size)?)?,
+        protection_class: u32_of(ar.int(class)?, false)?,
+        inode: u64_of(ar.int(inode)?)?,
+        user_id: u32_of(ar.int(uid)?, true)?,
+        group_id: u32_of(ar.int(gid)?, true)?,
+        last_modified: i64_of(ar.int(mtime)?)?,
+        last_status_change: i64_of(ar.int(ctime)?)?,
+        birth: i64_of(ar.int(birth)?)?,
+        mbfile_flags: u32_of(ar.int(flags)?, true)?,
+        encryption_key: ar.data(key)?,
+        digest: ar.data(digest)?,
+        target: ar.string(target)?,
     })
 }
 
@@ -569,5 +652,15 @@ mod tests {
         }
         // Many mutations only change values (times, sizes): those stay on the fast path.
         assert!(accepted > 0 && accepted < tried, "{accepted} of {tried}");
+    }
+}
+#[cfg(test)]
+mod key_slots {
+    #[test]
+    fn mb_key_agrees_with_the_key_list() {
+        for (i, k) in super::MB_KEYS.iter().enumerate() {
+            assert_eq!(super::mb_key(k.as_bytes()), Some(i), "{k}");
+        }
+        assert_eq!(super::mb_key(b"Sizes"), None);
     }
 }

@@ -94,6 +94,11 @@ impl Index {
         ManifestDb::open_bytes(bytes).map(Index::Db)
     }
 
+    /// Open a decrypted Manifest.db image `image[..len]` in place (no copy; wiped on drop).
+    pub fn open_image(image: zeroize::Zeroizing<Vec<u8>>, len: usize) -> Result<Index, IndexError> {
+        ManifestDb::open_image(image, len).map(Index::Db)
+    }
+
     /// Take Manifest.mbdb bytes; `name` labels errors (e.g. the file's path).
     pub fn parse_mbdb(name: &str, bytes: Vec<u8>) -> Result<Index, IndexError> {
         mbdb::check_header(name, &bytes)?;
