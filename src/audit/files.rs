@@ -2,7 +2,7 @@
 
 use super::finding::rules as R;
 use super::model::FileReport;
-use super::payload::{deep_verify, looks_plaintext, padded_len, read_ends};
+use super::payload::{deep_verify, deep_verify_bytes, looks_plaintext, padded_len, read_ends};
 use super::protection::class_name;
 use super::Finding;
 use crate::backup::FileId;
@@ -186,7 +186,8 @@ pub(super) fn file_report(
         }
         if let (Some(stored), Some(p)) = (stored_size, path.as_ref()) {
             // First and last blocks, read with one open, when a key makes them matter.
-            let ends = (encrypted && stored > 0 && stored % 16 == 0).then(|| read_ends(p, stored));
+            let ends = (encrypted && stored > 0 && stored % 16 == 0)
+                .then(|| read_ends(p, stored, ctx.deep));
             let plaintext_magic = encrypted && stored > 0 && looks_plaintext(ends.as_ref(), stored);
             if plaintext_magic {
                 // The row has a key but the payload is not ciphertext: a decrypted copy.
@@ -209,10 +210,13 @@ pub(super) fn file_report(
                 }
             }
             if ctx.deep && (!encrypted || stored == 0 || plaintext_magic || file_key.is_some()) {
-                match deep_verify(
-                    p,
-                    file_key.as_ref().filter(|_| stored > 0 && !plaintext_magic),
-                ) {
+                let key = file_key.as_ref().filter(|_| stored > 0 && !plaintext_magic);
+                // A small payload read whole for its ends is verified from memory.
+                let whole = ends
+                    .as_ref()
+                    .and_then(|e| e.as_ref().ok())
+                    .and_then(|e| e.whole());
+                match whole.map_or_else(|| deep_verify(p, key), |b| deep_verify_bytes(b, key)) {
                     Ok(d) => {
                         if let Some(problem) = d.problem {
                             findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, problem).at(loc()));

@@ -26,13 +26,17 @@ impl std::io::Write for HashSink {
 }
 
 pub(super) fn deep_verify(path: &std::path::Path, key: Option<&Key32>) -> std::io::Result<Deep> {
-    let mut f = std::fs::File::open(path)?;
+    verify(&mut std::fs::File::open(path)?, key)
+}
+
+/// Decrypt (or read) all of `f`, hashing the content.
+fn verify(f: &mut dyn Read, key: Option<&Key32>) -> std::io::Result<Deep> {
     let mut sink = HashSink {
         hasher: <sha2::Sha256 as sha2::Digest>::new(),
     };
     let (plaintext_len, problem) = match key {
         Some(k) => {
-            let o = crypto::cbc::decrypt_stream(k, &mut f, &mut sink)?;
+            let o = crypto::cbc::decrypt_stream(k, f, &mut sink)?;
             let problem = o.problem.map(|p| match p {
                 crypto::cbc::StreamProblem::NotBlockAligned => format!(
                     "ciphertext length {} is not a non-zero multiple of 16",
@@ -45,7 +49,7 @@ pub(super) fn deep_verify(path: &std::path::Path, key: Option<&Key32>) -> std::i
             (o.plaintext_len, problem)
         }
         None => {
-            let mut buf = vec![0u8; 1 << 20];
+            let mut buf = [0u8; 64 * 1024];
             let mut n = 0u64;
             loop {
                 let r = f.read(&mut buf)?;
@@ -72,9 +76,36 @@ pub(super) struct Ends {
     head_len: usize,
     tail: [u8; 32],
     tail_len: usize,
+    /// The whole payload, when it is at most [`SMALL`] bytes (so `--deep` needs no second read).
+    whole: Option<Box<[u8]>>,
 }
 
-pub(super) fn read_ends(path: &std::path::Path, stored: u64) -> Result<Ends, String> {
+impl Ends {
+    /// The whole payload, when it was small enough to be read in full.
+    pub(super) fn whole(&self) -> Option<&[u8]> {
+        self.whole.as_deref()
+    }
+}
+
+impl Drop for Ends {
+    fn drop(&mut self) {
+        if let Some(w) = &mut self.whole {
+            zeroize::Zeroize::zeroize(&mut w[..]);
+        }
+    }
+}
+
+/// [`deep_verify`] of a payload already in memory (`content`, as stored): the same
+/// stream decryption over the bytes instead of the file.
+pub(super) fn deep_verify_bytes(content: &[u8], key: Option<&Key32>) -> std::io::Result<Deep> {
+    verify(&mut &content[..], key)
+}
+
+pub(super) fn read_ends(
+    path: &std::path::Path,
+    stored: u64,
+    keep_whole: bool,
+) -> Result<Ends, String> {
     use crate::backup::read_exact_at;
     let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut e = Ends {
@@ -82,14 +113,19 @@ pub(super) fn read_ends(path: &std::path::Path, stored: u64) -> Result<Ends, Str
         head_len: stored.min(16) as usize,
         tail: [0; 32],
         tail_len: stored.min(32) as usize,
+        whole: None,
     };
     if stored <= SMALL {
-        // Most payloads are small: one read gives both ends.
-        let mut buf = [0u8; SMALL as usize];
-        let all = &mut buf[..stored as usize];
-        read_exact_at(&f, all, 0).map_err(|e| e.to_string())?;
+        // Most payloads are small: one read gives both ends (and, for `--deep`, all of it).
+        let mut all = vec![0u8; stored as usize].into_boxed_slice();
+        read_exact_at(&f, &mut all, 0).map_err(|e| e.to_string())?;
         e.head[..e.head_len].copy_from_slice(&all[..e.head_len]);
         e.tail[..e.tail_len].copy_from_slice(&all[all.len() - e.tail_len..]);
+        if keep_whole {
+            e.whole = Some(all);
+        } else {
+            zeroize::Zeroize::zeroize(&mut all[..]);
+        }
     } else {
         read_exact_at(&f, &mut e.head[..e.head_len], 0).map_err(|e| e.to_string())?;
         read_exact_at(&f, &mut e.tail[..e.tail_len], stored - e.tail_len as u64)
