@@ -5,6 +5,7 @@ use crate::crypto::{self, ClassKeys, CryptoError, Key32, Keybag, Password};
 use crate::index::{self, FileRecord};
 use crate::Error;
 use std::path::Path;
+use zeroize::Zeroize;
 
 /// Largest index read into memory (real iOS 26 Manifest.db files reach 1.55 GB).
 pub const MAX_INDEX_BYTES: u64 = 8 << 30;
@@ -19,14 +20,14 @@ fn keybag_problem(e: &dyn std::fmt::Display) -> String {
     }
 }
 
-/// Bytes read and decrypted per parallel task by [`read_decrypt`].
-const DECRYPT_PIECE: usize = 4 << 20;
-
-/// Read the AES-256-CBC (zero IV) file at `path` and decrypt it in memory, reading and
-/// decrypting pieces in parallel (each piece's IV is the ciphertext block before it). The
-/// padding is left in place. At most `max` bytes; a regular file only.
-fn read_decrypt(path: &Path, max: u64, key: &Key32) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
-    use rayon::prelude::*;
+/// Check the encrypted index at `path` (a regular file of at most `max` bytes, a
+/// non-zero multiple of 16) and decrypt its ends: the ciphertext length, the first 32
+/// plaintext bytes (SQLite header start) and the PKCS#7 padding length, if valid.
+fn probe_encrypted(
+    path: &Path,
+    max: u64,
+    key: &Key32,
+) -> Result<(u64, [u8; 32], Option<usize>), Error> {
     let io = |e: std::io::Error| Error::backup(path, format!("cannot read: {e}"));
     // Checked before opening: opening a FIFO would block.
     let pre = std::fs::metadata(path).map_err(io)?;
@@ -45,31 +46,29 @@ fn read_decrypt(path: &Path, max: u64, key: &Key32) -> Result<zeroize::Zeroizing
             limit: max,
         }));
     }
-    let len = usize::try_from(meta.len())
-        .map_err(|_| Error::backup(path, "too large for this machine's address space"))?;
-    if len == 0 || len % crypto::cbc::BLOCK != 0 {
+    let len = meta.len();
+    const B: u64 = crypto::cbc::BLOCK as u64;
+    if len < 2 * B || len % B != 0 {
         return Err(Error::backup(
             path,
             format!(
-                "decrypting with the ManifestKey: CBC ciphertext is {len} bytes, expected a non-zero multiple of 16"
+                "decrypting with the ManifestKey: CBC ciphertext is {len} bytes, expected a multiple of 16 of at least 32"
             ),
         ));
     }
-    let mut buf = zeroize::Zeroizing::new(vec![0u8; len]);
-    buf.par_chunks_mut(DECRYPT_PIECE)
-        .enumerate()
-        .try_for_each(|(i, piece)| -> std::io::Result<()> {
-            let off = (i * DECRYPT_PIECE) as u64;
-            let mut prev = [0u8; crypto::cbc::BLOCK];
-            if i > 0 {
-                crate::backup::read_exact_at(&file, &mut prev, off - crypto::cbc::BLOCK as u64)?;
-            }
-            crate::backup::read_exact_at(&file, piece, off)?;
-            crypto::cbc::decrypt_piece(key, &prev, piece);
-            Ok(())
-        })
-        .map_err(io)?;
-    Ok(buf)
+    let mut head = [0u8; 32];
+    crate::backup::read_exact_at(&file, &mut head, 0).map_err(io)?;
+    crypto::cbc::decrypt_piece(key, &[0u8; 16], &mut head);
+    let mut tail = [0u8; 32];
+    crate::backup::read_exact_at(&file, &mut tail, len - 2 * B).map_err(io)?;
+    let mut prev = [0u8; 16];
+    prev.copy_from_slice(&tail[..16]);
+    let mut last = [0u8; 16];
+    last.copy_from_slice(&tail[16..]);
+    crypto::cbc::decrypt_piece(key, &prev, &mut last);
+    let pad = crypto::cbc::pkcs7_pad_len(&last);
+    last.zeroize();
+    Ok((len, head, pad))
 }
 
 /// Credentials to unlock a backup with.
@@ -200,8 +199,9 @@ impl Session {
         }
     }
 
-    /// Decrypt the ManifestKey-protected Manifest.db in memory (iOS ≥ 10.2 encrypted backups).
-    fn decrypt_index(&self, path: &Path) -> Result<(zeroize::Zeroizing<Vec<u8>>, usize), Error> {
+    /// The key, ciphertext length and plaintext length of the ManifestKey-protected
+    /// Manifest.db (iOS ≥ 10.2 encrypted backups), checked to decrypt to an SQLite header.
+    fn encrypted_index(&self, path: &Path) -> Result<(Key32, u64, u64), Error> {
         let keys = self.class_keys.as_ref().ok_or_else(|| {
             Error::CredentialsMissing("the index is encrypted: a password is needed".into())
         })?;
@@ -234,27 +234,31 @@ impl Session {
         })?;
         let key = crypto::wrap::unwrap32(class_key, &mk[4..])
             .map_err(|e| Error::backup(self.manifest_path(), format!("ManifestKey: {e}")))?;
-        let mut image = read_decrypt(path, MAX_INDEX_BYTES, &key)?;
-        if !image.starts_with(b"SQLite format 3\0") {
+        let (ct_len, head, pad) = probe_encrypted(path, MAX_INDEX_BYTES, &key)?;
+        if !head.starts_with(b"SQLite format 3\0") {
             return Err(Error::backup(
                 path,
                 "decrypted Manifest.db is not an SQLite database (the ManifestKey does not fit it, or it is corrupt)",
             ));
         }
-        let len = match crypto::cbc::pkcs7_pad_len(&image) {
-            Some(p) => {
-                let n = image.len() - p;
-                image[n..].fill(0);
-                n
-            }
+        // Page size (header bytes 16–17; 1 means 65536). A ciphertext that is a whole
+        // number of pages cannot hold a padded database of whole pages: it is unpadded,
+        // whatever its last byte happens to be.
+        let page = match u16::from_be_bytes([head[16], head[17]]) {
+            1 => 65536,
+            n => u64::from(n),
+        };
+        let pad = pad.filter(|_| page < 512 || ct_len % page != 0);
+        let plain_len = match pad {
+            Some(p) => ct_len - p as u64,
             None => {
                 self.notes.borrow_mut().push(
                     "Manifest.db ciphertext has no valid PKCS#7 padding; it was read without removing any (SQLite magic is valid)".into(),
                 );
-                image.len()
+                ct_len
             }
         };
-        Ok((image, len))
+        Ok((key, ct_len, plain_len))
     }
 
     /// Open the index (None when it is ciphertext and the backup is locked).
@@ -266,8 +270,8 @@ impl Session {
                     if self.class_keys.is_none() {
                         return Ok(None);
                     }
-                    let (image, len) = self.decrypt_index(path)?;
-                    index::Index::open_image(image, len)?
+                    let (key, ct_len, plain_len) = self.encrypted_index(path)?;
+                    index::Index::open_encrypted(path, key, ct_len, plain_len)?
                 }
                 _ => index::Index::open_plain(path)?,
             },

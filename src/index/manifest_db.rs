@@ -28,6 +28,8 @@ enum Source {
     File(std::path::PathBuf),
     /// The image and its length (bytes past it, e.g. PKCS#7 padding, are not the database).
     Image(Image, usize),
+    /// An encrypted file read through the decrypting VFS (see [`super::cbc_vfs`]).
+    Encrypted(super::cbc_vfs::Registration),
 }
 
 /// An open Manifest.db.
@@ -115,6 +117,31 @@ impl ManifestDb {
         Self::open_image(zeroize::Zeroizing::new(bytes.to_vec()), len)
     }
 
+    /// Open an encrypted Manifest.db in place (AES-256-CBC, zero IV, `key`): SQLite reads
+    /// it through a VFS that decrypts each page as it is read, so no decrypted copy of the
+    /// index is held in memory or written anywhere. `plain_len` is the database length
+    /// (the ciphertext length less its PKCS#7 padding).
+    pub fn open_encrypted(
+        path: &Path,
+        key: crate::crypto::Key32,
+        ct_len: u64,
+        plain_len: u64,
+    ) -> Result<Self, IndexError> {
+        let name = format!("{} (decrypted in place)", path.display());
+        let reg = super::cbc_vfs::Registration::new(super::cbc_vfs::Target {
+            path: path.to_path_buf(),
+            key,
+            ct_len,
+            plain_len,
+        })
+        .map_err(|detail| IndexError::NotADatabase {
+            name: name.clone(),
+            detail,
+        })?;
+        let conn = connect_encrypted(&reg, &name)?;
+        Self::finish(conn, Source::Encrypted(reg), name)
+    }
+
     /// Open the decrypted database image `image[..len]` in place, without copying it: SQLite
     /// reads the buffer as a read-only in-memory database (`sqlite3_deserialize` with
     /// `SQLITE_DESERIALIZE_READONLY`), nothing is written to disk, and the buffer stays owned
@@ -158,6 +185,7 @@ fn connect(source: &Source, name: &str) -> Result<Connection, IndexError> {
             )
             .map_err(|e| sqlite_err(name, e))?,
             Source::Image(image, len) => connect_image(image, *len, name)?,
+            Source::Encrypted(r) => connect_encrypted(r, name)?,
         };
         harden(&conn, name)?;
         Ok(conn)
@@ -431,6 +459,19 @@ fn harden(conn: &Connection, name: &str) -> Result<(), IndexError> {
         .map_err(|e| sqlite_err(name, e))?;
     conn.pragma_update(None, "temp_store", "MEMORY")
         .map_err(|e| sqlite_err(name, e))
+}
+
+/// A read-only connection to a registered encrypted database.
+fn connect_encrypted(
+    reg: &super::cbc_vfs::Registration,
+    name: &str,
+) -> Result<Connection, IndexError> {
+    Connection::open_with_flags_and_vfs(
+        reg.name(),
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        super::cbc_vfs::VFS_NAME,
+    )
+    .map_err(|e| sqlite_err(name, e))
 }
 
 /// An in-memory connection reading `image[..len]` in place, read-only.

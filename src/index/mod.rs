@@ -1,5 +1,6 @@
 //! The file index: Manifest.db (plain or decrypted in memory), Manifest.mbdb, MBFile records.
 
+mod cbc_vfs;
 pub mod manifest_db;
 pub mod mbdb;
 pub mod mbfile;
@@ -97,6 +98,17 @@ impl Index {
     /// Open a decrypted Manifest.db image `image[..len]` in place (no copy; wiped on drop).
     pub fn open_image(image: zeroize::Zeroizing<Vec<u8>>, len: usize) -> Result<Index, IndexError> {
         ManifestDb::open_image(image, len).map(Index::Db)
+    }
+
+    /// Open an encrypted Manifest.db in place: SQLite reads it through a VFS that decrypts
+    /// each page as it is read (no decrypted copy is held or written).
+    pub fn open_encrypted(
+        path: &Path,
+        key: crate::crypto::Key32,
+        ct_len: u64,
+        plain_len: u64,
+    ) -> Result<Index, IndexError> {
+        ManifestDb::open_encrypted(path, key, ct_len, plain_len).map(Index::Db)
     }
 
     /// Take Manifest.mbdb bytes; `name` labels errors (e.g. the file's path).
