@@ -153,6 +153,39 @@ pub fn load(s: &Session, records: &[FileRecord]) -> Result<Option<LoadedKeychain
     Ok(Some((file, clear)))
 }
 
+/// The few index rows the keychain audit looks at, picked out of a stream of rows so that
+/// the whole index need not be held: the first keychain row and the first row of every
+/// app-group domain, in index order. [`audit`] over them equals [`audit`] over all rows.
+#[derive(Default)]
+pub struct KeychainRows {
+    rows: Vec<FileRecord>,
+    has_keychain: bool,
+    groups: std::collections::HashSet<String>,
+}
+
+impl KeychainRows {
+    /// Keep `r` if the keychain audit needs it.
+    pub fn observe(&mut self, r: &FileRecord) {
+        let keep = if !self.has_keychain
+            && r.domain == KEYCHAIN_DOMAIN
+            && r.relative_path == KEYCHAIN_PATH
+        {
+            self.has_keychain = true;
+            true
+        } else {
+            r.domain.starts_with("AppDomainGroup-") && self.groups.insert(r.domain.clone())
+        };
+        if keep {
+            self.rows.push(r.clone());
+        }
+    }
+
+    /// The rows kept, in index order.
+    pub fn rows(&self) -> &[FileRecord] {
+        &self.rows
+    }
+}
+
 /// The apps' (bundle id, groups) pairs used to attribute access groups.
 fn app_groups(s: &Session, records: &[FileRecord]) -> Vec<(String, Vec<String>)> {
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();

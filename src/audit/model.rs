@@ -23,6 +23,19 @@ pub struct ScanReport {
     pub summary: Summary,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keychain: Option<KeychainSummary>,
+    /// Per-file findings, counted as the file reports were made (also when `files` was
+    /// not kept: `ScanOptions::summary_only`).
+    #[serde(skip)]
+    pub per_file: PerFileTotals,
+}
+
+/// Totals of the per-file findings.
+#[derive(Debug, Clone, Default)]
+pub struct PerFileTotals {
+    /// Number of per-file findings.
+    pub findings: u64,
+    /// Highest severity among them.
+    pub max_severity: Option<super::Severity>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -241,5 +254,6 @@ impl ScanReport {
             .chain(self.files.iter().flat_map(|f| f.findings.iter()))
             .map(|f| f.severity)
             .max()
+            .max(self.per_file.max_severity)
     }
 }

@@ -6,10 +6,11 @@ use super::files::{file_report, FileCtx};
 use super::finding::rules as R;
 use super::model::*;
 use super::{Finding, Severity};
+use crate::index::FileRecord;
 use crate::session::Session;
 use crate::Error;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What to do beyond the default scan.
@@ -21,7 +22,16 @@ pub struct ScanOptions<'a> {
     pub info_only: bool,
     /// Called with (bytes done, bytes total) during `deep`.
     pub deep_progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+    /// Keep only the aggregates of the files, not every file's report (`files` is left
+    /// empty; summary, apps, findings counts and the severity gate are unchanged). Memory
+    /// then no longer grows with the number of index rows' reports.
+    pub summary_only: bool,
 }
+
+/// Index rows turned into file reports per parallel batch (rows are streamed from the
+/// index; at most one batch of rows is held at a time).
+/// (Tiny in unit tests, so that the small test backups span many batches.)
+const REPORT_BATCH: usize = if cfg!(test) { 7 } else { 8192 };
 
 /// Scan an opened (and possibly unlocked) backup.
 pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
@@ -40,6 +50,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
         findings: Vec::new(),
         summary: Summary::default(),
         keychain: None,
+        per_file: PerFileTotals::default(),
     };
     let mut apps = AppMap::new(s);
     if opts.info_only {
@@ -51,7 +62,8 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
         return Ok(report);
     }
 
-    let records = s.records()?;
+    // The index is opened first (errors about it come first); its rows are streamed below.
+    let index = s.index()?;
     let scan_disk = s.backup.content_files().map_err(Error::from)?;
     for o in &scan_disk.other {
         let rel = o
@@ -72,7 +84,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
     for n in s.notes.borrow().iter() {
         findings.push(Finding::new(&R::BACKUP_NOTE, n.clone()).at("Manifest.db"));
     }
-    match records {
+    match index {
         None => {
             findings.push(Finding::new(
                 &R::BACKUP_INDEX_LOCKED,
@@ -83,7 +95,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
             ).at("Manifest.db"));
             report.summary.orphans = 0;
         }
-        Some(records) => {
+        Some(index) => {
             report.index_read = true;
             let encrypted_backup = backup.encryption.declared == Some(true);
             let class_wrap: HashMap<u32, u32> = s
@@ -102,19 +114,9 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                         .map(move |g| (g.clone(), a.bundle_id.clone()))
                 })
                 .collect();
-            let owners: Vec<Option<String>> = records
-                .iter()
-                .map(|r| apps.owner(&r.domain, &group_hints))
-                .collect();
+            // Progress total of `deep`: every payload on disk (rows are streamed, not counted first).
             let deep_total = if opts.deep {
-                let ids: HashMap<&str, u64> = on_disk
-                    .iter()
-                    .map(|c| (c.file_id.as_str(), c.len))
-                    .collect();
-                records
-                    .iter()
-                    .filter_map(|r| ids.get(r.file_id.as_str()))
-                    .sum()
+                on_disk.iter().map(|c| c.len).sum()
             } else {
                 0
             };
@@ -141,31 +143,61 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                 deep_total,
                 deep_progress: opts.deep_progress,
             };
-            // The keychain is found through the index rows, before they become reports.
-            let kc = (!s.is_encrypted() || s.class_keys.is_some())
-                .then(|| super::keychain::audit(s, &records));
-            let files: Vec<FileReport> = records
-                .into_par_iter()
-                .zip(owners.into_par_iter())
-                .map(|(r, app)| file_report(&ctx, r, app, encrypted_backup))
-                .collect();
-            // Duplicated (domain, relativePath) pairs.
-            let mut seen = HashSet::new();
-            for f in &files {
-                if !seen.insert((f.domain.as_str(), f.relative_path.as_str())) {
-                    findings.push(
-                        Finding::new(
-                            &R::FILE_DUPLICATE_PATH,
-                            "two index rows name this domain and path",
-                        )
-                        .at(format!("{}/{}", f.domain, f.relative_path)),
-                    );
+            // Rows stream from the index into reports, a batch at a time (in parallel, in
+            // index order); each batch is folded into the totals and kept only when the
+            // caller wants every file's report. The keychain audit keeps the rows it needs.
+            let mut fold = Fold::default();
+            let mut kept: Vec<FileReport> = Vec::new();
+            let mut kc_rows = super::keychain::KeychainRows::default();
+            // With `deep`, payload sizes differ by orders of magnitude and a batch boundary
+            // would make both threads wait for the biggest file of each batch: the rows
+            // are then taken in one batch, which rayon balances as a whole.
+            let batch_rows = if opts.deep {
+                usize::try_from(index.count()?).unwrap_or(usize::MAX).max(1)
+            } else {
+                REPORT_BATCH
+            };
+            let mut batch: Vec<(FileRecord, Option<String>)> =
+                Vec::with_capacity(batch_rows.min(1 << 24));
+            let mut run = |batch: &mut Vec<(FileRecord, Option<String>)>,
+                           fold: &mut Fold,
+                           apps: &mut AppMap,
+                           findings: &mut Vec<Finding>| {
+                let (reports, keys): (Vec<FileReport>, Vec<u128>) = batch
+                    .par_drain(..)
+                    .map(|(r, app)| {
+                        let key = path_key(&r.domain, &r.relative_path);
+                        (file_report(&ctx, r, app, encrypted_backup), key)
+                    })
+                    .unzip();
+                for (f, &key) in reports.iter().zip(&keys) {
+                    let on_disk = ctx.payloads.contains_key(f.file_id.as_str());
+                    fold.add(f, key, on_disk, apps, findings, &mut report.summary);
                 }
-            }
-            let listed: HashSet<&str> = files.iter().map(|r| r.file_id.as_str()).collect();
+                if !opts.summary_only {
+                    if kept.is_empty() {
+                        kept = reports;
+                    } else {
+                        kept.extend(reports);
+                    }
+                }
+            };
+            index.for_each_record(|r| {
+                kc_rows.observe(&r);
+                let app = apps.owner(&r.domain, &group_hints);
+                batch.push((r, app));
+                if batch.len() >= batch_rows {
+                    run(&mut batch, &mut fold, &mut apps, &mut findings);
+                }
+            })?;
+            run(&mut batch, &mut fold, &mut apps, &mut findings);
+            drop(index);
+            report.per_file = fold.per_file;
             report.orphans = on_disk
                 .iter()
-                .filter(|c| !listed.contains(c.file_id.as_str()))
+                .filter(|c| {
+                    id_bytes(c.file_id.as_str()).is_none_or(|id| !fold.listed.contains(&id))
+                })
                 .map(|c| Orphan {
                     file_id: c.file_id.as_str().to_string(),
                     path: c.path.display().to_string(),
@@ -184,26 +216,15 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                     .at(o.path.clone()),
                 );
             }
-            let any_file = files
-                .iter()
-                .any(|f| f.kind == "file" && f.size.unwrap_or(0) > 0);
-            let stored_plain = files
-                .iter()
-                .filter(|f| {
-                    f.findings
-                        .iter()
-                        .any(|x| x.rule == R::FILE_NOT_CIPHERTEXT.id)
-                })
-                .count();
-            backup.encryption.payloads_encrypted = if any_file {
-                Some(files.iter().any(|f| f.encrypted) && stored_plain == 0)
+            backup.encryption.payloads_encrypted = if fold.any_file {
+                Some(fold.any_encrypted && fold.stored_plain == 0)
             } else {
                 None
             };
-            if stored_plain > 0 {
+            if fold.stored_plain > 0 {
                 findings.push(Finding::new(
                     &R::BACKUP_ENCRYPTION_MISMATCH,
-                    format!("{stored_plain} payloads are plaintext although their rows carry EncryptionKeys: a decrypted copy of an encrypted backup"),
+                    format!("{} payloads are plaintext although their rows carry EncryptionKeys: a decrypted copy of an encrypted backup", fold.stored_plain),
                 ));
             }
             if backup.encryption.declared == Some(false)
@@ -215,40 +236,15 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                 ));
             }
             if opts.deep {
-                let failed = files
-                    .iter()
-                    .filter(|f| {
-                        f.findings.iter().any(|x| {
-                            x.rule == R::FILE_DECRYPT_FAILED.id || x.rule == R::FILE_UNREADABLE.id
-                        })
-                    })
-                    .count() as u64;
-                let verified = files.iter().filter(|f| f.sha256.is_some()).count() as u64;
                 report.summary.deep = Some(DeepSummary {
-                    verified,
-                    failed,
+                    verified: fold.deep_verified,
+                    failed: fold.deep_failed,
                     bytes: ctx.deep_done.load(Ordering::Relaxed),
                 });
             }
-            for f in &files {
-                if let Some(app) = f.app.as_ref().and_then(|a| apps.apps.get_mut(a)) {
-                    if f.kind == "file" {
-                        app.files += 1;
-                        match f.status {
-                            "present" => app.present += 1,
-                            _ => app.missing += 1,
-                        }
-                        app.bytes += f.content_size.or(f.size).unwrap_or(0);
-                        let c = f
-                            .protection_class
-                            .map(|c| c.to_string())
-                            .unwrap_or_else(|| "none".into());
-                        *app.by_protection_class.entry(c).or_default() += 1;
-                    }
-                }
-            }
-            report.files = files;
-            if let Some(kc) = kc {
+            report.files = kept;
+            if !s.is_encrypted() || s.class_keys.is_some() {
+                let kc = super::keychain::audit(s, kc_rows.rows());
                 report.apps = std::mem::take(&mut apps.apps).into_values().collect();
                 super::keychain::attach(&mut report, kc);
                 findings.append(&mut report.findings);
@@ -264,12 +260,74 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
     Ok(report)
 }
 
-fn finish_summary(r: &mut ScanReport) {
-    let s = &mut r.summary;
-    s.apps = r.apps.len() as u64;
-    s.orphans = r.orphans.len() as u64;
-    s.entries = r.files.len() as u64;
-    for f in &r.files {
+/// Totals of the file reports, folded in index order as the reports are made.
+#[derive(Default)]
+struct Fold {
+    /// Keys of (domain, relativePath) seen, for duplicates.
+    paths: HashSet<u128>,
+    /// Payload file IDs on disk (as 20 bytes) that some row names (the rest are orphans).
+    listed: HashSet<[u8; 20]>,
+    any_file: bool,
+    any_encrypted: bool,
+    stored_plain: u64,
+    deep_verified: u64,
+    deep_failed: u64,
+    per_file: PerFileTotals,
+}
+
+impl Fold {
+    /// Fold one report; `on_disk`: its fileID names a payload on disk.
+    fn add(
+        &mut self,
+        f: &FileReport,
+        key: u128,
+        on_disk: bool,
+        apps: &mut AppMap,
+        findings: &mut Vec<Finding>,
+        s: &mut Summary,
+    ) {
+        if !self.paths.insert(key) {
+            findings.push(
+                Finding::new(
+                    &R::FILE_DUPLICATE_PATH,
+                    "two index rows name this domain and path",
+                )
+                .at(format!("{}/{}", f.domain, f.relative_path)),
+            );
+        }
+        if on_disk {
+            if let Some(id) = id_bytes(&f.file_id) {
+                self.listed.insert(id);
+            }
+        }
+        self.any_file |= f.kind == "file" && f.size.unwrap_or(0) > 0;
+        self.any_encrypted |= f.encrypted;
+        let has = |rule: &str| f.findings.iter().any(|x| x.rule == rule);
+        if has(R::FILE_NOT_CIPHERTEXT.id) {
+            self.stored_plain += 1;
+        }
+        if has(R::FILE_DECRYPT_FAILED.id) || has(R::FILE_UNREADABLE.id) {
+            self.deep_failed += 1;
+        }
+        if f.sha256.is_some() {
+            self.deep_verified += 1;
+        }
+        if let Some(app) = f.app.as_ref().and_then(|a| apps.apps.get_mut(a)) {
+            if f.kind == "file" {
+                app.files += 1;
+                match f.status {
+                    "present" => app.present += 1,
+                    _ => app.missing += 1,
+                }
+                app.bytes += f.content_size.or(f.size).unwrap_or(0);
+                let c = f
+                    .protection_class
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "none".into());
+                *app.by_protection_class.entry(c).or_default() += 1;
+            }
+        }
+        s.entries += 1;
         match f.kind {
             "file" => {
                 s.files += 1;
@@ -294,25 +352,141 @@ fn finish_summary(r: &mut ScanReport) {
             "symlink" => s.symlinks += 1,
             _ => {}
         }
-        if f.findings
-            .iter()
-            .any(|x| x.rule == R::FILE_SIZE_MISMATCH.id)
-        {
+        if has(R::FILE_SIZE_MISMATCH.id) {
             s.size_mismatch_files += 1;
         }
+        for x in &f.findings {
+            *s.findings.entry(x.rule).or_insert(0) += 1;
+            self.per_file.findings += 1;
+            self.per_file.max_severity = self.per_file.max_severity.max(Some(x.severity));
+        }
     }
-    let mut counts = BTreeMap::new();
-    for f in r
-        .findings
-        .iter()
-        .chain(r.files.iter().flat_map(|f| f.findings.iter()))
-    {
-        *counts.entry(f.rule).or_insert(0u64) += 1;
+}
+
+/// The 20 bytes of a 40-hex-digit file ID.
+fn id_bytes(id: &str) -> Option<[u8; 20]> {
+    let mut out = [0u8; 20];
+    hex::decode_to_slice(id, &mut out).ok()?;
+    Some(out)
+}
+
+/// Key of a (domain, relativePath) pair for duplicate detection: 128 bits of SHA-1 over
+/// both with a separator that cannot occur in the domain's length prefix.
+fn path_key(domain: &str, relative_path: &str) -> u128 {
+    use sha1::Digest;
+    let mut h = sha1::Sha1::new();
+    h.update((domain.len() as u64).to_le_bytes());
+    h.update(domain.as_bytes());
+    h.update(relative_path.as_bytes());
+    let d = h.finalize();
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&d[..16]);
+    u128::from_le_bytes(k)
+}
+
+/// Add the counts that do not come from file reports (folded as they were made).
+fn finish_summary(r: &mut ScanReport) {
+    let s = &mut r.summary;
+    s.apps = r.apps.len() as u64;
+    s.orphans = r.orphans.len() as u64;
+    for f in &r.findings {
+        *s.findings.entry(f.rule).or_insert(0) += 1;
     }
-    s.findings = counts;
 }
 
 /// Does the report have a finding at or above `threshold`?
 pub fn fails(r: &ScanReport, threshold: Severity) -> bool {
     r.max_severity().is_some_and(|s| s >= threshold)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::Unlock;
+    use std::path::Path;
+
+    /// Everything of a report but its `files`, as JSON, plus the severity gate's input.
+    fn totals(r: &ScanReport) -> (serde_json::Value, Option<Severity>, u64) {
+        let mut v = serde_json::to_value(r).unwrap();
+        v.as_object_mut().unwrap().remove("files");
+        (v, r.max_severity(), r.per_file.findings)
+    }
+
+    fn both_ways(dir: &Path, password: Option<&str>, deep: bool) -> usize {
+        let mut s = Session::open(dir).unwrap();
+        if let Some(p) = password {
+            s.unlock(
+                Unlock::Password(crate::crypto::Password::new(p.into())),
+                None,
+                &mut |_, _| {},
+            )
+            .unwrap();
+        }
+        let full = scan(
+            &s,
+            &ScanOptions {
+                deep,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let lean = scan(
+            &s,
+            &ScanOptions {
+                deep,
+                summary_only: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(lean.files.is_empty());
+        assert!(
+            full.files.len() > 3 * REPORT_BATCH,
+            "{}: spans several batches",
+            dir.display()
+        );
+        assert_eq!(totals(&full), totals(&lean), "{}", dir.display());
+        // The folded per-file totals are those of the files kept.
+        let n: usize = full.files.iter().map(|f| f.findings.len()).sum();
+        assert_eq!(full.per_file.findings, n as u64);
+        let max = full
+            .files
+            .iter()
+            .flat_map(|f| f.findings.iter())
+            .map(|f| f.severity)
+            .max();
+        assert_eq!(full.per_file.max_severity, max);
+        full.files.len()
+    }
+
+    #[test]
+    fn summary_only_equals_the_full_report_without_files() {
+        // The project's fixture (encrypted, with password), then independent backups.
+        let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs/small.json");
+        let spec =
+            crate::fixture::Spec::from_json(&std::fs::read_to_string(spec).unwrap()).unwrap();
+        let t = tempfile::tempdir().unwrap();
+        let out = t.path().join("b");
+        crate::fixture::write(&spec, &out).unwrap();
+        for deep in [false, true] {
+            both_ways(&out, Some("fixture-small-pw"), deep);
+        }
+        if let Some(d) =
+            crate::test_support::shared("conformance/small-unencrypted/00008120-001A2B3C4D5E801E")
+        {
+            assert_eq!(both_ways(&d, None, true), 113);
+        }
+        if let Some(d) = crate::test_support::shared("external/mvt/ios_backup") {
+            assert_eq!(both_ways(&d, None, false), 3721);
+        }
+    }
+
+    #[test]
+    fn path_keys_separate_domain_from_path() {
+        assert_ne!(path_key("ab", "c"), path_key("a", "bc"));
+        assert_eq!(path_key("HomeDomain", "x"), path_key("HomeDomain", "x"));
+        assert_eq!(id_bytes("00ff").map(|b| b[0]), None);
+        let id = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(id_bytes(id).unwrap()[..2], [0x01, 0x23]);
+    }
 }

@@ -128,6 +128,8 @@ pub fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         deep: a.deep,
         info_only: false,
         deep_progress: Some(&cb),
+        // The table lists files only with --files: the rest needs only the totals.
+        summary_only: matches!(a.report.format, Format::Table) && !a.files,
     };
     let r = scan(&session, &opts)?;
     bar.finish_and_clear();

@@ -95,11 +95,6 @@ impl Index {
         ManifestDb::open_bytes(bytes).map(Index::Db)
     }
 
-    /// Open a decrypted Manifest.db image `image[..len]` in place (no copy; wiped on drop).
-    pub fn open_image(image: zeroize::Zeroizing<Vec<u8>>, len: usize) -> Result<Index, IndexError> {
-        ManifestDb::open_image(image, len).map(Index::Db)
-    }
-
     /// Open an encrypted Manifest.db in place: SQLite reads it through a VFS that decrypts
     /// each page as it is read (no decrypted copy is held or written).
     pub fn open_encrypted(

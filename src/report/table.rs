@@ -259,7 +259,7 @@ pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::
         writeln!(out, "\nFindings")?;
         write_findings(out, &r.findings, "  ")?;
     }
-    let per_file: u64 = r.files.iter().map(|f| f.findings.len() as u64).sum();
+    let per_file: u64 = r.per_file.findings;
     if per_file > 0 && !show_files {
         writeln!(out, "\n{per_file} per-file findings (use --files or --format json to list them); all findings by rule:")?;
         for (rule, n) in &s.findings {
