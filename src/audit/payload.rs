@@ -76,7 +76,7 @@ pub(super) struct Ends {
     head_len: usize,
     tail: [u8; 32],
     tail_len: usize,
-    /// The whole payload, when it is at most [`SMALL`] bytes (so `--deep` needs no second read).
+    /// The whole payload, when it was read whole (so `--deep` needs no second read).
     whole: Option<Box<[u8]>>,
 }
 
@@ -115,7 +115,10 @@ pub(super) fn read_ends(
         tail_len: stored.min(32) as usize,
         whole: None,
     };
-    if stored <= SMALL {
+    // With `keep_whole` (`--deep`, which reads everything anyway) payloads up to
+    // [`WHOLE_FOR_DEEP`] are read in one go and verified from memory.
+    let whole_limit = if keep_whole { WHOLE_FOR_DEEP } else { SMALL };
+    if stored <= whole_limit {
         // Most payloads are small: one read gives both ends (and, for `--deep`, all of it).
         let mut all = vec![0u8; stored as usize].into_boxed_slice();
         read_exact_at(&f, &mut all, 0).map_err(|e| e.to_string())?;
@@ -136,6 +139,8 @@ pub(super) fn read_ends(
 
 /// Payloads up to this size are read whole by [`read_ends`] (one system call).
 const SMALL: u64 = 4096;
+/// With `--deep`, payloads up to this size are read whole by [`read_ends`] (one open).
+const WHOLE_FOR_DEEP: u64 = 64 * 1024;
 
 /// Is a payload whose row has a key evidently not AES-CBC ciphertext? (length not a
 /// multiple of 16, or a well-known plaintext header: SQLite, binary or XML plist.)
