@@ -7,7 +7,8 @@ use crate::Error;
 use std::path::Path;
 use zeroize::Zeroize;
 
-/// Largest index read into memory (real iOS 26 Manifest.db files reach 1.55 GB).
+/// Largest index accepted (real iOS 26 Manifest.db files reach 1.55 GB). A Manifest.mbdb is
+/// read into memory; an encrypted Manifest.db is read page by page, never whole.
 pub const MAX_INDEX_BYTES: u64 = 8 << 30;
 
 /// A keybag error for a message about Manifest.plist, said once ("keybag: …").
@@ -29,24 +30,7 @@ fn probe_encrypted(
     key: &Key32,
 ) -> Result<(u64, [u8; 32], Option<usize>), Error> {
     let io = |e: std::io::Error| Error::backup(path, format!("cannot read: {e}"));
-    // Checked before opening: opening a FIFO would block.
-    let pre = std::fs::metadata(path).map_err(io)?;
-    if !pre.is_file() {
-        return Err(Error::backup(path, "not a regular file"));
-    }
-    let file = std::fs::File::open(path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    if !meta.is_file() {
-        return Err(Error::backup(path, "not a regular file"));
-    }
-    if meta.len() > max {
-        return Err(Error::from(crate::backup::BackupError::TooLarge {
-            path: path.to_path_buf(),
-            size: meta.len(),
-            limit: max,
-        }));
-    }
-    let len = meta.len();
+    let (file, len) = crate::backup::open_capped(path, max).map_err(Error::from)?;
     const B: u64 = crypto::cbc::BLOCK as u64;
     if len < 2 * B || len % B != 0 {
         return Err(Error::backup(
@@ -69,6 +53,30 @@ fn probe_encrypted(
     let pad = crypto::cbc::pkcs7_pad_len(&last);
     last.zeroize();
     Ok((len, head, pad))
+}
+
+/// Length of the database inside an encrypted Manifest.db of `ct_len` bytes whose
+/// decrypted header starts with `head` and whose last block ends in valid PKCS#7 padding of
+/// `pad` bytes (if any), and a note when the padding was not removed. A ciphertext that is a
+/// whole number of database pages (header bytes 16–17; 1 means 65536) cannot hold a padded
+/// database of whole pages: it is unpadded, whatever its last byte happens to be.
+fn plaintext_len(ct_len: u64, head: &[u8; 32], pad: Option<usize>) -> (u64, Option<&'static str>) {
+    let page = match u16::from_be_bytes([head[16], head[17]]) {
+        1 => 65536,
+        n => u64::from(n),
+    };
+    let whole_pages = page >= 512 && ct_len % page == 0;
+    match pad {
+        Some(p) if !whole_pages => (ct_len - p as u64, None),
+        Some(_) => (
+            ct_len,
+            Some("Manifest.db ciphertext is a whole number of database pages, so it carries no PKCS#7 padding (its last byte only looks like some); it was read without removing any"),
+        ),
+        None => (
+            ct_len,
+            Some("Manifest.db ciphertext has no valid PKCS#7 padding; it was read without removing any (SQLite magic is valid)"),
+        ),
+    }
 }
 
 /// Credentials to unlock a backup with.
@@ -241,23 +249,10 @@ impl Session {
                 "decrypted Manifest.db is not an SQLite database (the ManifestKey does not fit it, or it is corrupt)",
             ));
         }
-        // Page size (header bytes 16–17; 1 means 65536). A ciphertext that is a whole
-        // number of pages cannot hold a padded database of whole pages: it is unpadded,
-        // whatever its last byte happens to be.
-        let page = match u16::from_be_bytes([head[16], head[17]]) {
-            1 => 65536,
-            n => u64::from(n),
-        };
-        let pad = pad.filter(|_| page < 512 || ct_len % page != 0);
-        let plain_len = match pad {
-            Some(p) => ct_len - p as u64,
-            None => {
-                self.notes.borrow_mut().push(
-                    "Manifest.db ciphertext has no valid PKCS#7 padding; it was read without removing any (SQLite magic is valid)".into(),
-                );
-                ct_len
-            }
-        };
+        let (plain_len, note) = plaintext_len(ct_len, &head, pad);
+        if let Some(n) = note {
+            self.notes.borrow_mut().push(n.into());
+        }
         Ok((key, ct_len, plain_len))
     }
 
@@ -294,5 +289,31 @@ impl Session {
         let mut out = Vec::new();
         idx.for_each_record(|r| out.push(r))?;
         Ok(Some(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plaintext_len;
+
+    #[test]
+    fn padding_is_judged_against_the_page_size() {
+        let mut head = [0u8; 32];
+        head[..16].copy_from_slice(b"SQLite format 3\0");
+        head[16..18].copy_from_slice(&4096u16.to_be_bytes());
+        // Padded: 8192 bytes of pages + a whole block of padding.
+        assert_eq!(plaintext_len(8208, &head, Some(16)), (8192, None));
+        // Whole pages whose last byte is 0x01: not padding.
+        let (n, note) = plaintext_len(8192, &head, Some(1));
+        assert_eq!(n, 8192);
+        assert!(note.unwrap().contains("whole number of database pages"));
+        // No valid padding at all.
+        let (n, note) = plaintext_len(8192, &head, None);
+        assert_eq!(n, 8192);
+        assert!(note.unwrap().contains("no valid PKCS#7 padding"));
+        // Page size 1 means 65536.
+        head[16..18].copy_from_slice(&1u16.to_be_bytes());
+        assert_eq!(plaintext_len(65536, &head, Some(2)).0, 65536);
+        assert_eq!(plaintext_len(65536 + 16, &head, Some(16)).0, 65536);
     }
 }

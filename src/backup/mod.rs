@@ -100,6 +100,23 @@ impl From<BackupError> for crate::Error {
 
 /// Read a whole file, refusing files larger than `limit` bytes (also if it grows meanwhile).
 pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, BackupError> {
+    let (file, len) = open_capped(path, limit)?;
+    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|e| BackupError::io(path, e))?;
+    if buf.len() as u64 > limit {
+        return Err(BackupError::TooLarge {
+            path: path.to_path_buf(),
+            size: buf.len() as u64,
+            limit,
+        });
+    }
+    Ok(buf)
+}
+
+/// Open a regular file of at most `limit` bytes for reading; returns it and its length.
+pub fn open_capped(path: &Path, limit: u64) -> Result<(fs::File, u64), BackupError> {
     // Check before opening: opening a FIFO blocks until a writer appears (a hostile
     // backup can hold one), and a device such as /dev/zero never ends.
     let pre = fs::metadata(path).map_err(|e| BackupError::io(path, e))?;
@@ -124,18 +141,7 @@ pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, BackupError> {
             limit,
         });
     }
-    let mut buf = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut buf)
-        .map_err(|e| BackupError::io(path, e))?;
-    if buf.len() as u64 > limit {
-        return Err(BackupError::TooLarge {
-            path: path.to_path_buf(),
-            size: buf.len() as u64,
-            limit,
-        });
-    }
-    Ok(buf)
+    Ok((file, meta.len()))
 }
 
 /// `pread` until `buf` is full (an early end of file is an error).
