@@ -261,7 +261,7 @@ fn small_encrypted_with_key_file_matches_password() {
         ),
     )
     .unwrap();
-    let out = auditor(&[
+    let r = json_ok(&[
         "scan",
         backup.to_str().unwrap(),
         "--key-file",
@@ -269,13 +269,6 @@ fn small_encrypted_with_key_file_matches_password() {
         "--format",
         "json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = json(&out);
     check_files(&r, &expected, true, false);
     check_summary(&r, &expected, true);
 }
@@ -285,14 +278,7 @@ fn small_encrypted_without_password_reports_what_it_can() {
     let Some((backup, expected)) = conformance("small-encrypted") else {
         return;
     };
-    let out = auditor(&["scan", backup.to_str().unwrap(), "--format", "json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = json(&out);
+    let r = json_ok(&["scan", backup.to_str().unwrap(), "--format", "json"]);
     assert_eq!(r["index_read"], false);
     assert_eq!(r["backup"]["unlocked"], false);
     assert!(r["findings"]
@@ -335,20 +321,13 @@ fn small_unencrypted_deep() {
     let Some((backup, expected)) = conformance("small-unencrypted") else {
         return;
     };
-    let out = auditor(&[
+    let r = json_ok(&[
         "scan",
         backup.to_str().unwrap(),
         "--deep",
         "--format",
         "json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = json(&out);
     assert_eq!(r["index_read"], true);
     check_backup(&r, &expected);
     check_files(&r, &expected, false, true);
@@ -384,14 +363,7 @@ fn info_needs_no_password_and_is_fast_path() {
     let Some((backup, expected)) = conformance("small-encrypted") else {
         return;
     };
-    let out = auditor(&["info", backup.to_str().unwrap(), "--format", "json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = json(&out);
+    let r = json_ok(&["info", backup.to_str().unwrap(), "--format", "json"]);
     check_backup(&r, &expected);
     assert_eq!(r["backup"]["kdf"]["sha256_rounds"], expected["kdf"]["dpic"]);
     assert_eq!(r["backup"]["kdf"]["sha1_rounds"], expected["kdf"]["iter"]);

@@ -36,7 +36,7 @@ fn hv20_ios9_encrypted_mbdb_deep() {
     let tmp = tempfile::tempdir().unwrap();
     let pw = password_file(tmp.path(), "20201225");
     let before = tree_digest(&b);
-    let out = auditor(&[
+    let r = json_ok(&[
         "scan",
         b.to_str().unwrap(),
         "--password-file",
@@ -45,13 +45,6 @@ fn hv20_ios9_encrypted_mbdb_deep() {
         "--format",
         "json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = json(&out);
     let bk = &r["backup"];
     assert_eq!(bk["index"], "manifest_mbdb");
     assert_eq!(bk["layout"], "flat");
@@ -141,7 +134,7 @@ fn hv20_keychain_items() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let pw = password_file(tmp.path(), "20201225");
-    let out = auditor(&[
+    let r = json_ok(&[
         "keychain",
         b.to_str().unwrap(),
         "--password-file",
@@ -149,13 +142,6 @@ fn hv20_keychain_items() {
         "--format",
         "json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = json(&out);
     assert_eq!(r["schema"], "auditor.keychain/1");
     let items = r["items"].as_array().unwrap();
     assert_eq!(items.len(), 30);
@@ -226,14 +212,7 @@ fn mvt_decrypted_copy_without_manifest_plist() {
         return;
     };
     let before = tree_digest(&b);
-    let out = auditor(&["scan", b.to_str().unwrap(), "--format", "json", "--deep"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = json(&out);
+    let r = json_ok(&["scan", b.to_str().unwrap(), "--format", "json", "--deep"]);
     let s = &r["summary"];
     assert_eq!(s["entries"], 3721);
     assert_eq!(s["files"], 1089);
@@ -282,7 +261,7 @@ fn pyiosbackup_ios10_with_cached_key_and_ios9_with_password() {
     let tmp = tempfile::tempdir().unwrap();
     let kf = tmp.path().join("key");
     std::fs::write(&kf, key).unwrap();
-    let out = auditor(&[
+    let r = json_ok(&[
         "scan",
         b10.to_str().unwrap(),
         "--key-file",
@@ -291,13 +270,6 @@ fn pyiosbackup_ios10_with_cached_key_and_ios9_with_password() {
         "--format",
         "json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = json(&out);
     assert_eq!(r["backup"]["encryption"]["manifest_key_class"], 2);
     assert_eq!(r["summary"]["files_present"], 1);
     assert_eq!(r["summary"]["deep"]["failed"], 0);
@@ -318,7 +290,7 @@ fn pyiosbackup_ios10_with_cached_key_and_ios9_with_password() {
         return;
     };
     let pw = password_file(tmp.path(), "0000");
-    let out = auditor(&[
+    let r = json_ok(&[
         "scan",
         b9.to_str().unwrap(),
         "--password-file",
@@ -327,13 +299,6 @@ fn pyiosbackup_ios10_with_cached_key_and_ios9_with_password() {
         "--format",
         "json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = json(&out);
     assert_eq!(r["backup"]["index"], "manifest_mbdb");
     assert_eq!(r["files"][0]["content_size"], 9);
 }
@@ -362,14 +327,7 @@ fn john_samples_and_cowabungalite_keybags() {
         let dir = tmp.path().join("backup");
         std::fs::create_dir(&dir).unwrap();
         std::fs::copy(&src, dir.join("Manifest.plist")).unwrap();
-        let out = auditor(&["info", dir.to_str().unwrap(), "--format", "json"]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{rel}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let r = json(&out);
+        let r = json_ok(&["info", dir.to_str().unwrap(), "--format", "json"]);
         assert_eq!(r["keybag"]["version"], vers, "{rel}");
         assert_eq!(
             r["keybag"]["classes"].as_array().unwrap().len(),

@@ -32,14 +32,7 @@ fn small_fixture_round_trip() {
             args.extend(["--password-file", pwf.to_str().unwrap()]);
         }
         let before = tree_digest(&dir);
-        let out = auditor(&args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{spec}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let r = json(&out);
+        let r = json_ok(&args);
         let s = &r["summary"];
         assert_eq!(s["entries"], w.rows, "{spec}");
         assert_eq!(s["files"], w.files, "{spec}");

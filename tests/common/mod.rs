@@ -52,6 +52,19 @@ pub fn json(out: &Output) -> serde_json::Value {
     })
 }
 
+/// Run the auditor binary (as [`auditor`]), require exit 0 and return its stdout as JSON.
+pub fn json_ok(args: &[&str]) -> serde_json::Value {
+    let out = auditor(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "auditor {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json(&out)
+}
+
 /// Hash every file under `dir` (path, length, SHA-256) to prove it was not modified.
 pub fn tree_digest(dir: &Path) -> Vec<(PathBuf, u64, String)> {
     use sha2::Digest;
