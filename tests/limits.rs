@@ -2,10 +2,12 @@
 //! and expansion beyond what a real backup holds are refused early, quickly and with an error
 //! that says what was refused (no huge allocation, no stack overflow, no quadratic time).
 
+mod common;
 use auditor::backup::plists::{parse_bounded, InfoPlist, PlistLimits};
 use auditor::crypto::Keybag;
 use auditor::index::{mbdb, mbfile, FileRecord, ManifestDb};
 use auditor::keychain::{self, der};
+use common::{deep_xml_plist, expanding_bplist};
 use std::time::{Duration, Instant};
 
 fn quick<T>(what: &str, f: impl FnOnce() -> T) -> T {
@@ -17,39 +19,6 @@ fn quick<T>(what: &str, f: impl FnOnce() -> T) -> T {
         t.elapsed()
     );
     r
-}
-
-/// Object i is an array of 16 references to object i+1: 16^levels values when expanded.
-fn expanding_bplist(levels: usize) -> Vec<u8> {
-    let mut b = b"bplist00".to_vec();
-    let mut offsets = Vec::new();
-    for i in 0..levels {
-        offsets.push(b.len() as u16);
-        b.extend_from_slice(&[0xAF, 0x10, 16]);
-        b.extend(std::iter::repeat_n((i + 1) as u8, 16));
-    }
-    offsets.push(b.len() as u16);
-    b.extend_from_slice(&[0x5F, 0x10, 64]);
-    b.extend(std::iter::repeat_n(b'x', 64));
-    let table = b.len() as u64;
-    for o in &offsets {
-        b.extend_from_slice(&o.to_be_bytes());
-    }
-    let mut trailer = [0u8; 32];
-    trailer[6] = 2;
-    trailer[7] = 1;
-    trailer[8..16].copy_from_slice(&(offsets.len() as u64).to_be_bytes());
-    trailer[24..32].copy_from_slice(&table.to_be_bytes());
-    b.extend_from_slice(&trailer);
-    b
-}
-
-fn deep_xml(depth: usize) -> Vec<u8> {
-    let mut s = String::from("<?xml version=\"1.0\"?><plist version=\"1.0\"><dict><key>a</key>");
-    s.push_str(&"<array>".repeat(depth));
-    s.push_str(&"</array>".repeat(depth));
-    s.push_str("</dict></plist>");
-    s.into_bytes()
 }
 
 #[test]
@@ -94,7 +63,7 @@ fn plist_expansion_depth_and_object_count() {
     let e = quick("typed model", || InfoPlist::parse(&laughs)).unwrap_err();
     assert!(e.contains("expands"), "{e}");
 
-    let deep = deep_xml(100_000);
+    let deep = deep_xml_plist(100_000);
     let e = quick("deep XML", || {
         parse_bounded(&deep, &PlistLimits::top_level(deep.len()))
     })
@@ -115,7 +84,7 @@ fn plist_expansion_depth_and_object_count() {
 
 #[test]
 fn keychain_export_shape() {
-    let deep = deep_xml(10_000);
+    let deep = deep_xml_plist(10_000);
     let e = quick("deep export", || keychain::read_items(&deep, None, true))
         .unwrap_err()
         .to_string();

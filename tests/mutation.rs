@@ -8,7 +8,9 @@
 //! The default run takes every third case of each fixture; `--ignored mutation_full` runs all
 //! of them. Both print how many cases and runs they made.
 
+mod common;
 mod harden;
+use common::{deep_xml_plist, expanding_bplist};
 
 use harden::{copy_tree, digest_diff, run_auditor, tree_digest, Run};
 use plist::Value;
@@ -174,48 +176,6 @@ fn wrong_type(v: &Value) -> Value {
         Value::Date(_) => Value::Boolean(false),
         _ => Value::String("?".into()),
     }
-}
-
-/// Binary plist whose objects expand exponentially: object i is an array of 16 references
-/// to object i+1 (a "billion laughs" of shared references), the last one a string.
-fn expanding_bplist(levels: usize) -> Vec<u8> {
-    let mut b = b"bplist00".to_vec();
-    let mut offsets = Vec::new();
-    for i in 0..levels {
-        offsets.push(b.len() as u16);
-        b.push(0xAF); // array, length follows
-        b.push(0x10);
-        b.push(16);
-        b.extend(std::iter::repeat_n((i + 1) as u8, 16));
-    }
-    offsets.push(b.len() as u16);
-    b.push(0x5F);
-    b.push(0x10);
-    b.push(64);
-    b.extend(std::iter::repeat_n(b'x', 64));
-    let table = b.len() as u64;
-    for o in &offsets {
-        b.extend_from_slice(&o.to_be_bytes());
-    }
-    let mut trailer = [0u8; 32];
-    trailer[6] = 2;
-    trailer[7] = 1;
-    trailer[8..16].copy_from_slice(&(offsets.len() as u64).to_be_bytes());
-    trailer[24..32].copy_from_slice(&table.to_be_bytes());
-    b.extend_from_slice(&trailer);
-    b
-}
-
-fn deep_xml_plist(depth: usize) -> Vec<u8> {
-    let mut s = String::from("<?xml version=\"1.0\"?><plist version=\"1.0\"><dict><key>a</key>");
-    for _ in 0..depth {
-        s.push_str("<array>");
-    }
-    for _ in 0..depth {
-        s.push_str("</array>");
-    }
-    s.push_str("</dict></plist>");
-    s.into_bytes()
 }
 
 /// Rewrite the keybag TLV inside Manifest.plist.
