@@ -5,7 +5,7 @@ use super::model::FileReport;
 use super::payload::{deep_verify, deep_verify_bytes, looks_plaintext, padded_len, read_ends};
 use super::protection::class_name;
 use super::Finding;
-use crate::backup::FileId;
+use crate::backup::{ContentScan, FileId};
 use crate::crypto;
 use crate::crypto::keybag::WRAP_DEVICE;
 use crate::index::{FileKind, FileRecord};
@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Per-file context shared by the parallel workers.
 pub(super) struct FileCtx<'a> {
-    /// fileID → payload path and length, from the one listing of the backup folder.
-    pub(super) payloads: HashMap<&'a str, (&'a std::path::Path, u64)>,
+    /// The one listing of the backup folder's payloads.
+    pub(super) listing: &'a ContentScan,
     pub(super) keys: Option<&'a crypto::ClassKeys>,
     /// class → WRAP of the keybag class record.
     pub(super) class_wrap: HashMap<u32, u32>,
@@ -38,6 +38,7 @@ fn kind_str(k: FileKind) -> &'static str {
 pub(super) fn file_report(
     ctx: &FileCtx<'_>,
     rec: FileRecord,
+    payload: Option<usize>,
     app: Option<String>,
     encrypted_backup: bool,
 ) -> FileReport {
@@ -103,28 +104,19 @@ pub(super) fn file_report(
     let mut sha256 = None;
     if rec.kind == FileKind::File {
         // The payload as listed (regular files only; symlinks are not followed).
-        let path = fid
-            .as_ref()
-            .and_then(|f| ctx.payloads.get(f.as_str()))
-            .map(|&(p, len)| (p.to_path_buf(), len));
-        let path = match path {
-            Some((p, len)) => {
-                status = "present";
-                stored_size = Some(len);
-                Some(p)
-            }
-            None => {
-                status = "missing";
-                findings.push(
-                    Finding::new(
-                        &R::FILE_MISSING,
-                        "the index lists this file but its payload is not on disk",
-                    )
-                    .at(loc()),
-                );
-                None
-            }
-        };
+        let listed = payload.map(|i| &ctx.listing.files[i]);
+        if listed.is_some() {
+            status = "present";
+        } else {
+            status = "missing";
+            findings.push(
+                Finding::new(
+                    &R::FILE_MISSING,
+                    "the index lists this file but its payload is not on disk",
+                )
+                .at(loc()),
+            );
+        }
         if let Some(k) = &rec.encryption_key {
             if k.len() != 44 {
                 findings.push(
@@ -184,10 +176,29 @@ pub(super) fn file_report(
                 None => {}
             }
         }
-        if let (Some(stored), Some(p)) = (stored_size, path.as_ref()) {
-            // First and last blocks, read with one open, when a key makes them matter.
-            let ends = (encrypted && stored > 0 && stored % 16 == 0)
-                .then(|| read_ends(p, stored, ctx.deep));
+        // The payload is opened when its content matters (a key, or `deep`), else only
+        // sized; either resolves one name in its open folder.
+        let opened = listed.and_then(|c| {
+            let r = if encrypted || ctx.deep {
+                ctx.listing.open(c).map(|(f, n)| (Some(f), n))
+            } else {
+                ctx.listing.len(c).map(|n| (None, n))
+            };
+            r.map_err(|e| {
+                findings.push(
+                    Finding::new(&R::FILE_UNREADABLE, format!("cannot read the payload: {e}"))
+                        .at(loc()),
+                )
+            })
+            .ok()
+        });
+        if let Some((file, stored)) = opened {
+            stored_size = Some(stored);
+            // First and last blocks, read with the one open, when a key makes them matter.
+            let ends = file
+                .as_ref()
+                .filter(|_| encrypted && stored > 0 && stored % 16 == 0)
+                .map(|f| read_ends(f, stored, ctx.deep));
             let plaintext_magic = encrypted && stored > 0 && looks_plaintext(ends.as_ref(), stored);
             if plaintext_magic {
                 // The row has a key but the payload is not ciphertext: a decrypted copy.
@@ -216,7 +227,12 @@ pub(super) fn file_report(
                     .as_ref()
                     .and_then(|e| e.as_ref().ok())
                     .and_then(|e| e.whole());
-                match whole.map_or_else(|| deep_verify(p, key), |b| deep_verify_bytes(b, key)) {
+                let verified = match (whole, &file) {
+                    (Some(b), _) => deep_verify_bytes(b, key),
+                    (None, Some(f)) => deep_verify(f, key),
+                    (None, None) => Err(std::io::Error::other("the payload was not opened")),
+                };
+                match verified {
                     Ok(d) => {
                         if let Some(problem) = d.problem {
                             findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, problem).at(loc()));

@@ -25,8 +25,9 @@ impl std::io::Write for HashSink {
     }
 }
 
-pub(super) fn deep_verify(path: &std::path::Path, key: Option<&Key32>) -> std::io::Result<Deep> {
-    verify(&mut std::fs::File::open(path)?, key)
+/// Decrypt (or read) all of the payload opened as `file`, from its start, hashing it.
+pub(super) fn deep_verify(mut file: &std::fs::File, key: Option<&Key32>) -> std::io::Result<Deep> {
+    verify(&mut file, key)
 }
 
 /// Decrypt (or read) all of `f`, hashing the content.
@@ -101,13 +102,10 @@ pub(super) fn deep_verify_bytes(content: &[u8], key: Option<&Key32>) -> std::io:
     verify(&mut &content[..], key)
 }
 
-pub(super) fn read_ends(
-    path: &std::path::Path,
-    stored: u64,
-    keep_whole: bool,
-) -> Result<Ends, String> {
+/// The ends of the payload opened as `f`, `stored` bytes long (positioned reads: the
+/// file's offset stays at its start).
+pub(super) fn read_ends(f: &std::fs::File, stored: u64, keep_whole: bool) -> Result<Ends, String> {
     use crate::backup::read_exact_at;
-    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut e = Ends {
         head: [0; 16],
         head_len: stored.min(16) as usize,
@@ -121,7 +119,7 @@ pub(super) fn read_ends(
     if stored <= whole_limit {
         // Most payloads are small: one read gives both ends (and, for `--deep`, all of it).
         let mut all = vec![0u8; stored as usize].into_boxed_slice();
-        read_exact_at(&f, &mut all, 0).map_err(|e| e.to_string())?;
+        read_exact_at(f, &mut all, 0).map_err(|e| e.to_string())?;
         e.head[..e.head_len].copy_from_slice(&all[..e.head_len]);
         e.tail[..e.tail_len].copy_from_slice(&all[all.len() - e.tail_len..]);
         if keep_whole {
@@ -130,8 +128,8 @@ pub(super) fn read_ends(
             zeroize::Zeroize::zeroize(&mut all[..]);
         }
     } else {
-        read_exact_at(&f, &mut e.head[..e.head_len], 0).map_err(|e| e.to_string())?;
-        read_exact_at(&f, &mut e.tail[..e.tail_len], stored - e.tail_len as u64)
+        read_exact_at(f, &mut e.head[..e.head_len], 0).map_err(|e| e.to_string())?;
+        read_exact_at(f, &mut e.tail[..e.tail_len], stored - e.tail_len as u64)
             .map_err(|e| e.to_string())?;
     }
     Ok(e)

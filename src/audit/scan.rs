@@ -6,6 +6,7 @@ use super::files::{file_report, FileCtx};
 use super::finding::rules as R;
 use super::model::*;
 use super::{Finding, Severity};
+use crate::backup::FileId;
 use crate::index::FileRecord;
 use crate::session::Session;
 use crate::Error;
@@ -64,7 +65,9 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
 
     // The index is opened first (errors about it come first); its rows are streamed below.
     let index = s.index()?;
-    let scan_disk = s.backup.content_files().map_err(Error::from)?;
+    // Sizes are read with the listing only for `deep` (its progress total); otherwise a
+    // payload's size comes from the one open or `fstatat` its row makes.
+    let scan_disk = s.backup.content_listing(opts.deep).map_err(Error::from)?;
     for o in &scan_disk.other {
         let rel = o
             .path
@@ -80,7 +83,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
             .at(rel),
         );
     }
-    let on_disk = scan_disk.files;
+    let on_disk = scan_disk;
     for n in s.notes.borrow().iter() {
         findings.push(Finding::new(&R::BACKUP_NOTE, n.clone()).at("Manifest.db"));
     }
@@ -90,7 +93,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                 &R::BACKUP_INDEX_LOCKED,
                 format!(
                     "Manifest.db is encrypted and no password was given: files and apps' contents cannot be listed ({} payload files on disk)",
-                    on_disk.len()
+                    on_disk.files.len()
                 ),
             ).at("Manifest.db"));
             report.summary.orphans = 0;
@@ -116,25 +119,12 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                 .collect();
             // Progress total of `deep`: every payload on disk (rows are streamed, not counted first).
             let deep_total = if opts.deep {
-                on_disk.iter().map(|c| c.len).sum()
+                on_disk.files.iter().map(|c| c.len.unwrap_or(0)).sum()
             } else {
                 0
             };
-            // Payloads found on disk (one listing, no second stat per row); where both
-            // layouts hold one, the layout's expected place wins, as `content_path` does.
-            let mut payloads: HashMap<&str, (&std::path::Path, u64)> =
-                HashMap::with_capacity(on_disk.len());
-            for c in &on_disk {
-                let expected = s.backup.expected_content_path(&c.file_id) == c.path;
-                let e = payloads
-                    .entry(c.file_id.as_str())
-                    .or_insert((c.path.as_path(), c.len));
-                if expected {
-                    *e = (c.path.as_path(), c.len);
-                }
-            }
             let ctx = FileCtx {
-                payloads,
+                listing: &on_disk,
                 keys: s.class_keys.as_ref(),
                 class_wrap,
                 check_fileid: true,
@@ -146,7 +136,10 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
             // Rows stream from the index into reports, a batch at a time (in parallel, in
             // index order); each batch is folded into the totals and kept only when the
             // caller wants every file's report. The keychain audit keeps the rows it needs.
-            let mut fold = Fold::default();
+            let mut fold = Fold {
+                listed: vec![false; on_disk.files.len()],
+                ..Fold::default()
+            };
             let mut kept: Vec<FileReport> = Vec::new();
             let mut kc_rows = super::keychain::KeychainRows::default();
             // With `deep`, payload sizes differ by orders of magnitude and a batch boundary
@@ -163,16 +156,19 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                            fold: &mut Fold,
                            apps: &mut AppMap,
                            findings: &mut Vec<Finding>| {
-                let (reports, keys): (Vec<FileReport>, Vec<u128>) = batch
+                let (reports, keys): (Vec<FileReport>, Vec<(u128, Option<usize>)>) = batch
                     .par_drain(..)
                     .map(|(r, app)| {
                         let key = path_key(&r.domain, &r.relative_path);
-                        (file_report(&ctx, r, app, encrypted_backup), key)
+                        // The payload this row's fileID names, whatever the row's kind.
+                        let payload =
+                            FileId::parse_bytes(&r.file_id).and_then(|id| ctx.listing.find(&id));
+                        let f = file_report(&ctx, r, payload, app, encrypted_backup);
+                        (f, (key, payload))
                     })
                     .unzip();
-                for (f, &key) in reports.iter().zip(&keys) {
-                    let on_disk = ctx.payloads.contains_key(f.file_id.as_str());
-                    fold.add(f, key, on_disk, apps, findings, &mut report.summary);
+                for (f, &(key, payload)) in reports.iter().zip(&keys) {
+                    fold.add(f, key, payload, apps, findings, &mut report.summary);
                 }
                 if !opts.summary_only {
                     if kept.is_empty() {
@@ -193,15 +189,16 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
             run(&mut batch, &mut fold, &mut apps, &mut findings);
             drop(index);
             report.per_file = fold.per_file;
+            // A payload no row names (where both layouts hold a file ID, the row marks the
+            // first of them, which stands for both).
             report.orphans = on_disk
+                .files
                 .iter()
-                .filter(|c| {
-                    id_bytes(c.file_id.as_str()).is_none_or(|id| !fold.listed.contains(&id))
-                })
+                .filter(|c| on_disk.find(&c.id).is_none_or(|i| !fold.listed[i]))
                 .map(|c| Orphan {
-                    file_id: c.file_id.as_str().to_string(),
-                    path: c.path.display().to_string(),
-                    bytes: c.len,
+                    file_id: c.file_id().to_string(),
+                    path: on_disk.path(c).display().to_string(),
+                    bytes: on_disk.len(c).unwrap_or(0),
                 })
                 .collect();
             for o in &report.orphans {
@@ -265,8 +262,8 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
 struct Fold {
     /// Keys of (domain, relativePath) seen, for duplicates.
     paths: HashSet<u128>,
-    /// Payload file IDs on disk (as 20 bytes) that some row names (the rest are orphans).
-    listed: HashSet<[u8; 20]>,
+    /// Per payload on disk (as listed): does some row name it? (The rest are orphans.)
+    listed: Vec<bool>,
     any_file: bool,
     any_encrypted: bool,
     stored_plain: u64,
@@ -276,12 +273,12 @@ struct Fold {
 }
 
 impl Fold {
-    /// Fold one report; `on_disk`: its fileID names a payload on disk.
+    /// Fold one report; `payload`: the payload on disk its fileID names.
     fn add(
         &mut self,
         f: &FileReport,
         key: u128,
-        on_disk: bool,
+        payload: Option<usize>,
         apps: &mut AppMap,
         findings: &mut Vec<Finding>,
         s: &mut Summary,
@@ -295,10 +292,8 @@ impl Fold {
                 .at(format!("{}/{}", f.domain, f.relative_path)),
             );
         }
-        if on_disk {
-            if let Some(id) = id_bytes(&f.file_id) {
-                self.listed.insert(id);
-            }
+        if let Some(i) = payload {
+            self.listed[i] = true;
         }
         self.any_file |= f.kind == "file" && f.size.unwrap_or(0) > 0;
         self.any_encrypted |= f.encrypted;
@@ -361,13 +356,6 @@ impl Fold {
             self.per_file.max_severity = self.per_file.max_severity.max(Some(x.severity));
         }
     }
-}
-
-/// The 20 bytes of a 40-hex-digit file ID.
-fn id_bytes(id: &str) -> Option<[u8; 20]> {
-    let mut out = [0u8; 20];
-    hex::decode_to_slice(id, &mut out).ok()?;
-    Some(out)
 }
 
 /// Key of a (domain, relativePath) pair for duplicate detection: 128 bits of SHA-1 over
@@ -485,8 +473,5 @@ mod tests {
     fn path_keys_separate_domain_from_path() {
         assert_ne!(path_key("ab", "c"), path_key("a", "bc"));
         assert_eq!(path_key("HomeDomain", "x"), path_key("HomeDomain", "x"));
-        assert_eq!(id_bytes("00ff").map(|b| b[0]), None);
-        let id = "0123456789abcdef0123456789abcdef01234567";
-        assert_eq!(id_bytes(id).unwrap()[..2], [0x01, 0x23]);
     }
 }

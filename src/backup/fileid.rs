@@ -19,6 +19,16 @@ impl FileId {
         ok.then(|| FileId(s.to_owned()))
     }
 
+    /// The 20 bytes of exactly 40 lower-case hex digits; anything else is `None`
+    /// (the same acceptance as [`FileId::parse`], without an allocation).
+    pub fn parse_bytes(s: &str) -> Option<[u8; 20]> {
+        let mut out = [0u8; 20];
+        let ok = s.len() == 40
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        (ok && hex::decode_to_slice(s, &mut out).is_ok()).then_some(out)
+    }
+
     /// `SHA-1(domain + "-" + relative_path)` in lower-case hex (also for an empty path,
     /// which keeps the trailing dash: FORMAT §1.3, §13.1).
     pub fn compute(domain: &str, relative_path: &str) -> FileId {
@@ -32,6 +42,19 @@ impl FileId {
         h.update(b"-");
         h.update(relative_path);
         FileId(hex::encode(h.finalize()))
+    }
+
+    /// The file ID of 20 raw bytes.
+    pub fn from_bytes(id: &[u8; 20]) -> FileId {
+        FileId(hex::encode(id))
+    }
+
+    /// The 20 bytes the 40 hex digits encode.
+    pub fn to_bytes(&self) -> [u8; 20] {
+        let mut out = [0u8; 20];
+        // Parsed or computed: always 40 lower-case hex digits.
+        let _ = hex::decode_to_slice(&self.0, &mut out);
+        out
     }
 
     /// The 40 hex digits.
@@ -100,6 +123,13 @@ mod tests {
         assert!(FileId::parse("../../../../etc/passwd0000000000000000000").is_none());
         assert!(FileId::parse("3d0d7e5fb2ce288813306e4d4636395e047a3d2g").is_none());
         assert!(FileId::parse("").is_none());
+        // The byte form accepts exactly what `parse` accepts.
+        let b = FileId::parse_bytes("3d0d7e5fb2ce288813306e4d4636395e047a3d28").unwrap();
+        assert_eq!(FileId::from_bytes(&b), id);
+        assert_eq!(id.to_bytes(), b);
+        assert!(FileId::parse_bytes("3D0D7E5FB2CE288813306E4D4636395E047A3D28").is_none());
+        assert!(FileId::parse_bytes("3d0d7e5fb2ce288813306e4d4636395e047a3d2").is_none());
+        assert!(FileId::parse_bytes("3d0d7e5fb2ce288813306e4d4636395e047a3d2g").is_none());
         // 40 bytes but multi-byte chars: rejected.
         assert!(FileId::parse("ééééééééééééééééééééé").is_none());
     }

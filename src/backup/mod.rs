@@ -5,9 +5,11 @@
 //! from a validated [`FileId`], never from strings found in the backup.
 
 pub mod fileid;
+pub mod payloads;
 pub mod plists;
 
 pub use fileid::FileId;
+pub use payloads::{ContentFile, ContentScan, EntryKind, OtherEntry};
 pub use plists::{AppInfo, InfoPlist, Lockdown, ManifestPlist, StatusPlist};
 
 use std::fs;
@@ -348,43 +350,6 @@ pub enum Layout {
     Unknown,
 }
 
-/// A payload-looking file found on disk.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContentFile {
-    pub file_id: FileId,
-    pub path: PathBuf,
-    pub len: u64,
-}
-
-/// What an unexpected entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryKind {
-    File,
-    Folder,
-    /// Symbolic links are never followed.
-    Symlink,
-    Other,
-}
-
-/// Something on disk that is neither a backup metadata file nor a payload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OtherEntry {
-    pub path: PathBuf,
-    pub kind: EntryKind,
-    pub len: u64,
-    pub reason: &'static str,
-}
-
-/// Result of scanning the backup folder for payload files.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ContentScan {
-    /// Sorted by file ID.
-    pub files: Vec<ContentFile>,
-    /// Sorted by path.
-    pub other: Vec<OtherEntry>,
-}
-
 /// An opened backup folder: its plists, index kind and layout. Read-only.
 #[derive(Debug, Clone)]
 pub struct Backup {
@@ -569,155 +534,6 @@ impl Backup {
                 .unwrap_or(false)
         })
     }
-
-    /// Every payload-looking file on disk (`xx/<40 hex>` with a matching prefix, or
-    /// `<40 hex>` at the top), for orphan detection, plus anything else unexpected.
-    pub fn content_files(&self) -> Result<ContentScan, BackupError> {
-        use rayon::prelude::*;
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        let mut scan = ContentScan::default();
-        let seen = AtomicUsize::new(0);
-        let count = |dir: &Path| -> Result<(), BackupError> {
-            if seen.fetch_add(1, Ordering::Relaxed) >= MAX_SCAN_ENTRIES {
-                Err(too_many(dir))
-            } else {
-                Ok(())
-            }
-        };
-        let mut payload_dirs = Vec::new();
-        for entry in fs::read_dir(&self.root).map_err(|e| BackupError::io(&self.root, e))? {
-            let entry = entry.map_err(|e| BackupError::io(&self.root, e))?;
-            count(&self.root)?;
-            let path = entry.path();
-            let name = entry.file_name();
-            let name = name.to_str().unwrap_or("");
-            // lstat semantics (relative to the open folder): links are never followed.
-            let meta = entry.metadata().map_err(|e| BackupError::io(&path, e))?;
-            let ft = meta.file_type();
-            if ft.is_file() {
-                if KNOWN_TOP_LEVEL.contains(&name) {
-                    continue;
-                }
-                if let Some(id) = FileId::parse(name) {
-                    scan.files.push(ContentFile {
-                        file_id: id,
-                        path,
-                        len: meta.len(),
-                    });
-                } else {
-                    scan.other.push(other(
-                        path,
-                        EntryKind::File,
-                        meta.len(),
-                        "unexpected file at the top level",
-                    ));
-                }
-            } else if ft.is_dir() {
-                if is_lower_hex(name, 2) {
-                    payload_dirs.push((path, name.to_owned()));
-                } else {
-                    scan.other.push(other(
-                        path,
-                        EntryKind::Folder,
-                        0,
-                        "unexpected folder at the top level",
-                    ));
-                }
-            } else if ft.is_symlink() {
-                scan.other.push(other(
-                    path,
-                    EntryKind::Symlink,
-                    0,
-                    "symbolic link (not followed)",
-                ));
-            } else {
-                scan.other
-                    .push(other(path, EntryKind::Other, 0, "not a file or folder"));
-            }
-        }
-        // The up to 256 payload folders are listed in parallel (one stat per entry, made
-        // relative to the open folder, so no path walk per file).
-        let parts = payload_dirs
-            .par_iter()
-            .map(|(dir, prefix)| {
-                let mut part = ContentScan::default();
-                scan_payload_dir(dir, prefix, &mut part, &count).map(|_| part)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        for mut p in parts {
-            scan.files.append(&mut p.files);
-            scan.other.append(&mut p.other);
-        }
-        scan.files.par_sort_unstable_by(|a, b| {
-            a.file_id.cmp(&b.file_id).then_with(|| a.path.cmp(&b.path))
-        });
-        scan.other.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(scan)
-    }
-}
-
-fn too_many(path: &Path) -> BackupError {
-    BackupError::Malformed {
-        path: path.to_path_buf(),
-        problem: format!("more than {MAX_SCAN_ENTRIES} entries; refusing to scan further"),
-    }
-}
-
-fn other(path: PathBuf, kind: EntryKind, len: u64, reason: &'static str) -> OtherEntry {
-    OtherEntry {
-        path,
-        kind,
-        len,
-        reason,
-    }
-}
-
-fn scan_payload_dir(
-    dir: &Path,
-    prefix: &str,
-    scan: &mut ContentScan,
-    count: &(dyn Fn(&Path) -> Result<(), BackupError> + Sync),
-) -> Result<(), BackupError> {
-    for entry in fs::read_dir(dir).map_err(|e| BackupError::io(dir, e))? {
-        let entry = entry.map_err(|e| BackupError::io(dir, e))?;
-        count(dir)?;
-        let path = entry.path();
-        let meta = entry.metadata().map_err(|e| BackupError::io(&path, e))?;
-        let ft = meta.file_type();
-        let name = entry.file_name();
-        let id = name.to_str().and_then(FileId::parse);
-        match (ft.is_file(), id) {
-            (true, Some(id)) if id.prefix() == prefix => scan.files.push(ContentFile {
-                file_id: id,
-                path,
-                len: meta.len(),
-            }),
-            (true, Some(_)) => scan.other.push(other(
-                path,
-                EntryKind::File,
-                meta.len(),
-                "payload in the wrong subfolder",
-            )),
-            (true, None) => scan.other.push(other(
-                path,
-                EntryKind::File,
-                meta.len(),
-                "unexpected file in a payload folder",
-            )),
-            _ => {
-                let kind = if ft.is_dir() {
-                    EntryKind::Folder
-                } else if ft.is_symlink() {
-                    EntryKind::Symlink
-                } else {
-                    EntryKind::Other
-                };
-                scan.other
-                    .push(other(path, kind, 0, "unexpected entry in a payload folder"));
-            }
-        }
-    }
-    Ok(())
 }
 
 fn detect_layout(root: &Path) -> Result<Layout, BackupError> {

@@ -40,7 +40,7 @@ fn conformance_unencrypted_folder() {
     let scan = b.content_files().unwrap();
     assert!(scan.other.is_empty(), "{:?}", scan.other);
     assert_eq!(scan.files.len(), 43);
-    let on_disk: BTreeSet<&str> = scan.files.iter().map(|f| f.file_id.as_str()).collect();
+    let on_disk: BTreeSet<String> = scan.files.iter().map(|f| f.file_id().to_string()).collect();
     for f in exp["files"].as_array().unwrap() {
         let id = FileId::parse(f["fileID"].as_str().unwrap()).unwrap();
         let present = f["type"] == "file" && f["present"] == true;
@@ -52,9 +52,9 @@ fn conformance_unencrypted_folder() {
             dir.join(id.prefix()).join(id.as_str())
         );
         if present {
-            let cf = scan.files.iter().find(|c| c.file_id == id).unwrap();
-            assert_eq!(cf.len, f["stored_size"].as_u64().unwrap(), "{id}");
-            assert_eq!(cp.unwrap(), cf.path);
+            let cf = &scan.files[scan.find(&id.to_bytes()).unwrap()];
+            assert_eq!(cf.len, f["stored_size"].as_u64(), "{id}");
+            assert_eq!(cp.unwrap(), scan.path(cf));
         }
     }
     assert!(b
@@ -198,8 +198,8 @@ fn mvt_real_backup_folder() {
     assert!(scan.other.is_empty(), "{:?}", scan.other); // -wal/-shm are known names
     assert_eq!(scan.files.len(), 11);
     let sms = FileId::parse("3d0d7e5fb2ce288813306e4d4636395e047a3d28").unwrap();
-    let f = scan.files.iter().find(|f| f.file_id == sms).unwrap();
-    assert_eq!(f.len, 28672);
+    let f = scan.files.iter().find(|f| f.file_id() == sms).unwrap();
+    assert_eq!(f.len, Some(28672));
     assert_eq!(
         b.content_path(&sms),
         Some(dir.join("3d").join(sms.as_str()))
@@ -237,7 +237,8 @@ fn hv20_real_flat_backup_folder() {
     assert_eq!(scan.other.len(), 1);
     assert_eq!(scan.other[0].path, dir.join("DDNABackup.plist"));
     assert_eq!(scan.other[0].kind, EntryKind::File);
-    let id = &scan.files[0].file_id;
+    let id = &scan.files[0].file_id();
+    assert!(scan.files[0].is_flat());
     assert_eq!(b.content_path(id), Some(dir.join(id.as_str())));
     assert_eq!(b.expected_content_path(id), dir.join(id.as_str()));
 }
@@ -275,7 +276,7 @@ fn pyiosbackup_folders() {
     let scan = b9.content_files().unwrap();
     assert_eq!(scan.files.len(), 1);
     assert_eq!(
-        scan.files[0].file_id.as_str(),
+        scan.files[0].file_id().as_str(),
         "5727bd1c5fa1055e15d8b4a75a74793c84b5ffdc"
     );
 }
@@ -373,14 +374,10 @@ fn synthetic_folders_errors_and_oddities() {
     assert_eq!(b.content_path(&id), Some(root.join("3d").join(id.as_str())));
     assert_eq!(b.content_path(&other_id), None);
     let scan = b.content_files().unwrap();
-    assert_eq!(
-        scan.files,
-        vec![ContentFile {
-            file_id: id.clone(),
-            path: root.join("3d").join(id.as_str()),
-            len: 3
-        }]
-    );
+    assert_eq!(scan.files.len(), 1);
+    assert_eq!(scan.files[0].file_id(), id);
+    assert_eq!(scan.files[0].len, Some(3));
+    assert_eq!(scan.path(&scan.files[0]), root.join("3d").join(id.as_str()));
     let reasons: Vec<(&str, EntryKind)> = scan.other.iter().map(|o| (o.reason, o.kind)).collect();
     let mut expect = vec![
         ("unexpected file at the top level", EntryKind::File),
@@ -402,6 +399,71 @@ fn synthetic_folders_errors_and_oddities() {
     let b = Backup::open(root).unwrap();
     assert_eq!(b.layout, Layout::Mixed);
     assert_eq!(b.content_path(&id), Some(root.join("3d").join(id.as_str())));
+    // The listing holds both; `find` gives the layout's expected place, as `content_path`.
+    let scan = b.content_listing(false).unwrap();
+    assert_eq!(scan.files.len(), 2);
+    let c = &scan.files[scan.find(&id.to_bytes()).unwrap()];
+    assert!(!c.is_flat());
+    assert_eq!(scan.path(c), root.join("3d").join(id.as_str()));
+    assert_eq!(scan.find(&other_id.to_bytes()), None);
+}
+
+/// Without sizes the listing makes no `stat` per payload; `len` and `open` read them, open
+/// by name in the payload's folder, and never follow a link put in a payload's place.
+#[test]
+fn listing_opens_payloads_in_their_folder() {
+    use std::io::Read;
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    fs::write(root.join("Manifest.plist"), MINIMAL_PLIST).unwrap();
+    let a = FileId::compute("HomeDomain", "a");
+    let b_id = FileId::compute("HomeDomain", "b");
+    for id in [&a, &b_id] {
+        fs::create_dir_all(root.join(id.prefix())).unwrap();
+    }
+    fs::write(root.join(a.prefix()).join(a.as_str()), b"0123456789").unwrap();
+    fs::write(root.join(b_id.prefix()).join(b_id.as_str()), b"xy").unwrap();
+    let b = Backup::open(root).unwrap();
+    let scan = b.content_listing(false).unwrap();
+    assert_eq!(scan.files.len(), 2);
+    assert!(
+        scan.files.windows(2).all(|w| w[0].id < w[1].id),
+        "sorted by id"
+    );
+    let ca = &scan.files[scan.find(&a.to_bytes()).unwrap()];
+    assert_eq!(ca.len, None);
+    assert_eq!(scan.len(ca).unwrap(), 10);
+    let (mut f, n) = scan.open(ca).unwrap();
+    assert_eq!(n, 10);
+    let mut got = String::new();
+    f.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "0123456789");
+    // The same payload with sizes listed.
+    let sized = b.content_listing(true).unwrap();
+    assert_eq!(
+        sized.files[sized.find(&a.to_bytes()).unwrap()].len,
+        Some(10)
+    );
+
+    // Replaced after the listing: gone, a link, a folder.
+    let cb = &scan.files[scan.find(&b_id.to_bytes()).unwrap()];
+    let pb = root.join(b_id.prefix()).join(b_id.as_str());
+    fs::remove_file(&pb).unwrap();
+    assert_eq!(
+        scan.open(cb).unwrap_err().kind(),
+        std::io::ErrorKind::NotFound
+    );
+    assert!(scan.len(cb).is_err());
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(root.join(a.prefix()).join(a.as_str()), &pb).unwrap();
+        assert!(scan.open(cb).is_err(), "a link is not followed");
+        assert!(scan.len(cb).is_err(), "a link is not a payload");
+        fs::remove_file(&pb).unwrap();
+    }
+    fs::create_dir(&pb).unwrap();
+    assert!(scan.open(cb).is_err());
+    assert!(scan.len(cb).is_err());
 }
 
 #[test]

@@ -1,0 +1,362 @@
+//! Payload files on disk: one listing of the backup folder, payloads opened relative to it.
+//!
+//! The listing keeps each payload folder open and records a payload as its 20-byte file ID
+//! and the folder it is in (no path per file). Opening or sizing a payload then resolves one
+//! name inside an open folder (`openat`/`fstatat` on Unix) instead of walking the whole path
+//! again, and never follows a symbolic link. The listing itself needs no `stat` per file
+//! (the folder entry's type says "regular file"); sizes are read when asked for.
+
+use super::{Backup, BackupError, FileId, KNOWN_TOP_LEVEL, MAX_SCAN_ENTRIES};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A payload-looking file found on disk: `xx/<40 hex>` with a matching prefix, or
+/// `<40 hex>` at the top.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentFile {
+    /// The file ID, as 20 bytes.
+    pub id: [u8; 20],
+    /// Which listed folder holds it (0: the backup folder itself).
+    folder: u16,
+    /// Its length, when the listing was asked for sizes.
+    pub len: Option<u64>,
+}
+
+impl ContentFile {
+    /// The file ID as 40 lower-case hex digits.
+    pub fn file_id(&self) -> FileId {
+        FileId::from_bytes(&self.id)
+    }
+
+    /// Whether it lies at the top of the backup folder (the flat layout of iOS 4–9).
+    pub fn is_flat(&self) -> bool {
+        self.folder == 0
+    }
+
+    /// The file name, NUL-terminated (for `openat`).
+    fn name(&self) -> [u8; 41] {
+        let mut n = [0u8; 41];
+        // 20 bytes always encode to exactly 40 digits.
+        let _ = hex::encode_to_slice(self.id, &mut n[..40]);
+        n
+    }
+}
+
+/// What an unexpected entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    File,
+    Folder,
+    /// Symbolic links are never followed.
+    Symlink,
+    Other,
+}
+
+/// Something on disk that is neither a backup metadata file nor a payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherEntry {
+    pub path: PathBuf,
+    pub kind: EntryKind,
+    pub len: u64,
+    pub reason: &'static str,
+}
+
+/// A listed folder, held open so its payloads are opened by name relative to it.
+#[derive(Debug)]
+struct Folder {
+    path: PathBuf,
+    #[cfg(unix)]
+    handle: fs::File,
+}
+
+impl Folder {
+    fn open(path: PathBuf) -> Result<Folder, BackupError> {
+        #[cfg(unix)]
+        {
+            let handle = fs::File::open(&path).map_err(|e| BackupError::io(&path, e))?;
+            Ok(Folder { path, handle })
+        }
+        #[cfg(not(unix))]
+        Ok(Folder { path })
+    }
+}
+
+/// Result of listing the backup folder for payload files.
+#[derive(Debug, Default)]
+pub struct ContentScan {
+    /// Sorted by file ID; where both layouts hold a file ID, the layout's expected place
+    /// comes first.
+    pub files: Vec<ContentFile>,
+    /// Sorted by path.
+    pub other: Vec<OtherEntry>,
+    /// `folders[0]` is the backup folder; `ContentFile::folder` indexes this.
+    folders: Vec<Folder>,
+}
+
+/// A file that is not a regular file where the listing saw one (replaced meanwhile).
+fn not_regular() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, "not a regular file")
+}
+
+impl ContentScan {
+    /// Where `c` lies.
+    pub fn path(&self, c: &ContentFile) -> PathBuf {
+        let name = c.name();
+        let name = std::str::from_utf8(&name[..40]).unwrap_or_default();
+        self.folders[usize::from(c.folder)].path.join(name)
+    }
+
+    /// Index in [`ContentScan::files`] of the payload of `id` (the layout's expected place
+    /// when both hold one).
+    pub fn find(&self, id: &[u8; 20]) -> Option<usize> {
+        let i = self.files.partition_point(|c| c.id < *id);
+        (self.files.get(i)?.id == *id).then_some(i)
+    }
+
+    /// Open `c` for reading: a regular file (links are not followed, a FIFO does not
+    /// block); returns it with its length.
+    pub fn open(&self, c: &ContentFile) -> io::Result<(fs::File, u64)> {
+        let folder = &self.folders[usize::from(c.folder)];
+        #[cfg(unix)]
+        let file = {
+            use rustix::fs::{openat, Mode, OFlags};
+            let name = c.name();
+            let name = std::ffi::CStr::from_bytes_with_nul(&name).map_err(|_| not_regular())?;
+            let flags = OFlags::RDONLY
+                | OFlags::CLOEXEC
+                | OFlags::NOFOLLOW
+                | OFlags::NONBLOCK
+                | OFlags::NOCTTY;
+            fs::File::from(openat(&folder.handle, name, flags, Mode::empty())?)
+        };
+        #[cfg(not(unix))]
+        let file = {
+            let p = self.path(c);
+            if !fs::symlink_metadata(&p)?.is_file() {
+                return Err(not_regular());
+            }
+            fs::File::open(p)?
+        };
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(not_regular());
+        }
+        Ok((file, meta.len()))
+    }
+
+    /// The length of `c`: as listed, or read now (one `fstatat` in its folder, links not
+    /// followed).
+    pub fn len(&self, c: &ContentFile) -> io::Result<u64> {
+        if let Some(n) = c.len {
+            return Ok(n);
+        }
+        #[cfg(unix)]
+        {
+            use rustix::fs::{statat, AtFlags, FileType};
+            let folder = &self.folders[usize::from(c.folder)];
+            let name = c.name();
+            let name = std::ffi::CStr::from_bytes_with_nul(&name).map_err(|_| not_regular())?;
+            let st = statat(&folder.handle, name, AtFlags::SYMLINK_NOFOLLOW)?;
+            if FileType::from_raw_mode(st.st_mode as _) != FileType::RegularFile {
+                return Err(not_regular());
+            }
+            Ok(st.st_size as u64)
+        }
+        #[cfg(not(unix))]
+        {
+            let m = fs::symlink_metadata(self.path(c))?;
+            if !m.is_file() {
+                return Err(not_regular());
+            }
+            Ok(m.len())
+        }
+    }
+}
+
+impl Backup {
+    /// Every payload-looking file on disk with its size, for orphan detection, plus
+    /// anything else unexpected. See [`Backup::content_listing`].
+    pub fn content_files(&self) -> Result<ContentScan, BackupError> {
+        self.content_listing(true)
+    }
+
+    /// Every payload-looking file on disk (`xx/<40 hex>` with a matching prefix, or
+    /// `<40 hex>` at the top), plus anything else unexpected. With `sizes`, each payload's
+    /// length is read as it is listed (one `stat` each); without, [`ContentScan::len`] or
+    /// [`ContentScan::open`] give it when needed.
+    pub fn content_listing(&self, sizes: bool) -> Result<ContentScan, BackupError> {
+        use rayon::prelude::*;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let mut scan = ContentScan {
+            folders: vec![Folder::open(self.root.clone())?],
+            ..ContentScan::default()
+        };
+        let seen = AtomicUsize::new(0);
+        let count = |dir: &Path| -> Result<(), BackupError> {
+            if seen.fetch_add(1, Ordering::Relaxed) >= MAX_SCAN_ENTRIES {
+                Err(too_many(dir))
+            } else {
+                Ok(())
+            }
+        };
+        let mut payload_dirs = Vec::new();
+        for entry in fs::read_dir(&self.root).map_err(|e| BackupError::io(&self.root, e))? {
+            let entry = entry.map_err(|e| BackupError::io(&self.root, e))?;
+            count(&self.root)?;
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_str().unwrap_or("");
+            // The entry's own type (lstat semantics): links are never followed.
+            let ft = entry.file_type().map_err(|e| BackupError::io(&path, e))?;
+            let len = || {
+                entry
+                    .metadata()
+                    .map(|m| m.len())
+                    .map_err(|e| BackupError::io(&path, e))
+            };
+            if ft.is_file() {
+                if KNOWN_TOP_LEVEL.contains(&name) {
+                    continue;
+                }
+                if let Some(id) = FileId::parse_bytes(name) {
+                    let len = if sizes { Some(len()?) } else { None };
+                    scan.files.push(ContentFile { id, folder: 0, len });
+                } else {
+                    let len = len()?;
+                    scan.other.push(other(
+                        path,
+                        EntryKind::File,
+                        len,
+                        "unexpected file at the top level",
+                    ));
+                }
+            } else if ft.is_dir() {
+                if super::is_lower_hex(name, 2) {
+                    payload_dirs.push((path, name.to_owned()));
+                } else {
+                    scan.other.push(other(
+                        path,
+                        EntryKind::Folder,
+                        0,
+                        "unexpected folder at the top level",
+                    ));
+                }
+            } else if ft.is_symlink() {
+                scan.other.push(other(
+                    path,
+                    EntryKind::Symlink,
+                    0,
+                    "symbolic link (not followed)",
+                ));
+            } else {
+                scan.other
+                    .push(other(path, EntryKind::Other, 0, "not a file or folder"));
+            }
+        }
+        payload_dirs.sort();
+        let first = scan.folders.len();
+        if payload_dirs.len() + first > usize::from(u16::MAX) {
+            return Err(too_many(&self.root));
+        }
+        // The up to 256 payload folders are listed in parallel.
+        let parts = payload_dirs
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, (dir, prefix))| {
+                let folder = (first + i) as u16;
+                let mut part = ContentScan::default();
+                scan_payload_dir(&dir, &prefix, folder, sizes, &mut part, &count)?;
+                part.folders.push(Folder::open(dir)?);
+                Ok(part)
+            })
+            .collect::<Result<Vec<_>, BackupError>>()?;
+        for mut p in parts {
+            scan.files.append(&mut p.files);
+            scan.other.append(&mut p.other);
+            scan.folders.append(&mut p.folders);
+        }
+        // Where both layouts hold a file ID, the layout's expected place sorts first.
+        let flat_first = self.prefers_flat();
+        scan.files
+            .par_sort_unstable_by_key(|c| (c.id, c.is_flat() != flat_first));
+        scan.other.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(scan)
+    }
+}
+
+fn too_many(path: &Path) -> BackupError {
+    BackupError::Malformed {
+        path: path.to_path_buf(),
+        problem: format!("more than {MAX_SCAN_ENTRIES} entries; refusing to scan further"),
+    }
+}
+
+fn other(path: PathBuf, kind: EntryKind, len: u64, reason: &'static str) -> OtherEntry {
+    OtherEntry {
+        path,
+        kind,
+        len,
+        reason,
+    }
+}
+
+fn scan_payload_dir(
+    dir: &Path,
+    prefix: &str,
+    folder: u16,
+    sizes: bool,
+    scan: &mut ContentScan,
+    count: &(dyn Fn(&Path) -> Result<(), BackupError> + Sync),
+) -> Result<(), BackupError> {
+    for entry in fs::read_dir(dir).map_err(|e| BackupError::io(dir, e))? {
+        let entry = entry.map_err(|e| BackupError::io(dir, e))?;
+        count(dir)?;
+        let ft = entry
+            .file_type()
+            .map_err(|e| BackupError::io(&entry.path(), e))?;
+        let name = entry.file_name();
+        let id = name.to_str().and_then(FileId::parse_bytes);
+        let len = || {
+            entry
+                .metadata()
+                .map(|m| m.len())
+                .map_err(|e| BackupError::io(&entry.path(), e))
+        };
+        match (ft.is_file(), id) {
+            (true, Some(id)) if name.to_str().is_some_and(|n| n.starts_with(prefix)) => {
+                let len = if sizes { Some(len()?) } else { None };
+                scan.files.push(ContentFile { id, folder, len })
+            }
+            (true, Some(_)) => scan.other.push(other(
+                entry.path(),
+                EntryKind::File,
+                len()?,
+                "payload in the wrong subfolder",
+            )),
+            (true, None) => scan.other.push(other(
+                entry.path(),
+                EntryKind::File,
+                len()?,
+                "unexpected file in a payload folder",
+            )),
+            _ => {
+                let kind = if ft.is_dir() {
+                    EntryKind::Folder
+                } else if ft.is_symlink() {
+                    EntryKind::Symlink
+                } else {
+                    EntryKind::Other
+                };
+                scan.other.push(other(
+                    entry.path(),
+                    kind,
+                    0,
+                    "unexpected entry in a payload folder",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
