@@ -195,7 +195,7 @@ pub(super) fn file_report(
         if let Some((file, stored)) = opened {
             stored_size = Some(stored);
             // First and last blocks, read with the one open, when a key makes them matter.
-            let ends = file
+            let mut ends = file
                 .as_ref()
                 .filter(|_| encrypted && stored > 0 && stored % 16 == 0)
                 .map(|f| read_ends(f, stored, ctx.deep));
@@ -224,11 +224,11 @@ pub(super) fn file_report(
                 let key = file_key.as_ref().filter(|_| stored > 0 && !plaintext_magic);
                 // A small payload read whole for its ends is verified from memory.
                 let whole = ends
-                    .as_ref()
-                    .and_then(|e| e.as_ref().ok())
-                    .and_then(|e| e.whole());
+                    .as_mut()
+                    .and_then(|e| e.as_mut().ok())
+                    .and_then(|e| e.whole_mut());
                 let verified = match (whole, &file) {
-                    (Some(b), _) => deep_verify_bytes(b, key),
+                    (Some(b), _) => Ok(deep_verify_bytes(b, key)),
                     (None, Some(f)) => deep_verify(f, key),
                     (None, None) => Err(std::io::Error::other("the payload was not opened")),
                 };

@@ -38,15 +38,7 @@ fn verify(f: &mut dyn Read, key: Option<&Key32>) -> std::io::Result<Deep> {
     let (plaintext_len, problem) = match key {
         Some(k) => {
             let o = crypto::cbc::decrypt_stream(k, f, &mut sink)?;
-            let problem = o.problem.map(|p| match p {
-                crypto::cbc::StreamProblem::NotBlockAligned => format!(
-                    "ciphertext length {} is not a non-zero multiple of 16",
-                    o.ciphertext_len
-                ),
-                crypto::cbc::StreamProblem::BadPadding => {
-                    "PKCS#7 padding is invalid (wrong key or corrupt content)".to_string()
-                }
-            });
+            let problem = o.problem.map(|p| stream_problem(p, o.ciphertext_len));
             (o.plaintext_len, problem)
         }
         None => {
@@ -82,9 +74,9 @@ pub(super) struct Ends {
 }
 
 impl Ends {
-    /// The whole payload, when it was small enough to be read in full.
-    pub(super) fn whole(&self) -> Option<&[u8]> {
-        self.whole.as_deref()
+    /// The whole payload, when it was small enough to be read in full (wiped on drop).
+    pub(super) fn whole_mut(&mut self) -> Option<&mut [u8]> {
+        self.whole.as_deref_mut()
     }
 }
 
@@ -96,10 +88,37 @@ impl Drop for Ends {
     }
 }
 
-/// [`deep_verify`] of a payload already in memory (`content`, as stored): the same
-/// stream decryption over the bytes instead of the file.
-pub(super) fn deep_verify_bytes(content: &[u8], key: Option<&Key32>) -> std::io::Result<Deep> {
-    verify(&mut &content[..], key)
+/// [`deep_verify`] of a payload already in memory (`content`, as stored, decrypted in
+/// place and wiped by its owner): the same outcome as streaming it from the file.
+pub(super) fn deep_verify_bytes(content: &mut [u8], key: Option<&Key32>) -> Deep {
+    let (plaintext, problem) = match key {
+        Some(k) => {
+            let o = crypto::cbc::decrypt_stream_in_place(k, content);
+            let n = o.plaintext_len as usize;
+            (
+                &content[..n],
+                o.problem.map(|p| stream_problem(p, o.ciphertext_len)),
+            )
+        }
+        None => (&content[..], None),
+    };
+    Deep {
+        plaintext_len: plaintext.len() as u64,
+        sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(plaintext)),
+        problem,
+    }
+}
+
+/// What a decryption problem means for the report.
+fn stream_problem(p: crypto::cbc::StreamProblem, ciphertext_len: u64) -> String {
+    match p {
+        crypto::cbc::StreamProblem::NotBlockAligned => {
+            format!("ciphertext length {ciphertext_len} is not a non-zero multiple of 16")
+        }
+        crypto::cbc::StreamProblem::BadPadding => {
+            "PKCS#7 padding is invalid (wrong key or corrupt content)".to_string()
+        }
+    }
 }
 
 /// The ends of the payload opened as `f`, `stored` bytes long (positioned reads: the

@@ -93,6 +93,10 @@ pub struct ContentScan {
     pub other: Vec<OtherEntry>,
     /// `folders[0]` is the backup folder; `ContentFile::folder` indexes this.
     folders: Vec<Folder>,
+    /// `files[starts[p]..starts[p + 1]]` are the IDs whose first two bytes are `p`: a
+    /// lookup reads one slot and a few neighbouring entries (file IDs are SHA-1, so
+    /// uniform), where a binary search over the whole list missed the cache ~17 times.
+    starts: Vec<u32>,
 }
 
 /// A file that is not a regular file where the listing saw one (replaced meanwhile).
@@ -111,7 +115,13 @@ impl ContentScan {
     /// Index in [`ContentScan::files`] of the payload of `id` (the layout's expected place
     /// when both hold one).
     pub fn find(&self, id: &[u8; 20]) -> Option<usize> {
-        let i = self.files.partition_point(|c| c.id < *id);
+        let p = usize::from(u16::from_be_bytes([id[0], id[1]]));
+        let (lo, hi) = match self.starts.get(p..p + 2) {
+            Some(&[lo, hi]) => (lo as usize, hi as usize),
+            _ => (0, self.files.len()),
+        };
+        let run = self.files.get(lo..hi)?;
+        let i = lo + run.partition_point(|c| c.id < *id);
         (self.files.get(i)?.id == *id).then_some(i)
     }
 
@@ -282,8 +292,24 @@ impl Backup {
         scan.files
             .par_sort_unstable_by_key(|c| (c.id, c.is_flat() != flat_first));
         scan.other.sort_by(|a, b| a.path.cmp(&b.path));
+        if u32::try_from(scan.files.len()).is_ok() {
+            scan.starts = bucket_starts(&scan.files);
+        }
         Ok(scan)
     }
+}
+
+/// For each two-byte prefix `p` (and one past the last), the index of the first file whose
+/// ID is at or after `p` (`files` sorted by ID, at most `u32::MAX` of them).
+fn bucket_starts(files: &[ContentFile]) -> Vec<u32> {
+    let mut starts = vec![0u32; (1 << 16) + 1];
+    for c in files {
+        starts[usize::from(u16::from_be_bytes([c.id[0], c.id[1]])) + 1] += 1;
+    }
+    for p in 1..starts.len() {
+        starts[p] += starts[p - 1];
+    }
+    starts
 }
 
 fn too_many(path: &Path) -> BackupError {

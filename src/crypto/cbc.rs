@@ -238,6 +238,28 @@ fn decrypt_stream_in(
     })
 }
 
+/// [`decrypt_stream`] of a ciphertext already in memory, decrypted in place: the plaintext
+/// is `buf[..plaintext_len]` of the outcome, with the same length, padding and problem
+/// rules (no copy through a scratch buffer; the caller wipes `buf`).
+pub fn decrypt_stream_in_place(key: &Key32, buf: &mut [u8]) -> StreamOutcome {
+    let ciphertext_len = buf.len() as u64;
+    let aligned = buf.len() - buf.len() % BLOCK;
+    decrypt_in_place(&mut decryptor(key), &mut buf[..aligned]);
+    let (plaintext_len, problem) = if aligned == 0 || aligned != buf.len() {
+        (aligned, Some(StreamProblem::NotBlockAligned))
+    } else {
+        match pkcs7_pad_len(buf) {
+            Some(p) => (aligned - p, None),
+            None => (aligned, Some(StreamProblem::BadPadding)),
+        }
+    };
+    StreamOutcome {
+        ciphertext_len,
+        plaintext_len: plaintext_len as u64,
+        problem,
+    }
+}
+
 /// PKCS#7 padding length of a CBC stream from its last two ciphertext blocks alone
 /// (`prev` is the zero IV for a one-block stream): the exact plaintext length of a payload
 /// without decrypting all of it. None when the padding is invalid.
@@ -314,6 +336,50 @@ mod tests {
         )
         .unwrap()
         .is_empty());
+    }
+
+    /// In place and streamed agree on plaintext, length and problem, for every length
+    /// class: empty, unaligned, valid and invalid padding, more than one stream chunk.
+    #[test]
+    fn in_place_matches_stream() {
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        for n in [
+            0,
+            1,
+            15,
+            16,
+            17,
+            31,
+            32,
+            100,
+            4096,
+            STREAM_CHUNK - 1,
+            STREAM_CHUNK + 40,
+        ] {
+            let pt = bytes(n, n as u64 + 3);
+            let ct = encrypt(&key(), &pt);
+            cases.push(ct.clone());
+            cases.push(ct[..ct.len() - 1].to_vec()); // unaligned
+            let mut bad = ct.clone();
+            let l = bad.len();
+            // The last block's plaintext (its padding) changes: through the block before
+            // it, or the block itself when there is only one.
+            bad[if l >= 32 { l - 17 } else { l - 1 }] ^= 0x5a;
+            cases.push(bad);
+            cases.push(bytes(n, n as u64 + 11)); // random: padding mostly invalid
+        }
+        for ct in cases {
+            let (out, o) = stream(&ct, 4096);
+            let mut buf = ct.clone();
+            let p = decrypt_stream_in_place(&key(), &mut buf);
+            assert_eq!(p, o, "len {}", ct.len());
+            assert_eq!(
+                &buf[..p.plaintext_len as usize],
+                &out[..],
+                "len {}",
+                ct.len()
+            );
+        }
     }
 
     #[test]
