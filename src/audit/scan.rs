@@ -428,6 +428,14 @@ mod tests {
         )
         .unwrap();
         assert!(lean.files.is_empty());
+        // The JSON with per-file reports rendered in parallel is byte for byte serde's.
+        for r in [full.clone(), lean.clone()] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            crate::report::json::write(&mut a, &r).unwrap();
+            let mut r = r;
+            crate::report::json::write_scan(&mut b, &mut r).unwrap();
+            assert!(a == b, "{}: parallel JSON differs", dir.display());
+        }
         assert!(
             full.files.len() > 3 * REPORT_BATCH,
             "{}: spans several batches",

@@ -131,11 +131,11 @@ pub fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         // The table lists files only with --files: the rest needs only the totals.
         summary_only: matches!(a.report.format, Format::Table) && !a.files,
     };
-    let r = scan(&session, &opts)?;
+    let mut r = scan(&session, &opts)?;
     bar.finish_and_clear();
     let mut out = output::open(&a.report.output, &path)?;
     match a.report.format {
-        Format::Json => report::json::write(&mut out, &r),
+        Format::Json => report::json::write_scan(&mut out, &mut r),
         Format::Table => report::table::write_scan(&mut out, &r, a.files),
     }
     .and_then(|_| out.flush())
