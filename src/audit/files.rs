@@ -22,7 +22,8 @@ pub(super) struct FileCtx<'a> {
     pub(super) check_fileid: bool,
     pub(super) deep: bool,
     pub(super) deep_done: AtomicU64,
-    pub(super) deep_total: u64,
+    /// Bytes `deep` expects to read (set once the rows are known).
+    pub(super) deep_total: AtomicU64,
     pub(super) deep_progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
 }
 
@@ -248,7 +249,7 @@ pub(super) fn file_report(
                 }
                 let done = ctx.deep_done.fetch_add(stored, Ordering::Relaxed) + stored;
                 if let Some(cb) = ctx.deep_progress {
-                    cb(done, ctx.deep_total);
+                    cb(done, ctx.deep_total.load(Ordering::Relaxed));
                 }
             }
             // Size versus what is stored.

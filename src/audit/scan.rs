@@ -65,9 +65,9 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
 
     // The index is opened first (errors about it come first); its rows are streamed below.
     let index = s.index()?;
-    // Sizes are read with the listing only for `deep` (its progress total); otherwise a
-    // payload's size comes from the one open or `fstatat` its row makes.
-    let scan_disk = s.backup.content_listing(opts.deep).map_err(Error::from)?;
+    // No size is read with the listing: a payload's size comes from the one open or
+    // `fstatat` its row makes.
+    let scan_disk = s.backup.content_listing(false).map_err(Error::from)?;
     for o in &scan_disk.other {
         let rel = o
             .path
@@ -117,12 +117,6 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                         .map(move |g| (g.clone(), a.bundle_id.clone()))
                 })
                 .collect();
-            // Progress total of `deep`: every payload on disk (rows are streamed, not counted first).
-            let deep_total = if opts.deep {
-                on_disk.files.iter().map(|c| c.len.unwrap_or(0)).sum()
-            } else {
-                0
-            };
             let ctx = FileCtx {
                 listing: &on_disk,
                 keys: s.class_keys.as_ref(),
@@ -130,7 +124,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                 check_fileid: true,
                 deep: opts.deep,
                 deep_done: AtomicU64::new(0),
-                deep_total,
+                deep_total: AtomicU64::new(0),
                 deep_progress: opts.deep_progress,
             };
             // Rows stream from the index into reports, a batch at a time (in parallel, in
@@ -156,17 +150,43 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                            fold: &mut Fold,
                            apps: &mut AppMap,
                            findings: &mut Vec<Finding>| {
-                let (reports, keys): (Vec<FileReport>, Vec<(u128, Option<usize>)>) = batch
-                    .par_drain(..)
-                    .map(|(r, app)| {
-                        let key = path_key(&r.domain, &r.relative_path);
-                        // The payload this row's fileID names, whatever the row's kind.
-                        let payload =
-                            FileId::parse_bytes(&r.file_id).and_then(|id| ctx.listing.find(&id));
-                        let f = file_report(&ctx, r, payload, app, encrypted_backup);
-                        (f, (key, payload))
+                // The payload each row's fileID names, whatever the row's kind.
+                let payloads: Vec<Option<usize>> = batch
+                    .par_iter()
+                    .map(|(r, _)| {
+                        FileId::parse_bytes(&r.file_id).and_then(|id| ctx.listing.find(&id))
                     })
-                    .unzip();
+                    .collect();
+                let mut jobs: Vec<_> = batch.drain(..).zip(payloads).enumerate().collect();
+                // `deep`: the biggest payloads go first, one task each, so that no thread
+                // is left alone with a video at the end (the rest keep the index order).
+                let mut big = Vec::new();
+                if opts.deep {
+                    let total: u64 = jobs.iter().map(|(_, j)| deep_estimate(j)).sum();
+                    ctx.deep_total.fetch_add(total, Ordering::Relaxed);
+                    let (b, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut jobs)
+                        .into_iter()
+                        .partition(|(_, j)| deep_estimate(j) >= DEEP_BIG);
+                    big = b;
+                    big.sort_by_key(|(_, j)| std::cmp::Reverse(deep_estimate(j)));
+                    jobs = rest;
+                }
+                let permuted = !big.is_empty();
+                let mut done: Vec<(usize, FileReport, (u128, Option<usize>))> = big
+                    .into_par_iter()
+                    .with_max_len(1)
+                    .chain(jobs.into_par_iter())
+                    .map(|(i, ((r, app), payload))| {
+                        let key = path_key(&r.domain, &r.relative_path);
+                        let f = file_report(&ctx, r, payload, app, encrypted_backup);
+                        (i, f, (key, payload))
+                    })
+                    .collect();
+                if permuted {
+                    done.sort_unstable_by_key(|(i, _, _)| *i);
+                }
+                let (reports, keys): (Vec<FileReport>, Vec<(u128, Option<usize>)>) =
+                    done.into_iter().map(|(_, f, k)| (f, k)).unzip();
                 for (f, &(key, payload)) in reports.iter().zip(&keys) {
                     fold.add(f, key, payload, apps, findings, &mut report.summary);
                 }
@@ -358,6 +378,21 @@ impl Fold {
     }
 }
 
+/// With `deep`, payloads recorded this large or larger are verified first, one task each
+/// (small under test, so that the fixtures' payloads take that path too).
+#[cfg(not(test))]
+const DEEP_BIG: u64 = 8 << 20;
+#[cfg(test)]
+const DEEP_BIG: u64 = 2048;
+
+/// Bytes `deep` will read for a row: its recorded size when it is a file with a payload.
+fn deep_estimate(((r, _), payload): &((FileRecord, Option<String>), Option<usize>)) -> u64 {
+    match (r.kind, payload) {
+        (crate::index::FileKind::File, Some(_)) => r.size.unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// Key of a (domain, relativePath) pair for duplicate detection: 128 bits of SHA-1 over
 /// both with a separator that cannot occur in the domain's length prefix.
 fn path_key(domain: &str, relative_path: &str) -> u128 {
@@ -428,6 +463,21 @@ mod tests {
         )
         .unwrap();
         assert!(lean.files.is_empty());
+        if deep {
+            // The biggest payloads are verified first; the reports keep the index order.
+            let plain = scan(&s, &ScanOptions::default()).unwrap();
+            let order = |r: &ScanReport| -> Vec<(String, String)> {
+                r.files
+                    .iter()
+                    .map(|f| (f.domain.clone(), f.relative_path.clone()))
+                    .collect()
+            };
+            assert_eq!(order(&full), order(&plain), "{}", dir.display());
+            assert!(full
+                .files
+                .iter()
+                .any(|f| f.size.unwrap_or(0) >= DEEP_BIG && f.sha256.is_some()));
+        }
         // The JSON with per-file reports rendered in parallel is byte for byte serde's.
         for r in [full.clone(), lean.clone()] {
             let (mut a, mut b) = (Vec::new(), Vec::new());
