@@ -157,36 +157,25 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                         FileId::parse_bytes(&r.file_id).and_then(|id| ctx.listing.find(&id))
                     })
                     .collect();
-                let mut jobs: Vec<_> = batch.drain(..).zip(payloads).enumerate().collect();
-                // `deep`: the biggest payloads go first, one task each, so that no thread
-                // is left alone with a video at the end (the rest keep the index order).
-                let mut big = Vec::new();
-                if opts.deep {
-                    let total: u64 = jobs.iter().map(|(_, j)| deep_estimate(j)).sum();
+                let report_of = |((r, app), payload): Job| {
+                    let key = path_key(&r.domain, &r.relative_path);
+                    (
+                        file_report(&ctx, r, payload, app, encrypted_backup),
+                        (key, payload),
+                    )
+                };
+                let (reports, keys): (Vec<FileReport>, Vec<(u128, Option<usize>)>) = if opts.deep {
+                    let jobs: Vec<Job> = batch.drain(..).zip(payloads).collect();
+                    let total: u64 = jobs.iter().map(deep_estimate).sum();
                     ctx.deep_total.fetch_add(total, Ordering::Relaxed);
-                    let (b, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut jobs)
-                        .into_iter()
-                        .partition(|(_, j)| deep_estimate(j) >= DEEP_BIG);
-                    big = b;
-                    big.sort_by_key(|(_, j)| std::cmp::Reverse(deep_estimate(j)));
-                    jobs = rest;
-                }
-                let permuted = !big.is_empty();
-                let mut done: Vec<(usize, FileReport, (u128, Option<usize>))> = big
-                    .into_par_iter()
-                    .with_max_len(1)
-                    .chain(jobs.into_par_iter())
-                    .map(|(i, ((r, app), payload))| {
-                        let key = path_key(&r.domain, &r.relative_path);
-                        let f = file_report(&ctx, r, payload, app, encrypted_backup);
-                        (i, f, (key, payload))
-                    })
-                    .collect();
-                if permuted {
-                    done.sort_unstable_by_key(|(i, _, _)| *i);
-                }
-                let (reports, keys): (Vec<FileReport>, Vec<(u128, Option<usize>)>) =
-                    done.into_iter().map(|(_, f, k)| (f, k)).unzip();
+                    deep_in_order(jobs, &report_of).into_iter().unzip()
+                } else {
+                    batch
+                        .par_drain(..)
+                        .zip(payloads.into_par_iter())
+                        .map(report_of)
+                        .unzip()
+                };
                 for (f, &(key, payload)) in reports.iter().zip(&keys) {
                     fold.add(f, key, payload, apps, findings, &mut report.summary);
                 }
@@ -385,8 +374,58 @@ const DEEP_BIG: u64 = 8 << 20;
 #[cfg(test)]
 const DEEP_BIG: u64 = 2048;
 
+/// A row to report on: the row with its app, and the payload its fileID names.
+type Job = ((FileRecord, Option<String>), Option<usize>);
+
+/// Run `report_of` over the rows of a `deep` scan, results in row order. Payloads differ
+/// by orders of magnitude in size, and rayon's splitting of the row list into halves
+/// left one thread alone with a video at the end. Here the big payloads (at least
+/// [`DEEP_BIG`]) form one queue, largest first, and the rest another, in small blocks in
+/// row order; half the threads start on each (hashing a video beside the system calls of
+/// small files went faster than two videos at once here) and take from the other queue
+/// when theirs is empty, so the last task is one small block or the smallest video.
+/// Rows and results stay in place (rows are taken, results set, by index).
+fn deep_in_order<T: Send + Sync>(jobs: Vec<Job>, report_of: &(dyn Fn(Job) -> T + Sync)) -> Vec<T> {
+    use std::sync::{Mutex, OnceLock, PoisonError};
+    const BLOCK: usize = 32;
+    let est: Vec<u64> = jobs.iter().map(deep_estimate).collect();
+    let mut big: Vec<usize> = (0..jobs.len()).filter(|&i| est[i] >= DEEP_BIG).collect();
+    big.sort_by_key(|&i| std::cmp::Reverse(est[i]));
+    let small: Vec<usize> = (0..jobs.len()).filter(|&i| est[i] < DEEP_BIG).collect();
+    let jobs: Vec<Mutex<Option<Job>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
+    let done: Vec<OnceLock<T>> = (0..jobs.len()).map(|_| OnceLock::new()).collect();
+    let queues = [Mutex::new(big.chunks(1)), Mutex::new(small.chunks(BLOCK))];
+    let take = |q: usize| {
+        queues[q]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next()
+    };
+    (0..rayon::current_num_threads())
+        .into_par_iter()
+        .for_each(|w| {
+            while let Some(block) = take(w % 2).or_else(|| take(1 - w % 2)) {
+                for &i in block {
+                    let job = jobs[i]
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .take();
+                    if let Some(job) = job {
+                        let _ = done[i].set(report_of(job));
+                    }
+                }
+            }
+        });
+    done.into_iter()
+        .map(|c| {
+            c.into_inner()
+                .expect("each row is in one queue block, reported once")
+        })
+        .collect()
+}
+
 /// Bytes `deep` will read for a row: its recorded size when it is a file with a payload.
-fn deep_estimate(((r, _), payload): &((FileRecord, Option<String>), Option<usize>)) -> u64 {
+fn deep_estimate(((r, _), payload): &Job) -> u64 {
     match (r.kind, payload) {
         (crate::index::FileKind::File, Some(_)) => r.size.unwrap_or(0),
         _ => 0,
