@@ -97,6 +97,10 @@ pub struct ContentScan {
     /// lookup reads one slot and a few neighbouring entries (file IDs are SHA-1, so
     /// uniform), where a binary search over the whole list missed the cache ~17 times.
     starts: Vec<u32>,
+    /// Whether opening with `O_NOATIME` was refused (a payload not owned by this user):
+    /// later opens go without it.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    no_noatime: std::sync::atomic::AtomicBool,
 }
 
 /// A file that is not a regular file where the listing saw one (replaced meanwhile).
@@ -139,7 +143,24 @@ impl ContentScan {
                 | OFlags::NOFOLLOW
                 | OFlags::NONBLOCK
                 | OFlags::NOCTTY;
-            fs::File::from(openat(&folder.handle, name, flags, Mode::empty())?)
+            // Reading evidence should not change it: O_NOATIME keeps access times as they
+            // were (Linux; only the owner may ask, so it is dropped after a refusal).
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            let fd = if self.no_noatime.load(std::sync::atomic::Ordering::Relaxed) {
+                openat(&folder.handle, name, flags, Mode::empty())
+            } else {
+                match openat(&folder.handle, name, flags | OFlags::NOATIME, Mode::empty()) {
+                    Err(rustix::io::Errno::PERM) => {
+                        self.no_noatime
+                            .store(true, std::sync::atomic::Ordering::Relaxed);
+                        openat(&folder.handle, name, flags, Mode::empty())
+                    }
+                    r => r,
+                }
+            };
+            #[cfg(not(any(target_os = "linux", target_os = "android")))]
+            let fd = openat(&folder.handle, name, flags, Mode::empty());
+            fs::File::from(fd?)
         };
         #[cfg(not(unix))]
         let file = {

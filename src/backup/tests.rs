@@ -438,6 +438,22 @@ fn listing_opens_payloads_in_their_folder() {
     let mut got = String::new();
     f.read_to_string(&mut got).unwrap();
     assert_eq!(got, "0123456789");
+    // Reading a payload leaves its access time as it was (O_NOATIME on Linux; under
+    // relatime an access time older than the change time would otherwise be updated).
+    #[cfg(target_os = "linux")]
+    {
+        let p = root.join(a.prefix()).join(a.as_str());
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1 << 30);
+        fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_times(fs::FileTimes::new().set_accessed(old))
+            .unwrap();
+        let (mut f, _) = scan.open(ca).unwrap();
+        f.read_to_string(&mut String::new()).unwrap();
+        assert_eq!(fs::metadata(&p).unwrap().accessed().unwrap(), old);
+    }
     // The same payload with sizes listed.
     let sized = b.content_listing(true).unwrap();
     assert_eq!(
