@@ -165,10 +165,9 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                     )
                 };
                 let (reports, keys): (Vec<FileReport>, Vec<(u128, Option<usize>)>) = if opts.deep {
-                    let jobs: Vec<Job> = batch.drain(..).zip(payloads).collect();
-                    let total: u64 = jobs.iter().map(deep_estimate).sum();
-                    ctx.deep_total.fetch_add(total, Ordering::Relaxed);
-                    deep_in_order(jobs, &report_of).into_iter().unzip()
+                    // The batch is moved (its buffer freed as it is taken) rather than drained.
+                    let jobs = std::mem::take(batch).into_iter().zip(payloads);
+                    deep_in_order(jobs, &report_of, &ctx.deep_total).unzip()
                 } else {
                     batch
                         .par_drain(..)
@@ -384,15 +383,28 @@ type Job = ((FileRecord, Option<String>), Option<usize>);
 /// row order; half the threads start on each (hashing a video beside the system calls of
 /// small files went faster than two videos at once here) and take from the other queue
 /// when theirs is empty, so the last task is one small block or the smallest video.
-/// Rows and results stay in place (rows are taken, results set, by index).
-fn deep_in_order<T: Send + Sync>(jobs: Vec<Job>, report_of: &(dyn Fn(Job) -> T + Sync)) -> Vec<T> {
+/// Rows and results stay in place (rows are taken, results set, by index), and the
+/// results are handed out as they are moved from their slots (one copy at a time).
+/// `total` grows by the bytes the rows will read (the progress total).
+fn deep_in_order<T: Send + Sync>(
+    jobs: impl Iterator<Item = Job>,
+    report_of: &(dyn Fn(Job) -> T + Sync),
+    total: &AtomicU64,
+) -> impl Iterator<Item = T> {
     use std::sync::{Mutex, OnceLock, PoisonError};
     const BLOCK: usize = 32;
-    let est: Vec<u64> = jobs.iter().map(deep_estimate).collect();
+    let mut est = Vec::new();
+    let jobs: Vec<Mutex<Option<Job>>> = jobs
+        .map(|j| {
+            est.push(deep_estimate(&j));
+            Mutex::new(Some(j))
+        })
+        .collect();
+    total.fetch_add(est.iter().sum(), Ordering::Relaxed);
     let mut big: Vec<usize> = (0..jobs.len()).filter(|&i| est[i] >= DEEP_BIG).collect();
     big.sort_by_key(|&i| std::cmp::Reverse(est[i]));
     let small: Vec<usize> = (0..jobs.len()).filter(|&i| est[i] < DEEP_BIG).collect();
-    let jobs: Vec<Mutex<Option<Job>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
+    drop(est);
     let done: Vec<OnceLock<T>> = (0..jobs.len()).map(|_| OnceLock::new()).collect();
     let queues = [Mutex::new(big.chunks(1)), Mutex::new(small.chunks(BLOCK))];
     let take = |q: usize| {
@@ -416,12 +428,11 @@ fn deep_in_order<T: Send + Sync>(jobs: Vec<Job>, report_of: &(dyn Fn(Job) -> T +
                 }
             }
         });
-    done.into_iter()
-        .map(|c| {
-            c.into_inner()
-                .expect("each row is in one queue block, reported once")
-        })
-        .collect()
+    drop(jobs);
+    done.into_iter().map(|c| {
+        c.into_inner()
+            .expect("each row is in one queue block, reported once")
+    })
 }
 
 /// Bytes `deep` will read for a row: its recorded size when it is a file with a payload.
