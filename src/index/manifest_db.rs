@@ -365,23 +365,38 @@ impl ManifestDb {
         let window = rayon::current_num_threads().max(1) * 2;
         let (source, name) = (&self.source, self.name.as_str());
         let mut n = 0u64;
-        for group in ranges.chunks(window) {
-            let parts: Vec<Result<Vec<FileRecord>, IndexError>> = group
-                .par_iter()
-                .map(|&range| {
-                    let conn = connect(source, name)?;
-                    let mut out = Vec::new();
-                    read_rows(&conn, name, Some(range), &mut |r| out.push(r))?;
-                    Ok(out)
-                })
-                .collect();
-            for part in parts {
+        // A reader thread reads the next group of ranges (in parallel) while this thread
+        // hands the rows of the previous ones to `f`: neither waits for the other. The
+        // channel holds at most `window` ranges' rows, so memory stays bounded; when `f`'s
+        // side stops (an error), the reader's next send fails and it stops too.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<FileRecord>, IndexError>>(window);
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                for group in ranges.chunks(window) {
+                    let parts: Vec<Result<Vec<FileRecord>, IndexError>> = group
+                        .par_iter()
+                        .map(|&range| {
+                            let conn = connect(source, name)?;
+                            let mut out = Vec::new();
+                            read_rows(&conn, name, Some(range), &mut |r| out.push(r))?;
+                            Ok(out)
+                        })
+                        .collect();
+                    for part in parts {
+                        if tx.send(part).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+            for part in rx {
                 for rec in part? {
                     f(rec);
                     n += 1;
                 }
             }
-        }
+            Ok::<(), IndexError>(())
+        })?;
         Ok(n)
     }
 }
