@@ -156,9 +156,10 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
         .iter()
         .filter_map(|j| records.get(j.row).and_then(|r| r.size))
         .sum();
+    let listing = s.backup.content_listing(false)?;
     let ctx = write::Ctx {
         out: &out,
-        backup: &s.backup,
+        listing: &listing,
         keys: s.class_keys.as_ref(),
         force: opts.force,
         symlinks: opts.symlinks,

@@ -2,7 +2,7 @@
 
 use super::path::{resolve_link, Refusal};
 use super::plan::{FileJob, LinkJob, Plan};
-use crate::backup::{Backup, FileId};
+use crate::backup::{ContentScan, FileId};
 use crate::crypto::{self, ClassKeyState, ClassKeys, Key32};
 use crate::index::FileRecord;
 use rayon::prelude::*;
@@ -27,7 +27,8 @@ pub(crate) enum Outcome {
 /// Shared, read-only context of the workers.
 pub(crate) struct Ctx<'a> {
     pub out: &'a Path,
-    pub backup: &'a Backup,
+    /// The payloads on disk (one listing; payloads are opened through it).
+    pub listing: &'a ContentScan,
     pub keys: Option<&'a ClassKeys>,
     pub force: bool,
     pub symlinks: bool,
@@ -81,69 +82,13 @@ pub(crate) fn make_dirs(ctx: &Ctx<'_>, plan: &Plan) -> (Vec<bool>, u64, Vec<(usi
 }
 
 /// Open a payload without following a link; `None` when there is none.
-fn open_payload(backup: &Backup, id: &FileId) -> io::Result<Option<(File, u64)>> {
-    let open = |p: &Path| -> io::Result<File> {
-        let mut o = OpenOptions::new();
-        o.read(true);
-        match o_nofollow() {
-            #[cfg(unix)]
-            Some(flag) => {
-                use std::os::unix::fs::OpenOptionsExt;
-                o.custom_flags(flag);
-            }
-            _ => {
-                if fs::symlink_metadata(p)?.file_type().is_symlink() {
-                    return Err(io::Error::other(
-                        "the payload is a symbolic link (not followed)",
-                    ));
-                }
-            }
-        }
-        // Opening a FIFO blocks until a writer appears: refuse anything but a regular file
-        // (or a link, which O_NOFOLLOW refuses) before opening.
-        let m = fs::symlink_metadata(p)?;
-        if !m.file_type().is_symlink() && !m.is_file() {
-            return Err(io::Error::other("the payload is not a regular file"));
-        }
-        o.open(p)
-    };
-    let expected = backup.expected_content_path(id);
-    let f = match open(&expected) {
-        Ok(f) => f,
-        Err(e) if e.kind() == ErrorKind::NotFound => match backup.content_path(id) {
-            Some(p) => open(&p)?,
-            None => return Ok(None),
-        },
-        Err(e) => return Err(e),
-    };
-    let m = f.metadata()?;
-    if !m.is_file() {
-        return Err(io::Error::other("the payload is not a regular file"));
-    }
-    Ok(Some((f, m.len())))
-}
-
-/// `O_NOFOLLOW` where its value is known (std does not export it); elsewhere the caller
-/// checks with `symlink_metadata` first.
-fn o_nofollow() -> Option<i32> {
-    if cfg!(any(
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd"
-    )) {
-        Some(0x0100)
-    } else if cfg!(all(
-        any(target_os = "linux", target_os = "android"),
-        target_arch = "x86_64"
-    )) {
-        Some(0o400000)
-    } else if cfg!(all(
-        any(target_os = "linux", target_os = "android"),
-        any(target_arch = "aarch64", target_arch = "arm")
-    )) {
-        Some(0o100000)
-    } else {
-        None
+/// The payload of `id` from the backup's one listing, opened inside its folder: a regular
+/// file (links are not followed, a FIFO does not block, access times are kept), with its
+/// length; `None` when no payload of that fileID is on disk.
+fn open_payload(listing: &ContentScan, id: &FileId) -> io::Result<Option<(File, u64)>> {
+    match listing.find(&id.to_bytes()) {
+        Some(i) => listing.open(&listing.files[i]).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -232,7 +177,7 @@ fn export_file(ctx: &Ctx<'_>, rec: &FileRecord, job: &FileJob) -> Outcome {
             format!("fileID {:?} is not 40 lowercase hex digits", rec.file_id),
         );
     };
-    let (mut input, stored) = match open_payload(ctx.backup, &id) {
+    let (mut input, stored) = match open_payload(ctx.listing, &id) {
         Ok(Some(x)) => x,
         Ok(None) => return Outcome::Missing,
         Err(e) => return Outcome::Failed("unreadable", format!("cannot read the payload: {e}")),
@@ -424,21 +369,6 @@ mod tests {
             SystemTime::UNIX_EPOCH.checked_sub(Duration::from_secs(86_400))
         );
         assert_eq!(unix_time(0), Some(SystemTime::UNIX_EPOCH));
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn nofollow_refuses_a_link() {
-        let d = tempfile::tempdir().unwrap();
-        fs::write(d.path().join("real"), b"x").unwrap();
-        std::os::unix::fs::symlink(d.path().join("real"), d.path().join("link")).unwrap();
-        let mut o = OpenOptions::new();
-        o.read(true);
-        use std::os::unix::fs::OpenOptionsExt;
-        o.custom_flags(o_nofollow().unwrap());
-        assert!(o.open(d.path().join("real")).is_ok());
-        let e = o.open(d.path().join("link")).unwrap_err();
-        assert_eq!(e.raw_os_error(), Some(40), "ELOOP");
     }
 
     #[test]
