@@ -112,10 +112,30 @@ fn run_all(s: &Setup, label: &str) -> usize {
         c.extend(pw.iter().cloned());
     }
     let before = tree_digest(&s.evidence);
+    // A plain Manifest.db is read by SQLite's own file layer, which cannot be asked to
+    // keep access times; everything else auditor reads is opened with O_NOATIME.
+    let plain_index = std::fs::read(s.backup.join("Manifest.db"))
+        .is_ok_and(|b| b.starts_with(b"SQLite format 3\0"));
+    let atime_checked = cfg!(target_os = "linux") && atimes_are_updated(&s.out);
     let mut expected_outputs: Vec<String> = Vec::new();
     for c in &cmds {
         let args: Vec<&str> = c.iter().map(String::as_str).collect();
+        if atime_checked {
+            set_atimes(&s.evidence, OLD);
+        }
         let run = run_auditor(&args, &s.cwd, None, LIMIT);
+        if atime_checked {
+            for (p, t) in atimes(&s.evidence) {
+                let exempt = plain_index
+                    && p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("Manifest.db"));
+                assert!(
+                    exempt || t == OLD,
+                    "{label}: {args:?} changed the access time of {}",
+                    p.display()
+                );
+            }
+        }
         assert!(
             matches!(run.code, Some(0..=4)),
             "{label}: {args:?} exited {:?}: {}",
@@ -173,6 +193,57 @@ fn run_all(s: &Setup, label: &str) -> usize {
     );
     eprintln!("{label}: {} runs, evidence unchanged", cmds.len());
     cmds.len()
+}
+
+/// An access time older than any modification time: under `relatime` any read updates it.
+const OLD: std::time::SystemTime = std::time::UNIX_EPOCH;
+
+/// Regular files under `dir` with their access times (reading metadata does not change them).
+fn atimes(dir: &Path) -> Vec<(PathBuf, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let p = e.expect("entry").path();
+            let md = std::fs::symlink_metadata(&p).expect("metadata");
+            if md.is_dir() {
+                stack.push(p);
+            } else if md.is_file() {
+                out.push((p, md.accessed().expect("atime")));
+            }
+        }
+    }
+    out
+}
+
+fn set_atime(p: &Path, t: std::time::SystemTime) {
+    std::fs::File::open(p)
+        .and_then(|f| f.set_times(std::fs::FileTimes::new().set_accessed(t)))
+        .expect("set atime");
+}
+
+/// Set the access time of every regular file under `dir` to `t` (modification times kept).
+fn set_atimes(dir: &Path, t: std::time::SystemTime) {
+    for (p, _) in atimes(dir) {
+        set_atime(&p, t);
+    }
+}
+
+/// Does this filesystem record reads in access times (not mounted `noatime`)? Tried on a
+/// scratch file in `dir`; when it does not, the access-time checks are skipped.
+fn atimes_are_updated(dir: &Path) -> bool {
+    let p = dir.join(".atime-probe");
+    std::fs::write(&p, b"x").expect("probe");
+    set_atime(&p, OLD);
+    let _ = std::fs::read(&p);
+    let updated = std::fs::metadata(&p)
+        .and_then(|m| m.accessed())
+        .is_ok_and(|t| t != OLD);
+    std::fs::remove_file(&p).expect("probe");
+    if !updated {
+        eprintln!("skipped: access times are not updated on this filesystem");
+    }
+    updated
 }
 
 #[test]

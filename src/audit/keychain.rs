@@ -119,7 +119,7 @@ pub fn load(s: &Session, records: &[FileRecord]) -> Result<Option<LoadedKeychain
     }
     file.present = true;
     let mut raw = Zeroizing::new(Vec::with_capacity(md.len() as usize));
-    std::fs::File::open(&path)
+    crate::backup::open_evidence(&path)
         .and_then(|mut f| f.read_to_end(&mut raw))
         .map_err(|e| Error::backup(&path, format!("cannot read the keychain payload: {e}")))?;
     let clear = match &rec.encryption_key {

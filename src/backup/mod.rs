@@ -117,6 +117,23 @@ pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, BackupError> {
     Ok(buf)
 }
 
+/// Open a file of the backup for reading. On Linux it is opened with `O_NOATIME` so that
+/// reading evidence leaves its access time as it was (only the file's owner may ask for
+/// that: on a refusal it is opened without).
+pub fn open_evidence(path: &Path) -> std::io::Result<fs::File> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{open, Mode, OFlags};
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY;
+        match open(path, flags | OFlags::NOATIME, Mode::empty()) {
+            Err(rustix::io::Errno::PERM) => Ok(fs::File::from(open(path, flags, Mode::empty())?)),
+            r => Ok(fs::File::from(r?)),
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fs::File::open(path)
+}
+
 /// Open a regular file of at most `limit` bytes for reading; returns it and its length.
 pub fn open_capped(path: &Path, limit: u64) -> Result<(fs::File, u64), BackupError> {
     // Check before opening: opening a FIFO blocks until a writer appears (a hostile
@@ -128,7 +145,7 @@ pub fn open_capped(path: &Path, limit: u64) -> Result<(fs::File, u64), BackupErr
             problem: "not a regular file".into(),
         });
     }
-    let file = fs::File::open(path).map_err(|e| BackupError::io(path, e))?;
+    let file = open_evidence(path).map_err(|e| BackupError::io(path, e))?;
     let meta = file.metadata().map_err(|e| BackupError::io(path, e))?;
     if !meta.is_file() {
         return Err(BackupError::Malformed {
@@ -377,7 +394,7 @@ fn db_state(path: &Path, len: u64) -> Result<DbState, BackupError> {
         return Ok(DbState::Empty);
     }
     let mut head = [0u8; 16];
-    let mut f = fs::File::open(path).map_err(|e| BackupError::io(path, e))?;
+    let mut f = open_evidence(path).map_err(|e| BackupError::io(path, e))?;
     let mut got = 0;
     while got < head.len() {
         let n = f

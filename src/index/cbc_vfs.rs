@@ -188,7 +188,7 @@ unsafe extern "C" fn x_open(
     else {
         return ffi::SQLITE_CANTOPEN;
     };
-    let Ok(fd) = std::fs::File::open(&target.path) else {
+    let Ok(fd) = crate::backup::open_evidence(&target.path) else {
         return ffi::SQLITE_CANTOPEN;
     };
     let state = Box::into_raw(Box::new(FileState {

@@ -198,7 +198,7 @@ fn search_one(
         // Missing payload: nothing of it is in the backup to leak.
         return Outcome::Skipped;
     };
-    let mut f = match std::fs::File::open(&path) {
+    let mut f = match crate::backup::open_evidence(&path) {
         Ok(f) => f,
         Err(e) => return Outcome::Unsearched(format!("cannot open the payload: {e}")),
     };
