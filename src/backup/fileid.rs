@@ -13,20 +13,14 @@ pub struct FileId(String);
 impl FileId {
     /// Accept exactly 40 lower-case hex digits; anything else is `None`.
     pub fn parse(s: &str) -> Option<FileId> {
-        let ok = s.len() == 40
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        ok.then(|| FileId(s.to_owned()))
+        super::is_lower_hex(s, 40).then(|| FileId(s.to_owned()))
     }
 
     /// The 20 bytes of exactly 40 lower-case hex digits; anything else is `None`
     /// (the same acceptance as [`FileId::parse`], without an allocation).
     pub fn parse_bytes(s: &str) -> Option<[u8; 20]> {
         let mut out = [0u8; 20];
-        let ok = s.len() == 40
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        (ok && hex::decode_to_slice(s, &mut out).is_ok()).then_some(out)
+        (super::is_lower_hex(s, 40) && hex::decode_to_slice(s, &mut out).is_ok()).then_some(out)
     }
 
     /// `SHA-1(domain + "-" + relative_path)` in lower-case hex (also for an empty path,

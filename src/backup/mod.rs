@@ -125,13 +125,29 @@ pub fn open_evidence(path: &Path) -> std::io::Result<fs::File> {
     {
         use rustix::fs::{open, Mode, OFlags};
         let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY;
-        match open(path, flags | OFlags::NOATIME, Mode::empty()) {
-            Err(rustix::io::Errno::PERM) => Ok(fs::File::from(open(path, flags, Mode::empty())?)),
-            r => Ok(fs::File::from(r?)),
-        }
+        let refused = std::sync::atomic::AtomicBool::new(false);
+        open_noatime(|f| open(path, flags | f, Mode::empty()), &refused)
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     fs::File::open(path)
+}
+
+/// `open(O_NOATIME)` unless `refused` says it was refused before; on a refusal (only the
+/// file's owner may ask for it), open without and remember that in `refused`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn open_noatime(
+    open: impl Fn(rustix::fs::OFlags) -> rustix::io::Result<std::os::fd::OwnedFd>,
+    refused: &std::sync::atomic::AtomicBool,
+) -> std::io::Result<fs::File> {
+    use rustix::fs::OFlags;
+    use std::sync::atomic::Ordering::Relaxed;
+    if !refused.load(Relaxed) {
+        match open(OFlags::NOATIME) {
+            Err(rustix::io::Errno::PERM) => refused.store(true, Relaxed),
+            r => return Ok(fs::File::from(r?)),
+        }
+    }
+    Ok(fs::File::from(open(OFlags::empty())?))
 }
 
 /// Open a regular file of at most `limit` bytes for reading; returns it and its length.

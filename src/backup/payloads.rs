@@ -146,21 +146,13 @@ impl ContentScan {
             // Reading evidence should not change it: O_NOATIME keeps access times as they
             // were (Linux; only the owner may ask, so it is dropped after a refusal).
             #[cfg(any(target_os = "linux", target_os = "android"))]
-            let fd = if self.no_noatime.load(std::sync::atomic::Ordering::Relaxed) {
-                openat(&folder.handle, name, flags, Mode::empty())
-            } else {
-                match openat(&folder.handle, name, flags | OFlags::NOATIME, Mode::empty()) {
-                    Err(rustix::io::Errno::PERM) => {
-                        self.no_noatime
-                            .store(true, std::sync::atomic::Ordering::Relaxed);
-                        openat(&folder.handle, name, flags, Mode::empty())
-                    }
-                    r => r,
-                }
-            };
+            let file = super::open_noatime(
+                |f| openat(&folder.handle, name, flags | f, Mode::empty()),
+                &self.no_noatime,
+            )?;
             #[cfg(not(any(target_os = "linux", target_os = "android")))]
-            let fd = openat(&folder.handle, name, flags, Mode::empty());
-            fs::File::from(fd?)
+            let file = fs::File::from(openat(&folder.handle, name, flags, Mode::empty())?);
+            file
         };
         #[cfg(not(unix))]
         let file = {
