@@ -199,27 +199,47 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
             report.per_file = fold.per_file;
             // A payload no row names (where both layouts hold a file ID, the row marks the
             // first of them, which stands for both).
-            report.orphans = on_disk
+            // A size that cannot be read (the payload went away or changed kind since the
+            // listing) is reported as 0 bytes with a finding saying why, never silently.
+            for c in on_disk
                 .files
                 .iter()
                 .filter(|c| on_disk.find(&c.id).is_none_or(|i| !fold.listed[i]))
-                .map(|c| Orphan {
+            {
+                let o = Orphan {
                     file_id: c.file_id().to_string(),
                     path: on_disk.path(c).display().to_string(),
-                    bytes: on_disk.len(c).unwrap_or(0),
-                })
-                .collect();
-            for o in &report.orphans {
+                    bytes: 0,
+                };
+                let size = match on_disk.len(c) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        findings.push(
+                            Finding::new(
+                                &R::FILE_UNREADABLE,
+                                format!("cannot read the size of the orphan payload: {e}"),
+                            )
+                            .at(o.path.clone()),
+                        );
+                        findings.push(
+                            Finding::new(
+                                &R::FILE_ORPHAN,
+                                format!("payload {} (size unknown) is not in the index", o.file_id),
+                            )
+                            .at(o.path.clone()),
+                        );
+                        report.orphans.push(o);
+                        continue;
+                    }
+                };
                 findings.push(
                     Finding::new(
                         &R::FILE_ORPHAN,
-                        format!(
-                            "payload {} ({} bytes) is not in the index",
-                            o.file_id, o.bytes
-                        ),
+                        format!("payload {} ({size} bytes) is not in the index", o.file_id),
                     )
                     .at(o.path.clone()),
                 );
+                report.orphans.push(Orphan { bytes: size, ..o });
             }
             backup.encryption.payloads_encrypted = if fold.any_file {
                 Some(fold.any_encrypted && fold.stored_plain == 0)
@@ -575,6 +595,68 @@ mod tests {
         if let Some(d) = crate::test_support::shared("external/mvt/ios_backup") {
             assert_eq!(both_ways(&d, None, false), 3721);
         }
+    }
+
+    #[test]
+    fn orphan_whose_size_cannot_be_read_is_not_silent() {
+        let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs/small.json");
+        let spec =
+            crate::fixture::Spec::from_json(&std::fs::read_to_string(spec).unwrap()).unwrap();
+        let t = tempfile::tempdir().unwrap();
+        let out = t.path().join("b");
+        crate::fixture::write(&spec, &out).unwrap();
+        let id = "ab".repeat(20);
+        let orphan = out.join(&id[..2]).join(&id);
+        std::fs::create_dir_all(orphan.parent().unwrap()).unwrap();
+        let mut s = Session::open(&out).unwrap();
+        s.unlock(
+            Unlock::Password(crate::crypto::Password::new("fixture-small-pw".into())),
+            None,
+            &mut |_, _| {},
+        )
+        .unwrap();
+        let rules = |r: &ScanReport, rule: &str| -> Vec<String> {
+            r.findings
+                .iter()
+                .filter(|f| f.rule == rule && f.location.as_deref().unwrap_or("").ends_with(&id))
+                .map(|f| f.message.clone())
+                .collect()
+        };
+        // Listed and sized: its bytes are reported.
+        std::fs::write(&orphan, [7u8; 33]).unwrap();
+        let r = scan(&s, &ScanOptions::default()).unwrap();
+        let o: Vec<_> = r.orphans.iter().filter(|o| o.file_id == id).collect();
+        assert_eq!(o.len(), 1);
+        assert_eq!(o[0].bytes, 33);
+        assert_eq!(
+            rules(&r, "file.orphan"),
+            [format!("payload {id} (33 bytes) is not in the index")]
+        );
+        assert!(rules(&r, "file.unreadable").is_empty());
+        // Listed, then deleted while the rows are verified: its size is unknown, and said so.
+        let gone = |_: u64, _: u64| {
+            let _ = std::fs::remove_file(&orphan);
+        };
+        let r = scan(
+            &s,
+            &ScanOptions {
+                deep: true,
+                deep_progress: Some(&gone),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(!orphan.exists());
+        let o: Vec<_> = r.orphans.iter().filter(|o| o.file_id == id).collect();
+        assert_eq!(o.len(), 1);
+        assert_eq!(o[0].bytes, 0);
+        assert_eq!(
+            rules(&r, "file.orphan"),
+            [format!("payload {id} (size unknown) is not in the index")]
+        );
+        let unreadable = rules(&r, "file.unreadable");
+        assert_eq!(unreadable.len(), 1, "{unreadable:?}");
+        assert!(unreadable[0].starts_with("cannot read the size of the orphan payload: "));
     }
 
     #[test]
