@@ -112,10 +112,7 @@ fn run_all(s: &Setup, label: &str) -> usize {
         c.extend(pw.iter().cloned());
     }
     let before = tree_digest(&s.evidence);
-    // A plain Manifest.db is read by SQLite's own file layer, which cannot be asked to
-    // keep access times; everything else auditor reads is opened with O_NOATIME.
-    let plain_index = std::fs::read(s.backup.join("Manifest.db"))
-        .is_ok_and(|b| b.starts_with(b"SQLite format 3\0"));
+    // Every file auditor reads, plain Manifest.db included, is opened with O_NOATIME.
     let atime_checked = cfg!(target_os = "linux") && atimes_are_updated(&s.out);
     let mut expected_outputs: Vec<String> = Vec::new();
     for c in &cmds {
@@ -126,11 +123,8 @@ fn run_all(s: &Setup, label: &str) -> usize {
         let run = run_auditor(&args, &s.cwd, None, LIMIT);
         if atime_checked {
             for (p, t) in atimes(&s.evidence) {
-                let exempt = plain_index
-                    && p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with("Manifest.db"));
                 assert!(
-                    exempt || t == OLD,
+                    t == OLD,
                     "{label}: {args:?} changed the access time of {}",
                     p.display()
                 );

@@ -1,16 +1,20 @@
-//! A read-only SQLite VFS over an encrypted Manifest.db: pages are decrypted as SQLite reads them.
+//! A read-only SQLite VFS over Manifest.db on disk: plain, or encrypted with pages decrypted as read.
 //!
 //! An encrypted backup's Manifest.db is one AES-256-CBC stream (zero IV, PKCS#7). CBC
 //! decrypts at any block given the ciphertext block before it, so SQLite can read the
 //! database in place, page by page, from the ciphertext file: no decrypted copy of the
 //! whole index is ever held (real iOS 26 indexes reach 1.55 GB) and nothing is written to
 //! disk. SQLite's page cache (a few MB per connection) holds the only plaintext pages.
+//! A plain Manifest.db is read through the same VFS without decryption, so that every
+//! read of the evidence goes through [`crate::backup::open_evidence`] (no access-time
+//! update where the system allows it) and SQLite's own file layer never touches it.
 //!
 //! The VFS `auditor-cbc` is registered once and serves only files registered here (a
-//! [`Registration`] names the ciphertext file, its key and the plaintext length); it opens
-//! nothing else, never writes, and reports the file as immutable, so SQLite takes no locks
-//! and looks for no journal. Header bytes 18–19 (WAL mode = 2) read as 1 (rollback
-//! journal), since there is no WAL beside an in-place image.
+//! [`Registration`] names the file, its key if any and the database length); it opens
+//! nothing else (no journal, WAL or shared memory: those do not exist for it), never
+//! writes, and reports the file as immutable, so SQLite takes no locks. Header bytes
+//! 18–19 (WAL mode = 2) read as 1 (rollback journal): a WAL beside the file is not read,
+//! as with `immutable=1`.
 
 use crate::crypto::{cbc, Key32};
 use rusqlite::ffi;
@@ -25,11 +29,12 @@ use zeroize::Zeroize;
 pub(crate) const VFS_NAME: &str = "auditor-cbc";
 const VFS_CNAME: &CStr = c"auditor-cbc";
 
-/// An encrypted database SQLite may open through the VFS.
+/// A database SQLite may open through the VFS.
 pub(crate) struct Target {
     pub(crate) path: PathBuf,
-    pub(crate) key: Key32,
-    /// Ciphertext length (a non-zero multiple of 16).
+    /// The AES-256-CBC key of an encrypted file; `None` for a plain database, read as is.
+    pub(crate) key: Option<Key32>,
+    /// File length (encrypted: a non-zero multiple of 16).
     pub(crate) ct_len: u64,
     /// Plaintext database length (`ct_len` minus the PKCS#7 padding, when there is one).
     pub(crate) plain_len: u64,
@@ -297,6 +302,13 @@ fn read_plain(st: &mut FileState, start: u64, out: &mut [u8]) -> c_int {
         out.fill(0);
         return ffi::SQLITE_IOERR_SHORT_READ;
     }
+    let got = (end - start) as usize;
+    let Some(key) = &t.key else {
+        if crate::backup::read_exact_at(&st.fd, &mut out[..got], start).is_err() {
+            return ffi::SQLITE_IOERR_READ;
+        }
+        return finish_read(out, start, end, want_end);
+    };
     let first = start / B * B;
     let last = end.div_ceil(B).saturating_mul(B).min(t.ct_len);
     let from = first.saturating_sub(B);
@@ -315,11 +327,17 @@ fn read_plain(st: &mut FileState, start: u64, out: &mut [u8]) -> c_int {
     } else {
         &mut st.scratch[..n]
     };
-    cbc::decrypt_piece(&t.key, &prev, data);
+    cbc::decrypt_piece(key, &prev, data);
     let skip = (start - first) as usize;
-    let got = (end - start) as usize;
     out[..got].copy_from_slice(&data[skip..skip + got]);
     st.scratch.zeroize();
+    finish_read(out, start, end, want_end)
+}
+
+/// `out` holds the database's bytes `start..end` of the `start..want_end` asked for: fix
+/// the header's journal mode and zero-fill a short read.
+fn finish_read(out: &mut [u8], start: u64, end: u64, want_end: u64) -> c_int {
+    let got = (end - start) as usize;
     // The header's file-format bytes (18, 19): WAL (2) reads as rollback journal (1).
     for pos in 18u64..20 {
         if (start..end).contains(&pos) {
@@ -411,7 +429,7 @@ mod tests {
         std::fs::write(&p, &ct).unwrap();
         let r = Registration::new(Target {
             path: p,
-            key: key(),
+            key: Some(key()),
             ct_len: ct.len() as u64,
             plain_len: plain.len() as u64,
         })

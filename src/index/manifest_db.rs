@@ -25,11 +25,10 @@ type Image = std::sync::Arc<zeroize::Zeroizing<Vec<u8>>>;
 
 /// Where the database is: what further connections (one per reading thread) open.
 enum Source {
-    File(std::path::PathBuf),
     /// The image and its length (bytes past it, e.g. PKCS#7 padding, are not the database).
     Image(Image, usize),
-    /// An encrypted file read through the decrypting VFS (see [`super::cbc_vfs`]).
-    Encrypted(super::cbc_vfs::Registration),
+    /// A file on disk, plain or encrypted, read through the VFS (see [`super::cbc_vfs`]).
+    Disk(super::cbc_vfs::Registration),
 }
 
 /// An open Manifest.db.
@@ -48,27 +47,6 @@ impl std::fmt::Debug for ManifestDb {
     }
 }
 
-/// `file:` URI of a path, percent-encoding everything but unreserved characters and `/`.
-fn file_uri(path: &Path) -> String {
-    #[cfg(unix)]
-    let bytes: Vec<u8> = {
-        use std::os::unix::ffi::OsStrExt;
-        path.as_os_str().as_bytes().to_vec()
-    };
-    #[cfg(not(unix))]
-    let bytes: Vec<u8> = path.to_string_lossy().replace('\\', "/").into_bytes();
-    let mut uri = String::from("file:");
-    for b in bytes {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            uri.push(char::from(b));
-        } else {
-            uri.push_str(&format!("%{b:02X}"));
-        }
-    }
-    uri.push_str("?mode=ro&immutable=1");
-    uri
-}
-
 fn sqlite_err(name: &str, e: rusqlite::Error) -> IndexError {
     if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) {
         IndexError::NotADatabase {
@@ -84,31 +62,37 @@ fn sqlite_err(name: &str, e: rusqlite::Error) -> IndexError {
 }
 
 impl ManifestDb {
-    /// Open a plaintext Manifest.db on disk: read-only, `immutable=1` (no journal, WAL or
-    /// shared-memory file is created or read beside it), no mutex.
+    /// Open a plaintext Manifest.db on disk, read-only and as immutable: through the VFS of
+    /// [`super::cbc_vfs`] (no journal, WAL or shared-memory file is read or created beside
+    /// it, no lock is taken, and the file is opened with [`crate::backup::open_evidence`]).
     pub fn open_file(path: &Path) -> Result<Self, IndexError> {
         let name = path.display().to_string();
-        let mut head = [0u8; 16];
-        let mut f = std::fs::File::open(path).map_err(|e| IndexError::Io {
+        let io = |source| IndexError::Io {
             name: name.clone(),
-            source: e,
-        })?;
+            source,
+        };
+        let mut head = [0u8; 16];
+        let mut f = crate::backup::open_evidence(path).map_err(io)?;
+        let len = f.metadata().map_err(io)?.len();
         let mut got = 0;
         while got < head.len() {
             match f.read(&mut head[got..]) {
                 Ok(0) => break,
                 Ok(n) => got += n,
-                Err(e) => return Err(IndexError::Io { name, source: e }),
+                Err(e) => return Err(io(e)),
             }
         }
         drop(f);
         check_magic(&name, head.get(..got).unwrap_or(&[]))?;
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-            | OpenFlags::SQLITE_OPEN_URI
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn =
-            Connection::open_with_flags(file_uri(path), flags).map_err(|e| sqlite_err(&name, e))?;
-        Self::finish(conn, Source::File(path.to_path_buf()), name)
+        Self::open_vfs(
+            super::cbc_vfs::Target {
+                path: path.to_path_buf(),
+                key: None,
+                ct_len: len,
+                plain_len: len,
+            },
+            name,
+        )
     }
 
     /// Open a decrypted Manifest.db held in memory (copied; see [`ManifestDb::open_image`]).
@@ -128,18 +112,27 @@ impl ManifestDb {
         plain_len: u64,
     ) -> Result<Self, IndexError> {
         let name = format!("{} (decrypted in place)", path.display());
-        let reg = super::cbc_vfs::Registration::new(super::cbc_vfs::Target {
-            path: path.to_path_buf(),
-            key,
-            ct_len,
-            plain_len,
-        })
-        .map_err(|detail| IndexError::NotADatabase {
-            name: name.clone(),
-            detail,
+        Self::open_vfs(
+            super::cbc_vfs::Target {
+                path: path.to_path_buf(),
+                key: Some(key),
+                ct_len,
+                plain_len,
+            },
+            name,
+        )
+    }
+
+    /// Register `target` with the VFS and open it (one registration for all its connections).
+    fn open_vfs(target: super::cbc_vfs::Target, name: String) -> Result<Self, IndexError> {
+        let reg = super::cbc_vfs::Registration::new(target).map_err(|detail| {
+            IndexError::NotADatabase {
+                name: name.clone(),
+                detail,
+            }
         })?;
-        let conn = connect_encrypted(&reg, &name)?;
-        Self::finish(conn, Source::Encrypted(reg), name)
+        let conn = connect_disk(&reg, &name)?;
+        Self::finish(conn, Source::Disk(reg), name)
     }
 
     /// Open the decrypted database image `image[..len]` in place, without copying it: SQLite
@@ -177,15 +170,8 @@ impl ManifestDb {
 fn connect(source: &Source, name: &str) -> Result<Connection, IndexError> {
     {
         let conn = match source {
-            Source::File(path) => Connection::open_with_flags(
-                file_uri(path),
-                OpenFlags::SQLITE_OPEN_READ_ONLY
-                    | OpenFlags::SQLITE_OPEN_URI
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-            .map_err(|e| sqlite_err(name, e))?,
             Source::Image(image, len) => connect_image(image, *len, name)?,
-            Source::Encrypted(r) => connect_encrypted(r, name)?,
+            Source::Disk(r) => connect_disk(r, name)?,
         };
         harden(&conn, name)?;
         Ok(conn)
@@ -476,11 +462,8 @@ fn harden(conn: &Connection, name: &str) -> Result<(), IndexError> {
         .map_err(|e| sqlite_err(name, e))
 }
 
-/// A read-only connection to a registered encrypted database.
-fn connect_encrypted(
-    reg: &super::cbc_vfs::Registration,
-    name: &str,
-) -> Result<Connection, IndexError> {
+/// A read-only connection to a database registered with the VFS.
+fn connect_disk(reg: &super::cbc_vfs::Registration, name: &str) -> Result<Connection, IndexError> {
     Connection::open_with_flags_and_vfs(
         reg.name(),
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
