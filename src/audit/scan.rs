@@ -88,7 +88,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
         findings.push(Finding::new(&R::BACKUP_NOTE, n.clone()).at("Manifest.db"));
     }
     match index {
-        None => {
+        None if s.index_is_ciphertext() => {
             findings.push(Finding::new(
                 &R::BACKUP_INDEX_LOCKED,
                 format!(
@@ -96,6 +96,17 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                     on_disk.files.len()
                 ),
             ).at("Manifest.db"));
+            report.summary.orphans = 0;
+        }
+        // No index at all (its absence is a finding of the backup part).
+        None => {
+            findings.push(Finding::new(
+                &R::BACKUP_NOTE,
+                format!(
+                    "without an index, the {} payload files on disk cannot be attributed to files or apps",
+                    on_disk.files.len()
+                ),
+            ));
             report.summary.orphans = 0;
         }
         Some(index) => {
@@ -657,6 +668,44 @@ mod tests {
         let unreadable = rules(&r, "file.unreadable");
         assert_eq!(unreadable.len(), 1, "{unreadable:?}");
         assert!(unreadable[0].starts_with("cannot read the size of the orphan payload: "));
+    }
+
+    #[test]
+    fn a_missing_index_is_not_called_locked() {
+        let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs/small.json");
+        let spec =
+            crate::fixture::Spec::from_json(&std::fs::read_to_string(spec).unwrap()).unwrap();
+        let t = tempfile::tempdir().unwrap();
+        let out = t.path().join("b");
+        crate::fixture::write(&spec, &out).unwrap();
+        let rules = |s: &Session| -> Vec<(&'static str, String)> {
+            let r = scan(s, &ScanOptions::default()).unwrap();
+            assert!(!r.index_read);
+            r.findings
+                .into_iter()
+                .map(|f| (f.rule, f.message))
+                .collect()
+        };
+        // Encrypted index, no password: locked.
+        let f = rules(&Session::open(&out).unwrap());
+        assert!(f.iter().any(|(r, _)| *r == "backup.index-locked"), "{f:?}");
+        // No index, with the password: not "locked", and the payloads are counted.
+        std::fs::remove_file(out.join("Manifest.db")).unwrap();
+        let mut s = Session::open(&out).unwrap();
+        s.unlock(
+            Unlock::Password(crate::crypto::Password::new("fixture-small-pw".into())),
+            None,
+            &mut |_, _| {},
+        )
+        .unwrap();
+        let f = rules(&s);
+        assert!(!f.iter().any(|(r, _)| *r == "backup.index-locked"), "{f:?}");
+        assert!(
+            f.iter().any(|(r, m)| *r == "backup.note"
+                && m.starts_with("without an index, the ")
+                && !m.starts_with("without an index, the 0 ")),
+            "{f:?}"
+        );
     }
 
     #[test]
