@@ -192,11 +192,16 @@ fn run_all(s: &Setup, label: &str) -> usize {
 /// An access time older than any modification time: under `relatime` any read updates it.
 const OLD: std::time::SystemTime = std::time::UNIX_EPOCH;
 
-/// Regular files under `dir` with their access times (reading metadata does not change them).
+/// Folders and regular files under `dir` with their access times (reading metadata does
+/// not change them; a folder's is read before this lists it, which updates it).
 fn atimes(dir: &Path) -> Vec<(PathBuf, std::time::SystemTime)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
+        if d != dir {
+            let md = std::fs::symlink_metadata(&d).expect("metadata");
+            out.push((d.clone(), md.accessed().expect("atime")));
+        }
         for e in std::fs::read_dir(&d).expect("read_dir") {
             let p = e.expect("entry").path();
             let md = std::fs::symlink_metadata(&p).expect("metadata");
@@ -216,7 +221,8 @@ fn set_atime(p: &Path, t: std::time::SystemTime) {
         .expect("set atime");
 }
 
-/// Set the access time of every regular file under `dir` to `t` (modification times kept).
+/// Set the access time of every folder and regular file under `dir` to `t` (modification
+/// times kept; set after the whole tree is listed).
 fn set_atimes(dir: &Path, t: std::time::SystemTime) {
     for (p, _) in atimes(dir) {
         set_atime(&p, t);

@@ -5,6 +5,7 @@
 //! from a validated [`FileId`], never from strings found in the backup.
 
 pub mod fileid;
+mod folder;
 pub mod payloads;
 pub mod plists;
 
@@ -255,16 +256,20 @@ pub fn locate(path: &Path) -> Result<Located, BackupError> {
         return Ok(Located::Single(path.to_path_buf()));
     }
     let mut subdirs = Vec::new();
-    for entry in fs::read_dir(path).map_err(|e| BackupError::io(path, e))? {
-        let entry = entry.map_err(|e| BackupError::io(path, e))?;
-        let p = entry.path();
-        if fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false) && has_backup_marker(&p) {
+    let mut seen = 0usize;
+    folder::list(path, |name, _| {
+        // Links to backups count (the metadata follows them).
+        let p = path.join(name);
+        seen += 1;
+        if seen <= MAX_SCAN_ENTRIES
+            && subdirs.len() <= 100_000
+            && fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false)
+            && has_backup_marker(&p)
+        {
             subdirs.push(p);
         }
-        if subdirs.len() > 100_000 {
-            break;
-        }
-    }
+        Ok(())
+    })?;
     if subdirs.is_empty() {
         return Err(BackupError::NotABackup {
             path: path.to_path_buf(),
@@ -572,20 +577,16 @@ impl Backup {
 fn detect_layout(root: &Path) -> Result<Layout, BackupError> {
     let mut hashed = false;
     let mut flat = false;
-    for entry in fs::read_dir(root).map_err(|e| BackupError::io(root, e))? {
-        let entry = entry.map_err(|e| BackupError::io(root, e))?;
-        let Ok(ft) = entry.file_type() else { continue };
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if ft.is_dir() && is_lower_hex(name, 2) {
-            hashed = true;
-        } else if ft.is_file() && is_lower_hex(name, 40) {
-            flat = true;
+    folder::list(root, |name, kind| {
+        if let Some(name) = name.to_str() {
+            match kind {
+                folder::EntryType::Dir if is_lower_hex(name, 2) => hashed = true,
+                folder::EntryType::File if is_lower_hex(name, 40) => flat = true,
+                _ => {}
+            }
         }
-        if hashed && flat {
-            break;
-        }
-    }
+        Ok(())
+    })?;
     Ok(match (hashed, flat) {
         (true, true) => Layout::Mixed,
         (true, false) => Layout::Hashed,

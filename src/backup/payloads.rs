@@ -6,6 +6,7 @@
 //! again, and never follows a symbolic link. The listing itself needs no `stat` per file
 //! (the folder entry's type says "regular file"); sizes are read when asked for.
 
+use super::folder::{self, EntryType};
 use super::{Backup, BackupError, FileId, KNOWN_TOP_LEVEL, MAX_SCAN_ENTRIES};
 use std::fs;
 use std::io;
@@ -72,14 +73,14 @@ struct Folder {
 }
 
 impl Folder {
-    fn open(path: PathBuf) -> Result<Folder, BackupError> {
-        #[cfg(unix)]
-        {
-            let handle = fs::File::open(&path).map_err(|e| BackupError::io(&path, e))?;
-            Ok(Folder { path, handle })
-        }
+    fn new(path: PathBuf, listed: super::folder::Listed) -> Folder {
         #[cfg(not(unix))]
-        Ok(Folder { path })
+        let _ = listed;
+        Folder {
+            path,
+            #[cfg(unix)]
+            handle: listed.handle,
+        }
     }
 }
 
@@ -212,10 +213,7 @@ impl Backup {
     pub fn content_listing(&self, sizes: bool) -> Result<ContentScan, BackupError> {
         use rayon::prelude::*;
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let mut scan = ContentScan {
-            folders: vec![Folder::open(self.root.clone())?],
-            ..ContentScan::default()
-        };
+        let mut scan = ContentScan::default();
         let seen = AtomicUsize::new(0);
         let count = |dir: &Path| -> Result<(), BackupError> {
             if seen.fetch_add(1, Ordering::Relaxed) >= MAX_SCAN_ENTRIES {
@@ -225,59 +223,55 @@ impl Backup {
             }
         };
         let mut payload_dirs = Vec::new();
-        for entry in fs::read_dir(&self.root).map_err(|e| BackupError::io(&self.root, e))? {
-            let entry = entry.map_err(|e| BackupError::io(&self.root, e))?;
-            count(&self.root)?;
-            let path = entry.path();
-            let name = entry.file_name();
+        let root = &self.root;
+        let listed = folder::list(root, |name, kind| {
+            count(root)?;
+            let path = root.join(&name);
             let name = name.to_str().unwrap_or("");
-            // The entry's own type (lstat semantics): links are never followed.
-            let ft = entry.file_type().map_err(|e| BackupError::io(&path, e))?;
             let len = || {
-                entry
-                    .metadata()
+                fs::symlink_metadata(&path)
                     .map(|m| m.len())
                     .map_err(|e| BackupError::io(&path, e))
             };
-            if ft.is_file() {
-                if KNOWN_TOP_LEVEL.contains(&name) {
-                    continue;
+            match kind {
+                EntryType::File if KNOWN_TOP_LEVEL.contains(&name) => {}
+                EntryType::File => {
+                    if let Some(id) = FileId::parse_bytes(name) {
+                        let len = if sizes { Some(len()?) } else { None };
+                        scan.files.push(ContentFile { id, folder: 0, len });
+                    } else {
+                        let len = len()?;
+                        scan.other.push(other(
+                            path,
+                            EntryKind::File,
+                            len,
+                            "unexpected file at the top level",
+                        ));
+                    }
                 }
-                if let Some(id) = FileId::parse_bytes(name) {
-                    let len = if sizes { Some(len()?) } else { None };
-                    scan.files.push(ContentFile { id, folder: 0, len });
-                } else {
-                    let len = len()?;
-                    scan.other.push(other(
-                        path,
-                        EntryKind::File,
-                        len,
-                        "unexpected file at the top level",
-                    ));
-                }
-            } else if ft.is_dir() {
-                if super::is_lower_hex(name, 2) {
+                EntryType::Dir if super::is_lower_hex(name, 2) => {
                     payload_dirs.push((path, name.to_owned()));
-                } else {
-                    scan.other.push(other(
-                        path,
-                        EntryKind::Folder,
-                        0,
-                        "unexpected folder at the top level",
-                    ));
                 }
-            } else if ft.is_symlink() {
-                scan.other.push(other(
+                EntryType::Dir => scan.other.push(other(
+                    path,
+                    EntryKind::Folder,
+                    0,
+                    "unexpected folder at the top level",
+                )),
+                EntryType::Symlink => scan.other.push(other(
                     path,
                     EntryKind::Symlink,
                     0,
                     "symbolic link (not followed)",
-                ));
-            } else {
-                scan.other
-                    .push(other(path, EntryKind::Other, 0, "not a file or folder"));
+                )),
+                EntryType::Other => {
+                    scan.other
+                        .push(other(path, EntryKind::Other, 0, "not a file or folder"))
+                }
             }
-        }
+            Ok(())
+        })?;
+        scan.folders.push(Folder::new(root.clone(), listed));
         payload_dirs.sort();
         let first = scan.folders.len();
         if payload_dirs.len() + first > usize::from(u16::MAX) {
@@ -290,8 +284,8 @@ impl Backup {
             .map(|(i, (dir, prefix))| {
                 let folder = (first + i) as u16;
                 let mut part = ContentScan::default();
-                scan_payload_dir(&dir, &prefix, folder, sizes, &mut part, &count)?;
-                part.folders.push(Folder::open(dir)?);
+                let listed = scan_payload_dir(&dir, &prefix, folder, sizes, &mut part, &count)?;
+                part.folders.push(Folder::new(dir, listed));
                 Ok(part)
             })
             .collect::<Result<Vec<_>, BackupError>>()?;
@@ -341,6 +335,7 @@ fn other(path: PathBuf, kind: EntryKind, len: u64, reason: &'static str) -> Othe
     }
 }
 
+/// List one payload folder (`xx`) into `scan`; returns it, still open.
 fn scan_payload_dir(
     dir: &Path,
     prefix: &str,
@@ -348,54 +343,49 @@ fn scan_payload_dir(
     sizes: bool,
     scan: &mut ContentScan,
     count: &(dyn Fn(&Path) -> Result<(), BackupError> + Sync),
-) -> Result<(), BackupError> {
-    for entry in fs::read_dir(dir).map_err(|e| BackupError::io(dir, e))? {
-        let entry = entry.map_err(|e| BackupError::io(dir, e))?;
+) -> Result<folder::Listed, BackupError> {
+    folder::list(dir, |name, kind| {
         count(dir)?;
-        let ft = entry
-            .file_type()
-            .map_err(|e| BackupError::io(&entry.path(), e))?;
-        let name = entry.file_name();
+        let path = dir.join(&name);
         let id = name.to_str().and_then(FileId::parse_bytes);
         let len = || {
-            entry
-                .metadata()
+            fs::symlink_metadata(&path)
                 .map(|m| m.len())
-                .map_err(|e| BackupError::io(&entry.path(), e))
+                .map_err(|e| BackupError::io(&path, e))
         };
-        match (ft.is_file(), id) {
-            (true, Some(id)) if name.to_str().is_some_and(|n| n.starts_with(prefix)) => {
+        match (kind, id) {
+            (EntryType::File, Some(id)) if name.to_str().is_some_and(|n| n.starts_with(prefix)) => {
                 let len = if sizes { Some(len()?) } else { None };
                 scan.files.push(ContentFile { id, folder, len })
             }
-            (true, Some(_)) => scan.other.push(other(
-                entry.path(),
-                EntryKind::File,
-                len()?,
-                "payload in the wrong subfolder",
-            )),
-            (true, None) => scan.other.push(other(
-                entry.path(),
-                EntryKind::File,
-                len()?,
-                "unexpected file in a payload folder",
-            )),
-            _ => {
-                let kind = if ft.is_dir() {
-                    EntryKind::Folder
-                } else if ft.is_symlink() {
-                    EntryKind::Symlink
-                } else {
-                    EntryKind::Other
-                };
+            (EntryType::File, Some(_)) => {
+                let len = len()?;
                 scan.other.push(other(
-                    entry.path(),
-                    kind,
-                    0,
-                    "unexpected entry in a payload folder",
-                ));
+                    path,
+                    EntryKind::File,
+                    len,
+                    "payload in the wrong subfolder",
+                ))
+            }
+            (EntryType::File, None) => {
+                let len = len()?;
+                scan.other.push(other(
+                    path,
+                    EntryKind::File,
+                    len,
+                    "unexpected file in a payload folder",
+                ))
+            }
+            (kind, _) => {
+                let kind = match kind {
+                    EntryType::Dir => EntryKind::Folder,
+                    EntryType::Symlink => EntryKind::Symlink,
+                    _ => EntryKind::Other,
+                };
+                scan.other
+                    .push(other(path, kind, 0, "unexpected entry in a payload folder"));
             }
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
