@@ -186,6 +186,27 @@ impl KeychainRows {
     }
 }
 
+/// Read the index once, keeping the rows the keychain audit needs and those `keep` accepts
+/// (in index order), so that no caller holds the whole index (1.3 M rows in real backups).
+/// `Ok(None)` when there is no index or it is encrypted and locked.
+pub fn pick_rows(
+    s: &Session,
+    mut keep: impl FnMut(&FileRecord) -> bool,
+) -> Result<Option<(KeychainRows, Vec<FileRecord>)>, Error> {
+    let Some(index) = s.index()? else {
+        return Ok(None);
+    };
+    let mut rows = KeychainRows::default();
+    let mut kept = Vec::new();
+    index.for_each_record(|r| {
+        rows.observe(&r);
+        if keep(&r) {
+            kept.push(r);
+        }
+    })?;
+    Ok(Some((rows, kept)))
+}
+
 /// The apps' (bundle id, groups) pairs used to attribute access groups.
 fn app_groups(s: &Session, records: &[FileRecord]) -> Vec<(String, Vec<String>)> {
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -3,7 +3,7 @@
 use super::credentials::CredentialArgs;
 use super::scan::{locate, open_unlocked};
 use super::{output, Format, ReportArgs};
-use auditor::audit::keychain::{audit, item_location, KeychainAudit};
+use auditor::audit::keychain::{audit, item_location, pick_rows, KeychainAudit};
 use auditor::audit::Severity;
 use auditor::keychain::KeychainItem;
 use auditor::Error;
@@ -57,10 +57,10 @@ fn matches_app(it: &KeychainItem, app: &str) -> bool {
 pub fn run(a: KeychainArgs) -> Result<i32, Error> {
     let path = locate(&a.backup)?;
     let session = open_unlocked(&path, &a.credentials, true, false)?;
-    let records = session.records()?.ok_or_else(|| {
+    let (rows, _) = pick_rows(&session, |_| false)?.ok_or_else(|| {
         Error::CredentialsMissing("the index is encrypted: a password is needed".into())
     })?;
-    let mut audit = audit(&session, &records)?.ok_or_else(|| {
+    let mut audit = audit(&session, rows.rows())?.ok_or_else(|| {
         Error::backup(
             &path,
             "the index has no KeychainDomain/keychain-backup.plist: this backup holds no keychain",

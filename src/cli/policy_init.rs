@@ -41,8 +41,10 @@ fn init(a: InitArgs) -> Result<i32, Error> {
     let path = locate(&a.backup)?;
     let session = open_unlocked(&path, &a.credentials, true, false)?;
     let report = scan(&session, &ScanOptions::default())?;
-    let records = session.records()?.unwrap_or_default();
-    let keychain = match auditor::audit::keychain::audit(&session, &records) {
+    let rows = auditor::audit::keychain::pick_rows(&session, |_| false)?
+        .map(|(rows, _)| rows)
+        .unwrap_or_default();
+    let keychain = match auditor::audit::keychain::audit(&session, rows.rows()) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("auditor: warning: the keychain cannot be read ({e}); no keychain expectations written");

@@ -59,14 +59,34 @@ pub fn check(s: &Session, policy: &Policy) -> Result<CheckReport, Error> {
             "the backup has no readable file index: app expectations cannot be checked",
         ));
     }
-    let records = if policy.needs_keychain() || policy.needs_contents() {
-        s.records()?.unwrap_or_default()
+    let owners = owners_of(s, &report, policy.apps.iter().map(|a| a.bundle_id.as_str()));
+    // The domains of each app whose files are searched for canaries.
+    let domains: Vec<HashSet<String>> = if policy.needs_contents() {
+        let all: HashSet<&str> = report.files.iter().map(|f| f.domain.as_str()).collect();
+        policy
+            .apps
+            .iter()
+            .map(|a| {
+                all.iter()
+                    .filter(|d| owners.domain_owner(d).as_deref() == Some(a.bundle_id.as_str()))
+                    .map(|d| d.to_string())
+                    .collect()
+            })
+            .collect()
     } else {
         Vec::new()
     };
+    // One more pass over the index keeps only the rows the keychain audit and the canary
+    // search need, never the whole index.
+    let (kc_rows, records) = if policy.needs_keychain() || policy.needs_contents() {
+        crate::audit::keychain::pick_rows(s, |r| domains.iter().any(|d| d.contains(&r.domain)))?
+            .unwrap_or_default()
+    } else {
+        Default::default()
+    };
     let kc_audit;
     let keychain = if policy.needs_keychain() {
-        match crate::audit::keychain::audit(s, &records) {
+        match crate::audit::keychain::audit(s, kc_rows.rows()) {
             Ok(Some(a)) => {
                 kc_audit = a;
                 KeychainEvidence::Read(&kc_audit)
@@ -78,20 +98,8 @@ pub fn check(s: &Session, policy: &Policy) -> Result<CheckReport, Error> {
     } else {
         KeychainEvidence::NotRead
     };
-    let owners = owners_of(s, &report, policy.apps.iter().map(|a| a.bundle_id.as_str()));
     let search;
     let files = if policy.needs_contents() {
-        let all: HashSet<&str> = report.files.iter().map(|f| f.domain.as_str()).collect();
-        let domains: Vec<HashSet<String>> = policy
-            .apps
-            .iter()
-            .map(|a| {
-                all.iter()
-                    .filter(|d| owners.domain_owner(d).as_deref() == Some(a.bundle_id.as_str()))
-                    .map(|d| d.to_string())
-                    .collect()
-            })
-            .collect();
         search = canary::search_files(s, &policy.apps, &domains, &records);
         Some(&search)
     } else {
