@@ -14,6 +14,8 @@ fn usage_errors_are_exit_2() {
         Some(2)
     );
     assert_eq!(auditor(&["--version"]).status.code(), Some(0));
+    // --no-hash only means something with --deep.
+    assert_eq!(auditor(&["scan", ".", "--no-hash"]).status.code(), Some(2));
 }
 
 #[test]

@@ -244,6 +244,34 @@ fn small_encrypted_with_password_deep() {
         r["summary"]["deep"]["verified"],
         expected["summary"]["files_present"]
     );
+    assert_eq!(r["summary"]["deep"]["hashed"], true);
+    // --no-hash: the same verification and report, without the hashes.
+    let bare = json(&auditor(&[
+        "scan",
+        backup.to_str().unwrap(),
+        "--password",
+        pw,
+        "--deep",
+        "--no-hash",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(bare["summary"]["deep"]["hashed"], false);
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        v["tool"] = Value::Null;
+        v["summary"]["deep"]["hashed"] = Value::Null;
+        for f in v["files"].as_array_mut().unwrap() {
+            f["sha256"] = Value::Null;
+        }
+        v
+    };
+    assert!(bare["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["sha256"].is_null()));
+    assert_eq!(strip(&bare), strip(&r));
 }
 
 #[test]

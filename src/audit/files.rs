@@ -21,6 +21,8 @@ pub(super) struct FileCtx<'a> {
     pub(super) class_wrap: HashMap<u32, u32>,
     pub(super) check_fileid: bool,
     pub(super) deep: bool,
+    /// With `deep`: hash each payload's content (SHA-256).
+    pub(super) deep_hash: bool,
     pub(super) deep_done: AtomicU64,
     /// Bytes `deep` expects to read (set once the rows are known).
     pub(super) deep_total: AtomicU64,
@@ -103,6 +105,7 @@ pub(super) fn file_report(
     let mut stored_size = None;
     let mut content_size = None;
     let mut sha256 = None;
+    let mut deep_read = false;
     if rec.kind == FileKind::File {
         // The payload as listed (regular files only; symlinks are not followed).
         let listed = payload.map(|i| &ctx.listing.files[i]);
@@ -229,8 +232,8 @@ pub(super) fn file_report(
                     .and_then(|e| e.as_mut().ok())
                     .and_then(|e| e.whole_mut());
                 let verified = match (whole, &file) {
-                    (Some(b), _) => Ok(deep_verify_bytes(b, key)),
-                    (None, Some(f)) => deep_verify(f, key),
+                    (Some(b), _) => Ok(deep_verify_bytes(b, key, ctx.deep_hash)),
+                    (None, Some(f)) => deep_verify(f, key, ctx.deep_hash),
                     (None, None) => Err(std::io::Error::other("the payload was not opened")),
                 };
                 match verified {
@@ -240,7 +243,8 @@ pub(super) fn file_report(
                         } else {
                             content_size = Some(d.plaintext_len);
                         }
-                        sha256 = Some(d.sha256);
+                        sha256 = d.sha256;
+                        deep_read = true;
                     }
                     Err(e) => findings.push(
                         Finding::new(&R::FILE_UNREADABLE, format!("cannot read the payload: {e}"))
@@ -280,6 +284,7 @@ pub(super) fn file_report(
         stored_size,
         content_size,
         sha256,
+        deep_read,
         target: rec.target,
         mode: rec.mode.map(|m| format!("0o{m:o}")),
         app,

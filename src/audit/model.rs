@@ -196,6 +196,9 @@ pub struct FileReport {
     pub content_size: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// With `--deep`: the payload was read (and decrypted) to its end, hashed or not.
+    #[serde(skip)]
+    pub deep_read: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     pub mode: Option<String>,
@@ -244,6 +247,8 @@ pub struct DeepSummary {
     pub verified: u64,
     pub failed: u64,
     pub bytes: u64,
+    /// Whether every verified file's content was hashed (`sha256`); false with `--no-hash`.
+    pub hashed: bool,
 }
 
 impl ScanReport {

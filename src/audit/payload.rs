@@ -6,18 +6,21 @@ use std::io::Read;
 /// Outcome of verifying a payload in full.
 pub(super) struct Deep {
     pub(super) plaintext_len: u64,
-    pub(super) sha256: String,
+    /// SHA-256 of the content, when hashing was asked for.
+    pub(super) sha256: Option<String>,
     pub(super) problem: Option<String>,
 }
 
-/// A writer that only hashes and counts.
+/// A writer that hashes what it is given (when asked to) and discards it.
 struct HashSink {
-    hasher: sha2::Sha256,
+    hasher: Option<sha2::Sha256>,
 }
 
 impl std::io::Write for HashSink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        sha2::Digest::update(&mut self.hasher, buf);
+        if let Some(h) = &mut self.hasher {
+            sha2::Digest::update(h, buf);
+        }
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -25,15 +28,20 @@ impl std::io::Write for HashSink {
     }
 }
 
-/// Decrypt (or read) all of the payload opened as `file`, from its start, hashing it.
-pub(super) fn deep_verify(mut file: &std::fs::File, key: Option<&Key32>) -> std::io::Result<Deep> {
-    verify(&mut file, key)
+/// Decrypt (or read) all of the payload opened as `file`, from its start, hashing it
+/// when `hash`.
+pub(super) fn deep_verify(
+    mut file: &std::fs::File,
+    key: Option<&Key32>,
+    hash: bool,
+) -> std::io::Result<Deep> {
+    verify(&mut file, key, hash)
 }
 
-/// Decrypt (or read) all of `f`, hashing the content.
-fn verify(f: &mut dyn Read, key: Option<&Key32>) -> std::io::Result<Deep> {
+/// Decrypt (or read) all of `f`, hashing the content when `hash`.
+fn verify(f: &mut dyn Read, key: Option<&Key32>, hash: bool) -> std::io::Result<Deep> {
     let mut sink = HashSink {
-        hasher: <sha2::Sha256 as sha2::Digest>::new(),
+        hasher: hash.then(<sha2::Sha256 as sha2::Digest>::new),
     };
     let (plaintext_len, problem) = match key {
         Some(k) => {
@@ -49,7 +57,7 @@ fn verify(f: &mut dyn Read, key: Option<&Key32>) -> std::io::Result<Deep> {
                 if r == 0 {
                     break;
                 }
-                sha2::Digest::update(&mut sink.hasher, &buf[..r]);
+                std::io::Write::write_all(&mut sink, &buf[..r])?;
                 n += r as u64;
             }
             (n, None)
@@ -57,7 +65,7 @@ fn verify(f: &mut dyn Read, key: Option<&Key32>) -> std::io::Result<Deep> {
     };
     Ok(Deep {
         plaintext_len,
-        sha256: hex::encode(sha2::Digest::finalize(sink.hasher)),
+        sha256: sink.hasher.map(|h| hex::encode(sha2::Digest::finalize(h))),
         problem,
     })
 }
@@ -90,7 +98,7 @@ impl Drop for Ends {
 
 /// [`deep_verify`] of a payload already in memory (`content`, as stored, decrypted in
 /// place and wiped by its owner): the same outcome as streaming it from the file.
-pub(super) fn deep_verify_bytes(content: &mut [u8], key: Option<&Key32>) -> Deep {
+pub(super) fn deep_verify_bytes(content: &mut [u8], key: Option<&Key32>, hash: bool) -> Deep {
     let (plaintext, problem) = match key {
         Some(k) => {
             let o = crypto::cbc::decrypt_stream_in_place(k, content);
@@ -104,7 +112,7 @@ pub(super) fn deep_verify_bytes(content: &mut [u8], key: Option<&Key32>) -> Deep
     };
     Deep {
         plaintext_len: plaintext.len() as u64,
-        sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(plaintext)),
+        sha256: hash.then(|| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(plaintext))),
         problem,
     }
 }

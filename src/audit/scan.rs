@@ -19,6 +19,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct ScanOptions<'a> {
     /// Decrypt (or read) every payload in full, verify padding and length, hash it.
     pub deep: bool,
+    /// With `deep`, do not hash the content (each file's `sha256` stays empty): decryption,
+    /// padding and length are still verified.
+    pub deep_no_hash: bool,
     /// Only the backup and keybag part (`auditor info`).
     pub info_only: bool,
     /// Called with (bytes done, bytes total) during `deep`.
@@ -134,6 +137,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                 class_wrap,
                 check_fileid: true,
                 deep: opts.deep,
+                deep_hash: !opts.deep_no_hash,
                 deep_done: AtomicU64::new(0),
                 deep_total: AtomicU64::new(0),
                 deep_progress: opts.deep_progress,
@@ -275,6 +279,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                 report.summary.deep = Some(DeepSummary {
                     verified: fold.deep_verified,
                     failed: fold.deep_failed,
+                    hashed: !opts.deep_no_hash,
                     bytes: ctx.deep_done.load(Ordering::Relaxed),
                 });
             }
@@ -343,7 +348,7 @@ impl Fold {
         if has(R::FILE_DECRYPT_FAILED.id) || has(R::FILE_UNREADABLE.id) {
             self.deep_failed += 1;
         }
-        if f.sha256.is_some() {
+        if f.deep_read {
             self.deep_verified += 1;
         }
         if let Some(app) = f.app.as_ref().and_then(|a| apps.apps.get_mut(a)) {
@@ -706,6 +711,53 @@ mod tests {
                 && !m.starts_with("without an index, the 0 ")),
             "{f:?}"
         );
+    }
+
+    /// `--no-hash` changes the hashes and the summary's `hashed`, nothing else.
+    #[test]
+    fn deep_without_hashes_verifies_the_same() {
+        let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs/small.json");
+        let spec =
+            crate::fixture::Spec::from_json(&std::fs::read_to_string(spec).unwrap()).unwrap();
+        let t = tempfile::tempdir().unwrap();
+        let out = t.path().join("b");
+        crate::fixture::write(&spec, &out).unwrap();
+        let mut s = Session::open(&out).unwrap();
+        s.unlock(
+            Unlock::Password(crate::crypto::Password::new("fixture-small-pw".into())),
+            None,
+            &mut |_, _| {},
+        )
+        .unwrap();
+        let run = |deep_no_hash| {
+            let r = scan(
+                &s,
+                &ScanOptions {
+                    deep: true,
+                    deep_no_hash,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            let mut v = serde_json::to_value(&r).unwrap();
+            v["tool"] = serde_json::Value::Null;
+            v
+        };
+        let (hashed, bare) = (run(false), run(true));
+        assert_eq!(hashed["summary"]["deep"]["hashed"], true);
+        assert_eq!(bare["summary"]["deep"]["hashed"], false);
+        let files = |v: &serde_json::Value| v["files"].as_array().unwrap().clone();
+        assert!(files(&hashed).iter().any(|f| f["sha256"].is_string()));
+        assert!(files(&bare).iter().all(|f| f["sha256"].is_null()));
+        assert!(hashed["summary"]["deep"]["verified"].as_u64().unwrap() > 10);
+        let strip = |mut v: serde_json::Value| {
+            v["summary"]["deep"]["hashed"] = serde_json::Value::Null;
+            for f in v["files"].as_array_mut().unwrap() {
+                f["sha256"] = serde_json::Value::Null;
+            }
+            v
+        };
+        assert_eq!(strip(hashed), strip(bare));
     }
 
     #[test]

@@ -19,6 +19,10 @@ pub struct ScanArgs {
     /// Decrypt (or read) every payload in full: verify padding and length, hash the content.
     #[arg(long)]
     pub deep: bool,
+    /// With --deep: verify decryption, padding and length without hashing each file's
+    /// content (faster; `sha256` stays null).
+    #[arg(long, requires = "deep")]
+    pub no_hash: bool,
     /// List every file in the table output (JSON always lists them).
     #[arg(long)]
     pub files: bool,
@@ -126,6 +130,7 @@ pub fn run_scan(a: ScanArgs) -> Result<i32, Error> {
     };
     let opts = ScanOptions {
         deep: a.deep,
+        deep_no_hash: a.no_hash,
         info_only: false,
         deep_progress: Some(&cb),
         // The table lists files only with --files: the rest needs only the totals.

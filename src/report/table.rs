@@ -249,10 +249,15 @@ pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::
     if let Some(d) = &s.deep {
         writeln!(
             out,
-            "  deep: {} payloads verified ({}), {} failed",
+            "  deep: {} payloads verified ({}), {} failed{}",
             d.verified,
             human_bytes(d.bytes),
-            d.failed
+            d.failed,
+            if d.hashed {
+                ""
+            } else {
+                " (not hashed: --no-hash)"
+            }
         )?;
     }
     if !r.findings.is_empty() {
