@@ -127,6 +127,7 @@ if [ -z "${BENCH_SKIP_PY:-}" ]; then
   measure decode iosbackup "$PY" bench/pytools.py iosbackup decode "$BACKUP" --key "$KEY"
 fi
 measure deep auditor sh -c "'$AUD' scan '$BACKUP' --key-file '$KEYF' --deep --format json > '$WORK/deep.json'"
+measure verify auditor sh -c "'$AUD' scan '$BACKUP' --key-file '$KEYF' --deep --no-hash --format json > /dev/null"
 # Exports go to fresh folders that are only deleted at the end: this ext4 has no journal, so
 # it skips inodes freed in the last minutes, and deleting 100,000 files just before another
 # export would slow that one down.
@@ -154,6 +155,7 @@ ops = [("open", "open with the real derivation (10,000,000 + 10,000 rounds)"),
        ("list", "list every index row (auditor: scan, table)"),
        ("decode", "list and decode every record (auditor: scan --format json)"),
        ("deep", "auditor scan --deep (decrypt + SHA-256 every payload)"),
+       ("verify", "auditor scan --deep --no-hash (decrypt, verify padding and length)"),
        ("export", "export every file")]
 print(f"| operation | auditor | iphone_backup_decrypt | iOSbackup |")
 print(f"|---|---|---|---|")
@@ -176,6 +178,8 @@ ibd_exp = t.get(("export", "ibd"))
 if ibd_exp:
     if ("deep", "auditor") in t:
         print(f"scan --deep vs ibd export: {ibd_exp[0] / t[('deep', 'auditor')][0]:.1f}x (target >= 40)")
+    if ("verify", "auditor") in t:
+        print(f"scan --deep --no-hash vs ibd export: {ibd_exp[0] / t[('verify', 'auditor')][0]:.1f}x")
     print(f"export vs ibd export: {ibd_exp[0] / t[('export', 'auditor')][0]:.1f}x (target >= 10)")
 ibd_dec = t.get(("decode", "ibd"))
 if ibd_dec:
