@@ -1,7 +1,7 @@
 //! Folder listings of the evidence: each entry's name and type, access times left as they were.
 
 use super::BackupError;
-use std::ffi::OsString;
+use std::ffi::OsStr;
 use std::fs;
 use std::path::Path;
 
@@ -28,13 +28,13 @@ pub(crate) struct Listed {
 /// evidence leaves its access time as it was; elsewhere the standard listing is used.
 pub(crate) fn list(
     path: &Path,
-    mut each: impl FnMut(OsString, EntryType) -> Result<(), BackupError>,
+    mut each: impl FnMut(&OsStr, EntryType) -> Result<(), BackupError>,
 ) -> Result<Listed, BackupError> {
     let io = |e: std::io::Error| BackupError::io(path, e);
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         use rustix::fs::{open, statat, AtFlags, Dir, FileType, Mode, OFlags};
-        use std::os::unix::ffi::OsStringExt;
+        use std::os::unix::ffi::OsStrExt;
         let refused = std::sync::atomic::AtomicBool::new(false);
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let handle =
@@ -47,12 +47,12 @@ pub(crate) fn list(
             if matches!(name.to_bytes(), b"." | b"..") {
                 continue;
             }
-            let os = OsString::from_vec(name.to_bytes().to_vec());
+            let os = OsStr::from_bytes(name.to_bytes());
             let ft = match entry.file_type() {
                 // Some file systems leave the type out of the listing: ask the entry.
                 FileType::Unknown => statat(&handle, name, AtFlags::SYMLINK_NOFOLLOW)
                     .map(|st| FileType::from_raw_mode(st.st_mode))
-                    .map_err(|e| BackupError::io(&path.join(&os), e.into()))?,
+                    .map_err(|e| BackupError::io(&path.join(os), e.into()))?,
                 t => t,
             };
             let kind = match ft {
@@ -81,7 +81,7 @@ pub(crate) fn list(
             } else {
                 EntryType::Other
             };
-            each(entry.file_name(), kind)?;
+            each(&entry.file_name(), kind)?;
         }
         Ok(Listed {
             #[cfg(unix)]

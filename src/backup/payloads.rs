@@ -226,7 +226,7 @@ impl Backup {
         let root = &self.root;
         let listed = folder::list(root, |name, kind| {
             count(root)?;
-            let path = root.join(&name);
+            let path = root.join(name);
             let name = name.to_str().unwrap_or("");
             let len = || {
                 fs::symlink_metadata(&path)
@@ -346,9 +346,11 @@ fn scan_payload_dir(
 ) -> Result<folder::Listed, BackupError> {
     folder::list(dir, |name, kind| {
         count(dir)?;
-        let path = dir.join(&name);
         let id = name.to_str().and_then(FileId::parse_bytes);
+        // Paths and sizes only for what is reported: not for each of a million payloads.
+        let path = || dir.join(name);
         let len = || {
+            let path = path();
             fs::symlink_metadata(&path)
                 .map(|m| m.len())
                 .map_err(|e| BackupError::io(&path, e))
@@ -361,7 +363,7 @@ fn scan_payload_dir(
             (EntryType::File, Some(_)) => {
                 let len = len()?;
                 scan.other.push(other(
-                    path,
+                    path(),
                     EntryKind::File,
                     len,
                     "payload in the wrong subfolder",
@@ -370,7 +372,7 @@ fn scan_payload_dir(
             (EntryType::File, None) => {
                 let len = len()?;
                 scan.other.push(other(
-                    path,
+                    path(),
                     EntryKind::File,
                     len,
                     "unexpected file in a payload folder",
@@ -382,8 +384,12 @@ fn scan_payload_dir(
                     EntryType::Symlink => EntryKind::Symlink,
                     _ => EntryKind::Other,
                 };
-                scan.other
-                    .push(other(path, kind, 0, "unexpected entry in a payload folder"));
+                scan.other.push(other(
+                    path(),
+                    kind,
+                    0,
+                    "unexpected entry in a payload folder",
+                ));
             }
         }
         Ok(())
