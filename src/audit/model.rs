@@ -27,6 +27,9 @@ pub struct ScanReport {
     /// not kept: `ScanOptions::summary_only`).
     #[serde(skip)]
     pub per_file: PerFileTotals,
+    /// Every distinct domain of the index rows, also of rows whose reports were not kept.
+    #[serde(skip)]
+    pub domains: std::collections::BTreeSet<String>,
 }
 
 /// Totals of the per-file findings.

@@ -30,6 +30,9 @@ pub struct ScanOptions<'a> {
     /// empty; summary, apps, findings counts and the severity gate are unchanged). Memory
     /// then no longer grows with the number of index rows' reports.
     pub summary_only: bool,
+    /// Keep only the file reports this accepts in `files` (all when `None`); every total
+    /// still counts every file. `check` keeps the files of its policy's apps this way.
+    pub keep_file: Option<&'a (dyn Fn(&FileReport) -> bool + Sync)>,
 }
 
 /// Index rows turned into file reports per parallel batch (rows are streamed from the
@@ -55,6 +58,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
         summary: Summary::default(),
         keychain: None,
         per_file: PerFileTotals::default(),
+        domains: Default::default(),
     };
     let mut apps = AppMap::new(s);
     if opts.info_only {
@@ -192,12 +196,15 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                 };
                 for (f, &(key, payload)) in reports.iter().zip(&keys) {
                     fold.add(f, key, payload, apps, findings, &mut report.summary);
+                    if !report.domains.contains(&f.domain) {
+                        report.domains.insert(f.domain.clone());
+                    }
                 }
                 if !opts.summary_only {
-                    if kept.is_empty() {
-                        kept = reports;
-                    } else {
-                        kept.extend(reports);
+                    match opts.keep_file {
+                        Some(keep) => kept.extend(reports.into_iter().filter(|f| keep(f))),
+                        None if kept.is_empty() => kept = reports,
+                        None => kept.extend(reports),
                     }
                 }
             };

@@ -135,6 +135,7 @@ pub fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         deep_progress: Some(&cb),
         // The table lists files only with --files: the rest needs only the totals.
         summary_only: matches!(a.report.format, Format::Table) && !a.files,
+        keep_file: None,
     };
     let mut r = scan(&session, &opts)?;
     bar.finish_and_clear();

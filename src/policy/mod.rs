@@ -35,11 +35,7 @@ pub fn owners_of<'a>(
         .manifest
         .as_ref()
         .map_or(&[], |m| m.applications.as_slice());
-    apps::Owners::new(
-        manifest,
-        extra,
-        report.files.iter().map(|f| f.domain.as_str()),
-    )
+    apps::Owners::new(manifest, extra, report.domains.iter().map(String::as_str))
 }
 
 /// Check `policy` against an opened (and, when needed, unlocked) backup.
@@ -47,7 +43,22 @@ pub fn owners_of<'a>(
 /// Needs the index (the password of an encrypted backup) as soon as the policy has an
 /// `[[app]]`: `Error::CredentialsMissing` otherwise, never a silent pass.
 pub fn check(s: &Session, policy: &Policy) -> Result<CheckReport, Error> {
-    let report = scan(s, &ScanOptions::default())?;
+    // Only the policy's apps' files are evaluated: the other reports are not kept (at
+    // 1.3 M index rows they would be most of the memory).
+    let manifest: &[crate::backup::AppInfo] = s
+        .backup
+        .manifest
+        .as_ref()
+        .map_or(&[], |m| m.applications.as_slice());
+    let ids: Vec<&str> = policy.apps.iter().map(|a| a.bundle_id.as_str()).collect();
+    let keep = |f: &crate::audit::FileReport| apps::may_belong_to(&f.domain, &ids, manifest);
+    let report = scan(
+        s,
+        &ScanOptions {
+            keep_file: Some(&keep),
+            ..Default::default()
+        },
+    )?;
     if policy.needs_index() && !report.index_read {
         if s.is_encrypted() && s.class_keys.is_none() {
             return Err(Error::CredentialsMissing(
@@ -62,7 +73,7 @@ pub fn check(s: &Session, policy: &Policy) -> Result<CheckReport, Error> {
     let owners = owners_of(s, &report, policy.apps.iter().map(|a| a.bundle_id.as_str()));
     // The domains of each app whose files are searched for canaries.
     let domains: Vec<HashSet<String>> = if policy.needs_contents() {
-        let all: HashSet<&str> = report.files.iter().map(|f| f.domain.as_str()).collect();
+        let all: HashSet<&str> = report.domains.iter().map(String::as_str).collect();
         policy
             .apps
             .iter()
