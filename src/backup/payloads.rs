@@ -104,6 +104,15 @@ pub struct ContentScan {
     no_noatime: std::sync::atomic::AtomicBool,
 }
 
+/// Top-level files that are read even when they are symbolic links (see docs/limits.md).
+const READ_THROUGH_LINKS: [&str; 5] = [
+    "Info.plist",
+    "Manifest.plist",
+    "Status.plist",
+    "Manifest.db",
+    "Manifest.mbdb",
+];
+
 /// A file that is not a regular file where the listing saw one (replaced meanwhile).
 fn not_regular() -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, "not a regular file")
@@ -257,6 +266,14 @@ impl Backup {
                     EntryKind::Folder,
                     0,
                     "unexpected folder at the top level",
+                )),
+                // The top-level files auditor reads are read through a link (to a regular
+                // file only).
+                EntryType::Symlink if READ_THROUGH_LINKS.contains(&name) => scan.other.push(other(
+                    path,
+                    EntryKind::Symlink,
+                    0,
+                    "symbolic link to a top-level file of the backup (followed, to a regular file only)",
                 )),
                 EntryType::Symlink => scan.other.push(other(
                     path,

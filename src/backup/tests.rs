@@ -367,7 +367,12 @@ fn synthetic_folders_errors_and_oddities() {
     fs::write(root.join(id.as_str().to_uppercase()), b"").unwrap();
     fs::create_dir(root.join("Snapshot")).unwrap();
     #[cfg(unix)]
-    std::os::unix::fs::symlink("/etc", root.join("link")).unwrap();
+    {
+        std::os::unix::fs::symlink("/etc", root.join("link")).unwrap();
+        // A top-level file auditor reads is read through a link; one it never reads is not.
+        std::os::unix::fs::symlink("absent", root.join("Manifest.mbdb")).unwrap();
+        std::os::unix::fs::symlink("absent", root.join("Manifest.db-shm")).unwrap();
+    }
     let b = Backup::open(root).unwrap();
     assert_eq!(b.layout, Layout::Hashed);
     assert!(b.notes.iter().any(|n| n.contains("Snapshot")));
@@ -388,6 +393,11 @@ fn synthetic_folders_errors_and_oddities() {
     ];
     if cfg!(unix) {
         expect.push(("symbolic link (not followed)", EntryKind::Symlink));
+        expect.push(("symbolic link (not followed)", EntryKind::Symlink));
+        expect.push((
+            "symbolic link to a top-level file of the backup (followed, to a regular file only)",
+            EntryKind::Symlink,
+        ));
     }
     let mut got = reasons.clone();
     got.sort();
