@@ -528,7 +528,23 @@ mod tests {
         (v, r.max_severity(), r.per_file.findings)
     }
 
-    fn both_ways(dir: &Path, password: Option<&str>, deep: bool) -> usize {
+    /// The password of the project's small fixture.
+    const SMALL_PW: &str = "fixture-small-pw";
+
+    /// The project's small encrypted fixture, written to a fresh folder (removed with the
+    /// returned guard).
+    fn small_fixture() -> (tempfile::TempDir, std::path::PathBuf) {
+        let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs/small.json");
+        let spec =
+            crate::fixture::Spec::from_json(&std::fs::read_to_string(spec).unwrap()).unwrap();
+        let t = tempfile::tempdir().unwrap();
+        let out = t.path().join("b");
+        crate::fixture::write(&spec, &out).unwrap();
+        (t, out)
+    }
+
+    /// Open the backup at `dir`, unlocked with `password` when one is given.
+    fn open(dir: &Path, password: Option<&str>) -> Session {
         let mut s = Session::open(dir).unwrap();
         if let Some(p) = password {
             s.unlock(
@@ -538,6 +554,11 @@ mod tests {
             )
             .unwrap();
         }
+        s
+    }
+
+    fn both_ways(dir: &Path, password: Option<&str>, deep: bool) -> usize {
+        let s = open(dir, password);
         let full = scan(
             &s,
             &ScanOptions {
@@ -601,14 +622,9 @@ mod tests {
     #[test]
     fn summary_only_equals_the_full_report_without_files() {
         // The project's fixture (encrypted, with password), then independent backups.
-        let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs/small.json");
-        let spec =
-            crate::fixture::Spec::from_json(&std::fs::read_to_string(spec).unwrap()).unwrap();
-        let t = tempfile::tempdir().unwrap();
-        let out = t.path().join("b");
-        crate::fixture::write(&spec, &out).unwrap();
+        let (_t, out) = small_fixture();
         for deep in [false, true] {
-            both_ways(&out, Some("fixture-small-pw"), deep);
+            both_ways(&out, Some(SMALL_PW), deep);
         }
         if let Some(d) =
             crate::test_support::shared("conformance/small-unencrypted/00008120-001A2B3C4D5E801E")
@@ -622,22 +638,11 @@ mod tests {
 
     #[test]
     fn orphan_whose_size_cannot_be_read_is_not_silent() {
-        let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs/small.json");
-        let spec =
-            crate::fixture::Spec::from_json(&std::fs::read_to_string(spec).unwrap()).unwrap();
-        let t = tempfile::tempdir().unwrap();
-        let out = t.path().join("b");
-        crate::fixture::write(&spec, &out).unwrap();
+        let (_t, out) = small_fixture();
         let id = "ab".repeat(20);
         let orphan = out.join(&id[..2]).join(&id);
         std::fs::create_dir_all(orphan.parent().unwrap()).unwrap();
-        let mut s = Session::open(&out).unwrap();
-        s.unlock(
-            Unlock::Password(crate::crypto::Password::new("fixture-small-pw".into())),
-            None,
-            &mut |_, _| {},
-        )
-        .unwrap();
+        let s = open(&out, Some(SMALL_PW));
         let rules = |r: &ScanReport, rule: &str| -> Vec<String> {
             r.findings
                 .iter()
@@ -684,12 +689,7 @@ mod tests {
 
     #[test]
     fn a_missing_index_is_not_called_locked() {
-        let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs/small.json");
-        let spec =
-            crate::fixture::Spec::from_json(&std::fs::read_to_string(spec).unwrap()).unwrap();
-        let t = tempfile::tempdir().unwrap();
-        let out = t.path().join("b");
-        crate::fixture::write(&spec, &out).unwrap();
+        let (_t, out) = small_fixture();
         let rules = |s: &Session| -> Vec<(&'static str, String)> {
             let r = scan(s, &ScanOptions::default()).unwrap();
             assert!(!r.index_read);
@@ -699,17 +699,11 @@ mod tests {
                 .collect()
         };
         // Encrypted index, no password: locked.
-        let f = rules(&Session::open(&out).unwrap());
+        let f = rules(&open(&out, None));
         assert!(f.iter().any(|(r, _)| *r == "backup.index-locked"), "{f:?}");
         // No index, with the password: not "locked", and the payloads are counted.
         std::fs::remove_file(out.join("Manifest.db")).unwrap();
-        let mut s = Session::open(&out).unwrap();
-        s.unlock(
-            Unlock::Password(crate::crypto::Password::new("fixture-small-pw".into())),
-            None,
-            &mut |_, _| {},
-        )
-        .unwrap();
+        let s = open(&out, Some(SMALL_PW));
         let f = rules(&s);
         assert!(!f.iter().any(|(r, _)| *r == "backup.index-locked"), "{f:?}");
         assert!(
@@ -723,19 +717,8 @@ mod tests {
     /// `--no-hash` changes the hashes and the summary's `hashed`, nothing else.
     #[test]
     fn deep_without_hashes_verifies_the_same() {
-        let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs/small.json");
-        let spec =
-            crate::fixture::Spec::from_json(&std::fs::read_to_string(spec).unwrap()).unwrap();
-        let t = tempfile::tempdir().unwrap();
-        let out = t.path().join("b");
-        crate::fixture::write(&spec, &out).unwrap();
-        let mut s = Session::open(&out).unwrap();
-        s.unlock(
-            Unlock::Password(crate::crypto::Password::new("fixture-small-pw".into())),
-            None,
-            &mut |_, _| {},
-        )
-        .unwrap();
+        let (_t, out) = small_fixture();
+        let s = open(&out, Some(SMALL_PW));
         let run = |deep_no_hash| {
             let r = scan(
                 &s,
