@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct ScanOptions<'a> {
     /// Decrypt (or read) every payload in full, verify padding and length, hash it.
     pub deep: bool,
-    /// With `deep`, do not hash the content (each file's `sha256` stays empty): decryption,
-    /// padding and length are still verified.
+    /// With `deep`, do not hash the content (no file gets a `sha256`): decryption, padding
+    /// and length are still verified.
     pub deep_no_hash: bool,
     /// Only the backup and keybag part (`auditor info`).
     pub info_only: bool,

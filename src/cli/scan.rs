@@ -20,7 +20,7 @@ pub struct ScanArgs {
     #[arg(long)]
     pub deep: bool,
     /// With --deep: verify decryption, padding and length without hashing each file's
-    /// content (faster; `sha256` stays null).
+    /// content (faster; the report then has no `sha256`).
     #[arg(long, requires = "deep")]
     pub no_hash: bool,
     /// List every file in the table output (JSON always lists them).
