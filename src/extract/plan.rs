@@ -109,11 +109,35 @@ enum NodeKind {
     Link,
 }
 
+/// An output node under its lower-cased path. Its exact path is not stored (at 1.3 M rows
+/// that was ~100 MB): a directory's is its `DirJob`'s, a file's or link's is rebuilt from
+/// its row when a collision has to name it.
 struct Node {
-    exact: Box<str>,
     kind: NodeKind,
-    /// Index into `Plan::dirs` when `kind` is `Dir`.
-    dir: u32,
+    /// `Dir`: index into `Plan::dirs`; `File` or `Link`: the row.
+    at: usize,
+}
+
+impl Node {
+    /// The node's exact path (`domain/relative/path`).
+    fn exact(&self, p: &Plan, records: &[FileRecord]) -> String {
+        match self.kind {
+            NodeKind::Dir => p.dirs.get(self.at).map(|d| d.path.clone()),
+            NodeKind::File | NodeKind::Link => records
+                .get(self.at)
+                .and_then(|r| components(&r.domain, &r.relative_path).ok())
+                .map(|c| c.join("/")),
+        }
+        .unwrap_or_default()
+    }
+
+    /// Is the node's exact path `exact`?
+    fn is(&self, exact: &str, p: &Plan, records: &[FileRecord]) -> bool {
+        match self.kind {
+            NodeKind::Dir => p.dirs.get(self.at).is_some_and(|d| d.path == exact),
+            NodeKind::File | NodeKind::Link => self.exact(p, records) == exact,
+        }
+    }
 }
 
 /// A directory to create (in order: parents first).
@@ -179,7 +203,7 @@ pub(crate) fn plan(records: &[FileRecord], selector: &mut Selector<'_>) -> Plan 
     let mut pending_links: Vec<(usize, String, u32)> = Vec::new();
     for i in order {
         let r = &records[i];
-        match place(i, r, &mut nodes, &mut p) {
+        match place(i, r, records, &mut nodes, &mut p) {
             Ok(Placed::Dir) => {}
             Ok(Placed::File(path, parent)) => p.files.push(FileJob {
                 row: i,
@@ -224,6 +248,7 @@ enum Placed {
 fn place(
     row: usize,
     r: &FileRecord,
+    records: &[FileRecord],
     nodes: &mut HashMap<String, Node>,
     p: &mut Plan,
 ) -> Result<Placed, Refusal> {
@@ -258,28 +283,28 @@ fn place(
         if k < last {
             match existing {
                 Some(n) if n.kind != NodeKind::Dir => {
-                    return Err(Refusal::KindConflict(n.exact.to_string()))
+                    return Err(Refusal::KindConflict(n.exact(p, records)))
                 }
-                Some(n) if *n.exact != *exact => {
-                    return Err(Refusal::CaseCollision(n.exact.to_string()))
+                Some(n) if !n.is(&exact, p, records) => {
+                    return Err(Refusal::CaseCollision(n.exact(p, records)))
                 }
-                Some(n) => parent = Some(n.dir),
+                Some(n) => parent = Some(n.at as u32),
                 None => new_dirs.push((exact.clone(), lower.clone())),
             }
         } else {
             match existing {
-                Some(n) if *n.exact != *exact => {
-                    return Err(Refusal::CaseCollision(n.exact.to_string()))
+                Some(n) if !n.is(&exact, p, records) => {
+                    return Err(Refusal::CaseCollision(n.exact(p, records)))
                 }
                 Some(n) if n.kind == NodeKind::Dir && kind == NodeKind::Dir => {
                     // An explicit row for a directory implied by an earlier one.
-                    if let Some(d) = p.dirs.get_mut(n.dir as usize) {
+                    if let Some(d) = p.dirs.get_mut(n.at) {
                         d.row.get_or_insert(row);
                     }
                     return Ok(Placed::Dir);
                 }
                 Some(n) if n.kind != kind => {
-                    return Err(Refusal::KindConflict(n.exact.to_string()))
+                    return Err(Refusal::KindConflict(n.exact(p, records)))
                 }
                 Some(_) => return Err(Refusal::Duplicate),
                 None => {}
@@ -289,17 +314,12 @@ fn place(
     // Commit: parents, then the node itself.
     let mut add_dir = |path: String, lower: String, parent: Option<u32>, row: Option<usize>| {
         let idx = p.dirs.len() as u32;
-        p.dirs.push(DirJob {
-            path: path.clone(),
-            row,
-            parent,
-        });
+        p.dirs.push(DirJob { path, row, parent });
         nodes.insert(
             lower,
             Node {
-                exact: path.into_boxed_str(),
                 kind: NodeKind::Dir,
-                dir: idx,
+                at: idx as usize,
             },
         );
         idx
@@ -315,14 +335,7 @@ fn place(
         _ => {
             // A file or link always has a parent (the domain folder at least).
             let parent = parent.unwrap_or(0);
-            nodes.insert(
-                lower,
-                Node {
-                    exact: exact.clone().into_boxed_str(),
-                    kind,
-                    dir: u32::MAX,
-                },
-            );
+            nodes.insert(lower, Node { kind, at: row });
             Ok(if kind == NodeKind::File {
                 Placed::File(exact, parent)
             } else {
