@@ -199,7 +199,9 @@ pub(crate) fn plan(records: &[FileRecord], selector: &mut Selector<'_>) -> Plan 
         selected: order.len() as u64,
         ..Default::default()
     };
-    let mut nodes: HashMap<String, Node> = HashMap::new();
+    // Keys are boxed: exactly as long as the path (a `String` grown component by component
+    // keeps up to twice that).
+    let mut nodes: HashMap<Box<str>, Node> = HashMap::new();
     let mut pending_links: Vec<(usize, String, u32)> = Vec::new();
     for i in order {
         let r = &records[i];
@@ -222,7 +224,9 @@ pub(crate) fn plan(records: &[FileRecord], selector: &mut Selector<'_>) -> Plan 
             let comps: Vec<&str> = path.split('/').collect();
             let mut is_link = |p: &[String]| {
                 let lower = p.join("/").to_lowercase();
-                nodes.get(&lower).is_some_and(|n| n.kind == NodeKind::Link)
+                nodes
+                    .get(lower.as_str())
+                    .is_some_and(|n| n.kind == NodeKind::Link)
             };
             resolve_link(&comps, &mut is_link, target)
         };
@@ -249,7 +253,7 @@ fn place(
     row: usize,
     r: &FileRecord,
     records: &[FileRecord],
-    nodes: &mut HashMap<String, Node>,
+    nodes: &mut HashMap<Box<str>, Node>,
     p: &mut Plan,
 ) -> Result<Placed, Refusal> {
     let kind = match r.kind {
@@ -276,7 +280,7 @@ fn place(
         exact.push_str(c);
         lower.push_str(&c.to_lowercase());
         let existing = if new_dirs.is_empty() {
-            nodes.get(&lower)
+            nodes.get(lower.as_str())
         } else {
             None
         };
@@ -312,11 +316,12 @@ fn place(
         }
     }
     // Commit: parents, then the node itself.
-    let mut add_dir = |path: String, lower: String, parent: Option<u32>, row: Option<usize>| {
+    let mut add_dir = |mut path: String, lower: String, parent: Option<u32>, row: Option<usize>| {
         let idx = p.dirs.len() as u32;
+        path.shrink_to_fit();
         p.dirs.push(DirJob { path, row, parent });
         nodes.insert(
-            lower,
+            lower.into_boxed_str(),
             Node {
                 kind: NodeKind::Dir,
                 at: idx as usize,
@@ -335,7 +340,8 @@ fn place(
         _ => {
             // A file or link always has a parent (the domain folder at least).
             let parent = parent.unwrap_or(0);
-            nodes.insert(lower, Node { kind, at: row });
+            nodes.insert(lower.into_boxed_str(), Node { kind, at: row });
+            exact.shrink_to_fit();
             Ok(if kind == NodeKind::File {
                 Placed::File(exact, parent)
             } else {
