@@ -24,8 +24,8 @@ pub(super) struct FileCtx<'a> {
     /// With `deep`: hash each payload's content (SHA-256).
     pub(super) deep_hash: bool,
     pub(super) deep_done: AtomicU64,
-    /// Bytes `deep` expects to read (set once the rows are known).
-    pub(super) deep_total: AtomicU64,
+    /// Bytes `deep` expects to read (the payloads on disk; 0 without a progress callback).
+    pub(super) deep_total: u64,
     pub(super) deep_progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
 }
 
@@ -253,7 +253,7 @@ pub(super) fn file_report(
                 }
                 let done = ctx.deep_done.fetch_add(stored, Ordering::Relaxed) + stored;
                 if let Some(cb) = ctx.deep_progress {
-                    cb(done, ctx.deep_total.load(Ordering::Relaxed));
+                    cb(done, ctx.deep_total);
                 }
             }
             // Size versus what is stored.

@@ -98,6 +98,17 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
         );
     }
     let on_disk = scan_disk;
+    // The bytes `deep` will read, for its progress bar only (rows come in batches, so their
+    // recorded sizes are not known up front): one `fstatat` per payload, in parallel.
+    let deep_total: u64 = if opts.deep && opts.deep_progress.is_some() {
+        on_disk
+            .files
+            .par_iter()
+            .map(|c| on_disk.len(c).unwrap_or(0))
+            .sum()
+    } else {
+        0
+    };
     for n in s.notes.borrow().iter() {
         findings.push(Finding::new(&R::BACKUP_NOTE, n.clone()).at("Manifest.db"));
     }
@@ -150,7 +161,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                 deep: opts.deep,
                 deep_hash: !opts.deep_no_hash,
                 deep_done: AtomicU64::new(0),
-                deep_total: AtomicU64::new(0),
+                deep_total,
                 deep_progress: opts.deep_progress,
             };
             // Rows stream from the index into reports, a batch at a time (in parallel, in
@@ -186,7 +197,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                 let (reports, keys): (Vec<FileReport>, Vec<(u128, Option<usize>)>) = if opts.deep {
                     // The batch is moved (its buffer freed as it is taken) rather than drained.
                     let jobs = std::mem::take(batch).into_iter().zip(payloads);
-                    deep_in_order(jobs, &report_of, &ctx.deep_total).unzip()
+                    deep_in_order(jobs, &report_of).unzip()
                 } else {
                     batch
                         .par_drain(..)
@@ -432,7 +443,6 @@ type Job = ((FileRecord, Option<String>), Option<usize>);
 fn deep_in_order<T: Send + Sync>(
     jobs: impl Iterator<Item = Job>,
     report_of: &(dyn Fn(Job) -> T + Sync),
-    total: &AtomicU64,
 ) -> impl Iterator<Item = T> {
     use std::sync::{Mutex, OnceLock, PoisonError};
     const BLOCK: usize = 32;
@@ -443,7 +453,6 @@ fn deep_in_order<T: Send + Sync>(
             Mutex::new(Some(j))
         })
         .collect();
-    total.fetch_add(est.iter().sum(), Ordering::Relaxed);
     let mut big: Vec<usize> = (0..jobs.len()).filter(|&i| est[i] >= DEEP_BIG).collect();
     big.sort_by_key(|&i| std::cmp::Reverse(est[i]));
     let small: Vec<usize> = (0..jobs.len()).filter(|&i| est[i] < DEEP_BIG).collect();
@@ -748,6 +757,35 @@ mod tests {
             v
         };
         assert_eq!(strip(hashed), strip(bare));
+    }
+
+    /// The progress total of `deep` is known before the first batch and never moves, though
+    /// the rows come in several batches.
+    #[test]
+    fn deep_progress_total_is_known_up_front() {
+        let (_t, out) = small_fixture();
+        let s = open(&out, Some(SMALL_PW));
+        let calls = std::sync::Mutex::new(Vec::new());
+        let cb = |done: u64, total: u64| calls.lock().unwrap().push((done, total));
+        let r = scan(
+            &s,
+            &ScanOptions {
+                deep: true,
+                deep_progress: Some(&cb),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(r.files.len() > DEEP_BATCH, "spans several batches");
+        let calls = calls.into_inner().unwrap();
+        let total = calls[0].1;
+        assert!(total > 0);
+        assert!(
+            calls.iter().all(|&(d, t)| t == total && d <= total),
+            "{calls:?}"
+        );
+        let done = calls.iter().map(|c| c.0).max().unwrap();
+        assert_eq!(Some(done), r.summary.deep.as_ref().map(|d| d.bytes));
     }
 
     #[test]

@@ -132,7 +132,8 @@ pub fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         deep: a.deep,
         deep_no_hash: a.no_hash,
         info_only: false,
-        deep_progress: Some(&cb),
+        // No bar, no callback (and no sizing of the payloads for its total).
+        deep_progress: if bar.is_hidden() { None } else { Some(&cb) },
         // The table lists files only with --files: the rest needs only the totals.
         summary_only: matches!(a.report.format, Format::Table) && !a.files,
         keep_file: None,
