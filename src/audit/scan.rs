@@ -239,40 +239,33 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                 .iter()
                 .filter(|c| on_disk.find(&c.id).is_none_or(|i| !fold.listed[i]))
             {
-                let o = Orphan {
-                    file_id: c.file_id().to_string(),
-                    path: on_disk.path(c).display().to_string(),
-                    bytes: 0,
-                };
-                let size = match on_disk.len(c) {
-                    Ok(n) => n,
+                let path = on_disk.path(c).display().to_string();
+                let file_id = c.file_id().to_string();
+                let (bytes, size) = match on_disk.len(c) {
+                    Ok(n) => (n, format!("{n} bytes")),
                     Err(e) => {
                         findings.push(
                             Finding::new(
                                 &R::FILE_UNREADABLE,
                                 format!("cannot read the size of the orphan payload: {e}"),
                             )
-                            .at(o.path.clone()),
+                            .at(path.clone()),
                         );
-                        findings.push(
-                            Finding::new(
-                                &R::FILE_ORPHAN,
-                                format!("payload {} (size unknown) is not in the index", o.file_id),
-                            )
-                            .at(o.path.clone()),
-                        );
-                        report.orphans.push(o);
-                        continue;
+                        (0, "size unknown".to_string())
                     }
                 };
                 findings.push(
                     Finding::new(
                         &R::FILE_ORPHAN,
-                        format!("payload {} ({size} bytes) is not in the index", o.file_id),
+                        format!("payload {file_id} ({size}) is not in the index"),
                     )
-                    .at(o.path.clone()),
+                    .at(path.clone()),
                 );
-                report.orphans.push(Orphan { bytes: size, ..o });
+                report.orphans.push(Orphan {
+                    file_id,
+                    path,
+                    bytes,
+                });
             }
             backup.encryption.payloads_encrypted = if fold.any_file {
                 Some(fold.any_encrypted && fold.stored_plain == 0)
