@@ -3,12 +3,12 @@
 use super::finding::rules as R;
 use super::model::FileReport;
 use super::payload::{deep_verify, deep_verify_bytes, looks_plaintext, padded_len, read_ends};
-use super::protection::class_name;
 use super::Finding;
 use crate::backup::{ContentScan, FileId};
-use crate::crypto;
 use crate::crypto::keybag::WRAP_DEVICE;
+use crate::crypto::{self, KeyUnavailable, ProtectionClass};
 use crate::index::{FileKind, FileRecord};
+use crate::session::payload::{Payloads, Unavailable};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -46,6 +46,7 @@ pub(super) fn file_report(
     encrypted_backup: bool,
 ) -> FileReport {
     let mut findings = Vec::new();
+    let payloads = Payloads::new(ctx.listing, ctx.keys);
     let loc = || format!("{}/{}", rec.domain, rec.relative_path);
     let fid = FileId::parse(&rec.file_id);
     if fid.is_none() {
@@ -58,7 +59,7 @@ pub(super) fn file_report(
         );
     }
     if ctx.check_fileid {
-        let expect = FileId::compute(&rec.domain, &rec.relative_path);
+        let expect = rec.expected_file_id();
         if fid.as_ref().map(|f| f.as_str()) != Some(expect.as_str()) {
             findings.push(
                 Finding::new(
@@ -76,11 +77,7 @@ pub(super) fn file_report(
     for p in &rec.problems {
         findings.push(Finding::new(&R::FILE_RECORD_PROBLEM, p.clone()).at(loc()));
     }
-    let key_class = rec
-        .encryption_key
-        .as_ref()
-        .filter(|k| k.len() >= 4)
-        .map(|k| u32::from_le_bytes([k[0], k[1], k[2], k[3]]));
+    let key_class = rec.encryption_key_class();
     let protection_class = rec.protection_class.or(key_class);
     if let (Some(a), Some(b)) = (rec.protection_class, key_class) {
         if a != b {
@@ -121,17 +118,15 @@ pub(super) fn file_report(
                 .at(loc()),
             );
         }
-        if let Some(k) = &rec.encryption_key {
-            if k.len() != 44 {
-                findings.push(
-                    Finding::new(
-                        &R::FILE_BAD_KEY,
-                        format!("EncryptionKey is {} bytes, expected 44", k.len()),
-                    )
-                    .at(loc()),
-                );
-            }
-        } else if encrypted_backup && rec.size.unwrap_or(0) > 0 {
+        if let Some(Err(bad)) = &rec.encryption_key {
+            findings.push(
+                Finding::new(
+                    &R::FILE_BAD_KEY,
+                    format!("EncryptionKey is {} bytes, expected 44", bad.len),
+                )
+                .at(loc()),
+            );
+        } else if rec.encryption_key.is_none() && encrypted_backup && rec.size.unwrap_or(0) > 0 {
             findings.push(
                 Finding::new(
                     &R::FILE_NOT_ENCRYPTED,
@@ -152,41 +147,30 @@ pub(super) fn file_report(
                 .at(loc()),
             );
         }
-        // The file key, when the class key is available.
-        let mut file_key = None;
-        if let (Some(keys), Some(k)) = (
-            ctx.keys,
-            rec.encryption_key.as_ref().filter(|k| k.len() == 44),
-        ) {
-            let class = key_class.unwrap_or(0);
-            match keys.get(class) {
-                Some(ck) => match crypto::wrap::unwrap32(ck, &k[4..]) {
-                    Ok(fk) => file_key = Some(fk),
-                    Err(e) => findings.push(
-                        Finding::new(
-                            &R::FILE_KEY_UNWRAP_FAILED,
-                            format!("the file key does not unwrap with class key {class}: {e}"),
-                        )
-                        .at(loc()),
-                    ),
-                },
-                None if !device_bound => findings.push(
-                    Finding::new(
-                        &R::FILE_KEY_UNWRAP_FAILED,
-                        format!("class {class} has no class key in the keybag"),
-                    )
-                    .at(loc()),
-                ),
-                None => {}
+        // The file key, when the class key is available (locked: nothing to say; a bad
+        // key or a device-bound class was said above).
+        let file_key = match payloads.key(&rec) {
+            Ok(k) => k,
+            Err(why) => {
+                if let Some(m) = key_problem(&why, device_bound) {
+                    findings.push(Finding::new(&R::FILE_KEY_UNWRAP_FAILED, m).at(loc()));
+                }
+                None
             }
-        }
+        };
         // The payload is opened when its content matters (a key, or `deep`), else only
         // sized; either resolves one name in its open folder.
         let opened = listed.and_then(|c| {
             let r = if encrypted || ctx.deep {
-                ctx.listing.open(c).map(|(f, n)| (Some(f), n))
+                payloads.open_listed(c).map(|p| {
+                    let n = p.stored_len();
+                    (Some(p), n)
+                })
             } else {
-                ctx.listing.len(c).map(|n| (None, n))
+                ctx.listing
+                    .len(c)
+                    .map(|n| (None, n))
+                    .map_err(Unavailable::Unreadable)
             };
             r.map_err(|e| {
                 findings.push(
@@ -196,7 +180,8 @@ pub(super) fn file_report(
             })
             .ok()
         });
-        if let Some((file, stored)) = opened {
+        if let Some((payload, stored)) = opened {
+            let file = payload.as_ref().map(|p| p.file());
             stored_size = Some(stored);
             // First and last blocks, read with the one open, when a key makes them matter.
             let mut ends = file
@@ -278,7 +263,7 @@ pub(super) fn file_report(
         status,
         encrypted,
         protection_class,
-        protection_class_name: protection_class.map(class_name),
+        protection_class_name: protection_class.map(|c| ProtectionClass::new(c).name()),
         device_bound,
         size: rec.size,
         stored_size,
@@ -289,5 +274,19 @@ pub(super) fn file_report(
         mode: rec.mode.map(|m| format!("0o{m:o}")),
         app,
         findings,
+    }
+}
+
+/// The finding a file key that cannot be had gets, if any: a failed unwrap, or a class
+/// without a usable key that is not device-bound (device-bound classes, bad keys and a
+/// locked backup have findings of their own, or none).
+fn key_problem(why: &Unavailable, device_bound: bool) -> Option<String> {
+    match why {
+        Unavailable::Key(KeyUnavailable::UnwrapFailed(..)) => Some(why.to_string()),
+        Unavailable::Key(e) if !device_bound => Some(format!(
+            "class {} has no class key in the keybag",
+            e.class()
+        )),
+        _ => None,
     }
 }
