@@ -213,7 +213,7 @@ impl<'a> Payload<'a> {
             ))));
         }
         let mut raw = Zeroizing::new(Vec::with_capacity(self.stored as usize));
-        (&self.file)
+        ReadAt::new(&self.file)
             .take(limit)
             .read_to_end(&mut raw)
             .map_err(ReadError::Io)?;
@@ -240,11 +240,38 @@ impl Sink for Vec<u8> {}
 
 impl Sink for File {
     fn copy_plain(&mut self, mut file: &File) -> io::Result<u64> {
+        // The kernel copies from the file's offset: from the start, whatever read before.
+        io::Seek::seek(&mut file, io::SeekFrom::Start(0))?;
         io::copy(&mut file, self)
     }
 }
 
-fn copy_buffered<W: Write + ?Sized>(mut file: &File, out: &mut W) -> io::Result<u64> {
+/// Reads a file from its start with positioned reads (`pread`): its offset is left alone,
+/// so a payload can be read more than once.
+struct ReadAt<'f> {
+    file: &'f File,
+    pos: u64,
+}
+
+impl<'f> ReadAt<'f> {
+    fn new(file: &'f File) -> Self {
+        ReadAt { file, pos: 0 }
+    }
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(self.file, buf, self.pos)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(self.file, buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+fn copy_buffered<W: Write + ?Sized>(file: &File, out: &mut W) -> io::Result<u64> {
+    let mut file = ReadAt::new(file);
     let mut buf = [0u8; 64 * 1024];
     let mut used = 0;
     let mut n = 0u64;
@@ -267,10 +294,10 @@ fn copy_buffered<W: Write + ?Sized>(mut file: &File, out: &mut W) -> io::Result<
 
 /// Stream all of `file` from its start into `out`: decrypted with `key` (AES-256-CBC, zero
 /// IV; PKCS#7 padding removed when valid, else reported), or copied when there is none.
-pub fn stream<S: Sink>(mut file: &File, key: Option<&Key32>, out: &mut S) -> io::Result<Streamed> {
+pub fn stream<S: Sink>(file: &File, key: Option<&Key32>, out: &mut S) -> io::Result<Streamed> {
     match key {
         Some(k) => {
-            let o = cbc::decrypt_stream(k, &mut file, out)?;
+            let o = cbc::decrypt_stream(k, &mut ReadAt::new(file), out)?;
             Ok(Streamed {
                 stored_len: o.ciphertext_len,
                 content_len: o.plaintext_len,

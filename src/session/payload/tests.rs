@@ -48,6 +48,8 @@ struct Setup {
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
+    // Enough of a backup to be opened: a plaintext index.
+    fs::write(root.join("Manifest.db"), b"SQLite format 3\0rest").unwrap();
     let secret = b"the content of a file, longer than one block";
     let ct = cbc::encrypt(&Key32::new(FK), secret);
     let mut bad_pad = ct.clone();
