@@ -4,7 +4,7 @@ use super::finding::rules as R;
 use super::model::FileReport;
 use super::payload::{deep_verify, deep_verify_bytes, looks_plaintext, padded_len, read_ends};
 use super::Finding;
-use crate::backup::{ContentScan, FileId};
+use crate::backup::{ContentFile, ContentScan, FileId};
 use crate::crypto::keybag::WRAP_DEVICE;
 use crate::crypto::{self, KeyUnavailable, ProtectionClass};
 use crate::index::{FileKind, FileRecord};
@@ -38,6 +38,15 @@ fn kind_str(k: FileKind) -> &'static str {
     }
 }
 
+/// What was learnt of a file's payload.
+#[derive(Default)]
+struct Content {
+    stored_size: Option<u64>,
+    content_size: Option<u64>,
+    sha256: Option<String>,
+    deep_read: bool,
+}
+
 pub(super) fn file_report(
     ctx: &FileCtx<'_>,
     rec: FileRecord,
@@ -46,52 +55,10 @@ pub(super) fn file_report(
     encrypted_backup: bool,
 ) -> FileReport {
     let mut findings = Vec::new();
-    let payloads = Payloads::new(ctx.listing, ctx.keys);
     let loc = || format!("{}/{}", rec.domain, rec.relative_path);
-    let fid = FileId::parse(&rec.file_id);
-    if fid.is_none() {
-        findings.push(
-            Finding::new(
-                &R::FILE_BAD_FILEID,
-                format!("fileID {:?} is not 40 lowercase hex digits", rec.file_id),
-            )
-            .at(loc()),
-        );
-    }
-    if ctx.check_fileid {
-        let expect = rec.expected_file_id();
-        if fid.as_ref().map(|f| f.as_str()) != Some(expect.as_str()) {
-            findings.push(
-                Finding::new(
-                    &R::FILE_ID_MISMATCH,
-                    format!(
-                        "fileID is {} but SHA-1(domain-relativePath) is {}",
-                        rec.file_id,
-                        expect.as_str()
-                    ),
-                )
-                .at(loc()),
-            );
-        }
-    }
-    for p in &rec.problems {
-        findings.push(Finding::new(&R::FILE_RECORD_PROBLEM, p.clone()).at(loc()));
-    }
+    record_findings(ctx, &rec, &mut findings, &loc);
     let key_class = rec.encryption_key_class();
     let protection_class = rec.protection_class.or(key_class);
-    if let (Some(a), Some(b)) = (rec.protection_class, key_class) {
-        if a != b {
-            findings.push(
-                Finding::new(
-                    &R::FILE_CLASS_MISMATCH,
-                    format!(
-                        "ProtectionClass is {a} but the EncryptionKey is wrapped with class {b}"
-                    ),
-                )
-                .at(loc()),
-            );
-        }
-    }
     let encrypted = rec.encryption_key.is_some();
     let wrap_class = key_class.or(protection_class);
     let device_bound = encrypted
@@ -99,10 +66,7 @@ pub(super) fn file_report(
             .and_then(|c| ctx.class_wrap.get(&c))
             .is_some_and(|w| w & WRAP_DEVICE != 0);
     let mut status = "n/a";
-    let mut stored_size = None;
-    let mut content_size = None;
-    let mut sha256 = None;
-    let mut deep_read = false;
+    let mut content = Content::default();
     if rec.kind == FileKind::File {
         // The payload as listed (regular files only; symlinks are not followed).
         let listed = payload.map(|i| &ctx.listing.files[i]);
@@ -147,113 +111,7 @@ pub(super) fn file_report(
                 .at(loc()),
             );
         }
-        // The file key, when the class key is available (locked: nothing to say; a bad
-        // key or a device-bound class was said above).
-        let file_key = match payloads.key(&rec) {
-            Ok(k) => k,
-            Err(why) => {
-                if let Some(m) = key_problem(&why, device_bound) {
-                    findings.push(Finding::new(&R::FILE_KEY_UNWRAP_FAILED, m).at(loc()));
-                }
-                None
-            }
-        };
-        // The payload is opened when its content matters (a key, or `deep`), else only
-        // sized; either resolves one name in its open folder.
-        let opened = listed.and_then(|c| {
-            let r = if encrypted || ctx.deep {
-                payloads.open_listed(c).map(|p| {
-                    let n = p.stored_len();
-                    (Some(p), n)
-                })
-            } else {
-                ctx.listing
-                    .len(c)
-                    .map(|n| (None, n))
-                    .map_err(Unavailable::Unreadable)
-            };
-            r.map_err(|e| {
-                findings.push(
-                    Finding::new(&R::FILE_UNREADABLE, format!("cannot read the payload: {e}"))
-                        .at(loc()),
-                )
-            })
-            .ok()
-        });
-        if let Some((payload, stored)) = opened {
-            let file = payload.as_ref().map(|p| p.file());
-            stored_size = Some(stored);
-            // First and last blocks, read with the one open, when a key makes them matter.
-            let mut ends = file
-                .as_ref()
-                .filter(|_| encrypted && stored > 0 && stored % 16 == 0)
-                .map(|f| read_ends(f, stored, ctx.deep));
-            let plaintext_magic = encrypted && stored > 0 && looks_plaintext(ends.as_ref(), stored);
-            if plaintext_magic {
-                // The row has a key but the payload is not ciphertext: a decrypted copy.
-                findings.push(
-                    Finding::new(
-                        &R::FILE_NOT_CIPHERTEXT,
-                        "the row carries an EncryptionKey but the payload is plaintext (stored decrypted)",
-                    )
-                    .at(loc()),
-                );
-                content_size = Some(stored);
-            } else if !encrypted || stored == 0 {
-                // An empty payload is an empty file, with or without a key (iOS writes
-                // zero-byte payloads for empty files and keeps their EncryptionKey).
-                content_size = Some(stored);
-            } else if let Some(fk) = &file_key {
-                match padded_len(ends.as_ref(), stored, fk) {
-                    Ok(n) => content_size = Some(n),
-                    Err(e) => findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, e).at(loc())),
-                }
-            }
-            if ctx.deep && (!encrypted || stored == 0 || plaintext_magic || file_key.is_some()) {
-                let key = file_key.as_ref().filter(|_| stored > 0 && !plaintext_magic);
-                // A small payload read whole for its ends is verified from memory.
-                let whole = ends
-                    .as_mut()
-                    .and_then(|e| e.as_mut().ok())
-                    .and_then(|e| e.whole_mut());
-                let verified = match (whole, &file) {
-                    (Some(b), _) => Ok(deep_verify_bytes(b, key, ctx.deep_hash)),
-                    (None, Some(f)) => deep_verify(f, key, ctx.deep_hash),
-                    (None, None) => Err(std::io::Error::other("the payload was not opened")),
-                };
-                match verified {
-                    Ok(d) => {
-                        if let Some(problem) = d.problem {
-                            findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, problem).at(loc()));
-                        } else {
-                            content_size = Some(d.plaintext_len);
-                        }
-                        sha256 = d.sha256;
-                        deep_read = true;
-                    }
-                    Err(e) => findings.push(
-                        Finding::new(&R::FILE_UNREADABLE, format!("cannot read the payload: {e}"))
-                            .at(loc()),
-                    ),
-                }
-                let done = ctx.deep_done.fetch_add(stored, Ordering::Relaxed) + stored;
-                if let Some(cb) = ctx.deep_progress {
-                    cb(done, ctx.deep_total);
-                }
-            }
-            // Size versus what is stored.
-            if let Some(size) = rec.size {
-                match content_size {
-                    Some(n) if n != size => findings.push(
-                        Finding::new(&R::FILE_SIZE_MISMATCH, format!("recorded Size is {size} but the content is {n} bytes")).at(loc()),
-                    ),
-                    None if encrypted && stored != 16 * (size / 16 + 1) => findings.push(
-                        Finding::new(&R::FILE_SIZE_MISMATCH, format!("recorded Size {size} cannot produce {stored} bytes of AES-CBC/PKCS#7 ciphertext")).at(loc()),
-                    ),
-                    _ => {}
-                }
-            }
-        }
+        content = file_content(ctx, &rec, listed, device_bound, &mut findings, &loc);
     }
     FileReport {
         domain: rec.domain,
@@ -266,14 +124,199 @@ pub(super) fn file_report(
         protection_class_name: protection_class.map(|c| ProtectionClass::new(c).name()),
         device_bound,
         size: rec.size,
-        stored_size,
-        content_size,
-        sha256,
-        deep_read,
+        stored_size: content.stored_size,
+        content_size: content.content_size,
+        sha256: content.sha256,
+        deep_read: content.deep_read,
         target: rec.target,
         mode: rec.mode.map(|m| format!("0o{m:o}")),
         app,
         findings,
+    }
+}
+
+/// Findings about the row itself: its fileID, the decoder's problems, its two classes.
+fn record_findings(
+    ctx: &FileCtx<'_>,
+    rec: &FileRecord,
+    findings: &mut Vec<Finding>,
+    loc: &dyn Fn() -> String,
+) {
+    let fid = FileId::parse(&rec.file_id);
+    if fid.is_none() {
+        findings.push(
+            Finding::new(
+                &R::FILE_BAD_FILEID,
+                format!("fileID {:?} is not 40 lowercase hex digits", rec.file_id),
+            )
+            .at(loc()),
+        );
+    }
+    if ctx.check_fileid {
+        let expect = rec.expected_file_id();
+        if fid.as_ref().map(|f| f.as_str()) != Some(expect.as_str()) {
+            findings.push(
+                Finding::new(
+                    &R::FILE_ID_MISMATCH,
+                    format!(
+                        "fileID is {} but SHA-1(domain-relativePath) is {}",
+                        rec.file_id,
+                        expect.as_str()
+                    ),
+                )
+                .at(loc()),
+            );
+        }
+    }
+    for p in &rec.problems {
+        findings.push(Finding::new(&R::FILE_RECORD_PROBLEM, p.clone()).at(loc()));
+    }
+    if let (Some(a), Some(b)) = (rec.protection_class, rec.encryption_key_class()) {
+        if a != b {
+            findings.push(
+                Finding::new(
+                    &R::FILE_CLASS_MISMATCH,
+                    format!(
+                        "ProtectionClass is {a} but the EncryptionKey is wrapped with class {b}"
+                    ),
+                )
+                .at(loc()),
+            );
+        }
+    }
+}
+
+/// The file key and the payload of a regular file: opened (or only sized), its content
+/// length from its last blocks, and with `deep` read in full.
+fn file_content(
+    ctx: &FileCtx<'_>,
+    rec: &FileRecord,
+    listed: Option<&ContentFile>,
+    device_bound: bool,
+    findings: &mut Vec<Finding>,
+    loc: &dyn Fn() -> String,
+) -> Content {
+    let payloads = Payloads::new(ctx.listing, ctx.keys);
+    let encrypted = rec.encryption_key.is_some();
+    let mut c = Content::default();
+    // The file key, when the class key is available (locked: nothing to say; a bad
+    // key or a device-bound class was said above).
+    let file_key = match payloads.key(rec) {
+        Ok(k) => k,
+        Err(why) => {
+            if let Some(m) = key_problem(&why, device_bound) {
+                findings.push(Finding::new(&R::FILE_KEY_UNWRAP_FAILED, m).at(loc()));
+            }
+            None
+        }
+    };
+    // The payload is opened when its content matters (a key, or `deep`), else only
+    // sized; either resolves one name in its open folder.
+    let opened = listed.and_then(|c| {
+        let r = if encrypted || ctx.deep {
+            payloads.open_listed(c).map(|p| {
+                let n = p.stored_len();
+                (Some(p), n)
+            })
+        } else {
+            ctx.listing
+                .len(c)
+                .map(|n| (None, n))
+                .map_err(Unavailable::Unreadable)
+        };
+        r.map_err(|e| {
+            findings.push(
+                Finding::new(&R::FILE_UNREADABLE, format!("cannot read the payload: {e}"))
+                    .at(loc()),
+            )
+        })
+        .ok()
+    });
+    let Some((payload, stored)) = opened else {
+        return c;
+    };
+    let file = payload.as_ref().map(|p| p.file());
+    c.stored_size = Some(stored);
+    // First and last blocks, read with the one open, when a key makes them matter.
+    let mut ends = file
+        .filter(|_| encrypted && stored > 0 && stored % 16 == 0)
+        .map(|f| read_ends(f, stored, ctx.deep));
+    let plaintext_magic = encrypted && stored > 0 && looks_plaintext(ends.as_ref(), stored);
+    if plaintext_magic {
+        // The row has a key but the payload is not ciphertext: a decrypted copy.
+        findings.push(
+            Finding::new(
+                &R::FILE_NOT_CIPHERTEXT,
+                "the row carries an EncryptionKey but the payload is plaintext (stored decrypted)",
+            )
+            .at(loc()),
+        );
+        c.content_size = Some(stored);
+    } else if !encrypted || stored == 0 {
+        // An empty payload is an empty file, with or without a key (iOS writes
+        // zero-byte payloads for empty files and keeps their EncryptionKey).
+        c.content_size = Some(stored);
+    } else if let Some(fk) = &file_key {
+        match padded_len(ends.as_ref(), stored, fk) {
+            Ok(n) => c.content_size = Some(n),
+            Err(e) => findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, e).at(loc())),
+        }
+    }
+    if ctx.deep && (!encrypted || stored == 0 || plaintext_magic || file_key.is_some()) {
+        let key = file_key.as_ref().filter(|_| stored > 0 && !plaintext_magic);
+        // A small payload read whole for its ends is verified from memory.
+        let whole = ends
+            .as_mut()
+            .and_then(|e| e.as_mut().ok())
+            .and_then(|e| e.whole_mut());
+        let verified = match (whole, file) {
+            (Some(b), _) => Ok(deep_verify_bytes(b, key, ctx.deep_hash)),
+            (None, Some(f)) => deep_verify(f, key, ctx.deep_hash),
+            (None, None) => Err(std::io::Error::other("the payload was not opened")),
+        };
+        match verified {
+            Ok(d) => {
+                if let Some(problem) = d.problem {
+                    findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, problem).at(loc()));
+                } else {
+                    c.content_size = Some(d.plaintext_len);
+                }
+                c.sha256 = d.sha256;
+                c.deep_read = true;
+            }
+            Err(e) => findings.push(
+                Finding::new(&R::FILE_UNREADABLE, format!("cannot read the payload: {e}"))
+                    .at(loc()),
+            ),
+        }
+        let done = ctx.deep_done.fetch_add(stored, Ordering::Relaxed) + stored;
+        if let Some(cb) = ctx.deep_progress {
+            cb(done, ctx.deep_total);
+        }
+    }
+    size_findings(rec, c.content_size, stored, findings, loc);
+    c
+}
+
+/// The recorded Size against the content length (or, when unknown, the stored length).
+fn size_findings(
+    rec: &FileRecord,
+    content_size: Option<u64>,
+    stored: u64,
+    findings: &mut Vec<Finding>,
+    loc: &dyn Fn() -> String,
+) {
+    let encrypted = rec.encryption_key.is_some();
+    if let Some(size) = rec.size {
+        match content_size {
+            Some(n) if n != size => findings.push(
+                Finding::new(&R::FILE_SIZE_MISMATCH, format!("recorded Size is {size} but the content is {n} bytes")).at(loc()),
+            ),
+            None if encrypted && stored != 16 * (size / 16 + 1) => findings.push(
+                Finding::new(&R::FILE_SIZE_MISMATCH, format!("recorded Size {size} cannot produce {stored} bytes of AES-CBC/PKCS#7 ciphertext")).at(loc()),
+            ),
+            _ => {}
+        }
     }
 }
 
