@@ -333,3 +333,121 @@ fn key_problem(why: &Unavailable, device_bound: bool) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::wrap::wrap32;
+    use crate::crypto::{ClassKeyState, ClassKeys, Key32, WrappedKey};
+
+    fn ctx<'a>(listing: &'a ContentScan, keys: Option<&'a ClassKeys>) -> FileCtx<'a> {
+        FileCtx {
+            listing,
+            keys,
+            class_wrap: HashMap::from([(3, 2), (9, 3)]),
+            check_fileid: false,
+            deep: false,
+            deep_hash: false,
+            deep_done: AtomicU64::new(0),
+            deep_total: 0,
+            deep_progress: None,
+        }
+    }
+
+    /// A file row of class `class` whose EncryptionKey is `key`.
+    fn row(class: Option<u32>, key: Option<&[u8]>) -> FileRecord {
+        let mut r = FileRecord::new("00".repeat(20), "HomeDomain".into(), "a".into());
+        r.kind = FileKind::File;
+        r.protection_class = class;
+        r.encryption_key = key.map(WrappedKey::parse);
+        r
+    }
+
+    fn stored(class: u32, kek: [u8; 32]) -> Vec<u8> {
+        let mut v = class.to_le_bytes().to_vec();
+        v.extend_from_slice(&wrap32(&Key32::new(kek), &Key32::new([1; 32])));
+        v
+    }
+
+    /// (rule, message) of each finding but the missing payload's (no payload is listed).
+    fn said(ctx: &FileCtx<'_>, r: FileRecord) -> Vec<(&'static str, String)> {
+        file_report(ctx, r, None, None, true)
+            .findings
+            .into_iter()
+            .filter(|f| f.rule != R::FILE_MISSING.id)
+            .map(|f| (f.rule, f.message))
+            .collect()
+    }
+
+    #[test]
+    fn key_prefix_against_protection_class() {
+        let listing = ContentScan::default();
+        let c = ctx(&listing, None);
+        // Same class: nothing to say.
+        assert_eq!(said(&c, row(Some(3), Some(&stored(3, [5; 32])))), []);
+        // The prefix differs: file.class-mismatch, and the key's class is the one used.
+        let f = said(&c, row(Some(4), Some(&stored(3, [5; 32]))));
+        assert_eq!(
+            f,
+            [(
+                R::FILE_CLASS_MISMATCH.id,
+                "ProtectionClass is 4 but the EncryptionKey is wrapped with class 3".to_string()
+            )]
+        );
+        // A key of the wrong length keeps its prefix for the comparison.
+        let mut short = stored(2, [5; 32]);
+        short.pop();
+        let f = said(&c, row(Some(4), Some(&short)));
+        let rules: Vec<_> = f.iter().map(|x| x.0).collect();
+        assert_eq!(rules, [R::FILE_CLASS_MISMATCH.id, R::FILE_BAD_KEY.id]);
+        assert_eq!(f[1].1, "EncryptionKey is 43 bytes, expected 44");
+        // Too short for a prefix: only the length.
+        let f = said(&c, row(Some(4), Some(&[4, 0])));
+        assert_eq!(
+            f,
+            [(
+                R::FILE_BAD_KEY.id,
+                "EncryptionKey is 2 bytes, expected 44".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn key_unwrap_findings() {
+        let listing = ContentScan::default();
+        let keys = ClassKeys {
+            keys: [
+                (3, ClassKeyState::Available(Key32::new([5; 32]))),
+                (9, ClassKeyState::DeviceBound),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let c = ctx(&listing, Some(&keys));
+        // The right class key: no finding.
+        assert_eq!(said(&c, row(Some(3), Some(&stored(3, [5; 32])))), []);
+        // The wrong one: unwrap failed.
+        let f = said(&c, row(Some(3), Some(&stored(3, [6; 32]))));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].0, R::FILE_KEY_UNWRAP_FAILED.id);
+        assert!(f[0]
+            .1
+            .starts_with("the file key does not unwrap with class key 3: "));
+        // No class key in the keybag.
+        let f = said(&c, row(Some(7), Some(&stored(7, [5; 32]))));
+        assert_eq!(
+            f,
+            [(
+                R::FILE_KEY_UNWRAP_FAILED.id,
+                "class 7 has no class key in the keybag".to_string()
+            )]
+        );
+        // Device-bound: said once, as such, not as an unwrap failure.
+        let f = said(&c, row(Some(9), Some(&stored(9, [5; 32]))));
+        let rules: Vec<_> = f.iter().map(|x| x.0).collect();
+        assert_eq!(rules, [R::FILE_DEVICE_BOUND.id]);
+        // Locked: nothing about keys.
+        let locked = ctx(&listing, None);
+        assert_eq!(said(&locked, row(Some(3), Some(&stored(3, [6; 32])))), []);
+    }
+}
