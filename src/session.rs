@@ -1,7 +1,9 @@
 //! An opened backup: its plists, keybag, unlocked class keys and readable index.
 
-use crate::backup::{Backup, DbState, IndexKind};
-use crate::crypto::{self, ClassKeys, CryptoError, Key32, Keybag, Password};
+pub mod payload;
+
+use crate::backup::{Backup, ContentScan, DbState, IndexKind};
+use crate::crypto::{self, ClassKeys, CryptoError, Key32, KeyUnavailable, Keybag, Password};
 use crate::index::{self, FileRecord};
 use crate::Error;
 use std::path::Path;
@@ -100,6 +102,8 @@ pub struct Session {
     pub kek: Option<Key32>,
     /// Observations made while reading (e.g. an unpadded encrypted index).
     pub notes: std::cell::RefCell<Vec<String>>,
+    /// The one listing of the payload folders, made on first use ([`Session::listing`]).
+    listing: std::cell::OnceCell<ContentScan>,
 }
 
 impl Session {
@@ -121,6 +125,7 @@ impl Session {
             class_keys: None,
             kek: None,
             notes: Default::default(),
+            listing: Default::default(),
         })
     }
 
@@ -224,24 +229,22 @@ impl Session {
                     "Manifest.db is ciphertext but there is no ManifestKey",
                 )
             })?;
-        if mk.len() != 44 {
-            return Err(Error::backup(
+        let mk = crypto::WrappedKey::parse(mk).map_err(|bad| {
+            Error::backup(
                 self.manifest_path(),
                 format!(
                     "ManifestKey is {} bytes, expected 44 (class + 40-byte wrapped key)",
-                    mk.len()
+                    bad.len
                 ),
-            ));
-        }
-        let class = u32::from_le_bytes([mk[0], mk[1], mk[2], mk[3]]);
-        let class_key = keys.get(class).ok_or_else(|| {
-            Error::backup(
-                self.manifest_path(),
-                format!("ManifestKey class {class} has no usable class key"),
             )
         })?;
-        let key = crypto::wrap::unwrap32(class_key, &mk[4..])
-            .map_err(|e| Error::backup(self.manifest_path(), format!("ManifestKey: {e}")))?;
+        let key = mk.unwrap(keys).map_err(|e| {
+            let problem = match e {
+                KeyUnavailable::UnwrapFailed(_, e) => format!("ManifestKey: {e}"),
+                e => format!("ManifestKey class {} has no usable class key", e.class()),
+            };
+            Error::backup(self.manifest_path(), problem)
+        })?;
         let (ct_len, head, pad) = probe_encrypted(path, MAX_INDEX_BYTES, &key)?;
         if !head.starts_with(b"SQLite format 3\0") {
             return Err(Error::backup(
@@ -278,6 +281,24 @@ impl Session {
                 index::Index::parse_mbdb(&path.display().to_string(), bytes)?
             }
         }))
+    }
+
+    /// The one listing of the payload folders (no size read): made on first use, then
+    /// kept, so that the scan, the canary search and the keychain share it.
+    pub fn listing(&self) -> Result<&ContentScan, Error> {
+        if let Some(l) = self.listing.get() {
+            return Ok(l);
+        }
+        let l = self.backup.content_listing(false).map_err(Error::from)?;
+        Ok(self.listing.get_or_init(|| l))
+    }
+
+    /// The payload opener: the listing and the class keys (see [`payload`]).
+    pub fn payloads(&self) -> Result<payload::Payloads<'_>, Error> {
+        Ok(payload::Payloads::new(
+            self.listing()?,
+            self.class_keys.as_ref(),
+        ))
     }
 
     /// Read every index row (None when the index is ciphertext and the backup is locked).

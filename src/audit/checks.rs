@@ -2,7 +2,6 @@
 
 use super::finding::rules as R;
 use super::model::*;
-use super::protection::class_name;
 use super::Finding;
 use crate::backup::{Backup, DbState, IndexKind, Layout};
 use crate::crypto::keybag::{WRAP_DEVICE, WRAP_PASSCODE};
@@ -325,7 +324,7 @@ pub(super) fn keybag_part(s: &Session, findings: &mut Vec<Finding>) -> Option<Ke
             };
             KeybagClass {
                 class,
-                name: class_name(class),
+                name: crate::crypto::ProtectionClass::new(class).name(),
                 wrap: c.wrap,
                 needs: needs(c.wrap),
                 device_bound: c.device_bound(),

@@ -3,12 +3,12 @@
 use super::finding::rules as R;
 use super::model::FileReport;
 use super::payload::{deep_verify, deep_verify_bytes, looks_plaintext, padded_len, read_ends};
-use super::protection::class_name;
 use super::Finding;
-use crate::backup::{ContentScan, FileId};
-use crate::crypto;
+use crate::backup::{ContentFile, ContentScan, FileId};
 use crate::crypto::keybag::WRAP_DEVICE;
+use crate::crypto::{self, KeyUnavailable, ProtectionClass};
 use crate::index::{FileKind, FileRecord};
+use crate::session::payload::{Payloads, Unavailable};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -38,6 +38,15 @@ fn kind_str(k: FileKind) -> &'static str {
     }
 }
 
+/// What was learnt of a file's payload.
+#[derive(Default)]
+struct Content {
+    stored_size: Option<u64>,
+    content_size: Option<u64>,
+    sha256: Option<String>,
+    deep_read: bool,
+}
+
 pub(super) fn file_report(
     ctx: &FileCtx<'_>,
     rec: FileRecord,
@@ -47,54 +56,9 @@ pub(super) fn file_report(
 ) -> FileReport {
     let mut findings = Vec::new();
     let loc = || format!("{}/{}", rec.domain, rec.relative_path);
-    let fid = FileId::parse(&rec.file_id);
-    if fid.is_none() {
-        findings.push(
-            Finding::new(
-                &R::FILE_BAD_FILEID,
-                format!("fileID {:?} is not 40 lowercase hex digits", rec.file_id),
-            )
-            .at(loc()),
-        );
-    }
-    if ctx.check_fileid {
-        let expect = FileId::compute(&rec.domain, &rec.relative_path);
-        if fid.as_ref().map(|f| f.as_str()) != Some(expect.as_str()) {
-            findings.push(
-                Finding::new(
-                    &R::FILE_ID_MISMATCH,
-                    format!(
-                        "fileID is {} but SHA-1(domain-relativePath) is {}",
-                        rec.file_id,
-                        expect.as_str()
-                    ),
-                )
-                .at(loc()),
-            );
-        }
-    }
-    for p in &rec.problems {
-        findings.push(Finding::new(&R::FILE_RECORD_PROBLEM, p.clone()).at(loc()));
-    }
-    let key_class = rec
-        .encryption_key
-        .as_ref()
-        .filter(|k| k.len() >= 4)
-        .map(|k| u32::from_le_bytes([k[0], k[1], k[2], k[3]]));
+    record_findings(ctx, &rec, &mut findings, &loc);
+    let key_class = rec.encryption_key_class();
     let protection_class = rec.protection_class.or(key_class);
-    if let (Some(a), Some(b)) = (rec.protection_class, key_class) {
-        if a != b {
-            findings.push(
-                Finding::new(
-                    &R::FILE_CLASS_MISMATCH,
-                    format!(
-                        "ProtectionClass is {a} but the EncryptionKey is wrapped with class {b}"
-                    ),
-                )
-                .at(loc()),
-            );
-        }
-    }
     let encrypted = rec.encryption_key.is_some();
     let wrap_class = key_class.or(protection_class);
     let device_bound = encrypted
@@ -102,10 +66,7 @@ pub(super) fn file_report(
             .and_then(|c| ctx.class_wrap.get(&c))
             .is_some_and(|w| w & WRAP_DEVICE != 0);
     let mut status = "n/a";
-    let mut stored_size = None;
-    let mut content_size = None;
-    let mut sha256 = None;
-    let mut deep_read = false;
+    let mut content = Content::default();
     if rec.kind == FileKind::File {
         // The payload as listed (regular files only; symlinks are not followed).
         let listed = payload.map(|i| &ctx.listing.files[i]);
@@ -121,17 +82,15 @@ pub(super) fn file_report(
                 .at(loc()),
             );
         }
-        if let Some(k) = &rec.encryption_key {
-            if k.len() != 44 {
-                findings.push(
-                    Finding::new(
-                        &R::FILE_BAD_KEY,
-                        format!("EncryptionKey is {} bytes, expected 44", k.len()),
-                    )
-                    .at(loc()),
-                );
-            }
-        } else if encrypted_backup && rec.size.unwrap_or(0) > 0 {
+        if let Some(Err(bad)) = &rec.encryption_key {
+            findings.push(
+                Finding::new(
+                    &R::FILE_BAD_KEY,
+                    format!("EncryptionKey is {} bytes, expected 44", bad.len),
+                )
+                .at(loc()),
+            );
+        } else if rec.encryption_key.is_none() && encrypted_backup && rec.size.unwrap_or(0) > 0 {
             findings.push(
                 Finding::new(
                     &R::FILE_NOT_ENCRYPTED,
@@ -152,123 +111,7 @@ pub(super) fn file_report(
                 .at(loc()),
             );
         }
-        // The file key, when the class key is available.
-        let mut file_key = None;
-        if let (Some(keys), Some(k)) = (
-            ctx.keys,
-            rec.encryption_key.as_ref().filter(|k| k.len() == 44),
-        ) {
-            let class = key_class.unwrap_or(0);
-            match keys.get(class) {
-                Some(ck) => match crypto::wrap::unwrap32(ck, &k[4..]) {
-                    Ok(fk) => file_key = Some(fk),
-                    Err(e) => findings.push(
-                        Finding::new(
-                            &R::FILE_KEY_UNWRAP_FAILED,
-                            format!("the file key does not unwrap with class key {class}: {e}"),
-                        )
-                        .at(loc()),
-                    ),
-                },
-                None if !device_bound => findings.push(
-                    Finding::new(
-                        &R::FILE_KEY_UNWRAP_FAILED,
-                        format!("class {class} has no class key in the keybag"),
-                    )
-                    .at(loc()),
-                ),
-                None => {}
-            }
-        }
-        // The payload is opened when its content matters (a key, or `deep`), else only
-        // sized; either resolves one name in its open folder.
-        let opened = listed.and_then(|c| {
-            let r = if encrypted || ctx.deep {
-                ctx.listing.open(c).map(|(f, n)| (Some(f), n))
-            } else {
-                ctx.listing.len(c).map(|n| (None, n))
-            };
-            r.map_err(|e| {
-                findings.push(
-                    Finding::new(&R::FILE_UNREADABLE, format!("cannot read the payload: {e}"))
-                        .at(loc()),
-                )
-            })
-            .ok()
-        });
-        if let Some((file, stored)) = opened {
-            stored_size = Some(stored);
-            // First and last blocks, read with the one open, when a key makes them matter.
-            let mut ends = file
-                .as_ref()
-                .filter(|_| encrypted && stored > 0 && stored % 16 == 0)
-                .map(|f| read_ends(f, stored, ctx.deep));
-            let plaintext_magic = encrypted && stored > 0 && looks_plaintext(ends.as_ref(), stored);
-            if plaintext_magic {
-                // The row has a key but the payload is not ciphertext: a decrypted copy.
-                findings.push(
-                    Finding::new(
-                        &R::FILE_NOT_CIPHERTEXT,
-                        "the row carries an EncryptionKey but the payload is plaintext (stored decrypted)",
-                    )
-                    .at(loc()),
-                );
-                content_size = Some(stored);
-            } else if !encrypted || stored == 0 {
-                // An empty payload is an empty file, with or without a key (iOS writes
-                // zero-byte payloads for empty files and keeps their EncryptionKey).
-                content_size = Some(stored);
-            } else if let Some(fk) = &file_key {
-                match padded_len(ends.as_ref(), stored, fk) {
-                    Ok(n) => content_size = Some(n),
-                    Err(e) => findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, e).at(loc())),
-                }
-            }
-            if ctx.deep && (!encrypted || stored == 0 || plaintext_magic || file_key.is_some()) {
-                let key = file_key.as_ref().filter(|_| stored > 0 && !plaintext_magic);
-                // A small payload read whole for its ends is verified from memory.
-                let whole = ends
-                    .as_mut()
-                    .and_then(|e| e.as_mut().ok())
-                    .and_then(|e| e.whole_mut());
-                let verified = match (whole, &file) {
-                    (Some(b), _) => Ok(deep_verify_bytes(b, key, ctx.deep_hash)),
-                    (None, Some(f)) => deep_verify(f, key, ctx.deep_hash),
-                    (None, None) => Err(std::io::Error::other("the payload was not opened")),
-                };
-                match verified {
-                    Ok(d) => {
-                        if let Some(problem) = d.problem {
-                            findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, problem).at(loc()));
-                        } else {
-                            content_size = Some(d.plaintext_len);
-                        }
-                        sha256 = d.sha256;
-                        deep_read = true;
-                    }
-                    Err(e) => findings.push(
-                        Finding::new(&R::FILE_UNREADABLE, format!("cannot read the payload: {e}"))
-                            .at(loc()),
-                    ),
-                }
-                let done = ctx.deep_done.fetch_add(stored, Ordering::Relaxed) + stored;
-                if let Some(cb) = ctx.deep_progress {
-                    cb(done, ctx.deep_total);
-                }
-            }
-            // Size versus what is stored.
-            if let Some(size) = rec.size {
-                match content_size {
-                    Some(n) if n != size => findings.push(
-                        Finding::new(&R::FILE_SIZE_MISMATCH, format!("recorded Size is {size} but the content is {n} bytes")).at(loc()),
-                    ),
-                    None if encrypted && stored != 16 * (size / 16 + 1) => findings.push(
-                        Finding::new(&R::FILE_SIZE_MISMATCH, format!("recorded Size {size} cannot produce {stored} bytes of AES-CBC/PKCS#7 ciphertext")).at(loc()),
-                    ),
-                    _ => {}
-                }
-            }
-        }
+        content = file_content(ctx, &rec, listed, device_bound, &mut findings, &loc);
     }
     FileReport {
         domain: rec.domain,
@@ -278,16 +121,333 @@ pub(super) fn file_report(
         status,
         encrypted,
         protection_class,
-        protection_class_name: protection_class.map(class_name),
+        protection_class_name: protection_class.map(|c| ProtectionClass::new(c).name()),
         device_bound,
         size: rec.size,
-        stored_size,
-        content_size,
-        sha256,
-        deep_read,
+        stored_size: content.stored_size,
+        content_size: content.content_size,
+        sha256: content.sha256,
+        deep_read: content.deep_read,
         target: rec.target,
         mode: rec.mode.map(|m| format!("0o{m:o}")),
         app,
         findings,
+    }
+}
+
+/// Findings about the row itself: its fileID, the decoder's problems, its two classes.
+fn record_findings(
+    ctx: &FileCtx<'_>,
+    rec: &FileRecord,
+    findings: &mut Vec<Finding>,
+    loc: &dyn Fn() -> String,
+) {
+    let fid = FileId::parse(&rec.file_id);
+    if fid.is_none() {
+        findings.push(
+            Finding::new(
+                &R::FILE_BAD_FILEID,
+                format!("fileID {:?} is not 40 lowercase hex digits", rec.file_id),
+            )
+            .at(loc()),
+        );
+    }
+    if ctx.check_fileid {
+        let expect = rec.expected_file_id();
+        if fid.as_ref().map(|f| f.as_str()) != Some(expect.as_str()) {
+            findings.push(
+                Finding::new(
+                    &R::FILE_ID_MISMATCH,
+                    format!(
+                        "fileID is {} but SHA-1(domain-relativePath) is {}",
+                        rec.file_id,
+                        expect.as_str()
+                    ),
+                )
+                .at(loc()),
+            );
+        }
+    }
+    for p in &rec.problems {
+        findings.push(Finding::new(&R::FILE_RECORD_PROBLEM, p.clone()).at(loc()));
+    }
+    if let (Some(a), Some(b)) = (rec.protection_class, rec.encryption_key_class()) {
+        if a != b {
+            findings.push(
+                Finding::new(
+                    &R::FILE_CLASS_MISMATCH,
+                    format!(
+                        "ProtectionClass is {a} but the EncryptionKey is wrapped with class {b}"
+                    ),
+                )
+                .at(loc()),
+            );
+        }
+    }
+}
+
+/// The file key and the payload of a regular file: opened (or only sized), its content
+/// length from its last blocks, and with `deep` read in full.
+fn file_content(
+    ctx: &FileCtx<'_>,
+    rec: &FileRecord,
+    listed: Option<&ContentFile>,
+    device_bound: bool,
+    findings: &mut Vec<Finding>,
+    loc: &dyn Fn() -> String,
+) -> Content {
+    let payloads = Payloads::new(ctx.listing, ctx.keys);
+    let encrypted = rec.encryption_key.is_some();
+    let mut c = Content::default();
+    // The file key, when the class key is available (locked: nothing to say; a bad
+    // key or a device-bound class was said above).
+    let file_key = match payloads.key(rec) {
+        Ok(k) => k,
+        Err(why) => {
+            if let Some(m) = key_problem(&why, device_bound) {
+                findings.push(Finding::new(&R::FILE_KEY_UNWRAP_FAILED, m).at(loc()));
+            }
+            None
+        }
+    };
+    // The payload is opened when its content matters (a key, or `deep`), else only
+    // sized; either resolves one name in its open folder.
+    let opened = listed.and_then(|c| {
+        let r = if encrypted || ctx.deep {
+            payloads.open_listed(c).map(|p| {
+                let n = p.stored_len();
+                (Some(p), n)
+            })
+        } else {
+            ctx.listing
+                .len(c)
+                .map(|n| (None, n))
+                .map_err(Unavailable::Unreadable)
+        };
+        r.map_err(|e| {
+            findings.push(
+                Finding::new(&R::FILE_UNREADABLE, format!("cannot read the payload: {e}"))
+                    .at(loc()),
+            )
+        })
+        .ok()
+    });
+    let Some((payload, stored)) = opened else {
+        return c;
+    };
+    let file = payload.as_ref().map(|p| p.file());
+    c.stored_size = Some(stored);
+    // First and last blocks, read with the one open, when a key makes them matter.
+    let mut ends = file
+        .filter(|_| encrypted && stored > 0 && stored % 16 == 0)
+        .map(|f| read_ends(f, stored, ctx.deep));
+    let plaintext_magic = encrypted && stored > 0 && looks_plaintext(ends.as_ref(), stored);
+    if plaintext_magic {
+        // The row has a key but the payload is not ciphertext: a decrypted copy.
+        findings.push(
+            Finding::new(
+                &R::FILE_NOT_CIPHERTEXT,
+                "the row carries an EncryptionKey but the payload is plaintext (stored decrypted)",
+            )
+            .at(loc()),
+        );
+        c.content_size = Some(stored);
+    } else if !encrypted || stored == 0 {
+        // An empty payload is an empty file, with or without a key (iOS writes
+        // zero-byte payloads for empty files and keeps their EncryptionKey).
+        c.content_size = Some(stored);
+    } else if let Some(fk) = &file_key {
+        match padded_len(ends.as_ref(), stored, fk) {
+            Ok(n) => c.content_size = Some(n),
+            Err(e) => findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, e).at(loc())),
+        }
+    }
+    if ctx.deep && (!encrypted || stored == 0 || plaintext_magic || file_key.is_some()) {
+        let key = file_key.as_ref().filter(|_| stored > 0 && !plaintext_magic);
+        // A small payload read whole for its ends is verified from memory.
+        let whole = ends
+            .as_mut()
+            .and_then(|e| e.as_mut().ok())
+            .and_then(|e| e.whole_mut());
+        let verified = match (whole, file) {
+            (Some(b), _) => Ok(deep_verify_bytes(b, key, ctx.deep_hash)),
+            (None, Some(f)) => deep_verify(f, key, ctx.deep_hash),
+            (None, None) => Err(std::io::Error::other("the payload was not opened")),
+        };
+        match verified {
+            Ok(d) => {
+                if let Some(problem) = d.problem {
+                    findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, problem).at(loc()));
+                } else {
+                    c.content_size = Some(d.plaintext_len);
+                }
+                c.sha256 = d.sha256;
+                c.deep_read = true;
+            }
+            Err(e) => findings.push(
+                Finding::new(&R::FILE_UNREADABLE, format!("cannot read the payload: {e}"))
+                    .at(loc()),
+            ),
+        }
+        let done = ctx.deep_done.fetch_add(stored, Ordering::Relaxed) + stored;
+        if let Some(cb) = ctx.deep_progress {
+            cb(done, ctx.deep_total);
+        }
+    }
+    size_findings(rec, c.content_size, stored, findings, loc);
+    c
+}
+
+/// The recorded Size against the content length (or, when unknown, the stored length).
+fn size_findings(
+    rec: &FileRecord,
+    content_size: Option<u64>,
+    stored: u64,
+    findings: &mut Vec<Finding>,
+    loc: &dyn Fn() -> String,
+) {
+    let encrypted = rec.encryption_key.is_some();
+    if let Some(size) = rec.size {
+        match content_size {
+            Some(n) if n != size => findings.push(
+                Finding::new(&R::FILE_SIZE_MISMATCH, format!("recorded Size is {size} but the content is {n} bytes")).at(loc()),
+            ),
+            None if encrypted && stored != 16 * (size / 16 + 1) => findings.push(
+                Finding::new(&R::FILE_SIZE_MISMATCH, format!("recorded Size {size} cannot produce {stored} bytes of AES-CBC/PKCS#7 ciphertext")).at(loc()),
+            ),
+            _ => {}
+        }
+    }
+}
+
+/// The finding a file key that cannot be had gets, if any: a failed unwrap, or a class
+/// without a usable key that is not device-bound (device-bound classes, bad keys and a
+/// locked backup have findings of their own, or none).
+fn key_problem(why: &Unavailable, device_bound: bool) -> Option<String> {
+    match why {
+        Unavailable::Key(KeyUnavailable::UnwrapFailed(..)) => Some(why.to_string()),
+        Unavailable::Key(e) if !device_bound => Some(format!(
+            "class {} has no class key in the keybag",
+            e.class()
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::wrap::wrap32;
+    use crate::crypto::{ClassKeyState, ClassKeys, Key32, WrappedKey};
+
+    fn ctx<'a>(listing: &'a ContentScan, keys: Option<&'a ClassKeys>) -> FileCtx<'a> {
+        FileCtx {
+            listing,
+            keys,
+            class_wrap: HashMap::from([(3, 2), (9, 3)]),
+            check_fileid: false,
+            deep: false,
+            deep_hash: false,
+            deep_done: AtomicU64::new(0),
+            deep_total: 0,
+            deep_progress: None,
+        }
+    }
+
+    /// A file row of class `class` whose EncryptionKey is `key`.
+    fn row(class: Option<u32>, key: Option<&[u8]>) -> FileRecord {
+        let mut r = FileRecord::new("00".repeat(20), "HomeDomain".into(), "a".into());
+        r.kind = FileKind::File;
+        r.protection_class = class;
+        r.encryption_key = key.map(WrappedKey::parse);
+        r
+    }
+
+    fn stored(class: u32, kek: [u8; 32]) -> Vec<u8> {
+        let mut v = class.to_le_bytes().to_vec();
+        v.extend_from_slice(&wrap32(&Key32::new(kek), &Key32::new([1; 32])));
+        v
+    }
+
+    /// (rule, message) of each finding but the missing payload's (no payload is listed).
+    fn said(ctx: &FileCtx<'_>, r: FileRecord) -> Vec<(&'static str, String)> {
+        file_report(ctx, r, None, None, true)
+            .findings
+            .into_iter()
+            .filter(|f| f.rule != R::FILE_MISSING.id)
+            .map(|f| (f.rule, f.message))
+            .collect()
+    }
+
+    #[test]
+    fn key_prefix_against_protection_class() {
+        let listing = ContentScan::default();
+        let c = ctx(&listing, None);
+        // Same class: nothing to say.
+        assert_eq!(said(&c, row(Some(3), Some(&stored(3, [5; 32])))), []);
+        // The prefix differs: file.class-mismatch, and the key's class is the one used.
+        let f = said(&c, row(Some(4), Some(&stored(3, [5; 32]))));
+        assert_eq!(
+            f,
+            [(
+                R::FILE_CLASS_MISMATCH.id,
+                "ProtectionClass is 4 but the EncryptionKey is wrapped with class 3".to_string()
+            )]
+        );
+        // A key of the wrong length keeps its prefix for the comparison.
+        let mut short = stored(2, [5; 32]);
+        short.pop();
+        let f = said(&c, row(Some(4), Some(&short)));
+        let rules: Vec<_> = f.iter().map(|x| x.0).collect();
+        assert_eq!(rules, [R::FILE_CLASS_MISMATCH.id, R::FILE_BAD_KEY.id]);
+        assert_eq!(f[1].1, "EncryptionKey is 43 bytes, expected 44");
+        // Too short for a prefix: only the length.
+        let f = said(&c, row(Some(4), Some(&[4, 0])));
+        assert_eq!(
+            f,
+            [(
+                R::FILE_BAD_KEY.id,
+                "EncryptionKey is 2 bytes, expected 44".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn key_unwrap_findings() {
+        let listing = ContentScan::default();
+        let keys = ClassKeys {
+            keys: [
+                (3, ClassKeyState::Available(Key32::new([5; 32]))),
+                (9, ClassKeyState::DeviceBound),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let c = ctx(&listing, Some(&keys));
+        // The right class key: no finding.
+        assert_eq!(said(&c, row(Some(3), Some(&stored(3, [5; 32])))), []);
+        // The wrong one: unwrap failed.
+        let f = said(&c, row(Some(3), Some(&stored(3, [6; 32]))));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].0, R::FILE_KEY_UNWRAP_FAILED.id);
+        assert!(f[0]
+            .1
+            .starts_with("the file key does not unwrap with class key 3: "));
+        // No class key in the keybag.
+        let f = said(&c, row(Some(7), Some(&stored(7, [5; 32]))));
+        assert_eq!(
+            f,
+            [(
+                R::FILE_KEY_UNWRAP_FAILED.id,
+                "class 7 has no class key in the keybag".to_string()
+            )]
+        );
+        // Device-bound: said once, as such, not as an unwrap failure.
+        let f = said(&c, row(Some(9), Some(&stored(9, [5; 32]))));
+        let rules: Vec<_> = f.iter().map(|x| x.0).collect();
+        assert_eq!(rules, [R::FILE_DEVICE_BOUND.id]);
+        // Locked: nothing about keys.
+        let locked = ctx(&listing, None);
+        assert_eq!(said(&locked, row(Some(3), Some(&stored(3, [6; 32])))), []);
     }
 }

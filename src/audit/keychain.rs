@@ -3,15 +3,14 @@
 use super::finding::rules as R;
 use super::model::{AppKeychain, KeychainSummary, ScanReport, ToolInfo};
 use super::Finding;
-use crate::backup::FileId;
-use crate::crypto;
+use crate::crypto::KeyUnavailable;
 use crate::index::FileRecord;
 use crate::keychain::{self, KeychainItem, KeychainReport, RestoreSummary};
+use crate::session::payload::{ReadError, Unavailable};
 use crate::session::Session;
 use crate::Error;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::Read;
 use zeroize::Zeroizing;
 
 /// Version of the keychain JSON schema (docs/json-schema.md).
@@ -93,62 +92,53 @@ pub fn load(s: &Session, records: &[FileRecord]) -> Result<Option<LoadedKeychain
     else {
         return Ok(None);
     };
-    let key_class = rec
-        .encryption_key
-        .as_ref()
-        .filter(|k| k.len() >= 4)
-        .map(|k| u32::from_le_bytes([k[0], k[1], k[2], k[3]]));
     let mut file = KeychainFile {
         present: false,
         file_id: Some(rec.file_id.clone()),
         encrypted: rec.encryption_key.is_some(),
-        protection_class: rec.protection_class.or(key_class),
+        protection_class: rec.protection_class.or(rec.encryption_key_class()),
         bytes: None,
         keybag_uuid: None,
         keybag_uuid_matches: None,
     };
-    let Some(path) = FileId::parse(&rec.file_id).and_then(|f| s.backup.content_path(&f)) else {
+    let payloads = s.payloads()?;
+    let Ok(listed) = payloads.find(rec) else {
         return Ok(Some((file, Zeroizing::new(Vec::new()))));
     };
-    let md = match std::fs::metadata(&path) {
-        Ok(m) if m.is_file() => m,
-        _ => return Ok(Some((file, Zeroizing::new(Vec::new())))),
+    let path = payloads.listing().path(listed);
+    let unreadable = |e: &dyn std::fmt::Display| {
+        Error::backup(&path, format!("cannot read the keychain payload: {e}"))
     };
-    if md.len() > MAX_KEYCHAIN_BYTES {
-        return Err(Error::backup(&path, format!("keychain-backup.plist payload is {} bytes, over the {MAX_KEYCHAIN_BYTES}-byte limit", md.len())));
+    let payload = payloads.open_listed(listed).map_err(|e| unreadable(&e))?;
+    let len = payload.stored_len();
+    if len > MAX_KEYCHAIN_BYTES {
+        return Err(Error::backup(&path, format!("keychain-backup.plist payload is {len} bytes, over the {MAX_KEYCHAIN_BYTES}-byte limit")));
     }
     file.present = true;
-    let mut raw = Zeroizing::new(Vec::with_capacity(md.len() as usize));
-    crate::backup::open_evidence(&path)
-        .and_then(|mut f| f.read_to_end(&mut raw))
-        .map_err(|e| Error::backup(&path, format!("cannot read the keychain payload: {e}")))?;
-    let clear = match &rec.encryption_key {
-        None => raw,
-        Some(k) => {
-            let keys = s.class_keys.as_ref().ok_or_else(|| {
-                Error::CredentialsMissing("the keychain is encrypted: a password is needed".into())
-            })?;
-            if k.len() != 44 {
-                return Err(Error::backup(
-                    &path,
-                    format!("keychain EncryptionKey is {} bytes, expected 44", k.len()),
-                ));
-            }
-            let class = key_class.unwrap_or(0);
-            let ck = keys.get(class).ok_or_else(|| {
-                Error::backup(
-                    &path,
-                    format!("keychain file class {class} has no usable class key"),
-                )
-            })?;
-            let fk = crypto::wrap::unwrap32(ck, &k[4..])
-                .map_err(|e| Error::backup(&path, format!("keychain file key: {e}")))?;
-            Zeroizing::new(
-                crypto::cbc::decrypt(&fk, &raw)
-                    .map_err(|e| Error::backup(&path, format!("decrypting the keychain: {e}")))?,
-            )
+    let key = payloads.key(rec).map_err(|e| match e {
+        Unavailable::Locked => {
+            Error::CredentialsMissing("the keychain is encrypted: a password is needed".into())
         }
-    };
+        Unavailable::BadKey(b) => Error::backup(
+            &path,
+            format!("keychain EncryptionKey is {} bytes, expected 44", b.len),
+        ),
+        Unavailable::Key(KeyUnavailable::UnwrapFailed(_, e)) => {
+            Error::backup(&path, format!("keychain file key: {e}"))
+        }
+        Unavailable::Key(k) => Error::backup(
+            &path,
+            format!("keychain file class {} has no usable class key", k.class()),
+        ),
+        other => unreadable(&other),
+    })?;
+    let clear = payload
+        .with_key(key)
+        .read_whole(MAX_KEYCHAIN_BYTES)
+        .map_err(|e| match e {
+            ReadError::Io(e) => unreadable(&e),
+            ReadError::Decrypt(e) => Error::backup(&path, format!("decrypting the keychain: {e}")),
+        })?;
     file.bytes = Some(clear.len() as u64);
     Ok(Some((file, clear)))
 }

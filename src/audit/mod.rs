@@ -7,7 +7,6 @@ pub mod finding;
 pub mod keychain;
 pub mod model;
 mod payload;
-pub mod protection;
 pub mod scan;
 
 pub use finding::{rules, Finding, Rule, Severity};

@@ -1,7 +1,7 @@
 //! Reading payloads: plaintext detection, exact length from the last CBC block, full verification.
 
 use crate::crypto::{self, Key32};
-use std::io::Read;
+use crate::session::payload::{stream, Sink};
 
 /// Outcome of verifying a payload in full.
 pub(super) struct Deep {
@@ -28,45 +28,23 @@ impl std::io::Write for HashSink {
     }
 }
 
+impl Sink for HashSink {}
+
 /// Decrypt (or read) all of the payload opened as `file`, from its start, hashing it
 /// when `hash`.
 pub(super) fn deep_verify(
-    mut file: &std::fs::File,
+    file: &std::fs::File,
     key: Option<&Key32>,
     hash: bool,
 ) -> std::io::Result<Deep> {
-    verify(&mut file, key, hash)
-}
-
-/// Decrypt (or read) all of `f`, hashing the content when `hash`.
-fn verify(f: &mut dyn Read, key: Option<&Key32>, hash: bool) -> std::io::Result<Deep> {
     let mut sink = HashSink {
         hasher: hash.then(<sha2::Sha256 as sha2::Digest>::new),
     };
-    let (plaintext_len, problem) = match key {
-        Some(k) => {
-            let o = crypto::cbc::decrypt_stream(k, f, &mut sink)?;
-            let problem = o.problem.map(|p| stream_problem(p, o.ciphertext_len));
-            (o.plaintext_len, problem)
-        }
-        None => {
-            let mut buf = [0u8; 64 * 1024];
-            let mut n = 0u64;
-            loop {
-                let r = f.read(&mut buf)?;
-                if r == 0 {
-                    break;
-                }
-                std::io::Write::write_all(&mut sink, &buf[..r])?;
-                n += r as u64;
-            }
-            (n, None)
-        }
-    };
+    let s = stream(file, key, &mut sink)?;
     Ok(Deep {
-        plaintext_len,
+        plaintext_len: s.content_len,
         sha256: sink.hasher.map(|h| hex::encode(sha2::Digest::finalize(h))),
-        problem,
+        problem: s.problem.map(|p| stream_problem(p, s.stored_len)),
     })
 }
 

@@ -81,7 +81,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
     let index = s.index()?;
     // No size is read with the listing: a payload's size comes from the one open or
     // `fstatat` its row makes.
-    let scan_disk = s.backup.content_listing(false).map_err(Error::from)?;
+    let scan_disk = s.listing()?;
     for o in &scan_disk.other {
         let rel = o
             .path
@@ -154,7 +154,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                 })
                 .collect();
             let ctx = FileCtx {
-                listing: &on_disk,
+                listing: on_disk,
                 keys: s.class_keys.as_ref(),
                 class_wrap,
                 check_fileid: true,

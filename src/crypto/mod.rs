@@ -1,6 +1,7 @@
 //! Cryptography of iOS backups: secrets, key derivation, key wrap, AES-CBC/GCM, the keybag.
 
 pub mod cbc;
+pub mod class;
 pub mod gcm;
 pub mod kdf;
 pub mod keybag;
@@ -8,9 +9,12 @@ pub mod secret;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 pub mod shani;
 pub mod wrap;
+pub mod wrapped;
 
+pub use class::ProtectionClass;
 pub use keybag::{ClassKeyState, ClassKeys, Keybag};
 pub use secret::{Key32, Password};
+pub use wrapped::{BadKeyLength, KeyUnavailable, WrappedKey};
 
 /// Errors of the crypto layer.
 #[derive(Debug, thiserror::Error)]

@@ -156,11 +156,9 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
         .iter()
         .filter_map(|j| records.get(j.row).and_then(|r| r.size))
         .sum();
-    let listing = s.backup.content_listing(false)?;
     let ctx = write::Ctx {
         out: &out,
-        listing: &listing,
-        keys: s.class_keys.as_ref(),
+        payloads: s.payloads()?,
         force: opts.force,
         symlinks: opts.symlinks,
         progress: opts.progress,

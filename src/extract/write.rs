@@ -2,12 +2,13 @@
 
 use super::path::{resolve_link, Refusal};
 use super::plan::{FileJob, LinkJob, Plan};
-use crate::backup::{ContentScan, FileId};
-use crate::crypto::{self, ClassKeyState, ClassKeys, Key32};
+use crate::crypto::cbc::StreamProblem;
+use crate::crypto::KeyUnavailable;
 use crate::index::FileRecord;
+use crate::session::payload::{Payloads, Unavailable};
 use rayon::prelude::*;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, ErrorKind};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -27,9 +28,8 @@ pub(crate) enum Outcome {
 /// Shared, read-only context of the workers.
 pub(crate) struct Ctx<'a> {
     pub out: &'a Path,
-    /// The payloads on disk (one listing; payloads are opened through it).
-    pub listing: &'a ContentScan,
-    pub keys: Option<&'a ClassKeys>,
+    /// The payloads on disk and the class keys (payloads are opened through it).
+    pub payloads: Payloads<'a>,
     pub force: bool,
     pub symlinks: bool,
     pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
@@ -81,17 +81,6 @@ pub(crate) fn make_dirs(ctx: &Ctx<'_>, plan: &Plan) -> (Vec<bool>, u64, Vec<(usi
     (ok, created, problems)
 }
 
-/// Open a payload without following a link; `None` when there is none.
-/// The payload of `id` from the backup's one listing, opened inside its folder: a regular
-/// file (links are not followed, a FIFO does not block, access times are kept), with its
-/// length; `None` when no payload of that fileID is on disk.
-fn open_payload(listing: &ContentScan, id: &FileId) -> io::Result<Option<(File, u64)>> {
-    match listing.find(&id.to_bytes()) {
-        Some(i) => listing.open(&listing.files[i]).map(Some),
-        None => Ok(None),
-    }
-}
-
 /// Create `p` exclusively; with `force`, a file or link already there is replaced first
 /// (removing a link removes the link, never its target).
 fn create_output(p: &Path, force: bool) -> Result<File, Outcome> {
@@ -122,94 +111,53 @@ fn create_output(p: &Path, force: bool) -> Result<File, Outcome> {
     }
 }
 
-/// The file key of a row, or why there is none.
-fn file_key(ctx: &Ctx<'_>, rec: &FileRecord) -> Result<Option<Key32>, Outcome> {
-    let Some(k) = &rec.encryption_key else {
-        return Ok(None);
-    };
-    let (Some(head), Some(wrapped)) = (k.get(..4), k.get(4..)) else {
-        return Err(Outcome::Failed(
-            "bad_key",
-            format!("EncryptionKey is {} bytes, expected 44", k.len()),
-        ));
-    };
-    if wrapped.len() != crypto::wrap::WRAPPED_LEN {
-        return Err(Outcome::Failed(
-            "bad_key",
-            format!("EncryptionKey is {} bytes, expected 44", k.len()),
-        ));
-    }
-    let class = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
-    let Some(keys) = ctx.keys else {
-        return Err(Outcome::Undecryptable(
-            "locked",
-            "the backup is not unlocked: no class keys".into(),
-        ));
-    };
-    match keys.keys.get(&class) {
-        Some(ClassKeyState::Available(ck)) => {
-            crypto::wrap::unwrap32(ck, wrapped).map(Some).map_err(|e| {
-                Outcome::Failed(
-                    "key_unwrap_failed",
-                    format!("the file key does not unwrap with class key {class}: {e}"),
-                )
-            })
+/// What a payload that cannot be read means for the row's outcome.
+fn unavailable(why: Unavailable, rec: &FileRecord) -> Outcome {
+    let code = why.code();
+    match why {
+        Unavailable::Missing => Outcome::Missing,
+        Unavailable::BadFileId => Outcome::Failed(
+            code,
+            format!("fileID {:?} is not 40 lowercase hex digits", rec.file_id),
+        ),
+        Unavailable::Unreadable(e) => {
+            Outcome::Failed(code, format!("cannot read the payload: {e}"))
         }
-        Some(ClassKeyState::DeviceBound) => Err(Outcome::Undecryptable(
-            "device_bound",
-            format!("class {class} is bound to the device: its key cannot be had off it"),
-        )),
-        Some(ClassKeyState::NotPasswordWrapped) => Err(Outcome::Undecryptable(
-            "device_bound",
-            format!("class {class} is not wrapped with the password"),
-        )),
-        None => Err(Outcome::Undecryptable(
-            "no_class_key",
-            format!("class {class} has no key in the keybag"),
-        )),
+        Unavailable::Locked
+        | Unavailable::Key(KeyUnavailable::DeviceBound(_))
+        | Unavailable::Key(KeyUnavailable::NotPasswordWrapped(_))
+        | Unavailable::Key(KeyUnavailable::NoClassKey(_)) => {
+            Outcome::Undecryptable(code, why.to_string())
+        }
+        Unavailable::BadKey(_) | Unavailable::Key(KeyUnavailable::UnwrapFailed(..)) => {
+            Outcome::Failed(code, why.to_string())
+        }
     }
 }
 
 fn export_file(ctx: &Ctx<'_>, rec: &FileRecord, job: &FileJob) -> Outcome {
-    let Some(id) = rec.valid_file_id() else {
-        return Outcome::Failed(
-            "bad_file_id",
-            format!("fileID {:?} is not 40 lowercase hex digits", rec.file_id),
-        );
+    let payload = match ctx.payloads.open(rec) {
+        Ok(p) => p,
+        Err(why) => return unavailable(why, rec),
     };
-    let (mut input, stored) = match open_payload(ctx.listing, &id) {
-        Ok(Some(x)) => x,
-        Ok(None) => return Outcome::Missing,
-        Err(e) => return Outcome::Failed("unreadable", format!("cannot read the payload: {e}")),
-    };
-    let key = if stored > 0 {
-        match file_key(ctx, rec) {
-            Ok(k) => k,
-            Err(o) => return o,
-        }
-    } else {
-        None
-    };
+    let stored = payload.stored_len();
     let dest = ctx.out.join(&job.path);
     let mut out = match create_output(&dest, ctx.force) {
         Ok(f) => f,
         Err(o) => return o,
     };
-    let written = match &key {
-        Some(k) => crypto::cbc::decrypt_stream(k, &mut input, &mut out).map(|o| {
-            let problem = o.problem.map(|p| match p {
-                crypto::cbc::StreamProblem::NotBlockAligned => format!(
-                    "ciphertext length {} is not a non-zero multiple of 16; the decrypted whole blocks were kept",
-                    o.ciphertext_len
-                ),
-                crypto::cbc::StreamProblem::BadPadding => {
-                    "PKCS#7 padding is invalid (wrong key or corrupt content); every decrypted byte was kept".to_string()
-                }
-            });
-            (o.plaintext_len, problem)
-        }),
-        None => io::copy(&mut input, &mut out).map(|n| (n, None)),
-    };
+    let written = payload.stream(&mut out).map(|o| {
+        let problem = o.problem.map(|p| match p {
+            StreamProblem::NotBlockAligned => format!(
+                "ciphertext length {} is not a non-zero multiple of 16; the decrypted whole blocks were kept",
+                o.stored_len
+            ),
+            StreamProblem::BadPadding => {
+                "PKCS#7 padding is invalid (wrong key or corrupt content); every decrypted byte was kept".to_string()
+            }
+        });
+        (o.content_len, problem)
+    });
     let done = ctx.done.fetch_add(stored, Ordering::Relaxed) + stored;
     if let Some(cb) = ctx.progress {
         cb(done, ctx.total);

@@ -102,7 +102,7 @@ fn record(cur: &mut Cursor<'_>) -> Result<FileRecord, String> {
     );
     rec.target = utf8(target, "linkTarget", &mut problems);
     rec.digest = digest.map(<[u8]>::to_vec);
-    rec.encryption_key = key.map(<[u8]>::to_vec);
+    rec.encryption_key = key.map(crate::crypto::WrappedKey::parse);
     rec.mode = Some(u32::from(mode));
     rec.inode = Some(inode);
     rec.user_id = Some(uid);

@@ -347,7 +347,9 @@ fn decode_inner(blob: &[u8], rec: &mut FileRecord, problems: &mut Vec<String>) -
     rec.mbfile_flags = ar
         .int(root, "Flags", problems)
         .and_then(|v| to_u32(v, "Flags", true, problems));
-    rec.encryption_key = ar.data(root, "EncryptionKey", problems);
+    rec.encryption_key = ar
+        .data(root, "EncryptionKey", problems)
+        .map(|k| crate::crypto::WrappedKey::parse(&k));
     rec.digest = ar.data(root, "Digest", problems);
     rec.target = ar.string(root, "Target", problems);
     rec.extended_attributes = ar.xattr_count(root, problems).filter(|&n| n > 0);
@@ -443,7 +445,12 @@ mod tests {
         assert_eq!(r.mode, Some(0o100644));
         assert_eq!(r.size, Some(5_000_000_000));
         assert_eq!(r.protection_class, Some(3));
-        assert_eq!(r.encryption_key.as_deref(), Some(&key[..]));
+        assert_eq!(
+            r.encryption_key
+                .as_ref()
+                .map(|k| k.as_ref().unwrap().to_bytes().to_vec()),
+            Some(key.to_vec())
+        );
         assert_eq!(r.encryption_key_class(), Some(3));
         assert_eq!(r.digest, Some(vec![7; 20]));
         assert_eq!(r.target.as_deref(), Some("../t"));

@@ -14,6 +14,7 @@
 //! or `NS.bytes` wrappers (the general decoder handles those).
 
 use super::record::FileRecord;
+use crate::crypto::{BadKeyLength, WrappedKey};
 
 /// Deepest nesting accepted (the general parser's limit for embedded archives is 32).
 const MAX_DEPTH: usize = 16;
@@ -382,14 +383,15 @@ impl<'a> Archive<'_, 'a> {
         }
     }
 
-    fn data(&self, at: Option<usize>) -> Option<Option<Vec<u8>>> {
+    /// The bytes of a data field (inline or `NS.data`), borrowed from the archive.
+    fn data(&self, at: Option<usize>) -> Option<Option<&'a [u8]>> {
         match self.field_at(at)? {
             None => Some(None),
-            Some(Obj::Data(b)) => Some(Some(b.to_vec())),
+            Some(Obj::Data(b)) => Some(Some(b)),
             Some(d @ Obj::Dict(..)) if lookup(self.r, d, "NS.data")?.is_some() => {
                 match self.field(d, "NS.data")? {
                     None => Some(None),
-                    Some(Obj::Data(b)) => Some(Some(b.to_vec())),
+                    Some(Obj::Data(b)) => Some(Some(b)),
                     Some(_) => None,
                 }
             }
@@ -461,7 +463,7 @@ struct Decoded {
     last_status_change: Option<i64>,
     birth: Option<i64>,
     mbfile_flags: Option<u32>,
-    encryption_key: Option<Vec<u8>>,
+    encryption_key: Option<Result<WrappedKey, BadKeyLength>>,
     digest: Option<Vec<u8>>,
     target: Option<String>,
 }
@@ -522,8 +524,8 @@ fn decode_inner(blob: &[u8], relative_path: &str) -> Option<Decoded> {
         last_status_change: i64_of(ar.int(ctime)?)?,
         birth: i64_of(ar.int(birth)?)?,
         mbfile_flags: u32_of(ar.int(flags)?, true)?,
-        encryption_key: ar.data(key)?,
-        digest: ar.data(digest)?,
+        encryption_key: ar.data(key)?.map(WrappedKey::parse),
+        digest: ar.data(digest)?.map(<[u8]>::to_vec),
         target: ar.string(target)?,
     })
 }

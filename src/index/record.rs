@@ -1,6 +1,7 @@
 //! `FileRecord`: one entry of the file index (Manifest.db row or Manifest.mbdb record), typed.
 
 use crate::backup::FileId;
+use crate::crypto::{BadKeyLength, WrappedKey};
 
 /// What an index entry describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -65,8 +66,9 @@ pub struct FileRecord {
     /// MBFile `Size` (not authoritative, FORMAT §8.3).
     pub size: Option<u64>,
     pub protection_class: Option<u32>,
-    /// Raw `EncryptionKey` bytes: typically 44 = 4-byte LE class + 40-byte wrapped key.
-    pub encryption_key: Option<Vec<u8>>,
+    /// `EncryptionKey`, parsed once as the index is decoded (4-byte LE class + 40-byte
+    /// wrapped key), or its wrong length; `None` when the row has none.
+    pub encryption_key: Option<Result<WrappedKey, BadKeyLength>>,
     /// Symlink target.
     pub target: Option<String>,
     /// `Digest` (SHA-1, 20 bytes, when present).
@@ -126,9 +128,10 @@ impl FileRecord {
 
     /// The class in the first 4 bytes (LE) of `EncryptionKey`, when it has at least 4 bytes.
     pub fn encryption_key_class(&self) -> Option<u32> {
-        let k = self.encryption_key.as_deref()?;
-        let b: [u8; 4] = k.get(..4)?.try_into().ok()?;
-        Some(u32::from_le_bytes(b))
+        match self.encryption_key.as_ref()? {
+            Ok(k) => Some(k.class.number()),
+            Err(bad) => bad.class.map(|c| c.number()),
+        }
     }
 
     /// Set `kind` from `flags` (1/2/4) or else from `mode`, recording a disagreement
@@ -216,10 +219,15 @@ mod tests {
         );
         assert_eq!(r.valid_file_id(), Some(r.expected_file_id()));
         assert_eq!(r.encryption_key_class(), None);
-        r.encryption_key = Some(vec![3, 0, 0, 0, 9]);
+        // The class prefix of a wrong-length key is kept.
+        r.encryption_key = Some(WrappedKey::parse(&[3, 0, 0, 0, 9]));
         assert_eq!(r.encryption_key_class(), Some(3));
-        r.encryption_key = Some(vec![3, 0]);
+        r.encryption_key = Some(WrappedKey::parse(&[3, 0]));
         assert_eq!(r.encryption_key_class(), None);
+        let mut k = vec![2, 0, 0, 0];
+        k.extend_from_slice(&[1; 40]);
+        r.encryption_key = Some(WrappedKey::parse(&k));
+        assert_eq!(r.encryption_key_class(), Some(2));
         r.file_id = "../x".into();
         assert_eq!(r.valid_file_id(), None);
     }

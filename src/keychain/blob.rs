@@ -241,7 +241,10 @@ fn parse_acl<'a>(b: &'a [u8], header: &mut BlobHeader) -> Result<BlobBody<'a>, B
         },
         Err(e) => (None, Some(format!("access-control {e}"))),
     };
-    header.class = protection.as_deref().and_then(super::item::class_for_pdmn);
+    header.class = protection
+        .as_deref()
+        .and_then(crate::crypto::ProtectionClass::from_pdmn)
+        .map(crate::crypto::ProtectionClass::number);
     Ok(BlobBody::AccessControl {
         protection,
         protection_problem,

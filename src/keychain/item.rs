@@ -4,56 +4,9 @@ use super::blob::{self, BlobBody, DecryptError, Payload};
 use super::der::{DerDict, DerInt, DerValue};
 use super::export::{PersistentRef, RawItem};
 use super::restore::{restore_for, Restore};
-use crate::crypto::{ClassKeyState, ClassKeys};
+use crate::crypto::{ClassKeyState, ClassKeys, ProtectionClass};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
-
-/// Protection classes of keychain items: (class, pdmn, accessibility constant, ThisDeviceOnly).
-/// Class 13 (`f`, "until reboot") is unconfirmed (FORMAT §9.6) and deliberately absent.
-pub const CLASSES: [(u32, &str, &str, bool); 7] = [
-    (6, "ak", "kSecAttrAccessibleWhenUnlocked", false),
-    (7, "ck", "kSecAttrAccessibleAfterFirstUnlock", false),
-    (8, "dk", "kSecAttrAccessibleAlways", false),
-    (
-        9,
-        "aku",
-        "kSecAttrAccessibleWhenUnlockedThisDeviceOnly",
-        true,
-    ),
-    (
-        10,
-        "cku",
-        "kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly",
-        true,
-    ),
-    (11, "dku", "kSecAttrAccessibleAlwaysThisDeviceOnly", true),
-    (
-        12,
-        "akpu",
-        "kSecAttrAccessibleWhenPasscodeSetThisDeviceOnly",
-        true,
-    ),
-];
-
-/// `ak` … `akpu` for classes 6..12.
-pub fn pdmn_for_class(class: u32) -> Option<&'static str> {
-    CLASSES.iter().find(|c| c.0 == class).map(|c| c.1)
-}
-
-/// Class number of a pdmn code.
-pub fn class_for_pdmn(pdmn: &str) -> Option<u32> {
-    CLASSES.iter().find(|c| c.1 == pdmn).map(|c| c.0)
-}
-
-/// `kSecAttrAccessible…` constant name of a class.
-pub fn accessibility_for_class(class: u32) -> Option<&'static str> {
-    CLASSES.iter().find(|c| c.0 == class).map(|c| c.2)
-}
-
-/// Whether the class is a ThisDeviceOnly class (9..12); `None` for unknown classes.
-pub fn this_device_only(class: u32) -> Option<bool> {
-    CLASSES.iter().find(|c| c.0 == class).map(|c| c.3)
-}
 
 /// A decrypted secret (`v_Data`): zeroized on drop, never shown by `Debug`, never serialized.
 #[derive(Clone)]
@@ -290,10 +243,10 @@ impl KeychainItem {
 
     fn set_class(&mut self, class: Option<u32>, backup_encrypted: bool) {
         self.protection_class = class;
-        if let Some(c) = class {
-            self.pdmn = pdmn_for_class(c).map(str::to_owned);
-            self.accessibility_constant = accessibility_for_class(c);
-            self.this_device_only = this_device_only(c);
+        if let Some(c) = class.map(ProtectionClass::new) {
+            self.pdmn = c.pdmn().map(str::to_owned);
+            self.accessibility_constant = c.accessibility();
+            self.this_device_only = c.this_device_only();
         }
         self.restore = restore_for(class, backup_encrypted);
     }
@@ -327,7 +280,7 @@ impl KeychainItem {
         item.protection_class_raw = h.class_raw;
         item.set_class(h.class, backup_encrypted);
         if let Some(c) = h.class {
-            if pdmn_for_class(c).is_none() {
+            if ProtectionClass::new(c).pdmn().is_none() {
                 item.problems.push(format!(
                     "protection class {c} is not a known keychain class (6..12)"
                 ));
@@ -495,7 +448,11 @@ impl KeychainItem {
             self.has_issuer = Some(d.get("issr").is_some());
         }
         if let Some(p) = d.get_str("pdmn") {
-            match (class_for_pdmn(&p), self.protection_class) {
+            let from_pdmn = ProtectionClass::from_pdmn(&p);
+            match (
+                from_pdmn.map(ProtectionClass::number),
+                self.protection_class,
+            ) {
                 (Some(pc), Some(hc)) if pc != hc => self.problems.push(format!(
                     "pdmn attribute {p:?} (class {pc}) disagrees with the blob's class {hc}"
                 )),
@@ -505,10 +462,10 @@ impl KeychainItem {
                 _ => {}
             }
             if self.protection_class.is_none() {
-                if let Some(pc) = class_for_pdmn(&p) {
+                if let Some(pc) = from_pdmn {
                     self.pdmn = Some(p.clone());
-                    self.accessibility_constant = accessibility_for_class(pc);
-                    self.this_device_only = this_device_only(pc);
+                    self.accessibility_constant = pc.accessibility();
+                    self.this_device_only = pc.this_device_only();
                 }
             }
             self.pdmn_attribute = Some(p);
@@ -550,22 +507,6 @@ fn text_or_fourcc(v: &DerValue) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn class_tables() {
-        assert_eq!(pdmn_for_class(6), Some("ak"));
-        assert_eq!(pdmn_for_class(12), Some("akpu"));
-        assert_eq!(pdmn_for_class(13), None);
-        assert_eq!(class_for_pdmn("dku"), Some(11));
-        assert_eq!(class_for_pdmn("f"), None);
-        assert_eq!(
-            accessibility_for_class(10),
-            Some("kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly")
-        );
-        assert_eq!(this_device_only(8), Some(false));
-        assert_eq!(this_device_only(9), Some(true));
-        assert_eq!(this_device_only(5), None);
-    }
 
     #[test]
     fn fingerprint_value() {

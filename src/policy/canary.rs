@@ -11,13 +11,13 @@
 //! is recorded, never where or what.
 
 use super::model::{AppPolicy, CanarySet};
-use crate::backup::{Backup, FileId};
-use crate::crypto::{self, ClassKeys};
+use crate::crypto::{BadKeyLength, KeyUnavailable};
 use crate::index::{FileKind, FileRecord};
+use crate::session::payload::{Payloads, Sink, Unavailable};
 use crate::session::Session;
 use rayon::prelude::*;
 use std::collections::HashSet;
-use std::io::{Read, Write};
+use std::io::Write;
 use zeroize::Zeroizing;
 
 /// Bytes of look-behind kept for regex canaries (the longest match guaranteed across a
@@ -97,6 +97,8 @@ impl<'a> StreamSearch<'a> {
     }
 }
 
+impl Sink for StreamSearch<'_> {}
+
 impl Write for StreamSearch<'_> {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         if self.remaining == 0 {
@@ -124,29 +126,6 @@ impl Write for StreamSearch<'_> {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// Search all of `input` (plaintext); returns per canary whether it was found.
-pub fn search_reader(
-    set: &CanarySet,
-    canaries: usize,
-    input: &mut dyn Read,
-) -> std::io::Result<Vec<bool>> {
-    let mut s = StreamSearch::new(set, canaries);
-    let mut buf = Zeroizing::new(vec![0u8; 64 * 1024]);
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        let chunk = buf.get(..n).unwrap_or(&[]);
-        if s.write_all(chunk).is_err() {
-            break; // every canary found
-        }
-    }
-    Ok(s.finish())
 }
 
 /// A canary found in a file.
@@ -185,8 +164,7 @@ enum Outcome {
 }
 
 fn search_one(
-    backup: &Backup,
-    keys: Option<&ClassKeys>,
+    payloads: &Payloads<'_>,
     rec: &FileRecord,
     set: &CanarySet,
     canaries: usize,
@@ -194,59 +172,47 @@ fn search_one(
     if rec.kind != FileKind::File {
         return Outcome::Skipped;
     }
-    let Some(path) = FileId::parse(&rec.file_id).and_then(|f| backup.content_path(&f)) else {
-        // Missing payload: nothing of it is in the backup to leak.
-        return Outcome::Skipped;
+    let payload = match payloads.open(rec) {
+        Ok(p) => p,
+        Err(why) => return unsearched(why, payloads.is_locked()),
     };
-    let mut f = match crate::backup::open_evidence(&path) {
-        Ok(f) => f,
-        Err(e) => return Outcome::Unsearched(format!("cannot open the payload: {e}")),
-    };
-    let stored = f.metadata().map(|m| m.len()).unwrap_or(0);
-    match &rec.encryption_key {
-        None => match search_reader(set, canaries, &mut f) {
-            Ok(v) => Outcome::Found(v, stored),
-            Err(e) => Outcome::Unsearched(format!("cannot read the payload: {e}")),
-        },
-        Some(_) if stored == 0 => Outcome::Found(vec![false; canaries], 0),
-        Some(k) => {
-            let Some(keys) = keys else {
-                return Outcome::Unsearched("the backup is locked (no password)".into());
-            };
-            let (Some(class_bytes), Some(wrapped)) = (k.get(..4), k.get(4..)) else {
-                return Outcome::Unsearched("the EncryptionKey is too short".into());
-            };
-            if k.len() != 44 {
-                return Outcome::Unsearched(format!(
-                    "the EncryptionKey is {} bytes, expected 44",
-                    k.len()
-                ));
-            }
-            let class = u32::from_le_bytes([
-                class_bytes[0],
-                class_bytes[1],
-                class_bytes[2],
-                class_bytes[3],
-            ]);
-            let Some(ck) = keys.get(class) else {
-                return Outcome::Unsearched(format!(
-                    "class {class} key is not available (bound to the device)"
-                ));
-            };
-            let fk = match crypto::wrap::unwrap32(ck, wrapped) {
-                Ok(k) => k,
-                Err(e) => return Outcome::Unsearched(format!("the file key does not unwrap: {e}")),
-            };
-            let mut sink = StreamSearch::new(set, canaries);
-            match crypto::cbc::decrypt_stream(&fk, &mut f, &mut sink) {
-                Ok(_) => {}
-                Err(_) if sink.all_found() => {}
-                Err(e) => return Outcome::Unsearched(format!("cannot decrypt the payload: {e}")),
-            }
-            let bytes = sink.bytes;
-            Outcome::Found(sink.finish(), bytes)
+    let mut sink = StreamSearch::new(set, canaries);
+    match payload.stream(&mut sink) {
+        Ok(_) => {}
+        Err(_) if sink.all_found() => {}
+        Err(e) if payload.key().is_some() => {
+            return Outcome::Unsearched(format!("cannot decrypt the payload: {e}"))
         }
+        Err(e) => return Outcome::Unsearched(format!("cannot read the payload: {e}")),
     }
+    let bytes = match payload.key() {
+        Some(_) => sink.bytes,
+        None => payload.stored_len(),
+    };
+    Outcome::Found(sink.finish(), bytes)
+}
+
+/// Why a file was not searched (a missing payload has nothing of it to leak: skipped).
+fn unsearched(why: Unavailable, locked: bool) -> Outcome {
+    Outcome::Unsearched(match why {
+        Unavailable::BadFileId | Unavailable::Missing => return Outcome::Skipped,
+        Unavailable::Unreadable(e) => format!("cannot open the payload: {e}"),
+        Unavailable::Locked | Unavailable::BadKey(_) if locked => {
+            "the backup is locked (no password)".into()
+        }
+        Unavailable::BadKey(BadKeyLength { class: None, .. }) => {
+            "the EncryptionKey is too short".into()
+        }
+        Unavailable::BadKey(b) => format!("the EncryptionKey is {} bytes, expected 44", b.len),
+        Unavailable::Key(KeyUnavailable::UnwrapFailed(_, e)) => {
+            format!("the file key does not unwrap: {e}")
+        }
+        Unavailable::Key(k) => format!(
+            "class {} key is not available (bound to the device)",
+            k.class()
+        ),
+        Unavailable::Locked => "the backup is locked (no password)".into(),
+    })
 }
 
 /// Search every regular file in the domains of each app that has file canaries, in parallel.
@@ -269,14 +235,18 @@ pub fn search_files(
                 .map(move |r| (i, r))
         })
         .collect();
-    let backup = &s.backup;
-    let keys = s.class_keys.as_ref();
+    // The session's one listing (the scan's, when one ran): without it nothing is searched.
+    let payloads = s.payloads().map_err(|e| e.to_string());
     let results: Vec<(usize, &FileRecord, Outcome)> = jobs
         .par_iter()
         .filter_map(|&(i, r)| {
             let app = apps.get(i)?;
             let set = app.file_canaries.as_ref()?;
-            Some((i, r, search_one(backup, keys, r, set, app.canaries.len())))
+            let o = match &payloads {
+                Ok(p) => search_one(p, r, set, app.canaries.len()),
+                Err(e) => Outcome::Unsearched(format!("cannot list the payloads: {e}")),
+            };
+            Some((i, r, o))
         })
         .collect();
     let mut out = FileSearch {
@@ -431,9 +401,8 @@ mod tests {
         let s = set(&[("needle", Some(6))]);
         let mut data = vec![0xFFu8; 300_000];
         data.extend_from_slice(b"\x00needle\x00");
-        assert_eq!(
-            search_reader(&s, 1, &mut std::io::Cursor::new(data)).unwrap(),
-            vec![true]
-        );
+        let mut sink = StreamSearch::new(&s, 1);
+        sink.write_all(&data).unwrap();
+        assert_eq!(sink.finish(), vec![true]);
     }
 }

@@ -7,7 +7,6 @@ use super::report::*;
 use super::rules::{self as R, PolicyRule};
 use crate::audit::keychain::KeychainAudit;
 use crate::audit::model::{FileReport, ScanReport, ToolInfo};
-use crate::audit::protection::class_name;
 use crate::audit::Severity;
 use crate::keychain::{KeychainItem, ReasonCode};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -166,7 +165,7 @@ impl Out {
 }
 
 fn class_label(c: u32) -> String {
-    format!("{c} ({})", class_name(c))
+    format!("{c} ({})", crate::crypto::ProtectionClass::new(c).name())
 }
 
 fn file_loc(f: &FileReport) -> Location {

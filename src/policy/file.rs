@@ -5,6 +5,7 @@
 
 use super::model::*;
 use crate::audit::Severity;
+use crate::crypto::ProtectionClass;
 use serde::Deserialize;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -380,33 +381,24 @@ fn compile_glob(ctx: &Ctx<'_>, s: &Spanned<String>) -> Result<PathGlob, PolicyEr
     })
 }
 
-/// A protection class name or number → 1..=4.
-pub fn parse_class_name(s: &str) -> Option<u32> {
-    let l = s.trim().to_ascii_lowercase();
-    Some(match l.as_str() {
-        "complete" | "a" | "nsfileprotectioncomplete" => 1,
-        "complete_unless_open" | "b" | "nsfileprotectioncompleteunlessopen" => 2,
-        "complete_until_first_user_authentication"
-        | "c"
-        | "nsfileprotectioncompleteuntilfirstuserauthentication" => 3,
-        "none" | "d" | "nsfileprotectionnone" => 4,
-        _ => return None,
-    })
-}
-
 fn compile_class(ctx: &Ctx<'_>, c: &Spanned<RawClass>) -> Result<u32, PolicyError> {
     match c.get_ref() {
-        RawClass::Number(n) if (1..=4).contains(n) => Ok(*n as u32),
-        RawClass::Number(n) => Err(ctx.err(
-            c.span(),
-            format!("protection class {n} is out of range: expected {CLASS_EXPECTED}"),
-        )),
-        RawClass::Name(s) => parse_class_name(s).ok_or_else(|| {
-            ctx.err(
-                c.span(),
-                format!("unknown protection class {s:?}: expected {CLASS_EXPECTED}"),
-            )
-        }),
+        RawClass::Number(n) => ProtectionClass::policy_file_class(*n)
+            .map(ProtectionClass::number)
+            .ok_or_else(|| {
+                ctx.err(
+                    c.span(),
+                    format!("protection class {n} is out of range: expected {CLASS_EXPECTED}"),
+                )
+            }),
+        RawClass::Name(s) => ProtectionClass::from_policy_name(s)
+            .map(ProtectionClass::number)
+            .ok_or_else(|| {
+                ctx.err(
+                    c.span(),
+                    format!("unknown protection class {s:?}: expected {CLASS_EXPECTED}"),
+                )
+            }),
     }
 }
 
