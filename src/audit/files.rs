@@ -1,10 +1,10 @@
 //! Per-file classification of one index row: presence, class, keys, sizes, findings.
 
 use super::finding::rules as R;
-use super::model::FileReport;
+use super::model::{FileReport, FileStatus};
 use super::payload::{deep_verify, deep_verify_bytes, looks_plaintext, padded_len, read_ends};
 use super::protection::class_name;
-use super::Finding;
+use super::{Finding, Location};
 use crate::backup::{ContentScan, FileId};
 use crate::crypto;
 use crate::crypto::keybag::WRAP_DEVICE;
@@ -29,15 +29,6 @@ pub(super) struct FileCtx<'a> {
     pub(super) deep_progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
 }
 
-fn kind_str(k: FileKind) -> &'static str {
-    match k {
-        FileKind::File => "file",
-        FileKind::Directory => "directory",
-        FileKind::Symlink => "symlink",
-        FileKind::Other => "other",
-    }
-}
-
 pub(super) fn file_report(
     ctx: &FileCtx<'_>,
     rec: FileRecord,
@@ -46,7 +37,7 @@ pub(super) fn file_report(
     encrypted_backup: bool,
 ) -> FileReport {
     let mut findings = Vec::new();
-    let loc = || format!("{}/{}", rec.domain, rec.relative_path);
+    let loc = || Location::file(&rec.domain, &rec.relative_path);
     let fid = FileId::parse(&rec.file_id);
     if fid.is_none() {
         findings.push(
@@ -101,7 +92,7 @@ pub(super) fn file_report(
         && wrap_class
             .and_then(|c| ctx.class_wrap.get(&c))
             .is_some_and(|w| w & WRAP_DEVICE != 0);
-    let mut status = "n/a";
+    let mut status = FileStatus::NotApplicable;
     let mut stored_size = None;
     let mut content_size = None;
     let mut sha256 = None;
@@ -110,9 +101,9 @@ pub(super) fn file_report(
         // The payload as listed (regular files only; symlinks are not followed).
         let listed = payload.map(|i| &ctx.listing.files[i]);
         if listed.is_some() {
-            status = "present";
+            status = FileStatus::Present;
         } else {
-            status = "missing";
+            status = FileStatus::Missing;
             findings.push(
                 Finding::new(
                     &R::FILE_MISSING,
@@ -274,7 +265,7 @@ pub(super) fn file_report(
         domain: rec.domain,
         relative_path: rec.relative_path,
         file_id: rec.file_id,
-        kind: kind_str(rec.kind),
+        kind: rec.kind,
         status,
         encrypted,
         protection_class,

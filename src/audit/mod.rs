@@ -10,5 +10,5 @@ mod payload;
 pub mod protection;
 pub mod scan;
 
-pub use finding::{rules, Finding, Rule, Severity};
+pub use finding::{rules, Finding, Location, Rule, Severity};
 pub use model::*;
