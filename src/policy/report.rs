@@ -59,13 +59,13 @@ impl std::ops::Deref for PolicyFinding {
 
 impl PolicyFinding {
     /// Stable identity, independent of policy line numbers and of the message:
-    /// [`fingerprint`] of the rule id, the app, the location's text and the expectation
+    /// [`fingerprint`] of the rule id, the app, the location's identity and the expectation
     /// id (a file can break two expectations of one rule).
     pub fn fingerprint(&self) -> String {
         fingerprint(&[
             self.rule,
             self.app.as_deref().unwrap_or(""),
-            &self.location.to_string(),
+            &self.location.identity(),
             &self.expectation,
         ])
     }

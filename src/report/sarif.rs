@@ -277,7 +277,7 @@ fn scan_results<'a>(backup: &str, findings: impl Iterator<Item = &'a Finding>) -
             } else {
                 crate::audit::finding::fingerprint(&[
                     f.rule,
-                    &f.location.to_string(),
+                    &f.location.identity(),
                     &n.to_string(),
                 ])
             };

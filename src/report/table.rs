@@ -283,6 +283,29 @@ pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::
 mod tests {
     use super::*;
     #[test]
+    fn each_finding_has_its_fix_under_it() {
+        use crate::audit::Location;
+        let findings = [
+            Finding::new(&rules::FILE_MISSING, "gone").at(Location::file("D", "a")),
+            Finding::new(&rules::BACKUP_NOTE, "a note"),
+        ];
+        let mut out = Vec::new();
+        write_findings(&mut out, &findings, "  ").unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "  medium file.missing                 gone [D/a]",
+                &format!("         fix: {}", rules::FILE_MISSING.fix),
+                // The backup as a whole: no location in brackets.
+                "  info   backup.note                  a note",
+                &format!("         fix: {}", rules::BACKUP_NOTE.fix),
+            ]
+        );
+    }
+
+    #[test]
     fn bytes_are_human() {
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(1536), "1.5 KiB");

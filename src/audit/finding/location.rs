@@ -94,6 +94,15 @@ impl Location {
         matches!(self, Location::Backup { file: None })
     }
 
+    /// What names the place wherever the backup is: the text ([`fmt::Display`]), but a
+    /// payload by its fileID (`payload <fileID>`), not by its path. Fingerprints hash it.
+    pub fn identity(&self) -> String {
+        match self {
+            Location::Payload { file_id, .. } => format!("payload {file_id}"),
+            other => other.to_string(),
+        }
+    }
+
     /// The one-line text ([`fmt::Display`]).
     pub fn display(&self) -> String {
         self.to_string()
@@ -192,6 +201,17 @@ mod tests {
         );
         // The access group names no item in the text.
         assert_eq!(item(None, None, None).to_string(), "keychain genp[3]");
+        // Identity: the text, but a payload by its fileID wherever the backup is.
+        let id = "ab".repeat(20);
+        assert_eq!(
+            Location::payload(&id, "/x/ab/abab").identity(),
+            Location::payload(&id, "/y/ab/abab").identity()
+        );
+        assert_ne!(
+            Location::payload(&id, "/x").identity(),
+            Location::payload("cd".repeat(20), "/x").identity()
+        );
+        assert_eq!(item(Some("s"), None, None).identity(), "keychain genp[3] s");
     }
 
     #[test]
