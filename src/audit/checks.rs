@@ -2,7 +2,7 @@
 
 use super::finding::rules as R;
 use super::model::*;
-use super::Finding;
+use super::{Finding, Location};
 use crate::backup::{Backup, DbState, IndexKind, Layout};
 use crate::crypto::keybag::{WRAP_DEVICE, WRAP_PASSCODE};
 use crate::crypto::ClassKeyState;
@@ -119,12 +119,14 @@ pub(super) fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSum
                 &R::BACKUP_MISSING_FILE,
                 "Manifest.plist is missing: no keybag, no app list, encryption unknown",
             )
-            .at("Manifest.plist"),
+            .at(Location::backup("Manifest.plist")),
         );
     }
     if b.info.is_none() {
-        findings
-            .push(Finding::new(&R::BACKUP_MISSING_FILE, "Info.plist is missing").at("Info.plist"));
+        findings.push(
+            Finding::new(&R::BACKUP_MISSING_FILE, "Info.plist is missing")
+                .at(Location::backup("Info.plist")),
+        );
     }
     match status {
         None => findings.push(
@@ -132,7 +134,7 @@ pub(super) fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSum
                 &R::BACKUP_MISSING_FILE,
                 "Status.plist is missing: completion unknown",
             )
-            .at("Status.plist"),
+            .at(Location::backup("Status.plist")),
         ),
         Some(st) => {
             if st.snapshot_state.as_deref() != Some("finished") {
@@ -144,12 +146,13 @@ pub(super) fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSum
                             st.snapshot_state.as_deref().unwrap_or("absent")
                         ),
                     )
-                    .at("Status.plist"),
+                    .at(Location::backup("Status.plist")),
                 );
             }
             if st.is_full_backup == Some(false) {
                 findings.push(
-                    Finding::new(&R::BACKUP_NOT_FULL, "IsFullBackup is false").at("Status.plist"),
+                    Finding::new(&R::BACKUP_NOT_FULL, "IsFullBackup is false")
+                        .at(Location::backup("Status.plist")),
                 );
             }
         }
@@ -160,7 +163,7 @@ pub(super) fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSum
                 &R::BACKUP_MISSING_FILE,
                 "neither Manifest.db nor Manifest.mbdb is present: no file index",
             )
-            .at("Manifest.db"),
+            .at(Location::backup("Manifest.db")),
         );
     }
     // Plist problems recorded by the tolerant readers.
@@ -170,7 +173,8 @@ pub(super) fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSum
         ("Status.plist", status.map(|x| &x.problems)),
     ] {
         for p in problems.into_iter().flatten() {
-            findings.push(Finding::new(&R::BACKUP_PLIST_PROBLEM, p.clone()).at(name));
+            findings
+                .push(Finding::new(&R::BACKUP_PLIST_PROBLEM, p.clone()).at(Location::backup(name)));
         }
     }
     // Identity consistency: Manifest Lockdown vs Info.plist vs folder name.
@@ -214,10 +218,10 @@ pub(super) fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSum
     let has_mk = m.and_then(|m| m.manifest_key.as_ref()).is_some();
     match (declared, sum.encryption.index_encrypted) {
         (Some(false) | None, Some(true)) => findings.push(
-            Finding::new(&R::BACKUP_ENCRYPTION_MISMATCH, "Manifest.db is ciphertext but IsEncrypted is not true").at("Manifest.db"),
+            Finding::new(&R::BACKUP_ENCRYPTION_MISMATCH, "Manifest.db is ciphertext but IsEncrypted is not true").at(Location::backup("Manifest.db")),
         ),
         (Some(true), Some(false)) if has_mk => findings.push(
-            Finding::new(&R::BACKUP_ENCRYPTION_MISMATCH, "IsEncrypted is true and a ManifestKey is present, but Manifest.db is plaintext SQLite").at("Manifest.db"),
+            Finding::new(&R::BACKUP_ENCRYPTION_MISMATCH, "IsEncrypted is true and a ManifestKey is present, but Manifest.db is plaintext SQLite").at(Location::backup("Manifest.db")),
         ),
         _ => {}
     }
@@ -228,7 +232,7 @@ pub(super) fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSum
                     &R::KEYBAG_PROBLEM,
                     format!("ManifestKey is {} bytes, expected 44", mk.len()),
                 )
-                .at("Manifest.plist"),
+                .at(Location::backup("Manifest.plist")),
             );
         }
     }
@@ -273,7 +277,7 @@ pub(super) fn keybag_part(s: &Session, findings: &mut Vec<Finding>) -> Option<Ke
                 &R::KEYBAG_PROBLEM,
                 format!("the keybag does not parse: {e}"),
             )
-            .at("Manifest.plist"),
+            .at(Location::backup("Manifest.plist")),
         );
     }
     let kb = s.keybag.as_ref()?;
@@ -283,7 +287,7 @@ pub(super) fn keybag_part(s: &Session, findings: &mut Vec<Finding>) -> Option<Ke
                 &R::KEYBAG_PROBLEM,
                 format!("keybag TYPE is {:?}, expected 1 (backup)", kb.kind),
             )
-            .at("Manifest.plist"),
+            .at(Location::backup("Manifest.plist")),
         );
     }
     for (tag, len) in &kb.unknown_tags {
@@ -292,7 +296,7 @@ pub(super) fn keybag_part(s: &Session, findings: &mut Vec<Finding>) -> Option<Ke
                 &R::KEYBAG_PROBLEM,
                 format!("unknown keybag tag {tag:?} ({len} bytes)"),
             )
-            .at("Manifest.plist"),
+            .at(Location::backup("Manifest.plist")),
         );
     }
     for c in &kb.classes {
@@ -306,7 +310,7 @@ pub(super) fn keybag_part(s: &Session, findings: &mut Vec<Finding>) -> Option<Ke
                         c.wpky.len()
                     ),
                 )
-                .at("Manifest.plist"),
+                .at(Location::backup("Manifest.plist")),
             );
         }
     }

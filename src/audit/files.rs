@@ -1,9 +1,9 @@
 //! Per-file classification of one index row: presence, class, keys, sizes, findings.
 
 use super::finding::rules as R;
-use super::model::FileReport;
+use super::model::{FileReport, FileStatus};
 use super::payload::{deep_verify, deep_verify_bytes, looks_plaintext, padded_len, read_ends};
-use super::Finding;
+use super::{Finding, Location};
 use crate::backup::{ContentFile, ContentScan, FileId};
 use crate::crypto::keybag::WRAP_DEVICE;
 use crate::crypto::{self, KeyUnavailable, ProtectionClass};
@@ -29,15 +29,6 @@ pub(super) struct FileCtx<'a> {
     pub(super) deep_progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
 }
 
-fn kind_str(k: FileKind) -> &'static str {
-    match k {
-        FileKind::File => "file",
-        FileKind::Directory => "directory",
-        FileKind::Symlink => "symlink",
-        FileKind::Other => "other",
-    }
-}
-
 /// What was learnt of a file's payload.
 #[derive(Default)]
 struct Content {
@@ -55,7 +46,7 @@ pub(super) fn file_report(
     encrypted_backup: bool,
 ) -> FileReport {
     let mut findings = Vec::new();
-    let loc = || format!("{}/{}", rec.domain, rec.relative_path);
+    let loc = || Location::file(&rec.domain, &rec.relative_path);
     record_findings(ctx, &rec, &mut findings, &loc);
     let key_class = rec.encryption_key_class();
     let protection_class = rec.protection_class.or(key_class);
@@ -65,15 +56,15 @@ pub(super) fn file_report(
         && wrap_class
             .and_then(|c| ctx.class_wrap.get(&c))
             .is_some_and(|w| w & WRAP_DEVICE != 0);
-    let mut status = "n/a";
+    let mut status = FileStatus::NotApplicable;
     let mut content = Content::default();
     if rec.kind == FileKind::File {
         // The payload as listed (regular files only; symlinks are not followed).
         let listed = payload.map(|i| &ctx.listing.files[i]);
         if listed.is_some() {
-            status = "present";
+            status = FileStatus::Present;
         } else {
-            status = "missing";
+            status = FileStatus::Missing;
             findings.push(
                 Finding::new(
                     &R::FILE_MISSING,
@@ -117,7 +108,7 @@ pub(super) fn file_report(
         domain: rec.domain,
         relative_path: rec.relative_path,
         file_id: rec.file_id,
-        kind: kind_str(rec.kind),
+        kind: rec.kind,
         status,
         encrypted,
         protection_class,
@@ -140,7 +131,7 @@ fn record_findings(
     ctx: &FileCtx<'_>,
     rec: &FileRecord,
     findings: &mut Vec<Finding>,
-    loc: &dyn Fn() -> String,
+    loc: &dyn Fn() -> Location,
 ) {
     let fid = FileId::parse(&rec.file_id);
     if fid.is_none() {
@@ -194,7 +185,7 @@ fn file_content(
     listed: Option<&ContentFile>,
     device_bound: bool,
     findings: &mut Vec<Finding>,
-    loc: &dyn Fn() -> String,
+    loc: &dyn Fn() -> Location,
 ) -> Content {
     let payloads = Payloads::new(ctx.listing, ctx.keys);
     let encrypted = rec.encryption_key.is_some();
@@ -304,7 +295,7 @@ fn size_findings(
     content_size: Option<u64>,
     stored: u64,
     findings: &mut Vec<Finding>,
-    loc: &dyn Fn() -> String,
+    loc: &dyn Fn() -> Location,
 ) {
     let encrypted = rec.encryption_key.is_some();
     if let Some(size) = rec.size {

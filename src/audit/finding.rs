@@ -1,6 +1,18 @@
-//! Findings: a stable rule id, a severity, a message and where it applies.
+//! Findings: a stable rule id, a severity, a message, a typed location and a fingerprint.
+//!
+//! This is the one finding model of every command: `scan`, `info` and `keychain` report
+//! [`Finding`]s of the scan catalogue ([`rules`]); `check` wraps the same [`Finding`] with
+//! the expectation it breaks (`policy::report::PolicyFinding`) and reports rules of the
+//! policy catalogue (`policy::rules`), of the same [`Rule`] type. Renderers (table, JSON,
+//! SARIF) take findings of any command.
 
-use serde::Serialize;
+mod location;
+pub mod rules;
+
+pub use location::Location;
+
+use serde::{Serialize, Serializer};
+use sha2::{Digest, Sha256};
 
 /// Severity of a finding, ordered: `info < low < medium < high`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -38,85 +50,130 @@ impl std::str::FromStr for Severity {
     }
 }
 
+/// A rule of a catalogue: stable id, default severity, one-line title, one-line fix and
+/// references (MASVS/MASTG ids separated by `;`, possibly none). docs/rules.md documents
+/// every rule; SARIF carries them as its `rules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub id: &'static str,
+    pub severity: Severity,
+    /// One line: what the rule finds.
+    pub title: &'static str,
+    /// One line: what to do about it (printed under each finding of the scan table).
+    pub fix: &'static str,
+    /// MASVS / MASTG references, `;`-separated; empty when none applies.
+    pub references: &'static str,
+}
+
+/// Declares a catalogue: one `const` [`Rule`] per line and `ALL`, every rule in order.
+macro_rules! catalogue {
+    ($($name:ident = ($id:literal, $sev:ident, $title:literal, $fix:literal, $refs:literal);)*) => {
+        $(pub const $name: $crate::audit::finding::Rule = $crate::audit::finding::Rule {
+            id: $id,
+            severity: $crate::audit::finding::Severity::$sev,
+            title: $title,
+            fix: $fix,
+            references: $refs,
+        };)*
+        /// Every rule of this catalogue, in documentation order.
+        pub const ALL: &[$crate::audit::finding::Rule] = &[$($name),*];
+    };
+}
+pub(crate) use catalogue;
+
 /// One finding. `rule` ids are a documented contract (docs/rules.md).
+///
+/// JSON (`auditor.scan/1`, `keychain`): `{rule, severity, message, location?}` with the
+/// location as one line of text ([`Location`]'s `Display`), absent for the backup as a whole.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub rule: &'static str,
     pub severity: Severity,
     pub message: String,
-    /// Where: a top-level file name, `domain/relativePath`, a fileID, or a keychain item.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
+    /// Where: a file of the backup folder, a file of the index (`domain/relativePath`), a
+    /// payload, an app or a keychain item; [`Location::whole`] for the backup as a whole.
+    #[serde(
+        skip_serializing_if = "Location::is_whole",
+        serialize_with = "location_text"
+    )]
+    pub location: Location,
+}
+
+fn location_text<S: Serializer>(l: &Location, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(l)
 }
 
 impl Finding {
+    /// A finding of `rule` (its default severity) about the backup as a whole.
     pub fn new(rule: &Rule, message: impl Into<String>) -> Self {
         Finding {
             rule: rule.id,
             severity: rule.severity,
             message: message.into(),
-            location: None,
+            location: Location::whole(),
         }
     }
-    pub fn at(mut self, location: impl Into<String>) -> Self {
-        self.location = Some(location.into());
+
+    /// The same finding, at `location`.
+    pub fn at(mut self, location: impl Into<Location>) -> Self {
+        self.location = location.into();
         self
+    }
+
+    /// Stable identity of the finding: [`fingerprint`] of its rule id and its location's
+    /// [`Location::identity`]. It depends neither on the message (which may carry sizes or
+    /// counts) nor on where the backup is.
+    pub fn fingerprint(&self) -> String {
+        fingerprint(&[self.rule, &self.location.identity()])
     }
 }
 
-/// A rule: stable id, default severity, one-line title (docs/rules.md has the details).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rule {
-    pub id: &'static str,
-    pub severity: Severity,
-    pub title: &'static str,
+/// The fingerprint of a finding's identifying parts: the first 16 bytes of SHA-256 over
+/// every part followed by a NUL byte, in lower-case hex (32 digits).
+pub fn fingerprint(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    hex::encode(&h.finalize()[..16])
 }
 
-macro_rules! rules {
-    ($($name:ident = ($id:literal, $sev:ident, $title:literal);)*) => {
-        $(pub const $name: Rule = Rule { id: $id, severity: Severity::$sev, title: $title };)*
-        /// Every rule, for documentation and tests.
-        pub const ALL: &[Rule] = &[$($name),*];
-    };
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The catalogue of scan rules.
-pub mod rules {
-    use super::{Rule, Severity};
-    rules! {
-        BACKUP_INCOMPLETE = ("backup.incomplete", High, "Status.plist says the backup did not finish");
-        BACKUP_NOT_FULL = ("backup.not-full", Info, "The backup is incremental, not full");
-        BACKUP_NOT_ENCRYPTED = ("backup.not-encrypted", Medium, "The backup is not encrypted: payloads are plaintext and every keychain item is device-bound");
-        BACKUP_ENCRYPTION_MISMATCH = ("backup.encryption-mismatch", High, "Declared encryption (IsEncrypted) disagrees with what is on disk");
-        BACKUP_WEAK_KDF = ("backup.weak-kdf", Medium, "The password is protected by the weak legacy single-stage PBKDF2-SHA1 or a low iteration count");
-        BACKUP_MISSING_FILE = ("backup.missing-file", High, "A top-level file of the backup is missing");
-        BACKUP_PLIST_PROBLEM = ("backup.plist-problem", Low, "A plist key has an unexpected type or value");
-        BACKUP_IDENTITY_MISMATCH = ("backup.identity-mismatch", Medium, "Info.plist, Manifest.plist and the folder name disagree about the device");
-        BACKUP_INDEX_LOCKED = ("backup.index-locked", Info, "The index is encrypted and no password was given: files cannot be listed");
-        BACKUP_UNEXPECTED_FILE = ("backup.unexpected-file", Low, "A file in the backup folder is neither a known top-level file nor a payload");
-        BACKUP_NOTE = ("backup.note", Info, "An observation about the backup folder (e.g. a leftover Snapshot folder)");
-        KEYBAG_PROBLEM = ("keybag.problem", Medium, "The keybag has an unexpected shape or value");
-        FILE_MISSING = ("file.missing", Medium, "An index row for a regular file has no payload on disk");
-        FILE_SIZE_MISMATCH = ("file.size-mismatch", Low, "The stored length cannot hold the recorded Size (PKCS#7 is authoritative)");
-        FILE_ID_MISMATCH = ("file.fileid-mismatch", High, "The fileID is not SHA-1(domain-relativePath)");
-        FILE_BAD_FILEID = ("file.bad-fileid", High, "The fileID is not 40 lowercase hex digits and cannot name a payload");
-        FILE_KEY_UNWRAP_FAILED = ("file.key-unwrap-failed", High, "The file's wrapped key does not unwrap with its class key");
-        FILE_CLASS_MISMATCH = ("file.class-mismatch", Low, "The EncryptionKey class prefix differs from ProtectionClass");
-        FILE_BAD_KEY = ("file.bad-encryption-key", High, "The EncryptionKey blob has the wrong length");
-        FILE_NOT_ENCRYPTED = ("file.not-encrypted", High, "A non-empty file of an encrypted backup has no EncryptionKey");
-        FILE_NOT_CIPHERTEXT = ("file.not-ciphertext", Medium, "The row carries an EncryptionKey but the payload is plaintext (a decrypted copy)");
-        FILE_DEVICE_BOUND = ("file.device-bound", Medium, "The file's class key is bound to the device: it cannot be decrypted off it");
-        FILE_RECORD_PROBLEM = ("file.record-problem", Low, "The index record (MBFile) has an unexpected shape");
-        FILE_DECRYPT_FAILED = ("file.decrypt-failed", High, "The payload does not decrypt cleanly (length or PKCS#7 padding)");
-        FILE_UNREADABLE = ("file.unreadable", High, "The payload exists but cannot be read");
-        FILE_ORPHAN = ("file.orphan", Low, "A payload on disk that no index row mentions");
-        KEYCHAIN_MISSING = ("keychain.missing", Medium, "The index lists keychain-backup.plist but its payload is missing");
-        KEYCHAIN_UNREADABLE = ("keychain.unreadable", High, "keychain-backup.plist cannot be decrypted or parsed");
-        KEYCHAIN_KEYBAG_MISMATCH = ("keychain.keybag-mismatch", Medium, "The keychain export names another keybag than the backup's");
-        KEYCHAIN_MALFORMED = ("keychain.malformed", Low, "keychain-backup.plist has unexpected keys or types");
-        KEYCHAIN_CORRUPT_ITEM = ("keychain.corrupt-item", High, "A keychain item does not decrypt: bad tag, bad key unwrap or malformed blob");
-        KEYCHAIN_UNSUPPORTED_ITEM = ("keychain.unsupported-item", Low, "A keychain item has a blob version or class this tool cannot open");
-        KEYCHAIN_AKPU_PRESENT = ("keychain.akpu-present", Medium, "A WhenPasscodeSetThisDeviceOnly item is in the backup, which iOS never exports");
-        FILE_DUPLICATE_PATH = ("file.duplicate-path", Low, "Two index rows name the same domain and path");
+    #[test]
+    fn location_serialises_as_its_text_and_the_whole_backup_not_at_all() {
+        let f = Finding::new(&rules::FILE_MISSING, "gone").at(Location::file("D", "a/b"));
+        let v = serde_json::to_value(&f).unwrap();
+        assert_eq!(v["location"], "D/a/b");
+        assert_eq!(v["rule"], "file.missing");
+        assert_eq!(v["severity"], "medium");
+        let text = serde_json::to_string(&Finding::new(&rules::BACKUP_NOTE, "n")).unwrap();
+        assert_eq!(
+            text,
+            r#"{"rule":"backup.note","severity":"info","message":"n"}"#
+        );
+    }
+
+    #[test]
+    fn fingerprint_is_of_rule_and_location_not_message() {
+        let a = Finding::new(&rules::FILE_MISSING, "one").at(Location::file("D", "x"));
+        let b = Finding::new(&rules::FILE_MISSING, "two").at(Location::file("D", "x"));
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        assert_eq!(a.fingerprint().len(), 32);
+        // Another location, or another rule at the same location, is another finding.
+        let c = a.clone().at(Location::file("D", "y"));
+        assert_ne!(a.fingerprint(), c.fingerprint());
+        let d = Finding::new(&rules::FILE_ORPHAN, "one").at(Location::file("D", "x"));
+        assert_ne!(a.fingerprint(), d.fingerprint());
+        // Parts are separated: ("ab", "c") is not ("a", "bc").
+        assert_ne!(fingerprint(&["ab", "c"]), fingerprint(&["a", "bc"]));
+        assert_eq!(
+            fingerprint(&[]),
+            "e3b0c44298fc1c149afbf4c8996fb924",
+            "SHA-256 of nothing"
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use super::finding::rules as R;
 use super::model::{AppKeychain, KeychainSummary, ScanReport, ToolInfo};
-use super::Finding;
+use super::{Finding, Location};
 use crate::crypto::KeyUnavailable;
 use crate::index::FileRecord;
 use crate::keychain::{self, KeychainItem, KeychainReport, RestoreSummary};
@@ -253,7 +253,7 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
                 &R::KEYCHAIN_MISSING,
                 "the index lists keychain-backup.plist but its payload is not on disk",
             )
-            .at("KeychainDomain/keychain-backup.plist"),
+            .at(Location::file(KEYCHAIN_DOMAIN, KEYCHAIN_PATH)),
         );
         KeychainReport {
             keybag_uuid: None,
@@ -290,14 +290,14 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
                         report.keybag_uuid.as_deref().unwrap_or("")
                     ),
                 )
-                .at("KeychainDomain/keychain-backup.plist"),
+                .at(Location::file(KEYCHAIN_DOMAIN, KEYCHAIN_PATH)),
             );
         }
     }
     for p in &report.problems {
         findings.push(
             Finding::new(&R::KEYCHAIN_MALFORMED, p.clone())
-                .at("KeychainDomain/keychain-backup.plist"),
+                .at(Location::file(KEYCHAIN_DOMAIN, KEYCHAIN_PATH)),
         );
     }
     let mut counts = KeychainCounts::default();
@@ -327,7 +327,7 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
             a.device_bound += u64::from(it.device_bound);
             a.lost_on_new_device += u64::from(lost);
         }
-        let loc = item_location(it);
+        let loc = Location::keychain_item(it);
         use crate::keychain::ReasonCode as C;
         match it.reason_code {
             Some(
@@ -354,7 +354,7 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
             _ => {}
         }
         if it.protection_class == Some(12) {
-            findings.push(Finding::new(&R::KEYCHAIN_AKPU_PRESENT, "a WhenPasscodeSetThisDeviceOnly item is in the backup (iOS never exports them)").at(item_location(it)));
+            findings.push(Finding::new(&R::KEYCHAIN_AKPU_PRESENT, "a WhenPasscodeSetThisDeviceOnly item is in the backup (iOS never exports them)").at(it));
         }
     }
     Ok(Some(KeychainAudit {
@@ -381,15 +381,7 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
 
 /// A short location for an item: `table[index] service/account` or server.
 pub fn item_location(it: &KeychainItem) -> String {
-    let what = match (&it.service, &it.account, &it.server) {
-        (Some(s), Some(a), _) => format!(" {s}/{a}"),
-        (Some(s), None, _) => format!(" {s}"),
-        (None, Some(a), Some(h)) => format!(" {a}@{h}"),
-        (None, None, Some(h)) => format!(" {h}"),
-        (None, Some(a), None) => format!(" {a}"),
-        _ => String::new(),
-    };
-    format!("keychain {}[{}]{what}", it.table, it.index)
+    Location::keychain_item(it).to_string()
 }
 
 /// Add the keychain summary (totals and per app) to a scan report.
@@ -423,7 +415,7 @@ pub fn attach(report: &mut ScanReport, kc: Result<Option<KeychainAudit>, Error>)
             });
             report.findings.push(
                 Finding::new(&R::KEYCHAIN_UNREADABLE, e.to_string())
-                    .at("KeychainDomain/keychain-backup.plist"),
+                    .at(Location::file(KEYCHAIN_DOMAIN, KEYCHAIN_PATH)),
             );
         }
     }

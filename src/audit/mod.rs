@@ -9,5 +9,5 @@ pub mod model;
 mod payload;
 pub mod scan;
 
-pub use finding::{rules, Finding, Rule, Severity};
+pub use finding::{rules, Finding, Location, Rule, Severity};
 pub use model::*;

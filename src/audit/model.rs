@@ -1,6 +1,7 @@
 //! The scan report: what `auditor scan`/`info` found, serialised as the versioned JSON schema.
 
 use super::Finding;
+use crate::index::FileKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -184,9 +185,10 @@ pub struct FileReport {
     pub relative_path: String,
     pub file_id: String,
     /// `file`, `directory`, `symlink` or `other`.
-    pub kind: &'static str,
+    #[serde(serialize_with = "kind_text")]
+    pub kind: FileKind,
     /// `present` or `missing` for regular files; `n/a` for directories and symlinks.
-    pub status: &'static str,
+    pub status: FileStatus,
     pub encrypted: bool,
     pub protection_class: Option<u32>,
     pub protection_class_name: Option<&'static str>,
@@ -207,6 +209,34 @@ pub struct FileReport {
     pub mode: Option<String>,
     pub app: Option<String>,
     pub findings: Vec<Finding>,
+}
+
+fn kind_text<S: serde::Serializer>(k: &FileKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(k.as_str())
+}
+
+/// Whether a row's payload is on disk (JSON: `present`, `missing`, `n/a`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum FileStatus {
+    /// A regular file whose payload is on disk.
+    #[serde(rename = "present")]
+    Present,
+    /// A regular file whose payload is not on disk.
+    #[serde(rename = "missing")]
+    Missing,
+    /// Not a regular file (directory, symlink): no payload.
+    #[serde(rename = "n/a")]
+    NotApplicable,
+}
+
+impl FileStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::Present => "present",
+            FileStatus::Missing => "missing",
+            FileStatus::NotApplicable => "n/a",
+        }
+    }
 }
 
 /// A payload on disk that no index row mentions.

@@ -5,9 +5,9 @@ use super::checks::{backup_part, keybag_part};
 use super::files::{file_report, FileCtx};
 use super::finding::rules as R;
 use super::model::*;
-use super::{Finding, Severity};
+use super::{Finding, Location, Severity};
 use crate::backup::FileId;
-use crate::index::FileRecord;
+use crate::index::{FileKind, FileRecord};
 use crate::session::Session;
 use crate::Error;
 use rayon::prelude::*;
@@ -94,7 +94,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                 &R::BACKUP_UNEXPECTED_FILE,
                 format!("{} ({:?}, {} bytes)", o.reason, o.kind, o.len),
             )
-            .at(rel),
+            .at(Location::backup(rel)),
         );
     }
     let on_disk = scan_disk;
@@ -110,7 +110,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
         0
     };
     for n in s.notes.borrow().iter() {
-        findings.push(Finding::new(&R::BACKUP_NOTE, n.clone()).at("Manifest.db"));
+        findings.push(Finding::new(&R::BACKUP_NOTE, n.clone()).at(Location::backup("Manifest.db")));
     }
     match index {
         None if s.index_is_ciphertext() => {
@@ -120,7 +120,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                     "Manifest.db is encrypted and no password was given: files and apps' contents cannot be listed ({} payload files on disk)",
                     on_disk.files.len()
                 ),
-            ).at("Manifest.db"));
+            ).at(Location::backup("Manifest.db")));
             report.summary.orphans = 0;
         }
         // No index at all (its absence is a finding of the backup part).
@@ -249,7 +249,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                                 &R::FILE_UNREADABLE,
                                 format!("cannot read the size of the orphan payload: {e}"),
                             )
-                            .at(path.clone()),
+                            .at(Location::payload(&file_id, &path)),
                         );
                         (0, "size unknown".to_string())
                     }
@@ -259,7 +259,7 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                         &R::FILE_ORPHAN,
                         format!("payload {file_id} ({size}) is not in the index"),
                     )
-                    .at(path.clone()),
+                    .at(Location::payload(&file_id, &path)),
                 );
                 report.orphans.push(Orphan {
                     file_id,
@@ -344,13 +344,13 @@ impl Fold {
                     &R::FILE_DUPLICATE_PATH,
                     "two index rows name this domain and path",
                 )
-                .at(format!("{}/{}", f.domain, f.relative_path)),
+                .at(Location::file(&f.domain, &f.relative_path)),
             );
         }
         if let Some(i) = payload {
             self.listed[i] = true;
         }
-        self.any_file |= f.kind == "file" && f.size.unwrap_or(0) > 0;
+        self.any_file |= f.kind == FileKind::File && f.size.unwrap_or(0) > 0;
         self.any_encrypted |= f.encrypted;
         let has = |rule: &str| f.findings.iter().any(|x| x.rule == rule);
         if has(R::FILE_NOT_CIPHERTEXT.id) {
@@ -363,10 +363,10 @@ impl Fold {
             self.deep_verified += 1;
         }
         if let Some(app) = f.app.as_ref().and_then(|a| apps.apps.get_mut(a)) {
-            if f.kind == "file" {
+            if f.kind == FileKind::File {
                 app.files += 1;
                 match f.status {
-                    "present" => app.present += 1,
+                    FileStatus::Present => app.present += 1,
                     _ => app.missing += 1,
                 }
                 app.bytes += f.content_size.or(f.size).unwrap_or(0);
@@ -379,9 +379,9 @@ impl Fold {
         }
         s.entries += 1;
         match f.kind {
-            "file" => {
+            FileKind::File => {
                 s.files += 1;
-                if f.status == "present" {
+                if f.status == FileStatus::Present {
                     s.files_present += 1;
                     s.stored_bytes_present += f.stored_size.unwrap_or(0);
                 } else {
@@ -398,9 +398,9 @@ impl Fold {
                     e.bytes += bytes;
                 }
             }
-            "directory" => s.directories += 1,
-            "symlink" => s.symlinks += 1,
-            _ => {}
+            FileKind::Directory => s.directories += 1,
+            FileKind::Symlink => s.symlinks += 1,
+            FileKind::Other => {}
         }
         if has(R::FILE_SIZE_MISMATCH.id) {
             s.size_mismatch_files += 1;
@@ -648,7 +648,7 @@ mod tests {
         let rules = |r: &ScanReport, rule: &str| -> Vec<String> {
             r.findings
                 .iter()
-                .filter(|f| f.rule == rule && f.location.as_deref().unwrap_or("").ends_with(&id))
+                .filter(|f| f.rule == rule && f.location.to_string().ends_with(&id))
                 .map(|f| f.message.clone())
                 .collect()
         };

@@ -2,7 +2,7 @@
 
 use super::credentials::CredentialArgs;
 use super::scan::{locate, open_unlocked};
-use super::{output, Format, ReportArgs};
+use super::{output, ReportArgs, ReportFormat};
 use auditor::audit::keychain::{audit, item_location, pick_rows, KeychainAudit};
 use auditor::audit::Severity;
 use auditor::keychain::KeychainItem;
@@ -72,7 +72,7 @@ pub fn run(a: KeychainArgs) -> Result<i32, Error> {
     }
     let mut out = output::open(&a.report.output, &path)?;
     let res = match a.report.format {
-        Format::Json => {
+        ReportFormat::Json => {
             let items: Vec<ItemOut> = audit
                 .items
                 .iter()
@@ -96,7 +96,8 @@ pub fn run(a: KeychainArgs) -> Result<i32, Error> {
             v["secrets_shown"] = serde_json::Value::Bool(a.show_secrets);
             auditor::report::json::write(&mut out, &v)
         }
-        Format::Table => write_table(&mut out, &audit, a.show_secrets),
+        ReportFormat::Table => write_table(&mut out, &audit, a.show_secrets),
+        ReportFormat::Sarif => auditor::report::sarif::write(&mut out, &audit),
     };
     res.and_then(|_| out.flush()).map_err(output::write_err)?;
     let worst = audit.findings.iter().map(|f| f.severity).max();
@@ -216,7 +217,7 @@ fn write_table(out: &mut dyn Write, a: &KeychainAudit, show_secrets: bool) -> st
                 sev.as_str(),
                 f.rule,
                 f.message,
-                f.location.as_deref().unwrap_or("")
+                f.location
             )?;
         }
     }

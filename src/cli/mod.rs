@@ -33,12 +33,23 @@ pub enum Format {
     Json,
 }
 
+/// Output format of the reporting subcommands (`scan`, `info`, `keychain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Human-readable text.
+    Table,
+    /// Machine-readable JSON (docs/json-schema.md).
+    Json,
+    /// SARIF 2.1.0 for GitHub code scanning (every finding, with its rule's fix).
+    Sarif,
+}
+
 /// Options shared by the reporting subcommands.
 #[derive(Debug, clap::Args, Clone)]
 pub struct ReportArgs {
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
     /// Exit 1 when any finding has at least this severity (info, low, medium, high).
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,

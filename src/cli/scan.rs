@@ -1,7 +1,7 @@
 //! `auditor scan` and `auditor info`.
 
 use super::credentials::{can_prompt, prompt, CredentialArgs, Credentials, HOW_TO_PASS};
-use super::{output, progress, Format, ReportArgs};
+use super::{output, progress, ReportArgs, ReportFormat};
 use auditor::audit::scan::{fails, scan, ScanOptions};
 use auditor::report;
 use auditor::session::{Session, Unlock};
@@ -135,15 +135,16 @@ pub fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         // No bar, no callback (and no sizing of the payloads for its total).
         deep_progress: if bar.is_hidden() { None } else { Some(&cb) },
         // The table lists files only with --files: the rest needs only the totals.
-        summary_only: matches!(a.report.format, Format::Table) && !a.files,
+        summary_only: matches!(a.report.format, ReportFormat::Table) && !a.files,
         keep_file: None,
     };
     let mut r = scan(&session, &opts)?;
     bar.finish_and_clear();
     let mut out = output::open(&a.report.output, &path)?;
     match a.report.format {
-        Format::Json => report::json::write_scan(&mut out, &mut r),
-        Format::Table => report::table::write_scan(&mut out, &r, a.files),
+        ReportFormat::Json => report::json::write_scan(&mut out, &mut r),
+        ReportFormat::Table => report::table::write_scan(&mut out, &r, a.files),
+        ReportFormat::Sarif => report::sarif::write(&mut out, &r),
     }
     .and_then(|_| out.flush())
     .map_err(output::write_err)?;
@@ -165,8 +166,9 @@ pub fn run_info(a: InfoArgs) -> Result<i32, Error> {
     )?;
     let mut out = output::open(&a.report.output, &path)?;
     match a.report.format {
-        Format::Json => report::json::write(&mut out, &r),
-        Format::Table => report::table::write_header(&mut out, &r),
+        ReportFormat::Json => report::json::write(&mut out, &r),
+        ReportFormat::Table => report::table::write_header(&mut out, &r),
+        ReportFormat::Sarif => report::sarif::write(&mut out, &r),
     }
     .and_then(|_| out.flush())
     .map_err(output::write_err)?;

@@ -4,10 +4,11 @@ use super::apps::Owners;
 use super::canary::{FileSearch, Unsearched};
 use super::model::*;
 use super::report::*;
-use super::rules::{self as R, PolicyRule};
+use super::rules::{self as R, Rule};
 use crate::audit::keychain::KeychainAudit;
-use crate::audit::model::{FileReport, ScanReport, ToolInfo};
-use crate::audit::Severity;
+use crate::audit::model::{FileReport, FileStatus, ScanReport, ToolInfo};
+use crate::audit::{Finding, Severity};
+use crate::index::FileKind;
 use crate::keychain::{KeychainItem, ReasonCode};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -45,7 +46,7 @@ struct Out {
 /// One expectation being evaluated.
 struct Exp {
     id: String,
-    rule: &'static PolicyRule,
+    rule: &'static Rule,
     severity: Severity,
     app: Option<String>,
     description: String,
@@ -60,7 +61,7 @@ struct Exp {
 impl Exp {
     fn new(
         id: String,
-        rule: &'static PolicyRule,
+        rule: &'static Rule,
         severity: Severity,
         app: Option<&str>,
         description: String,
@@ -88,7 +89,7 @@ impl Exp {
     }
 
     /// A finding of another rule (e.g. `keychain-missing` for a device-bound expectation).
-    fn fail_with(&mut self, rule: &'static PolicyRule, location: Location, message: String) {
+    fn fail_with(&mut self, rule: &'static Rule, location: Location, message: String) {
         if self.findings.len() >= MAX_FINDINGS_PER_EXPECTATION {
             self.dropped += 1;
             return;
@@ -100,11 +101,13 @@ impl Exp {
             rule.severity
         };
         self.findings.push(PolicyFinding {
-            rule: rule.id,
-            severity,
-            message,
+            finding: Finding {
+                rule: rule.id,
+                severity,
+                message,
+                location,
+            },
             app: self.app.clone(),
-            location,
             expectation: String::new(),
             policy_line: self.origin.line,
         });
@@ -169,10 +172,7 @@ fn class_label(c: u32) -> String {
 }
 
 fn file_loc(f: &FileReport) -> Location {
-    Location::File {
-        domain: f.domain.clone(),
-        relative_path: f.relative_path.clone(),
-    }
+    Location::file(&f.domain, &f.relative_path)
 }
 
 /// Where a keychain item is. Attribute values that match one of the app's keychain
@@ -217,9 +217,7 @@ fn backup_part(policy: &Policy, scan: &ScanReport, out: &mut Out) {
             e.origin,
         );
         x.checked = 1;
-        let loc = Location::Backup {
-            file: "Manifest.plist".into(),
-        };
+        let loc = Location::backup("Manifest.plist");
         match (e.value, encrypted_now) {
             (true, false) => x.fail(
                 loc,
@@ -246,9 +244,7 @@ fn backup_part(policy: &Policy, scan: &ScanReport, out: &mut Out) {
             m.origin,
         );
         x.checked = 1;
-        let loc = Location::Backup {
-            file: "Manifest.plist".into(),
-        };
+        let loc = Location::backup("Manifest.plist");
         match &b.kdf {
             None if !encrypted_now => x.fail(
                 loc,
@@ -288,9 +284,7 @@ fn backup_part(policy: &Policy, scan: &ScanReport, out: &mut Out) {
             c.origin,
         );
         x.checked = 1;
-        let loc = Location::Backup {
-            file: "Status.plist".into(),
-        };
+        let loc = Location::backup("Status.plist");
         match b.complete {
             Some(true) => {}
             Some(false) => x.fail(
@@ -327,7 +321,7 @@ fn keychain_part(
     encrypted: bool,
     out: &mut Out,
 ) {
-    let rule: &'static PolicyRule = match k.expect {
+    let rule: &'static Rule = match k.expect {
         KeychainExpect::DeviceBound => &R::KEYCHAIN_DEVICE_BOUND,
         KeychainExpect::Migratable => &R::KEYCHAIN_MIGRATABLE,
         KeychainExpect::Absent => &R::KEYCHAIN_ABSENT,
@@ -341,9 +335,7 @@ fn keychain_part(
         format!("keychain items [{sel}] must be {}", k.expect.as_str()),
         k.origin,
     );
-    let app_loc = Location::App {
-        bundle_id: ap.bundle_id.clone(),
-    };
+    let app_loc = Location::app(&ap.bundle_id);
     let missing_loc = Location::Keychain {
         table: k.selector.table.clone().unwrap_or_else(|| "any".into()),
         index: 0,
@@ -357,9 +349,7 @@ fn keychain_part(
         KeychainEvidence::Absent | KeychainEvidence::NotRead => &[],
         KeychainEvidence::Unreadable(e) => {
             x.cannot_check(
-                Location::Backup {
-                    file: "KeychainDomain/keychain-backup.plist".into(),
-                },
+                Location::backup("KeychainDomain/keychain-backup.plist"),
                 format!("the keychain cannot be read: {e}"),
             );
             out.push(x);
@@ -502,9 +492,7 @@ fn app_part(
 ) {
     let scan = ev.scan;
     let bundle = ap.bundle_id.as_str();
-    let app_loc = Location::App {
-        bundle_id: bundle.to_string(),
-    };
+    let app_loc = Location::app(bundle);
     let files: Vec<&FileReport> = scan
         .files
         .iter()
@@ -543,7 +531,7 @@ fn app_part(
             format!("files matching {:?} must not be backed up", g.pattern),
             g.origin,
         );
-        for f in files.iter().filter(|f| f.kind != "directory") {
+        for f in files.iter().filter(|f| f.kind != FileKind::Directory) {
             x.checked += 1;
             if g.is_match(&f.relative_path) {
                 x.fail(
@@ -583,7 +571,7 @@ fn app_part(
         }
         for f in matching
             .iter()
-            .filter(|f| f.kind == "file" && f.status == "missing")
+            .filter(|f| f.kind == FileKind::File && f.status == FileStatus::Missing)
         {
             x.fail(
                 file_loc(f),
@@ -611,7 +599,7 @@ fn app_part(
         );
         for f in files
             .iter()
-            .filter(|f| f.kind == "file" && m.glob.is_match(&f.relative_path))
+            .filter(|f| f.kind == FileKind::File && m.glob.is_match(&f.relative_path))
         {
             x.checked += 1;
             match f.protection_class {
@@ -668,10 +656,7 @@ fn app_part(
                     x.checked += fs.files.get(index).copied().unwrap_or(0);
                     for h in fs.hits.iter().filter(|h| h.app == index && h.canary == ci) {
                         x.fail(
-                            Location::File {
-                                domain: h.domain.clone(),
-                                relative_path: h.relative_path.clone(),
-                            },
+                            Location::file(&h.domain, &h.relative_path),
                             format!(
                                 "canary {} appears in plaintext in {} (match not shown)",
                                 c.name, h.relative_path

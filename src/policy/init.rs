@@ -6,7 +6,8 @@
 use super::apps::Owners;
 use super::model::KeychainSelector;
 use crate::audit::keychain::KeychainAudit;
-use crate::audit::model::{FileReport, ScanReport};
+use crate::audit::model::{FileReport, FileStatus, ScanReport};
+use crate::index::FileKind;
 use crate::keychain::{KeychainItem, ReasonCode};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -74,7 +75,7 @@ fn app_section(
     encrypted: bool,
 ) {
     let mut classes: BTreeMap<String, u64> = BTreeMap::new();
-    for f in files.iter().filter(|f| f.kind == "file") {
+    for f in files.iter().filter(|f| f.kind == FileKind::File) {
         *classes
             .entry(f.protection_class.map_or("none".into(), |x| x.to_string()))
             .or_default() += 1;
@@ -87,7 +88,7 @@ fn app_section(
         out,
         "\n# {}: {} files (by protection class {}), domains: {}",
         c(bundle),
-        files.iter().filter(|f| f.kind == "file").count(),
+        files.iter().filter(|f| f.kind == FileKind::File).count(),
         if class_list.is_empty() {
             "-".to_string()
         } else {
@@ -108,7 +109,7 @@ fn app_section(
     let docs_ok = !docs.is_empty()
         && docs
             .iter()
-            .all(|f| !(f.kind == "file" && f.status == "missing"));
+            .all(|f| !(f.kind == FileKind::File && f.status == FileStatus::Missing));
     if docs_ok {
         let _ = writeln!(out, "must_back_up = [\"Documents/**\"]");
     } else {
@@ -118,7 +119,7 @@ fn app_section(
         );
     }
     // min_protection: the weakest class present now.
-    let regular: Vec<&&FileReport> = files.iter().filter(|f| f.kind == "file").collect();
+    let regular: Vec<&&FileReport> = files.iter().filter(|f| f.kind == FileKind::File).collect();
     let weakest = regular
         .iter()
         .map(|f| f.protection_class.filter(|x| (1..=4).contains(x)))

@@ -2,8 +2,10 @@
 //!
 //! Serialised as the versioned JSON schema `auditor.check/1` (docs/json-schema.md).
 
+use crate::audit::finding::fingerprint;
+pub use crate::audit::finding::Location;
 use crate::audit::model::ToolInfo;
-use crate::audit::Severity;
+use crate::audit::{Finding, Severity};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -32,81 +34,69 @@ impl Status {
     }
 }
 
-/// Where a finding is: in the backup (a top-level file), an app, a file, a keychain item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Location {
-    /// A top-level file of the backup (`Manifest.plist`, `Status.plist`).
-    Backup { file: String },
-    /// An app as a whole.
-    App { bundle_id: String },
-    /// A file of the backup: domain and relative path.
-    File {
-        domain: String,
-        relative_path: String,
-    },
-    /// A keychain item: table, position, and the attributes that name it.
-    Keychain {
-        table: String,
-        index: usize,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        service: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        account: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        server: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        access_group: Option<String>,
-    },
-}
-
-impl Location {
-    /// One line: `Status.plist`, `app com.x`, `AppDomain-com.x/Documents/a`,
-    /// `keychain genp[3] service/account`.
-    pub fn display(&self) -> String {
-        match self {
-            Location::Backup { file } => file.clone(),
-            Location::App { bundle_id } => format!("app {bundle_id}"),
-            Location::File {
-                domain,
-                relative_path,
-            } => format!("{domain}/{relative_path}"),
-            Location::Keychain {
-                table,
-                index,
-                service,
-                account,
-                server,
-                ..
-            } => {
-                let what = match (service, account, server) {
-                    (Some(s), Some(a), _) => format!(" {s}/{a}"),
-                    (Some(s), None, _) => format!(" {s}"),
-                    (None, Some(a), Some(h)) => format!(" {a}@{h}"),
-                    (None, None, Some(h)) => format!(" {h}"),
-                    (None, Some(a), None) => format!(" {a}"),
-                    _ => String::new(),
-                };
-                format!("keychain {table}[{index}]{what}")
-            }
-        }
-    }
-}
-
-/// One finding of a policy rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One finding of a policy rule: the one [`Finding`] model, plus the expectation it breaks.
+///
+/// JSON (`auditor.check/1`): `{rule, severity, message, app?, location, expectation,
+/// policy_line}`, with the typed location object. Its fields read through to the finding
+/// (`f.rule`, `f.location`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyFinding {
-    /// Stable rule id (`policy.*`, docs/rules.md).
-    pub rule: &'static str,
-    pub severity: Severity,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Rule (`policy.*`, docs/rules.md), severity, message and location.
+    pub finding: Finding,
     pub app: Option<String>,
-    pub location: Location,
     /// Id of the expectation it breaks.
     pub expectation: String,
     /// Line of that expectation in the policy file.
     pub policy_line: usize,
+}
+
+impl std::ops::Deref for PolicyFinding {
+    type Target = Finding;
+    fn deref(&self) -> &Finding {
+        &self.finding
+    }
+}
+
+impl PolicyFinding {
+    /// Stable identity, independent of policy line numbers and of the message:
+    /// [`fingerprint`] of the rule id, the app, the location's identity and the expectation
+    /// id (a file can break two expectations of one rule).
+    pub fn fingerprint(&self) -> String {
+        fingerprint(&[
+            self.rule,
+            self.app.as_deref().unwrap_or(""),
+            &self.location.identity(),
+            &self.expectation,
+        ])
+    }
+}
+
+/// The JSON shape of a [`PolicyFinding`] (field order of the schema).
+#[derive(Serialize)]
+struct PolicyFindingJson<'a> {
+    rule: &'static str,
+    severity: Severity,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app: Option<&'a str>,
+    location: &'a Location,
+    expectation: &'a str,
+    policy_line: usize,
+}
+
+impl Serialize for PolicyFinding {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        PolicyFindingJson {
+            rule: self.rule,
+            severity: self.severity,
+            message: &self.message,
+            app: self.app.as_deref(),
+            location: &self.location,
+            expectation: &self.expectation,
+            policy_line: self.policy_line,
+        }
+        .serialize(s)
+    }
 }
 
 /// The outcome of one expectation of the policy.

@@ -1,31 +1,12 @@
 //! The policy rule catalogue: stable ids, default severities, descriptions and fixes.
+//!
+//! Rules of the one [`Rule`] type (`audit::finding`), as the scan catalogue's; `id` is a
+//! contract (docs/rules.md "Policy", SARIF `ruleId`).
 
-use crate::audit::Severity;
+use crate::audit::finding::catalogue;
+pub use crate::audit::finding::Rule;
 
-/// A policy rule. `id` is a contract (docs/rules.md "Policy", SARIF `ruleId`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PolicyRule {
-    pub id: &'static str,
-    pub severity: Severity,
-    /// One line: what the rule checks.
-    pub title: &'static str,
-    /// How to fix it in the app (or the backup set-up).
-    pub fix: &'static str,
-    /// MASVS / MASTG references.
-    pub references: &'static str,
-}
-
-macro_rules! policy_rules {
-    ($($name:ident = ($id:literal, $sev:ident, $title:literal, $fix:literal, $refs:literal);)*) => {
-        $(pub const $name: PolicyRule = PolicyRule {
-            id: $id, severity: Severity::$sev, title: $title, fix: $fix, references: $refs,
-        };)*
-        /// Every policy rule, in documentation order.
-        pub const ALL: &[PolicyRule] = &[$($name),*];
-    };
-}
-
-policy_rules! {
+catalogue! {
     BACKUP_ENCRYPTED = ("policy.backup-encrypted", High,
         "The backup's encryption is not what the policy requires",
         "Enable \"Encrypt local backup\" (Finder/iTunes, or `idevicebackup2 encryption on`) on the test device before taking the backup the gate runs on.",
@@ -77,13 +58,14 @@ policy_rules! {
 }
 
 /// The rule with this id.
-pub fn by_id(id: &str) -> Option<&'static PolicyRule> {
+pub fn by_id(id: &str) -> Option<&'static Rule> {
     ALL.iter().find(|r| r.id == id)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::Severity;
 
     #[test]
     fn ids_unique_and_prefixed() {

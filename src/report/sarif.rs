@@ -1,16 +1,21 @@
-//! SARIF 2.1.0 rendering of a check report, as GitHub code scanning accepts it.
+//! SARIF 2.1.0 rendering of the findings of any command, as GitHub code scanning accepts it.
 //!
-//! One run; the driver lists every policy rule (stable `ruleId`, descriptions, help with the
-//! fix and MASVS/MASTG references, `security-severity`); each finding is a result located at
-//! the policy file's line of the expectation it breaks, with the backup location (file,
-//! keychain item, app) as a logical location, and a `partialFingerprints` entry that does not
-//! depend on line numbers.
+//! One run per log. The driver lists the catalogue the command reports through (the scan
+//! rules for `scan`, `info` and `keychain`, the policy rules for `check`), each with its
+//! stable `ruleId`, descriptions, help with the fix and MASVS/MASTG references and
+//! `security-severity`. Each finding is a result with the backup location (file, payload,
+//! keychain item, app) as a logical location and a `partialFingerprints` entry that does not
+//! depend on line numbers or messages ([`Finding::fingerprint`],
+//! [`PolicyFinding::fingerprint`]). A check result is located at the policy file's line of
+//! the expectation it breaks; a scan result at the backup file it names, else the backup
+//! folder.
 
-use crate::audit::Severity;
+use crate::audit::keychain::KeychainAudit;
+use crate::audit::{rules as scan_rules, Finding, Location, Rule, ScanReport, Severity};
 use crate::policy::report::{CheckReport, PolicyFinding};
-use crate::policy::rules::{self, PolicyRule};
+use crate::policy::rules as policy_rules;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -71,25 +76,59 @@ fn rule_name(id: &str) -> String {
         .collect()
 }
 
-fn rule_descriptor(r: &PolicyRule) -> Value {
-    let tags: Vec<&str> = std::iter::once("security")
-        .chain(std::iter::once("ios-backup"))
-        .chain(
-            r.references
-                .split(';')
-                .map(str::trim)
-                .filter(|t| !t.is_empty()),
-        )
+/// Where a catalogue's rules are documented (the help's last line).
+fn see_also(r: &Rule) -> &'static str {
+    if r.id.starts_with("policy.") {
+        "See docs/rules.md (Policy) and docs/policy.md."
+    } else {
+        "See docs/rules.md."
+    }
+}
+
+fn rule_descriptor(r: &Rule) -> Value {
+    let refs = || {
+        r.references
+            .split(';')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    };
+    let tags: Vec<&str> = ["security", "ios-backup"]
+        .into_iter()
+        .chain(refs())
         .collect();
+    let (full, text, markdown) = if r.references.is_empty() {
+        (
+            format!("{}.", r.title),
+            format!("{}\n\nHow to fix: {}", r.title, r.fix),
+            format!(
+                "**{}**\n\n**How to fix:** {}\n\n{}",
+                r.title,
+                r.fix,
+                see_also(r)
+            ),
+        )
+    } else {
+        (
+            format!("{}. References: {}.", r.title, r.references),
+            format!(
+                "{}\n\nHow to fix: {}\n\nReferences: {}",
+                r.title, r.fix, r.references
+            ),
+            format!(
+                "**{}**\n\n**How to fix:** {}\n\n**References:** {}\n\n{}",
+                r.title,
+                r.fix,
+                r.references,
+                see_also(r)
+            ),
+        )
+    };
     json!({
         "id": r.id,
         "name": rule_name(r.id),
         "shortDescription": {"text": r.title},
-        "fullDescription": {"text": format!("{}. References: {}.", r.title, r.references)},
-        "help": {
-            "text": format!("{}\n\nHow to fix: {}\n\nReferences: {}", r.title, r.fix, r.references),
-            "markdown": format!("**{}**\n\n**How to fix:** {}\n\n**References:** {}\n\nSee docs/rules.md (Policy) and docs/policy.md.", r.title, r.fix, r.references),
-        },
+        "fullDescription": {"text": full},
+        "help": {"text": text, "markdown": markdown},
         "defaultConfiguration": {"level": level(r.severity)},
         "properties": {
             "tags": tags,
@@ -100,96 +139,206 @@ fn rule_descriptor(r: &PolicyRule) -> Value {
     })
 }
 
-/// Stable identity of a finding (independent of policy line numbers).
-pub fn fingerprint(f: &PolicyFinding) -> String {
-    let mut h = Sha256::new();
-    for part in [
-        f.rule,
-        f.app.as_deref().unwrap_or(""),
-        &f.location.display(),
-        &f.expectation,
-    ] {
-        h.update(part.as_bytes());
-        h.update([0u8]);
+/// One result: `f` located at `physical` (a SARIF physicalLocation) and, unless it is the
+/// backup as a whole, at its backup location as a logical location.
+fn result(
+    f: &Finding,
+    rules: &[Rule],
+    message: String,
+    physical: Value,
+    fingerprint: String,
+    properties: Value,
+) -> Value {
+    let rule_index = rules.iter().position(|r| r.id == f.rule).unwrap_or(0);
+    let mut location = json!({"physicalLocation": physical});
+    if !f.location.is_whole() {
+        let text = f.location.to_string();
+        location["logicalLocations"] = json!([{
+            "name": text,
+            "fullyQualifiedName": text,
+            "kind": "resource",
+        }]);
     }
-    hex::encode(&h.finalize()[..16])
-}
-
-fn result(f: &PolicyFinding, policy_uri: &str, report: &CheckReport) -> Value {
-    let rule_index = rules::ALL.iter().position(|r| r.id == f.rule).unwrap_or(0);
-    let col = report
-        .expectations
-        .iter()
-        .find(|e| e.id == f.expectation)
-        .map_or(1, |e| e.policy_column.max(1));
-    let loc_text = f.location.display();
-    let app = f.app.as_deref().map_or(String::new(), |a| format!("{a}: "));
     json!({
         "ruleId": f.rule,
         "ruleIndex": rule_index,
         "level": level(f.severity),
-        "message": {"text": format!("{app}{} — {loc_text} (backup {})", f.message, report.backup.path)},
-        "locations": [{
-            "physicalLocation": {
-                "artifactLocation": {"uri": policy_uri},
-                "region": {"startLine": f.policy_line.max(1), "startColumn": col},
-            },
-            "logicalLocations": [{
-                "name": loc_text,
-                "fullyQualifiedName": loc_text,
-                "kind": "resource",
-            }],
-        }],
-        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(f)},
-        "properties": {
-            "severity": f.severity.as_str(),
-            "app": f.app,
-            "expectation": f.expectation,
-            "backupLocation": f.location,
-        },
+        "message": {"text": message},
+        "locations": [location],
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
+        "properties": properties,
     })
 }
 
-/// The SARIF log as a JSON value.
-pub fn to_value(report: &CheckReport) -> Value {
-    let policy_uri = path_uri(Path::new(&report.policy.path));
-    let results: Vec<Value> = report
-        .findings
-        .iter()
-        .map(|f| result(f, &policy_uri, report))
-        .collect();
+/// The log of one run: the tool with the catalogue `rules`, one invocation, the results.
+fn log(version: &str, rules: &[Rule], invocation: Value, results: Vec<Value>) -> Value {
     json!({
         "$schema": SARIF_SCHEMA_URI,
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {
                 "name": "auditor",
-                "version": report.tool.version,
-                "semanticVersion": report.tool.version,
-                "rules": rules::ALL.iter().map(rule_descriptor).collect::<Vec<_>>(),
+                "version": version,
+                "semanticVersion": version,
+                "rules": rules.iter().map(rule_descriptor).collect::<Vec<_>>(),
             }},
             "invocations": [{
                 "executionSuccessful": true,
-                "properties": {
-                    "policy": report.policy.path,
-                    "backup": report.backup.path,
-                    "expectations": report.summary.expectations,
-                    "passed": report.summary.passed,
-                    "failed": report.summary.failed,
-                    "errors": report.summary.errors,
-                },
+                "properties": invocation,
             }],
             "results": results,
         }],
     })
 }
 
-/// Write the SARIF log (pretty JSON and a newline).
-pub fn write(out: &mut dyn Write, report: &CheckReport) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &to_value(report)).map_err(std::io::Error::other)?;
-    writeln!(out)
+/// A report that renders as a SARIF log.
+pub trait ToSarif {
+    /// The SARIF log as a JSON value.
+    fn to_sarif(&self) -> Value;
 }
 
+fn policy_result(f: &PolicyFinding, policy_uri: &str, report: &CheckReport) -> Value {
+    let col = report
+        .expectations
+        .iter()
+        .find(|e| e.id == f.expectation)
+        .map_or(1, |e| e.policy_column.max(1));
+    let app = f.app.as_deref().map_or(String::new(), |a| format!("{a}: "));
+    result(
+        f,
+        policy_rules::ALL,
+        format!(
+            "{app}{} — {} (backup {})",
+            f.message, f.location, report.backup.path
+        ),
+        json!({
+            "artifactLocation": {"uri": policy_uri},
+            "region": {"startLine": f.policy_line.max(1), "startColumn": col},
+        }),
+        f.fingerprint(),
+        json!({
+            "severity": f.severity.as_str(),
+            "app": f.app,
+            "expectation": f.expectation,
+            "backupLocation": f.location,
+        }),
+    )
+}
+
+impl ToSarif for CheckReport {
+    fn to_sarif(&self) -> Value {
+        let policy_uri = path_uri(Path::new(&self.policy.path));
+        let results = self
+            .findings
+            .iter()
+            .map(|f| policy_result(f, &policy_uri, self))
+            .collect();
+        log(
+            self.tool.version,
+            policy_rules::ALL,
+            json!({
+                "policy": self.policy.path,
+                "backup": self.backup.path,
+                "expectations": self.summary.expectations,
+                "passed": self.summary.passed,
+                "failed": self.summary.failed,
+                "errors": self.summary.errors,
+            }),
+            results,
+        )
+    }
+}
+
+/// The artifact of a scan finding: the file of the backup folder or the payload it names,
+/// else the backup folder.
+fn backup_artifact(backup: &Path, l: &Location) -> Value {
+    let uri = match l {
+        Location::Backup { file: Some(f) } => path_uri(&backup.join(f)),
+        Location::Payload { path, .. } => path_uri(Path::new(path)),
+        _ => path_uri(backup),
+    };
+    json!({"artifactLocation": {"uri": uri}})
+}
+
+/// Results of scan-catalogue findings of the backup at `backup`. A finding repeating the
+/// rule and location of an earlier one (two plist problems of one file) gets its
+/// occurrence number (2, 3, …) as a third part of its fingerprint, so that fingerprints
+/// are unique within the log and stable across runs.
+fn scan_results<'a>(backup: &str, findings: impl Iterator<Item = &'a Finding>) -> Vec<Value> {
+    let root = Path::new(backup);
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    findings
+        .map(|f| {
+            let base = f.fingerprint();
+            let n = seen.entry(base.clone()).or_default();
+            *n += 1;
+            let fingerprint = if *n == 1 {
+                base
+            } else {
+                crate::audit::finding::fingerprint(&[
+                    f.rule,
+                    &f.location.identity(),
+                    &n.to_string(),
+                ])
+            };
+            let message = if f.location.is_whole() {
+                format!("{} (backup {backup})", f.message)
+            } else {
+                format!("{} — {} (backup {backup})", f.message, f.location)
+            };
+            result(
+                f,
+                scan_rules::ALL,
+                message,
+                backup_artifact(root, &f.location),
+                fingerprint,
+                json!({
+                    "severity": f.severity.as_str(),
+                    "backupLocation": f.location,
+                }),
+            )
+        })
+        .collect()
+}
+
+/// `scan` and `info`: the backup's findings, then every file's, in index order.
+impl ToSarif for ScanReport {
+    fn to_sarif(&self) -> Value {
+        let findings = self
+            .findings
+            .iter()
+            .chain(self.files.iter().flat_map(|f| f.findings.iter()));
+        log(
+            self.tool.version,
+            scan_rules::ALL,
+            json!({"backup": self.backup.path, "findings": self.summary.findings}),
+            scan_results(&self.backup.path, findings),
+        )
+    }
+}
+
+/// `keychain`: the keychain audit's findings.
+impl ToSarif for KeychainAudit {
+    fn to_sarif(&self) -> Value {
+        log(
+            self.tool.version,
+            scan_rules::ALL,
+            json!({"backup": self.backup.path, "items": self.summary.items}),
+            scan_results(&self.backup.path, self.findings.iter()),
+        )
+    }
+}
+
+/// The SARIF log of a report as a JSON value.
+pub fn to_value(report: &impl ToSarif) -> Value {
+    report.to_sarif()
+}
+
+/// Write the SARIF log of a report (pretty JSON and a newline).
+pub fn write(out: &mut dyn Write, report: &impl ToSarif) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &report.to_sarif()).map_err(std::io::Error::other)?;
+    writeln!(out)
+}
 #[cfg(test)]
 mod tests {
     use super::*;

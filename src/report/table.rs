@@ -1,6 +1,6 @@
 //! Human-readable text rendering of a scan report.
 
-use crate::audit::{Finding, ScanReport};
+use crate::audit::{rules, Finding, ScanReport};
 use std::io::{self, Write};
 
 fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
@@ -33,13 +33,15 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
+/// Each finding on one line, its rule's one-line fix under it (as cargo-deny prints help
+/// under each diagnostic).
 fn write_findings(out: &mut dyn Write, findings: &[Finding], indent: &str) -> io::Result<()> {
     for f in findings {
-        let loc = f
-            .location
-            .as_deref()
-            .map(|l| format!(" [{l}]"))
-            .unwrap_or_default();
+        let loc = if f.location.is_whole() {
+            String::new()
+        } else {
+            format!(" [{}]", f.location)
+        };
         writeln!(
             out,
             "{indent}{:<6} {:<28} {}{loc}",
@@ -47,6 +49,9 @@ fn write_findings(out: &mut dyn Write, findings: &[Finding], indent: &str) -> io
             f.rule,
             f.message
         )?;
+        if let Some(rule) = rules::by_id(f.rule) {
+            writeln!(out, "{indent}{:<6} fix: {}", "", rule.fix)?;
+        }
     }
     Ok(())
 }
@@ -174,8 +179,8 @@ pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::
                 writeln!(
                     out,
                     "  {:<9} {:<7} {:<3} {:<5} {:>10}  {}/{}",
-                    f.kind,
-                    f.status,
+                    f.kind.as_str(),
+                    f.status.as_str(),
                     class,
                     if f.encrypted { "enc" } else { "plain" },
                     f.size.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
@@ -277,6 +282,29 @@ pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn each_finding_has_its_fix_under_it() {
+        use crate::audit::Location;
+        let findings = [
+            Finding::new(&rules::FILE_MISSING, "gone").at(Location::file("D", "a")),
+            Finding::new(&rules::BACKUP_NOTE, "a note"),
+        ];
+        let mut out = Vec::new();
+        write_findings(&mut out, &findings, "  ").unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "  medium file.missing                 gone [D/a]",
+                &format!("         fix: {}", rules::FILE_MISSING.fix),
+                // The backup as a whole: no location in brackets.
+                "  info   backup.note                  a note",
+                &format!("         fix: {}", rules::BACKUP_NOTE.fix),
+            ]
+        );
+    }
+
     #[test]
     fn bytes_are_human() {
         assert_eq!(human_bytes(512), "512 B");

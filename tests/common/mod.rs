@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: locating ../shared, running the binary.
 #![allow(dead_code)]
 
+pub mod sarif;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
