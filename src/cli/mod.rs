@@ -6,13 +6,14 @@ mod extract;
 mod fixture;
 mod key;
 mod keychain;
+mod open;
 pub mod output;
 mod policy_init;
 pub mod progress;
 mod scan;
 
 use auditor::audit::Severity;
-use auditor::Error;
+use auditor::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -67,8 +68,9 @@ pub enum Command {
     Extract(extract::ExtractArgs),
 }
 
-/// Run the parsed command; returns the process exit code.
-pub fn run(cli: Cli) -> Result<i32, Error> {
+/// Run the parsed command; returns the process exit code. An error carries the library's
+/// typed error (which decides the exit code), with the context the CLI adds.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Scan(a) => scan::run_scan(a),
         Command::Info(a) => scan::run_info(a),
