@@ -29,7 +29,7 @@ fn main() {
     };
     let code = match std::panic::catch_unwind(|| cli::run(cli)) {
         Ok(Ok(code)) => code,
-        Ok(Err(e)) => {
+        Ok(Err(cli::Failure(e))) => {
             cli::output::say(format_args!("auditor: {}", message(&e)));
             exit_code(&e)
         }

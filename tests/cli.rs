@@ -349,3 +349,69 @@ fn no_password_is_not_overridden_by_the_environment() {
         assert_eq!(auditor(&args).status.code(), Some(2), "{args:?}");
     }
 }
+
+#[test]
+fn each_layers_error_keeps_its_words_and_exit_code() {
+    let (b, _) = demo();
+    let tmp = tempfile::tempdir().unwrap();
+    let err = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    // The policy layer: exit 2, "bad policy: FILE:LINE:COL: …".
+    let pol = tmp.path().join("p.toml");
+    std::fs::write(&pol, "schema = 1\nbogus = 2\n").unwrap();
+    let out = auditor(&["check", &b, "--policy", pol.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", err(&out));
+    assert!(
+        err(&out).starts_with(&format!(
+            "auditor: bad policy: {}:2:1: unknown field `bogus`",
+            pol.display()
+        )),
+        "{}",
+        err(&out)
+    );
+    // The keybag (crypto layer): exit 4, Manifest.plist named, "keybag" said once.
+    let copy = tmp.path().join("b");
+    std::fs::create_dir(&copy).unwrap();
+    for f in [
+        "Info.plist",
+        "Manifest.plist",
+        "Status.plist",
+        "Manifest.db",
+    ] {
+        std::fs::copy(std::path::Path::new(&b).join(f), copy.join(f)).unwrap();
+    }
+    let mut m: plist::Dictionary = plist::from_file(copy.join("Manifest.plist")).unwrap();
+    let kb = m["BackupKeyBag"].as_data().unwrap()[..50].to_vec();
+    m.insert("BackupKeyBag".into(), plist::Value::Data(kb));
+    plist::to_file_binary(copy.join("Manifest.plist"), &m).unwrap();
+    let pwf = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/password.txt");
+    let out = auditor(&[
+        "scan",
+        copy.to_str().unwrap(),
+        "--password-file",
+        pwf.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", err(&out));
+    let manifest = copy.join("Manifest.plist");
+    assert_eq!(
+        err(&out),
+        format!(
+            "auditor: {}: keybag: no SALT tag (PBKDF2-SHA1 salt)\n",
+            manifest.display()
+        )
+    );
+    // The fixture writer: exit 2, the output folder named by the CLI's context.
+    let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs/small.json");
+    let out = auditor(&[
+        "fixture",
+        spec.to_str().unwrap(),
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", err(&out));
+    assert_eq!(
+        err(&out),
+        format!(
+            "auditor: {0}: {0}: output directory is not empty (refusing to overwrite)\n",
+            tmp.path().display()
+        )
+    );
+}

@@ -3,10 +3,11 @@
 use super::credentials::CredentialArgs;
 use super::open::{open, Needs};
 use super::output;
+use super::Outcome;
 use auditor::policy;
 use auditor::report;
 use auditor::session::locate;
-use auditor::ExitCode;
+use auditor::{Error, ExitCode};
 use clap::ValueEnum;
 use std::path::PathBuf;
 
@@ -39,9 +40,9 @@ pub struct CheckArgs {
     pub output: Option<PathBuf>,
 }
 
-pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
+pub fn run(a: CheckArgs) -> Outcome {
     // The policy first: a bad one is exit 2 before any password is asked for.
-    let pol = policy::load(&a.policy)?;
+    let pol = policy::load(&a.policy).map_err(Error::from)?;
     let path = locate(&a.backup)?;
     // A backup-level-only policy needs no password: never prompt for one then.
     let needed = pol.needs_index();

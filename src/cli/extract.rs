@@ -2,6 +2,7 @@
 
 use super::credentials::CredentialArgs;
 use super::open::{open, Needs};
+use super::Outcome;
 use super::{output, progress, Format};
 use auditor::extract::{extract, ExtractOptions, Glob, Selection};
 use auditor::report;
@@ -43,7 +44,7 @@ pub struct ExtractArgs {
 
 /// Exit 0 when every selected file was exported, 1 when some row was refused, missing,
 /// undecryptable or failed (listed in the report); 2, 3, 4 as `scan`.
-pub fn run(a: ExtractArgs) -> anyhow::Result<ExitCode> {
+pub fn run(a: ExtractArgs) -> Outcome {
     let path = locate(&a.backup)?;
     let paths = a
         .paths

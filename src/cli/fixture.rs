@@ -1,6 +1,7 @@
 //! `auditor fixture <SPEC> <OUT>`: write a synthetic backup from a JSON spec.
 
 use super::output;
+use super::Outcome;
 use anyhow::Context;
 use auditor::{Error, ExitCode};
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ pub struct FixtureArgs {
     pub out: PathBuf,
 }
 
-pub fn run(a: FixtureArgs) -> anyhow::Result<ExitCode> {
+pub fn run(a: FixtureArgs) -> Outcome {
     let text = std::fs::read_to_string(&a.spec)
         .map_err(|e| Error::Usage(format!("{}: {e}", a.spec.display())))?;
     let spec: auditor::fixture::Spec = serde_json::from_str(&text)

@@ -3,6 +3,7 @@
 use super::credentials::CredentialArgs;
 use super::open::{open, Needs};
 use super::output;
+use super::Outcome;
 use auditor::session::locate;
 use auditor::{Error, ExitCode};
 use std::io::Write;
@@ -19,7 +20,7 @@ pub struct KeyArgs {
     pub output: Option<PathBuf>,
 }
 
-pub fn run(a: KeyArgs) -> anyhow::Result<ExitCode> {
+pub fn run(a: KeyArgs) -> Outcome {
     let path = locate(&a.backup)?;
     if let Some(p) = &a.output {
         output::refuse_inside_backup(p, &path)?;

@@ -2,6 +2,7 @@
 
 use super::credentials::CredentialArgs;
 use super::open::{open, Needs};
+use super::Outcome;
 use super::{output, Format, ReportArgs};
 use auditor::audit::keychain::{audit, pick_rows};
 use auditor::keychain::KeychainItem;
@@ -30,7 +31,7 @@ fn matches_app(it: &KeychainItem, app: &str) -> bool {
     it.app.as_deref() == Some(app)
 }
 
-pub fn run(a: KeychainArgs) -> anyhow::Result<ExitCode> {
+pub fn run(a: KeychainArgs) -> Outcome {
     let path = locate(&a.backup)?;
     let session = open(&path, &a.credentials, Needs::KEYS)?;
     let (rows, _) = pick_rows(&session, |_| false)?.ok_or_else(|| {

@@ -3,6 +3,7 @@
 use super::credentials::CredentialArgs;
 use super::open::{open, Needs};
 use super::output;
+use super::Outcome;
 use auditor::audit::scan::{scan, ScanOptions};
 use auditor::session::locate;
 use auditor::{Error, ExitCode};
@@ -31,13 +32,13 @@ pub struct InitArgs {
     pub output: Option<PathBuf>,
 }
 
-pub fn run(a: PolicyArgs) -> anyhow::Result<ExitCode> {
+pub fn run(a: PolicyArgs) -> Outcome {
     match a.command {
         PolicyCommand::Init(a) => init(a),
     }
 }
 
-fn init(a: InitArgs) -> anyhow::Result<ExitCode> {
+fn init(a: InitArgs) -> Outcome {
     let path = locate(&a.backup)?;
     let session = open(&path, &a.credentials, Needs::KEYS)?;
     let report = scan(&session, &ScanOptions::default())?;

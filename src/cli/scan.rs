@@ -2,6 +2,7 @@
 
 use super::credentials::{CredentialArgs, HOW_TO_PASS};
 use super::open::{open, Needs};
+use super::Outcome;
 use super::{output, progress, Format, ReportArgs};
 use auditor::audit::scan::{fails, scan, ScanOptions};
 use auditor::report;
@@ -41,7 +42,7 @@ pub struct InfoArgs {
     pub report: ReportArgs,
 }
 
-pub fn run_scan(a: ScanArgs) -> anyhow::Result<ExitCode> {
+pub fn run_scan(a: ScanArgs) -> Outcome {
     let path = locate(&a.backup)?;
     let needs = Needs {
         keys: a.deep,
@@ -81,7 +82,7 @@ fn fail_on(report: &ReportArgs, r: &auditor::audit::ScanReport) -> ExitCode {
     ExitCode::findings_if(report.fail_on.is_some_and(|t| fails(r, t)))
 }
 
-pub fn run_info(a: InfoArgs) -> anyhow::Result<ExitCode> {
+pub fn run_info(a: InfoArgs) -> Outcome {
     let path = locate(&a.backup)?;
     let session = Session::open(&path)?;
     let r = scan(
