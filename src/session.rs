@@ -70,7 +70,9 @@ fn plaintext_len(ct_len: u64, head: &[u8; 32], pad: Option<usize>) -> (u64, Opti
 }
 
 /// Credentials to unlock a backup with.
+#[derive(Default)]
 pub enum Unlock {
+    #[default]
     None,
     Password(Password),
     /// The derived key-encryption key (from `auditor key`).

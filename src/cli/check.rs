@@ -49,7 +49,7 @@ pub fn run(a: CheckArgs) -> Outcome {
     let needs = Needs {
         keys: needed,
         prompt: needed,
-        env: true,
+        unlock: true,
     };
     let session = open(&path, &a.credentials, needs)?;
     let r = policy::check(&session, &pol)?;

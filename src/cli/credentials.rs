@@ -46,7 +46,8 @@ impl std::fmt::Debug for CredentialArgs {
     }
 }
 
-/// Resolved credentials plus warnings for stderr.
+/// Resolved credentials plus warnings for stderr (by default: nothing to unlock with).
+#[derive(Default)]
 pub struct Resolved {
     pub credentials: Unlock,
     pub device_key: Option<zeroize::Zeroizing<Vec<u8>>>,
@@ -95,10 +96,18 @@ pub const HOW_TO_PASS: &str =
 from `auditor key`";
 
 impl CredentialArgs {
-    /// Resolve the options; `env`: whether AUDITOR_PASSWORD may be used when no option
-    /// gives a password or key. A bare `--password` prompts on a terminal; without a
-    /// terminal it is an error (exit 3).
-    pub fn resolve(&self, env: bool) -> Result<Resolved, Error> {
+    /// Whether any option gives a password or key.
+    pub fn given(&self) -> bool {
+        self.password.is_some()
+            || self.password_file.is_some()
+            || self.key.is_some()
+            || self.key_file.is_some()
+            || self.device_key.is_some()
+    }
+
+    /// Resolve the options (AUDITOR_PASSWORD when none gives a password or key). A bare
+    /// `--password` prompts on a terminal; without a terminal it is an error (exit 3).
+    pub fn resolve(&self) -> Result<Resolved, Error> {
         let mut warnings = Vec::new();
         let device_key = match &self.device_key {
             None => None,
@@ -137,7 +146,7 @@ impl CredentialArgs {
                 );
                 Unlock::Password(Password::new(p.as_bytes().to_vec()))
             }
-        } else if let Some(p) = env.then(|| std::env::var(PASSWORD_ENV).ok()).flatten() {
+        } else if let Ok(p) = std::env::var(PASSWORD_ENV) {
             Unlock::Password(Password::from_string(p))
         } else {
             Unlock::None

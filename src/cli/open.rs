@@ -1,7 +1,7 @@
 //! Opening the backup a subcommand names: its credential options, the password prompt and
 //! the key-derivation bar, over the library's `session::open_unlocked`.
 
-use super::credentials::{can_prompt, prompt, CredentialArgs, HOW_TO_PASS};
+use super::credentials::{can_prompt, prompt, CredentialArgs, Resolved, HOW_TO_PASS};
 use super::{output, progress};
 use auditor::session::{self, OpenOptions, Session};
 use auditor::Error;
@@ -14,8 +14,9 @@ pub struct Needs {
     pub keys: bool,
     /// A password may be asked for on a terminal.
     pub prompt: bool,
-    /// AUDITOR_PASSWORD may be used (not with `--no-password`).
-    pub env: bool,
+    /// What was given may be used: false with `--no-password`, which never unlocks (the
+    /// options, AUDITOR_PASSWORD and the prompt are all left unused).
+    pub unlock: bool,
 }
 
 impl Needs {
@@ -23,13 +24,20 @@ impl Needs {
     pub const KEYS: Needs = Needs {
         keys: true,
         prompt: true,
-        env: true,
+        unlock: true,
     };
 }
 
 /// Open and (when credentials are given or needed) unlock the backup at `path`.
 pub fn open(path: &Path, creds: &CredentialArgs, needs: Needs) -> Result<Session, Error> {
-    let resolved = creds.resolve(needs.env)?;
+    let resolved = if needs.unlock {
+        creds.resolve()?
+    } else {
+        if creds.given() {
+            output::warn("--no-password: the password and key options are not used");
+        }
+        Resolved::default()
+    };
     for w in &resolved.warnings {
         output::warn(w);
     }
@@ -43,7 +51,7 @@ pub fn open(path: &Path, creds: &CredentialArgs, needs: Needs) -> Result<Session
         unlock: resolved.credentials,
         device_key: resolved.device_key.as_deref().map(|v| v.as_slice()),
         keys_needed: needs.keys,
-        ask_password: match needs.prompt && can_prompt() {
+        ask_password: match needs.unlock && needs.prompt && can_prompt() {
             true => Some(&mut ask),
             false => None,
         },

@@ -28,9 +28,9 @@ pub struct ScanArgs {
     /// List every file in the table output (JSON always lists them).
     #[arg(long)]
     pub files: bool,
-    /// Never unlock: no prompt, AUDITOR_PASSWORD ignored; report what is knowable without
-    /// the password.
-    #[arg(long, conflicts_with_all = ["password", "password_file", "key", "key_file"])]
+    /// Never unlock (no prompt; AUDITOR_PASSWORD and the password and key options are
+    /// ignored); report what is knowable without the password.
+    #[arg(long)]
     pub no_password: bool,
 }
 
@@ -47,7 +47,7 @@ pub fn run_scan(a: ScanArgs) -> Outcome {
     let needs = Needs {
         keys: a.deep,
         prompt: !a.no_password,
-        env: !a.no_password,
+        unlock: !a.no_password,
     };
     let session = open(&path, &a.credentials, needs)?;
     if a.deep && session.is_encrypted() && session.class_keys.is_none() {
