@@ -2,26 +2,16 @@
 
 pub mod payload;
 
-use crate::backup::{Backup, ContentScan, DbState, IndexKind};
+use crate::backup::{Backup, ContentScan, DbState, IndexKind, Located};
 use crate::crypto::{self, ClassKeys, CryptoError, Key32, KeyUnavailable, Keybag, Password};
 use crate::index::{self, FileRecord};
 use crate::Error;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use zeroize::Zeroize;
 
 /// Largest index accepted (real iOS 26 Manifest.db files reach 1.55 GB). A Manifest.mbdb is
 /// read into memory; an encrypted Manifest.db is read page by page, never whole.
 pub const MAX_INDEX_BYTES: u64 = 8 << 30;
-
-/// A keybag error for a message about Manifest.plist, said once ("keybag: …").
-fn keybag_problem(e: &dyn std::fmt::Display) -> String {
-    let s = e.to_string();
-    if s.starts_with("keybag") || s.starts_with("corrupt keybag") {
-        s
-    } else {
-        format!("keybag: {s}")
-    }
-}
 
 /// Check the encrypted index at `path` (a regular file of at most `max` bytes, a
 /// non-zero multiple of 16) and decrypt its ends: the ciphertext length, the first 32
@@ -82,7 +72,9 @@ fn plaintext_len(ct_len: u64, head: &[u8; 32], pad: Option<usize>) -> (u64, Opti
 }
 
 /// Credentials to unlock a backup with.
+#[derive(Default)]
 pub enum Unlock {
+    #[default]
     None,
     Password(Password),
     /// The derived key-encryption key (from `auditor key`).
@@ -97,7 +89,7 @@ pub struct Session {
     pub backup: Backup,
     pub keybag: Option<Keybag>,
     /// Why the keybag could not be parsed, when it could not.
-    pub keybag_error: Option<String>,
+    pub keybag_error: Option<CryptoError>,
     pub class_keys: Option<ClassKeys>,
     pub kek: Option<Key32>,
     /// Observations made while reading (e.g. an unpadded encrypted index).
@@ -115,7 +107,7 @@ impl Session {
             None => (None, None),
             Some(bytes) => match Keybag::parse(bytes) {
                 Ok(k) => (Some(k), None),
-                Err(e) => (None, Some(e.to_string())),
+                Err(e) => (None, Some(e)),
             },
         };
         Ok(Session {
@@ -131,6 +123,14 @@ impl Session {
 
     fn manifest_path(&self) -> std::path::PathBuf {
         self.backup.root.join("Manifest.plist")
+    }
+
+    /// A keybag error, about Manifest.plist.
+    fn keybag_err(&self, source: CryptoError) -> Error {
+        Error::Keybag {
+            path: self.manifest_path(),
+            source,
+        }
     }
 
     /// Is the backup declared or found encrypted (so a password means something)?
@@ -167,7 +167,7 @@ impl Session {
             Some(k) => k,
             None => {
                 return Err(match &self.keybag_error {
-                    Some(e) => Error::backup(self.manifest_path(), keybag_problem(&e)),
+                    Some(source) => self.keybag_err(source.clone()),
                     None => Error::backup(
                         self.manifest_path(),
                         "no BackupKeyBag: the backup cannot be unlocked",
@@ -191,9 +191,7 @@ impl Session {
             },
             Unlock::Key(k) => k,
             Unlock::Password(p) => {
-                let params = keybag
-                    .kdf_params()
-                    .map_err(|e| Error::backup(self.manifest_path(), keybag_problem(&e)))?;
+                let params = keybag.kdf_params().map_err(|e| self.keybag_err(e))?;
                 let total = params.dpic.map(u64::from).unwrap_or(0);
                 let mut cb = |done: u32| progress(u64::from(done), total);
                 crypto::kdf::derive_kek(&p, &params, &mut cb)
@@ -208,7 +206,7 @@ impl Session {
             Err(CryptoError::WrongPassword) => Err(Error::CredentialsWrong(
                 "wrong password or key: the keybag's class keys do not unwrap (RFC 3394 integrity check)".into(),
             )),
-            Err(e) => Err(Error::backup(self.manifest_path(), keybag_problem(&e))),
+            Err(e) => Err(self.keybag_err(e)),
         }
     }
 
@@ -313,9 +311,151 @@ impl Session {
     }
 }
 
+/// How [`open_unlocked`] unlocks a backup.
+pub struct OpenOptions<'a> {
+    /// What the user gave to unlock with (`Unlock::None`: nothing).
+    pub unlock: Unlock,
+    /// The device's UID-derived key 0x835 (examiners), which opens device-bound class keys.
+    pub device_key: Option<&'a [u8]>,
+    /// The caller cannot do its job without the class keys: an encrypted backup that stays
+    /// locked is then [`Error::PasswordNeeded`].
+    pub keys_needed: bool,
+    /// Asks for the password when none was given and one is wanted; `None`: never ask.
+    pub ask_password: Option<&'a mut dyn FnMut() -> Result<Password, Error>>,
+    /// Key-derivation progress: (rounds done, rounds total).
+    pub progress: KdfProgress<'a>,
+}
+
+/// Resolve `path` to one backup folder; a folder holding several backups is refused with
+/// their list ([`Error::SeveralBackups`]).
+pub fn locate(path: &Path) -> Result<PathBuf, Error> {
+    match crate::backup::locate(path)? {
+        Located::Single(p) => Ok(p),
+        Located::Collection(backups) => Err(Error::SeveralBackups {
+            path: path.to_path_buf(),
+            backups,
+        }),
+    }
+}
+
+/// Open the backup folder at `path` and unlock it with what `opts` gives. A password is
+/// asked for (when the caller may ask) only if the backup is encrypted and either the keys
+/// are needed or the index is ciphertext.
+pub fn open_unlocked(path: &Path, opts: OpenOptions<'_>) -> Result<Session, Error> {
+    let mut session = Session::open(path)?;
+    let encrypted = session.is_encrypted();
+    let unlock = match opts.unlock {
+        Unlock::None => {
+            let wants = encrypted && (opts.keys_needed || session.index_is_ciphertext());
+            match opts.ask_password {
+                Some(ask) if wants => Unlock::Password(ask()?),
+                _ if opts.keys_needed && encrypted => {
+                    return Err(Error::PasswordNeeded(path.to_path_buf()))
+                }
+                _ => Unlock::None,
+            }
+        }
+        given => given,
+    };
+    if !matches!(unlock, Unlock::None) || opts.device_key.is_some() {
+        session.unlock(unlock, opts.device_key, opts.progress)?;
+    }
+    Ok(session)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::plaintext_len;
+    use super::{open_unlocked, plaintext_len, OpenOptions, Unlock};
+    use crate::crypto::Password;
+    use crate::{Error, ExitCode};
+    use std::path::{Path, PathBuf};
+
+    /// The bundled demo backup (encrypted, its index ciphertext) and its password.
+    fn demo() -> (PathBuf, String) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+        let pw = std::fs::read_to_string(root.join("password.txt")).unwrap();
+        (
+            root.join("00008130-000A11CE0DE0001E"),
+            pw.trim_end().to_string(),
+        )
+    }
+
+    /// Open the demo with nothing given, `keys_needed`, and `ask` (counting its calls).
+    fn open_demo(keys_needed: bool, ask: bool) -> (Result<super::Session, Error>, usize) {
+        let (dir, pw) = demo();
+        let mut asked = 0;
+        let mut ask_fn = || {
+            asked += 1;
+            Ok(Password::from_string(pw.clone()))
+        };
+        let opts = OpenOptions {
+            unlock: Unlock::None,
+            device_key: None,
+            keys_needed,
+            ask_password: if ask { Some(&mut ask_fn) } else { None },
+            progress: &mut |_, _| {},
+        };
+        let r = open_unlocked(&dir, opts);
+        (r, asked)
+    }
+
+    #[test]
+    fn open_unlocked_asks_only_when_it_may_and_a_password_is_wanted() {
+        // Keys needed and no way to ask: the typed error, exit 3, naming the backup.
+        let (r, _) = open_demo(true, false);
+        let e = r.err().expect("locked");
+        assert!(matches!(e, Error::PasswordNeeded(_)), "{e:?}");
+        assert_eq!(e.exit_code(), ExitCode::Credentials);
+        assert!(e
+            .to_string()
+            .ends_with(": the backup is encrypted and a password is needed"));
+        // Keys not needed and no way to ask: opened locked.
+        let (r, _) = open_demo(false, false);
+        assert!(r.unwrap().class_keys.is_none());
+        // The index is ciphertext: asked once even when the keys are not needed.
+        for needed in [true, false] {
+            let (r, asked) = open_demo(needed, true);
+            assert!(r.unwrap().class_keys.is_some());
+            assert_eq!(asked, 1);
+        }
+        // A password given is used and nothing is asked.
+        let (dir, pw) = demo();
+        let mut asked = false;
+        let mut ask = || {
+            asked = true;
+            Err(Error::CredentialsMissing("no".into()))
+        };
+        let s = open_unlocked(
+            &dir,
+            OpenOptions {
+                unlock: Unlock::Password(Password::from_string(pw)),
+                device_key: None,
+                keys_needed: true,
+                ask_password: Some(&mut ask),
+                progress: &mut |_, _| {},
+            },
+        )
+        .unwrap();
+        assert!(s.class_keys.is_some() && !asked);
+    }
+
+    #[test]
+    fn a_wrong_password_is_a_credentials_error() {
+        let (dir, _) = demo();
+        let e = open_unlocked(
+            &dir,
+            OpenOptions {
+                unlock: Unlock::Password(Password::from_string("wrong".into())),
+                device_key: None,
+                keys_needed: true,
+                ask_password: None,
+                progress: &mut |_, _| {},
+            },
+        )
+        .err()
+        .expect("wrong password");
+        assert!(matches!(e, Error::CredentialsWrong(_)), "{e:?}");
+    }
 
     #[test]
     fn padding_is_judged_against_the_page_size() {

@@ -183,3 +183,241 @@ fn bundled_demo_backup_scans() {
     assert_eq!(r["summary"]["deep"]["failed"], 0);
     assert!(r["summary"]["files"].as_u64().unwrap() > 5);
 }
+
+/// The bundled demo backup and its password.
+fn demo() -> (String, String) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+    let b = root.join("00008130-000A11CE0DE0001E");
+    let pw = std::fs::read_to_string(root.join("password.txt")).unwrap();
+    (b.to_str().unwrap().to_string(), pw.trim_end().to_string())
+}
+
+/// Run the binary with its stdout a pipe whose reader has gone when it writes (as
+/// `| head -c 0` would), after reading the first `take` bytes.
+fn with_closed_stdout(args: &[&str], take: usize) -> std::process::Output {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_auditor"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_remove("AUDITOR_PASSWORD")
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut head = vec![0u8; take];
+    stdout.read_exact(&mut head).unwrap();
+    drop(stdout);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_the_commands_own_code() {
+    let (b, _) = demo();
+    let pw = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/password.txt");
+    let pw = pw.to_str().unwrap();
+    let policy = tempfile::tempdir().unwrap();
+    let policy = policy.path().join("p.toml");
+    let out = auditor(&[
+        "policy",
+        "init",
+        &b,
+        "--password-file",
+        pw,
+        "-o",
+        policy.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let policy = policy.to_str().unwrap();
+    let mut runs: Vec<Vec<&str>> = vec![
+        vec![
+            "scan",
+            &b,
+            "--password-file",
+            pw,
+            "--files",
+            "--format",
+            "json",
+        ],
+        vec!["scan", &b, "--password-file", pw, "--files"],
+        vec!["info", &b, "--format", "json"],
+        vec!["keychain", &b, "--password-file", pw],
+        vec!["keychain", &b, "--password-file", pw, "--format", "json"],
+        vec!["key", &b, "--password-file", pw],
+    ];
+    for f in ["table", "json", "sarif", "junit"] {
+        runs.push(vec![
+            "check",
+            &b,
+            "--password-file",
+            pw,
+            "--policy",
+            policy,
+            "--format",
+            f,
+        ]);
+    }
+    for args in &runs {
+        // The reader goes before the first byte, and after ten (`head -c 10`).
+        for take in [0, 10] {
+            let out = with_closed_stdout(args, take);
+            assert_eq!(
+                (
+                    out.status.code(),
+                    String::from_utf8_lossy(&out.stderr).as_ref()
+                ),
+                (Some(0), if args[0] == "key" { KEY_WARNING } else { "" }),
+                "auditor {}",
+                args.join(" ")
+            );
+        }
+    }
+    // The command's own code, not 0: findings at or above --fail-on are still exit 1.
+    let out = with_closed_stdout(&["scan", &b, "--password-file", pw, "--fail-on", "info"], 0);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Where the report goes to a file, stdout does not matter and the file is whole.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.json");
+    let out = with_closed_stdout(
+        &[
+            "scan",
+            &b,
+            "--password-file",
+            pw,
+            "--format",
+            "json",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(v["schema"], "auditor.scan/1");
+}
+
+/// What `auditor key` says on stderr.
+const KEY_WARNING: &str = "auditor: warning: this key is password-equivalent: anyone holding it can decrypt the backup. Store it like the password (e.g. a CI secret), and pass it with --key-file.\n";
+
+#[test]
+fn no_password_is_not_overridden_by_the_environment() {
+    let (b, pw) = demo();
+    let scan = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_auditor"))
+            .args(["scan", &b, "--format", "json"])
+            .args(extra)
+            .env("AUDITOR_PASSWORD", &pw)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json(&out)
+    };
+    // The variable unlocks...
+    assert_eq!(scan(&[])["backup"]["unlocked"], true);
+    // ...but not with --no-password.
+    assert_eq!(scan(&["--no-password"])["backup"]["unlocked"], false);
+    // Nor with a password or key option: those are said to be unused.
+    let pwf = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/password.txt");
+    let out = auditor(&[
+        "scan",
+        &b,
+        "--no-password",
+        "--password-file",
+        pwf.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json(&out)["backup"]["unlocked"], false);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "auditor: warning: --no-password: the password and key options are not used\n"
+    );
+}
+
+#[test]
+fn each_layers_error_keeps_its_words_and_exit_code() {
+    let (b, _) = demo();
+    let tmp = tempfile::tempdir().unwrap();
+    let err = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    // The policy layer: exit 2, "bad policy: FILE:LINE:COL: …".
+    let pol = tmp.path().join("p.toml");
+    std::fs::write(&pol, "schema = 1\nbogus = 2\n").unwrap();
+    let out = auditor(&["check", &b, "--policy", pol.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", err(&out));
+    assert!(
+        err(&out).starts_with(&format!(
+            "auditor: bad policy: {}:2:1: unknown field `bogus`",
+            pol.display()
+        )),
+        "{}",
+        err(&out)
+    );
+    // The keybag (crypto layer): exit 4, Manifest.plist named, "keybag" said once.
+    let copy = tmp.path().join("b");
+    std::fs::create_dir(&copy).unwrap();
+    for f in [
+        "Info.plist",
+        "Manifest.plist",
+        "Status.plist",
+        "Manifest.db",
+    ] {
+        std::fs::copy(std::path::Path::new(&b).join(f), copy.join(f)).unwrap();
+    }
+    let mut m: plist::Dictionary = plist::from_file(copy.join("Manifest.plist")).unwrap();
+    let kb = m["BackupKeyBag"].as_data().unwrap()[..50].to_vec();
+    m.insert("BackupKeyBag".into(), plist::Value::Data(kb));
+    plist::to_file_binary(copy.join("Manifest.plist"), &m).unwrap();
+    let pwf = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/password.txt");
+    let out = auditor(&[
+        "scan",
+        copy.to_str().unwrap(),
+        "--password-file",
+        pwf.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", err(&out));
+    let manifest = copy.join("Manifest.plist");
+    assert_eq!(
+        err(&out),
+        format!(
+            "auditor: {}: keybag: no SALT tag (PBKDF2-SHA1 salt)\n",
+            manifest.display()
+        )
+    );
+    // The fixture writer: exit 2, the output folder named by the CLI's context.
+    let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs/small.json");
+    let out = auditor(&[
+        "fixture",
+        spec.to_str().unwrap(),
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", err(&out));
+    assert_eq!(
+        err(&out),
+        format!(
+            "auditor: {0}: {0}: output directory is not empty (refusing to overwrite)\n",
+            tmp.path().display()
+        )
+    );
+}

@@ -92,15 +92,6 @@ impl BackupError {
     }
 }
 
-impl From<BackupError> for crate::Error {
-    fn from(e: BackupError) -> Self {
-        crate::Error::Backup {
-            path: e.path().to_path_buf(),
-            problem: e.problem(),
-        }
-    }
-}
-
 /// Read a whole file, refusing files larger than `limit` bytes (also if it grows meanwhile).
 pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, BackupError> {
     let (file, len) = open_capped(path, limit)?;

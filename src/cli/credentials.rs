@@ -1,6 +1,7 @@
-//! Credential options (password, password file, env, key, key file, prompt) → a `Credentials`.
+//! Credential options (password, password file, env, key, key file, prompt) → an `Unlock`.
 
 use auditor::crypto::{Key32, Password};
+use auditor::session::Unlock;
 use auditor::Error;
 use clap::Args;
 use std::io::{IsTerminal, Read};
@@ -45,16 +46,10 @@ impl std::fmt::Debug for CredentialArgs {
     }
 }
 
-/// What the user gave.
-pub enum Credentials {
-    None,
-    Password(Password),
-    Key(Key32),
-}
-
-/// Resolved credentials plus warnings for stderr.
+/// Resolved credentials plus warnings for stderr (by default: nothing to unlock with).
+#[derive(Default)]
 pub struct Resolved {
-    pub credentials: Credentials,
+    pub credentials: Unlock,
     pub device_key: Option<zeroize::Zeroizing<Vec<u8>>>,
     pub warnings: Vec<String>,
 }
@@ -91,6 +86,9 @@ fn parse_key(hex: &str, source: &str) -> Result<Key32, Error> {
     })
 }
 
+/// The environment variable a password is read from (never shown in --help or errors).
+pub const PASSWORD_ENV: &str = "AUDITOR_PASSWORD";
+
 /// How to phrase the hint when a password is needed but none can be asked for.
 pub const HOW_TO_PASS: &str =
     "pass one with --password (prompt on a terminal), --password-file FILE \
@@ -98,8 +96,17 @@ pub const HOW_TO_PASS: &str =
 from `auditor key`";
 
 impl CredentialArgs {
-    /// Resolve the options. A bare `--password` prompts on a terminal; without a terminal
-    /// it is an error (exit 3).
+    /// Whether any option gives a password or key.
+    pub fn given(&self) -> bool {
+        self.password.is_some()
+            || self.password_file.is_some()
+            || self.key.is_some()
+            || self.key_file.is_some()
+            || self.device_key.is_some()
+    }
+
+    /// Resolve the options (AUDITOR_PASSWORD when none gives a password or key). A bare
+    /// `--password` prompts on a terminal; without a terminal it is an error (exit 3).
     pub fn resolve(&self) -> Result<Resolved, Error> {
         let mut warnings = Vec::new();
         let device_key = match &self.device_key {
@@ -121,28 +128,28 @@ impl CredentialArgs {
                 "a key given on the command line is visible to other users (ps); prefer --key-file"
                     .into(),
             );
-            Credentials::Key(parse_key(k, "--key")?)
+            Unlock::Key(parse_key(k, "--key")?)
         } else if let Some(f) = &self.key_file {
             let s = read_secret_file(f, "key")?;
-            Credentials::Key(parse_key(&s, &format!("--key-file {}", f.display()))?)
+            Unlock::Key(parse_key(&s, &format!("--key-file {}", f.display()))?)
         } else if let Some(f) = &self.password_file {
             let s = read_secret_file(f, "password")?;
-            Credentials::Password(Password::new(s.as_bytes().to_vec()))
+            Unlock::Password(Password::new(s.as_bytes().to_vec()))
         } else if let Some(p) = &self.password {
             if p.is_empty() {
-                Credentials::Password(prompt()?)
+                Unlock::Password(prompt()?)
             } else {
                 warnings.push(
                     "a password given on the command line is visible to other users (ps) and \
                      may stay in shell history; prefer the prompt, --password-file or AUDITOR_PASSWORD"
                         .into(),
                 );
-                Credentials::Password(Password::new(p.as_bytes().to_vec()))
+                Unlock::Password(Password::new(p.as_bytes().to_vec()))
             }
-        } else if let Ok(p) = std::env::var("AUDITOR_PASSWORD") {
-            Credentials::Password(Password::from_string(p))
+        } else if let Ok(p) = std::env::var(PASSWORD_ENV) {
+            Unlock::Password(Password::from_string(p))
         } else {
-            Credentials::None
+            Unlock::None
         };
         Ok(Resolved {
             credentials,

@@ -1,11 +1,13 @@
 //! `auditor extract`: export decrypted files as `DIR/<domain>/<relativePath>`.
 
 use super::credentials::CredentialArgs;
-use super::scan::{locate, open_unlocked};
+use super::open::{open, Needs};
+use super::Outcome;
 use super::{output, progress, Format};
-use auditor::extract::{extract, ExtractOptions, ExtractReport, Glob, RowIssue, Selection};
-use auditor::Error;
-use std::io::Write;
+use auditor::extract::{extract, ExtractOptions, Glob, Selection};
+use auditor::report;
+use auditor::session::locate;
+use auditor::{Error, ExitCode};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -42,21 +44,16 @@ pub struct ExtractArgs {
 
 /// Exit 0 when every selected file was exported, 1 when some row was refused, missing,
 /// undecryptable or failed (listed in the report); 2, 3, 4 as `scan`.
-pub fn run(a: ExtractArgs) -> Result<i32, Error> {
+pub fn run(a: ExtractArgs) -> Outcome {
     let path = locate(&a.backup)?;
     let paths = a
         .paths
         .iter()
         .map(|p| Glob::new(p).map_err(|e| Error::Usage(format!("--path: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    let session = open_unlocked(&path, &a.credentials, true, false)?;
+    let session = open(&path, &a.credentials, Needs::KEYS)?;
     let bar = progress::bar(0, "exporting");
-    let cb = |done: u64, total: u64| {
-        if bar.length() != Some(total) {
-            bar.set_length(total);
-        }
-        bar.set_position(done);
-    };
+    let cb = |done: u64, total: u64| progress::advance(&bar, done, total);
     let opts = ExtractOptions {
         out: a.out.clone(),
         force: a.force,
@@ -71,66 +68,9 @@ pub fn run(a: ExtractArgs) -> Result<i32, Error> {
     let r = extract(&session, &opts);
     bar.finish_and_clear();
     let r = r?;
-    let mut out = output::open(&a.report, &path)?;
-    match a.format {
-        Format::Json => serde_json::to_writer_pretty(&mut out, &r)
-            .map_err(std::io::Error::other)
-            .and_then(|_| writeln!(out)),
-        Format::Table => write_table(&mut out, &r),
-    }
-    .and_then(|_| out.flush())
-    .map_err(output::write_err)?;
-    Ok(if r.complete() { 0 } else { 1 })
-}
-
-/// Rows listed per category in the table (JSON lists them all).
-const SHOW: usize = 20;
-
-fn write_table(o: &mut dyn Write, r: &ExtractReport) -> std::io::Result<()> {
-    let s = &r.summary;
-    writeln!(o, "Exported to {}", r.out)?;
-    writeln!(
-        o,
-        "  {} of {} index rows selected: {} files ({} bytes), {} folders created, {} links created",
-        s.selected, s.rows, s.exported, s.bytes, s.directories, s.symlinks_created
-    )?;
-    writeln!(
-        o,
-        "  refused {}, missing {}, undecryptable {}, failed {}, links not created {}",
-        s.refused, s.missing, s.undecryptable, s.failed, s.symlinks_skipped
-    )?;
-    let sections: [(&str, &Vec<RowIssue>); 5] = [
-        (
-            "Refused (unsafe or colliding paths, never written)",
-            &r.refused,
-        ),
-        ("Missing (payload not on disk)", &r.missing),
-        ("Undecryptable (no class key)", &r.undecryptable),
-        ("Failed", &r.failed),
-        ("Links not created (use --symlinks)", &r.skipped_symlinks),
-    ];
-    for (title, rows) in sections {
-        if rows.is_empty() {
-            continue;
-        }
-        writeln!(o, "\n{title}:")?;
-        for x in rows.iter().take(SHOW) {
-            writeln!(
-                o,
-                "  {}/{}  [{}] {}",
-                x.domain.escape_debug(),
-                x.relative_path.escape_debug(),
-                x.reason,
-                x.detail
-            )?;
-        }
-        if rows.len() > SHOW {
-            writeln!(
-                o,
-                "  … and {} more (--format json lists all)",
-                rows.len() - SHOW
-            )?;
-        }
-    }
-    Ok(())
+    output::emit(&a.report, &path, |out| match a.format {
+        Format::Json => report::json::write(out, &r),
+        Format::Table => report::extract_table::write(out, &r),
+    })?;
+    Ok(ExitCode::findings_if(!r.complete()))
 }

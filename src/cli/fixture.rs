@@ -1,6 +1,9 @@
 //! `auditor fixture <SPEC> <OUT>`: write a synthetic backup from a JSON spec.
 
-use auditor::Error;
+use super::output;
+use super::Outcome;
+use anyhow::Context;
+use auditor::{Error, ExitCode};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -11,14 +14,15 @@ pub struct FixtureArgs {
     pub out: PathBuf,
 }
 
-pub fn run(a: FixtureArgs) -> Result<i32, Error> {
+pub fn run(a: FixtureArgs) -> Outcome {
     let text = std::fs::read_to_string(&a.spec)
         .map_err(|e| Error::Usage(format!("{}: {e}", a.spec.display())))?;
     let spec: auditor::fixture::Spec = serde_json::from_str(&text)
         .map_err(|e| Error::Usage(format!("{}: {e}", a.spec.display())))?;
     let summary = auditor::fixture::write(&spec, &a.out)
-        .map_err(|e| Error::Usage(format!("{}: {e}", a.out.display())))?;
-    eprintln!(
+        .map_err(Error::from)
+        .with_context(|| a.out.display().to_string())?;
+    output::say(format_args!(
         "auditor: wrote {} ({}, {}): {} index rows, {} files ({} payloads, {} missing), {} apps, {} keychain items",
         summary.backup_dir.display(),
         summary.udid,
@@ -29,6 +33,6 @@ pub fn run(a: FixtureArgs) -> Result<i32, Error> {
         summary.files_missing,
         summary.apps,
         summary.keychain_items
-    );
-    Ok(0)
+    ));
+    Ok(ExitCode::Ok)
 }

@@ -1,8 +1,11 @@
 //! `auditor key`: derive the backup key once and print it for --key/--key-file.
 
 use super::credentials::CredentialArgs;
-use super::scan::{locate, open_unlocked};
-use auditor::Error;
+use super::open::{open, Needs};
+use super::output;
+use super::Outcome;
+use auditor::session::locate;
+use auditor::{Error, ExitCode};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -17,24 +20,24 @@ pub struct KeyArgs {
     pub output: Option<PathBuf>,
 }
 
-pub fn run(a: KeyArgs) -> Result<i32, Error> {
+pub fn run(a: KeyArgs) -> Outcome {
     let path = locate(&a.backup)?;
     if let Some(p) = &a.output {
-        super::output::refuse_inside_backup(p, &path)?;
+        output::refuse_inside_backup(p, &path)?;
     }
-    let session = open_unlocked(&path, &a.credentials, true, false)?;
+    let session = open(&path, &a.credentials, Needs::KEYS)?;
     let kek = session.kek.as_ref().ok_or_else(|| {
         Error::CredentialsMissing("the backup is not encrypted: there is no key to derive".into())
     })?;
-    eprintln!(
-        "auditor: warning: this key is password-equivalent: anyone holding it can decrypt the backup. \
-         Store it like the password (e.g. a CI secret), and pass it with --key-file."
+    output::warn(
+        "this key is password-equivalent: anyone holding it can decrypt the backup. \
+         Store it like the password (e.g. a CI secret), and pass it with --key-file.",
     );
     let hex = kek.to_hex();
     match &a.output {
         None => {
             let mut o = std::io::stdout().lock();
-            writeln!(o, "{}", hex.as_str()).map_err(super::output::write_err)?;
+            output::finish(writeln!(o, "{}", hex.as_str()))?;
         }
         Some(p) => {
             let mut opts = std::fs::OpenOptions::new();
@@ -48,8 +51,8 @@ pub fn run(a: KeyArgs) -> Result<i32, Error> {
                 // The user named a file that cannot be created: a usage problem (exit 2).
                 Error::Usage(format!("cannot create {}: {e}", p.display()))
             })?;
-            writeln!(f, "{}", hex.as_str()).map_err(super::output::write_err)?;
+            output::finish(writeln!(f, "{}", hex.as_str()))?;
         }
     }
-    Ok(0)
+    Ok(ExitCode::Ok)
 }

@@ -6,13 +6,14 @@ mod extract;
 mod fixture;
 mod key;
 mod keychain;
+mod open;
 pub mod output;
 mod policy_init;
 pub mod progress;
 mod scan;
 
 use auditor::audit::Severity;
-use auditor::Error;
+use auditor::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -78,8 +79,30 @@ pub enum Command {
     Extract(extract::ExtractArgs),
 }
 
+/// A failed command: the library's typed error (which decides the exit code) with the
+/// context the CLI adds, or an error the library did not type (e.g. writing the report).
+/// Only `auditor::Error` and `anyhow::Error` convert into it, so a layer's own error
+/// cannot skip its typed conversion (and its exit code) on the way out.
+#[derive(Debug)]
+pub struct Failure(pub anyhow::Error);
+
+impl From<auditor::Error> for Failure {
+    fn from(e: auditor::Error) -> Self {
+        Failure(e.into())
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure(e)
+    }
+}
+
+/// What a subcommand ends with.
+pub type Outcome = Result<ExitCode, Failure>;
+
 /// Run the parsed command; returns the process exit code.
-pub fn run(cli: Cli) -> Result<i32, Error> {
+pub fn run(cli: Cli) -> Outcome {
     match cli.command {
         Command::Scan(a) => scan::run_scan(a),
         Command::Info(a) => scan::run_info(a),

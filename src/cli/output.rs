@@ -1,22 +1,65 @@
-//! Where a report goes: stdout or the --output file (never inside the backup).
+//! Where a report goes: stdout or the --output file (never inside the backup); stderr lines.
 
+use anyhow::Context;
 use auditor::Error;
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Open the destination. Refuses an --output path inside the backup folder (evidence).
 pub fn open(output: &Option<PathBuf>, backup: &Path) -> Result<Box<dyn Write>, Error> {
     match output {
-        None => Ok(Box::new(std::io::BufWriter::new(std::io::stdout().lock()))),
+        None => Ok(Box::new(io::BufWriter::new(io::stdout().lock()))),
         Some(p) => {
             refuse_inside_backup(p, backup)?;
             let f = std::fs::File::create(p).map_err(|e| {
                 // The user named a file that cannot be created: a usage problem (exit 2).
                 Error::Usage(format!("cannot create {}: {e}", p.display()))
             })?;
-            Ok(Box::new(std::io::BufWriter::new(f)))
+            Ok(Box::new(io::BufWriter::new(f)))
         }
     }
+}
+
+/// Open the destination, render the report into it and flush ([`finish`]).
+pub fn emit(
+    output: &Option<PathBuf>,
+    backup: &Path,
+    render: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> anyhow::Result<()> {
+    let mut out = open(output, backup)?;
+    finish(render(&mut out).and_then(|_| out.flush()))
+}
+
+/// The outcome of writing a report. A reader that went away (a closed pipe, as in
+/// `auditor scan … | head -1`) ends the output quietly, as ripgrep does: the command
+/// still ends with its own exit code.
+pub fn finish(written: io::Result<()>) -> anyhow::Result<()> {
+    match written {
+        Err(e) if closed_pipe(&e) => Ok(()),
+        r => r.context("cannot write the report"),
+    }
+}
+
+/// Is `e` a write to a closed pipe, also when wrapped by a serialiser?
+fn closed_pipe(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+        || e.get_ref().is_some_and(|inner| {
+            inner
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == Some(io::ErrorKind::BrokenPipe)
+                || inner.downcast_ref::<io::Error>().is_some_and(closed_pipe)
+        })
+}
+
+/// Print a line on stderr. A closed stderr is not an error: there is no one left to tell.
+pub fn say(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr(), "{line}");
+}
+
+/// Print `auditor: warning: MSG` on stderr.
+pub fn warn(msg: impl std::fmt::Display) {
+    say(format_args!("auditor: warning: {msg}"));
 }
 
 /// Refuse an output path whose folder is the backup folder or inside it (evidence).
@@ -46,10 +89,26 @@ pub fn refuse_inside_backup(p: &Path, backup: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Map an I/O error while writing the report.
-pub fn write_err(e: std::io::Error) -> Error {
-    Error::Io {
-        context: "cannot write the report".into(),
-        source: e,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closed_pipe_is_seen_through_wrappers() {
+        let pipe = || io::Error::from(io::ErrorKind::BrokenPipe);
+        assert!(closed_pipe(&pipe()));
+        assert!(closed_pipe(&io::Error::other(pipe())));
+        let json = serde_json::Error::io(pipe());
+        assert!(closed_pipe(&io::Error::other(json)));
+        // Other write errors are not.
+        assert!(!closed_pipe(&io::Error::from(io::ErrorKind::StorageFull)));
+        let json = serde_json::Error::io(io::Error::from(io::ErrorKind::PermissionDenied));
+        assert!(!closed_pipe(&io::Error::other(json)));
+        assert!(finish(Err(pipe())).is_ok());
+        let e = finish(Err(io::Error::from(io::ErrorKind::StorageFull))).unwrap_err();
+        assert!(
+            format!("{e:#}").starts_with("cannot write the report: "),
+            "{e:#}"
+        );
     }
 }

@@ -1,11 +1,12 @@
 //! `auditor policy init`: write a starting policy from what a backup shows.
 
 use super::credentials::CredentialArgs;
+use super::open::{open, Needs};
 use super::output;
-use super::scan::{locate, open_unlocked};
+use super::Outcome;
 use auditor::audit::scan::{scan, ScanOptions};
-use auditor::Error;
-use std::io::Write;
+use auditor::session::locate;
+use auditor::{Error, ExitCode};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -31,15 +32,15 @@ pub struct InitArgs {
     pub output: Option<PathBuf>,
 }
 
-pub fn run(a: PolicyArgs) -> Result<i32, Error> {
+pub fn run(a: PolicyArgs) -> Outcome {
     match a.command {
         PolicyCommand::Init(a) => init(a),
     }
 }
 
-fn init(a: InitArgs) -> Result<i32, Error> {
+fn init(a: InitArgs) -> Outcome {
     let path = locate(&a.backup)?;
-    let session = open_unlocked(&path, &a.credentials, true, false)?;
+    let session = open(&path, &a.credentials, Needs::KEYS)?;
     let report = scan(&session, &ScanOptions::default())?;
     let rows = auditor::audit::keychain::pick_rows(&session, |_| false)?
         .map(|(rows, _)| rows)
@@ -47,7 +48,9 @@ fn init(a: InitArgs) -> Result<i32, Error> {
     let keychain = match auditor::audit::keychain::audit(&session, rows.rows()) {
         Ok(k) => k,
         Err(e) => {
-            eprintln!("auditor: warning: the keychain cannot be read ({e}); no keychain expectations written");
+            output::warn(format_args!(
+                "the keychain cannot be read ({e}); no keychain expectations written"
+            ));
             None
         }
     };
@@ -58,12 +61,10 @@ fn init(a: InitArgs) -> Result<i32, Error> {
             return Err(Error::Usage(format!(
                 "--output {}: the file exists; refusing to overwrite a policy",
                 p.display()
-            )));
+            ))
+            .into());
         }
     }
-    let mut out = output::open(&a.output, &path)?;
-    out.write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .map_err(output::write_err)?;
-    Ok(0)
+    output::emit(&a.output, &path, |out| out.write_all(text.as_bytes()))?;
+    Ok(ExitCode::Ok)
 }

@@ -15,3 +15,11 @@ pub fn bar(total: u64, what: &str) -> ProgressBar {
     pb.set_message(what.to_string());
     pb
 }
+
+/// Show `done` of `total` (the total may be learnt, or change, as the work goes).
+pub fn advance(bar: &ProgressBar, done: u64, total: u64) {
+    if bar.length() != Some(total) {
+        bar.set_length(total);
+    }
+    bar.set_position(done);
+}

@@ -17,7 +17,7 @@ pub use secret::{Key32, Password};
 pub use wrapped::{BadKeyLength, KeyUnavailable, WrappedKey};
 
 /// Errors of the crypto layer.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CryptoError {
     /// RFC 3394 integrity check failed (wrong key-encryption key or corrupt wrapped key).
     #[error("key unwrap failed: integrity check (RFC 3394) did not match")]

@@ -59,16 +59,6 @@ pub enum ExtractError {
     },
 }
 
-impl From<ExtractError> for crate::Error {
-    fn from(e: ExtractError) -> Self {
-        match e {
-            ExtractError::Locked => crate::Error::CredentialsMissing(e.to_string()),
-            ExtractError::Io { context, source } => crate::Error::Io { context, source },
-            other => crate::Error::Usage(other.to_string()),
-        }
-    }
-}
-
 fn io_err(context: String) -> impl FnOnce(std::io::Error) -> ExtractError {
     move |source| ExtractError::Io { context, source }
 }

@@ -10,7 +10,7 @@ pub mod record;
 pub use manifest_db::ManifestDb;
 pub use record::{FileKind, FileRecord};
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Errors of the index layer. `name` is the file's path, or a label for in-memory data.
 #[derive(Debug, thiserror::Error)]
@@ -63,15 +63,6 @@ impl IndexError {
             .and_then(|s| s.strip_prefix(": "))
             .unwrap_or(&full)
             .to_owned()
-    }
-}
-
-impl From<IndexError> for crate::Error {
-    fn from(e: IndexError) -> Self {
-        crate::Error::Backup {
-            path: PathBuf::from(e.name()),
-            problem: e.problem(),
-        }
     }
 }
 

@@ -42,12 +42,6 @@ pub enum PolicyError {
     Unreadable { file: PathBuf, message: String },
 }
 
-impl From<PolicyError> for crate::Error {
-    fn from(e: PolicyError) -> Self {
-        crate::Error::Usage(format!("bad policy: {e}"))
-    }
-}
-
 /// 1-based line and column (in characters) of byte `offset` of `text`.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());

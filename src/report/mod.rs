@@ -1,6 +1,9 @@
-//! Renderers of audit results (table, JSON, SARIF, JUnit); the JSON schema is a versioned contract.
+//! Renderers of audit results (tables, JSON, SARIF, JUnit); the JSON schema is a versioned contract.
 
+pub mod check_table;
+pub mod extract_table;
 pub mod json;
 pub mod junit;
+pub mod keychain;
 pub mod sarif;
 pub mod table;

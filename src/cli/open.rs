@@ -1,0 +1,68 @@
+//! Opening the backup a subcommand names: its credential options, the password prompt and
+//! the key-derivation bar, over the library's `session::open_unlocked`.
+
+use super::credentials::{can_prompt, prompt, CredentialArgs, Resolved, HOW_TO_PASS};
+use super::{output, progress};
+use auditor::session::{self, OpenOptions, Session};
+use auditor::Error;
+use std::path::Path;
+
+/// What a subcommand wants of the credentials.
+#[derive(Debug, Clone, Copy)]
+pub struct Needs {
+    /// It cannot work without the class keys (exit 3 when none can be had).
+    pub keys: bool,
+    /// A password may be asked for on a terminal.
+    pub prompt: bool,
+    /// What was given may be used: false with `--no-password`, which never unlocks (the
+    /// options, AUDITOR_PASSWORD and the prompt are all left unused).
+    pub unlock: bool,
+}
+
+impl Needs {
+    /// The class keys, however they can be had.
+    pub const KEYS: Needs = Needs {
+        keys: true,
+        prompt: true,
+        unlock: true,
+    };
+}
+
+/// Open and (when credentials are given or needed) unlock the backup at `path`.
+pub fn open(path: &Path, creds: &CredentialArgs, needs: Needs) -> Result<Session, Error> {
+    let resolved = if needs.unlock {
+        creds.resolve()?
+    } else {
+        if creds.given() {
+            output::warn("--no-password: the password and key options are not used");
+        }
+        Resolved::default()
+    };
+    for w in &resolved.warnings {
+        output::warn(w);
+    }
+    let mut bar = None;
+    let mut on_progress = |done: u64, total: u64| {
+        let b = bar.get_or_insert_with(|| progress::bar(total, "deriving key"));
+        progress::advance(b, done, total);
+    };
+    let mut ask = prompt;
+    let opts = OpenOptions {
+        unlock: resolved.credentials,
+        device_key: resolved.device_key.as_deref().map(|v| v.as_slice()),
+        keys_needed: needs.keys,
+        ask_password: match needs.unlock && needs.prompt && can_prompt() {
+            true => Some(&mut ask),
+            false => None,
+        },
+        progress: &mut on_progress,
+    };
+    let opened = session::open_unlocked(path, opts);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    opened.map_err(|e| match e {
+        Error::PasswordNeeded(_) => Error::CredentialsMissing(format!("{e}: {HOW_TO_PASS}")),
+        e => e,
+    })
+}
