@@ -42,7 +42,6 @@ pub(super) fn file_report(
     ctx: &FileCtx<'_>,
     rec: FileRecord,
     payload: Option<usize>,
-    app: Option<String>,
     encrypted_backup: bool,
 ) -> FileReport {
     let mut findings = Vec::new();
@@ -287,7 +286,8 @@ pub(super) fn file_report(
         deep_read,
         target: rec.target,
         mode: rec.mode.map(|m| format!("0o{m:o}")),
-        app,
+        // Set by the scan once every domain is known (see `ownership`).
+        app: None,
         findings,
     }
 }
