@@ -5,8 +5,11 @@
 //!
 //! - **apps**: Manifest.plist `Applications` entries whose `ContainerContentClass` is
 //!   `Data/Application` (or absent); Info.plist `Installed Applications` (the only app list
-//!   of a backup without Manifest.plist); ids the caller knows to be apps (a policy's, the
-//!   bundle ids given to `extract --app`); and `X` of every `AppDomain-X` domain of the index.
+//!   of a backup without Manifest.plist); `X` of every `AppDomain-X` domain of the index;
+//!   and ids the caller names as apps (a policy's, the bundle ids given to `extract --app`)
+//!   unless the backup shows them to be an extension or a group (an `AppDomainGroup-`/
+//!   `AppDomainPlugin-` domain or a Manifest.plist entry of that class): naming an entry
+//!   that `scan` lists changes no attribution.
 //!   The complete set of the index's domains is given up front, so an attribution never
 //!   depends on the order in which rows are read.
 //! - **members** (extensions, app groups, access groups) are attributed by these rules, the
@@ -33,7 +36,7 @@
 
 use crate::backup::plists::AppInfo;
 use crate::backup::Backup;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Owner name of Apple's own keychain access groups (`apple`, `com.apple.*`).
 pub const SYSTEM_OWNER: &str = "system";
@@ -110,8 +113,9 @@ pub struct Ownership {
 
 impl Ownership {
     /// `manifest`: Manifest.plist `Applications`; `installed`: Info.plist `Installed
-    /// Applications`; `extra_apps`: other ids known to be apps (a policy's); `domains`: the
-    /// index's domains, all of them (each `AppDomain-X` makes X an app).
+    /// Applications`; `extra_apps`: ids named as apps (a policy's; ignored for ids the
+    /// backup shows to be extensions or groups); `domains`: the index's domains, all of
+    /// them (each `AppDomain-X` makes X an app).
     pub fn new<'a, 'b>(
         manifest: &[AppInfo],
         installed: &[String],
@@ -129,12 +133,26 @@ impl Ownership {
             }
         }
         o.apps.extend(installed.iter().cloned());
-        o.apps.extend(extra_apps.into_iter().map(str::to_string));
+        // Ids the backup shows to be extensions or groups (their domains, Manifest.plist).
+        let mut members: HashSet<&str> = manifest
+            .iter()
+            .filter(|a| !is_app_entry(a))
+            .map(|a| a.bundle_id.as_str())
+            .collect();
         for d in domains {
-            if let Some((DomainKind::App, id)) = app_domain(d) {
-                if !o.apps.contains(id) {
+            match app_domain(d) {
+                Some((DomainKind::App, id)) if !o.apps.contains(id) => {
                     o.apps.insert(id.to_string());
                 }
+                Some((DomainKind::Group | DomainKind::Plugin, id)) => {
+                    members.insert(id);
+                }
+                _ => {}
+            }
+        }
+        for id in extra_apps {
+            if !members.contains(id) {
+                o.apps.insert(id.to_string());
             }
         }
         let unowned: Vec<String> = manifest
@@ -393,6 +411,53 @@ mod tests {
                 "org.old"
             ]
         );
+    }
+
+    /// Ids named as apps that the backup shows to be extensions or groups stay members:
+    /// naming them takes nothing from their owner or from other members.
+    #[test]
+    fn named_members_are_no_apps() {
+        let domains = [
+            "AppDomain-com.x",
+            "AppDomainPlugin-com.x.widget",
+            "AppDomainPlugin-org.lone.ext",
+            "AppDomainGroup-group.org.lone.ext",
+            "AppDomainGroup-group.com.named",
+        ];
+        let named = [
+            "com.x.widget",
+            "org.lone.ext",
+            "group.org.lone.ext",
+            "com.named",
+        ];
+        let m = [info("com.y.share", GROUP, &[])];
+        let plain = Ownership::new(&m, &[], [], domains);
+        let with = Ownership::new(
+            &m,
+            &[],
+            named.iter().copied().chain(["com.y.share"]),
+            domains,
+        );
+        for d in &domains[..4] {
+            assert_eq!(plain.domain_owner(d), with.domain_owner(d), "{d}");
+        }
+        assert_eq!(
+            with.domain_owner("AppDomainPlugin-com.x.widget").as_deref(),
+            Some("com.x")
+        );
+        assert_eq!(
+            with.domain_owner("AppDomainGroup-group.org.lone.ext")
+                .as_deref(),
+            Some("group.org.lone.ext")
+        );
+        // An id the backup does not know is an app: it takes its group.
+        assert_eq!(
+            with.domain_owner("AppDomainGroup-group.com.named")
+                .as_deref(),
+            Some("com.named")
+        );
+        let apps: Vec<&str> = with.apps().collect();
+        assert_eq!(apps, ["com.named", "com.x"]);
     }
 
     /// The order in which domains are given does not change any attribution.
