@@ -237,10 +237,12 @@ pub fn der(data: &[u8]) {
 pub fn keychain_items(data: &[u8]) {
     let keys = class_keys();
     if let Ok(mut r) = keychain::read_items(data, Some(&keys), true) {
-        r.attribute_apps(&[(
-            "com.example.app".into(),
-            vec!["AppDomain-com.example.app".into()],
-        )]);
+        r.attribute_apps(&auditor::ownership::Ownership::new(
+            &[],
+            &[],
+            [],
+            ["AppDomain-com.example.app"],
+        ));
         let _ = r.keybag_uuid_agrees(&[0u8; 16]);
         let _ = serde_json::to_string(&r);
     }

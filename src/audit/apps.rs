@@ -1,118 +1,114 @@
-//! Which app owns a domain: AppDomain-, AppDomainGroup- and AppDomainPlugin- domains, and
-//! the plugins and groups Manifest.plist lists beside apps.
+//! The scan's app list: file counts folded per domain as rows stream, attributed to apps once every domain is known.
 
-use super::model::AppReport;
+use super::model::{AppReport, FileReport, FileStatus};
+use crate::index::FileKind;
+use crate::ownership::Ownership;
 use crate::session::Session;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// The bundle-id-like part of an app-group or extension id: without a 10-character team ID
-/// prefix (`243LU875E5.groups.com.apple.podcasts`) and without `group.`/`groups.`.
-fn group_stem(id: &str) -> &str {
-    let id = match id.split_once('.') {
-        Some((team, rest))
-            if team.len() == 10
-                && team
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) =>
-        {
-            rest
+/// Counts of one domain's regular files (an app's are the sums over its domains).
+#[derive(Default)]
+struct Counts {
+    files: u64,
+    present: u64,
+    missing: u64,
+    bytes: u64,
+    /// Files per protection class (`None`: no class).
+    by_class: BTreeMap<Option<u32>, u64>,
+}
+
+/// The domains of the index rows in the order they were first seen, each with its counts.
+#[derive(Default)]
+pub(super) struct DomainFold {
+    ids: HashMap<String, u32>,
+    seen: Vec<(String, Counts)>,
+}
+
+/// What the domains tell once attributed.
+pub(super) struct Attributed {
+    /// The app list (bundle id → report), with counts and domains.
+    pub apps: BTreeMap<String, AppReport>,
+    /// Every distinct domain.
+    pub domains: BTreeSet<String>,
+    /// The owner of each domain (`None`: no app's).
+    pub owners: HashMap<String, Option<String>>,
+}
+
+impl DomainFold {
+    /// The number of `domain` (numbered as first seen).
+    pub(super) fn id(&mut self, domain: &str) -> u32 {
+        if let Some(&i) = self.ids.get(domain) {
+            return i;
         }
-        _ => id,
-    };
-    id.strip_prefix("group.")
-        .or_else(|| id.strip_prefix("groups."))
-        .unwrap_or(id)
-}
+        let i = self.seen.len() as u32;
+        self.ids.insert(domain.to_string(), i);
+        self.seen.push((domain.to_string(), Counts::default()));
+        i
+    }
 
-/// Map index domains to the owning app: AppDomain-, AppDomainGroup- and AppDomainPlugin- domains.
-pub(super) struct AppMap {
-    pub(super) apps: BTreeMap<String, AppReport>,
-}
-
-impl AppMap {
-    pub(super) fn new(s: &Session) -> Self {
-        let mut map = AppMap {
-            apps: BTreeMap::new(),
+    /// Count the report of a row of domain number `id`.
+    pub(super) fn add(&mut self, id: u32, f: &FileReport) {
+        let Some((_, c)) = self.seen.get_mut(id as usize) else {
+            return;
         };
-        let Some(m) = &s.backup.manifest else {
-            return map;
-        };
-        // Manifest.plist lists plugins and app groups beside apps (real backups:
-        // ContainerContentClass Data/PluginKitPlugin, Shared/AppGroup): they belong to
-        // the app whose id prefixes theirs, and are apps of their own only when none does.
-        let (apps, extensions): (Vec<_>, Vec<_>) = m.applications.iter().partition(|a| {
-            matches!(
-                a.container_content_class.as_deref(),
-                None | Some("Data/Application")
-            )
-        });
-        for a in apps.into_iter().chain(extensions) {
-            let stem = a.bundle_id.as_str();
-            if a.container_content_class
-                .as_deref()
-                .is_some_and(|c| c != "Data/Application")
-                && map.owner_of(stem).is_some()
-            {
-                continue;
+        if f.kind == FileKind::File {
+            c.files += 1;
+            match f.status {
+                FileStatus::Present => c.present += 1,
+                _ => c.missing += 1,
             }
-            map.apps.insert(
-                a.bundle_id.clone(),
-                AppReport {
-                    bundle_id: a.bundle_id.clone(),
-                    version: a.version.clone(),
-                    in_manifest: true,
-                    ..Default::default()
-                },
-            );
+            c.bytes += f.content_size.or(f.size).unwrap_or(0);
+            *c.by_class.entry(f.protection_class).or_default() += 1;
         }
-        map
     }
 
-    /// The longest known bundle id that is `stem` or a dotted prefix of it.
-    fn owner_of(&self, stem: &str) -> Option<String> {
-        let stem = group_stem(stem);
-        self.apps
-            .keys()
-            .filter(|b| {
-                stem == b.as_str()
-                    || (stem.starts_with(b.as_str()) && stem.as_bytes().get(b.len()) == Some(&b'.'))
-            })
-            .max_by_key(|b| b.len())
-            .cloned()
-    }
-
-    /// The bundle id owning `domain`, if it is an app domain (adds unknown apps).
-    pub(super) fn owner(
-        &mut self,
-        domain: &str,
-        group_hints: &HashMap<String, String>,
-    ) -> Option<String> {
-        let (kind, id) = if let Some(id) = domain.strip_prefix("AppDomain-") {
-            (0, id)
-        } else if let Some(id) = domain.strip_prefix("AppDomainGroup-") {
-            (1, id)
-        } else if let Some(id) = domain.strip_prefix("AppDomainPlugin-") {
-            (2, id)
-        } else {
-            return None;
-        };
-        let owner = match kind {
-            0 => id.to_string(),
-            _ => {
-                if let Some(h) = group_hints.get(id) {
-                    h.clone()
-                } else {
-                    self.owner_of(id).unwrap_or_else(|| id.to_string())
+    /// Attribute every domain seen (see [`Ownership`]) and sum the counts per app.
+    pub(super) fn attribute(self, s: &Session) -> Attributed {
+        let own = Ownership::of_backup(&s.backup, [], self.seen.iter().map(|(d, _)| d.as_str()));
+        let mut apps = manifest_apps(s, &own);
+        let mut owners = HashMap::with_capacity(self.seen.len());
+        for (domain, c) in self.seen {
+            let owner = own.domain_owner(&domain);
+            if let Some(o) = &owner {
+                let a = apps.entry(o.clone()).or_insert_with(|| AppReport {
+                    bundle_id: o.clone(),
+                    ..Default::default()
+                });
+                a.domains.push(domain.clone());
+                a.files += c.files;
+                a.present += c.present;
+                a.missing += c.missing;
+                a.bytes += c.bytes;
+                for (class, n) in c.by_class {
+                    let k = class.map_or_else(|| "none".into(), |c| c.to_string());
+                    *a.by_protection_class.entry(k).or_default() += n;
                 }
             }
-        };
-        let entry = self.apps.entry(owner.clone()).or_insert_with(|| AppReport {
-            bundle_id: owner.clone(),
-            ..Default::default()
-        });
-        if !entry.domains.iter().any(|d| d == domain) {
-            entry.domains.push(domain.to_string());
+            owners.insert(domain, owner);
         }
-        Some(owner)
+        Attributed {
+            apps,
+            domains: owners.keys().cloned().collect(),
+            owners,
+        }
     }
+}
+
+/// The Manifest.plist entries that stand as apps of their own (none without Manifest.plist).
+pub(super) fn manifest_apps(s: &Session, own: &Ownership) -> BTreeMap<String, AppReport> {
+    s.backup
+        .manifest
+        .iter()
+        .flat_map(|m| m.applications.iter())
+        .filter(|a| own.in_manifest(&a.bundle_id))
+        .map(|a| {
+            let r = AppReport {
+                bundle_id: a.bundle_id.clone(),
+                version: a.version.clone(),
+                in_manifest: true,
+                ..Default::default()
+            };
+            (a.bundle_id.clone(), r)
+        })
+        .collect()
 }

@@ -42,7 +42,6 @@ pub(super) fn file_report(
     ctx: &FileCtx<'_>,
     rec: FileRecord,
     payload: Option<usize>,
-    app: Option<String>,
     encrypted_backup: bool,
 ) -> FileReport {
     let mut findings = Vec::new();
@@ -121,7 +120,8 @@ pub(super) fn file_report(
         deep_read: content.deep_read,
         target: rec.target,
         mode: rec.mode.map(|m| format!("0o{m:o}")),
-        app,
+        // Set by the scan once every domain is known (see `ownership`).
+        app: None,
         findings,
     }
 }
@@ -362,7 +362,7 @@ mod tests {
 
     /// (rule, message) of each finding but the missing payload's (no payload is listed).
     fn said(ctx: &FileCtx<'_>, r: FileRecord) -> Vec<(&'static str, String)> {
-        file_report(ctx, r, None, None, true)
+        file_report(ctx, r, None, true)
             .findings
             .into_iter()
             .filter(|f| f.rule != R::FILE_MISSING.id)

@@ -6,6 +6,7 @@ use super::{Finding, Location};
 use crate::crypto::KeyUnavailable;
 use crate::index::FileRecord;
 use crate::keychain::{self, KeychainItem, KeychainReport, RestoreSummary};
+use crate::ownership::{self, Ownership};
 use crate::session::payload::{ReadError, Unavailable};
 use crate::session::Session;
 use crate::Error;
@@ -145,12 +146,13 @@ pub fn load(s: &Session, records: &[FileRecord]) -> Result<Option<LoadedKeychain
 
 /// The few index rows the keychain audit looks at, picked out of a stream of rows so that
 /// the whole index need not be held: the first keychain row and the first row of every
-/// app-group domain, in index order. [`audit`] over them equals [`audit`] over all rows.
+/// app domain (`AppDomain…-`: they tell which apps own which access groups), in index
+/// order. [`audit`] over them equals [`audit`] over all rows.
 #[derive(Default)]
 pub struct KeychainRows {
     rows: Vec<FileRecord>,
     has_keychain: bool,
-    groups: std::collections::HashSet<String>,
+    domains: std::collections::HashSet<String>,
 }
 
 impl KeychainRows {
@@ -163,7 +165,9 @@ impl KeychainRows {
             self.has_keychain = true;
             true
         } else {
-            r.domain.starts_with("AppDomainGroup-") && self.groups.insert(r.domain.clone())
+            ownership::app_domain(&r.domain).is_some()
+                && !self.domains.contains(&r.domain)
+                && self.domains.insert(r.domain.clone())
         };
         if keep {
             self.rows.push(r.clone());
@@ -197,38 +201,11 @@ pub fn pick_rows(
     Ok(Some((rows, kept)))
 }
 
-/// The apps' (bundle id, groups) pairs used to attribute access groups.
-fn app_groups(s: &Session, records: &[FileRecord]) -> Vec<(String, Vec<String>)> {
-    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    if let Some(m) = &s.backup.manifest {
-        for a in &m.applications {
-            map.entry(a.bundle_id.clone())
-                .or_default()
-                .extend(a.group_containers.iter().cloned());
-        }
-    }
-    // App-group domains found in the index belong to the app whose id prefixes them.
-    let ids: Vec<String> = map.keys().cloned().collect();
-    for r in records {
-        if let Some(g) = r.domain.strip_prefix("AppDomainGroup-") {
-            let stem = g.strip_prefix("group.").unwrap_or(g);
-            if let Some(b) = ids
-                .iter()
-                .filter(|b| {
-                    stem == b.as_str()
-                        || (stem.starts_with(b.as_str())
-                            && stem.as_bytes().get(b.len()) == Some(&b'.'))
-                })
-                .max_by_key(|b| b.len())
-            {
-                let v = map.entry(b.clone()).or_default();
-                if !v.iter().any(|x| x == g) {
-                    v.push(g.to_string());
-                }
-            }
-        }
-    }
-    map.into_iter().collect()
+/// Who owns what, as the keychain audit over `records` attributes access groups: the
+/// backup's app lists and the domains of `records` (all app domains when they are the rows
+/// [`KeychainRows`] kept, or the whole index).
+pub fn ownership(s: &Session, records: &[FileRecord]) -> Ownership {
+    Ownership::of_backup(&s.backup, [], records.iter().map(|r| r.domain.as_str()))
 }
 
 /// Read and classify the keychain. `Ok(None)` when the backup's index has no keychain.
@@ -277,7 +254,7 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
             }
         }
     }
-    report.attribute_apps(&app_groups(s, records));
+    report.attribute_apps(&ownership(s, records));
     file.keybag_uuid = report.keybag_uuid.clone();
     if let Some(uuid) = s.keybag.as_ref().and_then(|k| k.uuid.as_deref()) {
         file.keybag_uuid_matches = report.keybag_uuid_agrees(uuid);

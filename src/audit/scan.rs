@@ -1,6 +1,6 @@
 //! The scan: classify the backup, its keybag, every index row, every app and orphan payload.
 
-use super::apps::AppMap;
+use super::apps::{manifest_apps, DomainFold};
 use super::checks::{backup_part, keybag_part};
 use super::files::{file_report, FileCtx};
 use super::finding::rules as R;
@@ -32,6 +32,8 @@ pub struct ScanOptions<'a> {
     pub summary_only: bool,
     /// Keep only the file reports this accepts in `files` (all when `None`); every total
     /// still counts every file. `check` keeps the files of its policy's apps this way.
+    /// (A report's `app` is not set yet when it is offered: domains are attributed to apps
+    /// once every domain of the index is known.)
     pub keep_file: Option<&'a (dyn Fn(&FileReport) -> bool + Sync)>,
 }
 
@@ -67,9 +69,9 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
         per_file: PerFileTotals::default(),
         domains: Default::default(),
     };
-    let mut apps = AppMap::new(s);
     if opts.info_only {
-        report.apps = apps.apps.into_values().collect();
+        let own = crate::ownership::Ownership::of_backup(&s.backup, [], []);
+        report.apps = manifest_apps(s, &own).into_values().collect();
         report.summary.apps = report.apps.len() as u64;
         report.backup = backup;
         report.findings = findings;
@@ -142,17 +144,6 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                 .as_ref()
                 .map(|k| k.classes.iter().map(|c| (c.class(), c.wrap)).collect())
                 .unwrap_or_default();
-            let group_hints: HashMap<String, String> = s
-                .backup
-                .manifest
-                .iter()
-                .flat_map(|m| m.applications.iter())
-                .flat_map(|a| {
-                    a.group_containers
-                        .iter()
-                        .map(move |g| (g.clone(), a.bundle_id.clone()))
-                })
-                .collect();
             let ctx = FileCtx {
                 listing: on_disk,
                 keys: s.class_keys.as_ref(),
@@ -173,12 +164,13 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
             };
             let mut kept: Vec<FileReport> = Vec::new();
             let mut kc_rows = super::keychain::KeychainRows::default();
+            // Rows are counted per domain; domains are attributed to apps once all are known.
+            let mut domains = DomainFold::default();
             let batch_rows = if opts.deep { DEEP_BATCH } else { REPORT_BATCH };
-            let mut batch: Vec<(FileRecord, Option<String>)> =
-                Vec::with_capacity(batch_rows.min(1 << 24));
-            let mut run = |batch: &mut Vec<(FileRecord, Option<String>)>,
+            let mut batch: Vec<(FileRecord, u32)> = Vec::with_capacity(batch_rows.min(1 << 24));
+            let mut run = |batch: &mut Vec<(FileRecord, u32)>,
                            fold: &mut Fold,
-                           apps: &mut AppMap,
+                           domains: &mut DomainFold,
                            findings: &mut Vec<Finding>| {
                 // The payload each row's fileID names, whatever the row's kind.
                 let payloads: Vec<Option<usize>> = batch
@@ -187,14 +179,14 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                         FileId::parse_bytes(&r.file_id).and_then(|id| ctx.listing.find(&id))
                     })
                     .collect();
-                let report_of = |((r, app), payload): Job| {
+                let report_of = |((r, domain), payload): Job| {
                     let key = path_key(&r.domain, &r.relative_path);
                     (
-                        file_report(&ctx, r, payload, app, encrypted_backup),
-                        (key, payload),
+                        file_report(&ctx, r, payload, encrypted_backup),
+                        (key, payload, domain),
                     )
                 };
-                let (reports, keys): (Vec<FileReport>, Vec<(u128, Option<usize>)>) = if opts.deep {
+                let (reports, keys): (Vec<FileReport>, Vec<RowKeys>) = if opts.deep {
                     // The batch is moved (its buffer freed as it is taken) rather than drained.
                     let jobs = std::mem::take(batch).into_iter().zip(payloads);
                     deep_in_order(jobs, &report_of).unzip()
@@ -205,11 +197,9 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
                         .map(report_of)
                         .unzip()
                 };
-                for (f, &(key, payload)) in reports.iter().zip(&keys) {
-                    fold.add(f, key, payload, apps, findings, &mut report.summary);
-                    if !report.domains.contains(&f.domain) {
-                        report.domains.insert(f.domain.clone());
-                    }
+                for (f, &(key, payload, domain)) in reports.iter().zip(&keys) {
+                    fold.add(f, key, payload, findings, &mut report.summary);
+                    domains.add(domain, f);
                 }
                 if !opts.summary_only {
                     match opts.keep_file {
@@ -221,14 +211,20 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
             };
             index.for_each_record(|r| {
                 kc_rows.observe(&r);
-                let app = apps.owner(&r.domain, &group_hints);
-                batch.push((r, app));
+                let domain = domains.id(&r.domain);
+                batch.push((r, domain));
                 if batch.len() >= batch_rows {
-                    run(&mut batch, &mut fold, &mut apps, &mut findings);
+                    run(&mut batch, &mut fold, &mut domains, &mut findings);
                 }
             })?;
-            run(&mut batch, &mut fold, &mut apps, &mut findings);
+            run(&mut batch, &mut fold, &mut domains, &mut findings);
             drop(index);
+            let attributed = domains.attribute(s);
+            kept.par_iter_mut().for_each(|f| {
+                f.app = attributed.owners.get(&f.domain).cloned().flatten();
+            });
+            report.domains = attributed.domains;
+            report.apps = attributed.apps.into_values().collect();
             report.per_file = fold.per_file;
             // A payload no row names (where both layouts hold a file ID, the row marks the
             // first of them, which stands for both).
@@ -297,14 +293,14 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
             report.files = kept;
             if !s.is_encrypted() || s.class_keys.is_some() {
                 let kc = super::keychain::audit(s, kc_rows.rows());
-                report.apps = std::mem::take(&mut apps.apps).into_values().collect();
                 super::keychain::attach(&mut report, kc);
                 findings.append(&mut report.findings);
             }
         }
     }
-    if report.apps.is_empty() {
-        report.apps = apps.apps.into_values().collect();
+    if !report.index_read {
+        let own = crate::ownership::Ownership::of_backup(&s.backup, [], []);
+        report.apps = manifest_apps(s, &own).into_values().collect();
     }
     report.backup = backup;
     report.findings = findings;
@@ -334,7 +330,6 @@ impl Fold {
         f: &FileReport,
         key: u128,
         payload: Option<usize>,
-        apps: &mut AppMap,
         findings: &mut Vec<Finding>,
         s: &mut Summary,
     ) {
@@ -361,21 +356,6 @@ impl Fold {
         }
         if f.deep_read {
             self.deep_verified += 1;
-        }
-        if let Some(app) = f.app.as_ref().and_then(|a| apps.apps.get_mut(a)) {
-            if f.kind == FileKind::File {
-                app.files += 1;
-                match f.status {
-                    FileStatus::Present => app.present += 1,
-                    _ => app.missing += 1,
-                }
-                app.bytes += f.content_size.or(f.size).unwrap_or(0);
-                let c = f
-                    .protection_class
-                    .map(|c| c.to_string())
-                    .unwrap_or_else(|| "none".into());
-                *app.by_protection_class.entry(c).or_default() += 1;
-            }
         }
         s.entries += 1;
         match f.kind {
@@ -420,8 +400,12 @@ const DEEP_BIG: u64 = 8 << 20;
 #[cfg(test)]
 const DEEP_BIG: u64 = 2048;
 
-/// A row to report on: the row with its app, and the payload its fileID names.
-type Job = ((FileRecord, Option<String>), Option<usize>);
+/// A row to report on: the row with its domain's number, and the payload its fileID names.
+type Job = ((FileRecord, u32), Option<usize>);
+
+/// What the fold needs of a row beside its report: its path key, its payload and its
+/// domain's number.
+type RowKeys = (u128, Option<usize>, u32);
 
 /// Run `report_of` over the rows of a `deep` scan, results in row order. Payloads differ
 /// by orders of magnitude in size, and rayon's splitting of the row list into halves

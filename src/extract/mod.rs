@@ -15,7 +15,7 @@ mod write;
 
 pub use glob::{Glob, GlobError};
 pub use path::Refusal;
-pub use plan::{app_owns, Selection};
+pub use plan::{Selection, Selector};
 pub use report::{ExtractReport, ExtractSummary, RowIssue, SelectionReport, EXTRACT_SCHEMA};
 
 use crate::index::FileRecord;
@@ -132,13 +132,7 @@ fn issue(r: &FileRecord, reason: &'static str, detail: String) -> RowIssue {
 pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, crate::Error> {
     let out = prepare_out(&opts.out, &s.backup.root, opts.force)?;
     let records = s.records()?.ok_or(ExtractError::Locked)?;
-    let applications = s
-        .backup
-        .manifest
-        .as_ref()
-        .map(|m| m.applications.as_slice())
-        .unwrap_or_default();
-    let mut selector = plan::Selector::new(&opts.selection, applications);
+    let mut selector = plan::Selector::for_records(&opts.selection, &s.backup, &records);
     let plan = plan::plan(&records, &mut selector);
 
     let total = plan

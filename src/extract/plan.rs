@@ -7,14 +7,15 @@
 
 use super::glob::Glob;
 use super::path::{components, resolve_link, Refusal};
-use crate::backup::plists::AppInfo;
 use crate::index::{FileKind, FileRecord};
+use crate::ownership::Ownership;
 use std::collections::HashMap;
 
 /// Which rows to export. Empty lists select everything.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
-    /// Bundle ids: their `AppDomain-`, `AppDomainGroup-` and `AppDomainPlugin-` domains.
+    /// Bundle ids: the domains each owns (see `ownership`: its `AppDomain-`, and the
+    /// `AppDomainGroup-` and `AppDomainPlugin-` domains attributed to it).
     pub apps: Vec<String>,
     /// Exact domain names.
     pub domains: Vec<String>,
@@ -28,55 +29,43 @@ impl Selection {
     }
 }
 
-/// Does `domain` belong to app `bundle` (with `groups`, its Manifest.plist group containers)?
-pub fn app_owns(bundle: &str, groups: &[String], domain: &str) -> bool {
-    let dotted = |id: &str, stem: &str| {
-        id == stem || (id.starts_with(stem) && id.as_bytes().get(stem.len()) == Some(&b'.'))
-    };
-    if let Some(id) = domain.strip_prefix("AppDomain-") {
-        return id == bundle;
-    }
-    if let Some(id) = domain.strip_prefix("AppDomainPlugin-") {
-        return dotted(id, bundle);
-    }
-    if let Some(id) = domain.strip_prefix("AppDomainGroup-") {
-        return groups.iter().any(|g| g == id)
-            || id
-                .strip_prefix("group.")
-                .is_some_and(|stem| dotted(stem, bundle));
-    }
-    false
-}
-
 /// Decides row by row whether it is selected.
-pub(crate) struct Selector<'a> {
+pub struct Selector<'a> {
     sel: &'a Selection,
-    apps: Vec<(&'a str, Vec<String>)>,
+    /// Who owns which domain: the backup's, knowing the selected ids as apps.
+    owners: Ownership,
     cache: HashMap<String, bool>,
 }
 
 impl<'a> Selector<'a> {
-    pub(crate) fn new(sel: &'a Selection, applications: &'a [AppInfo]) -> Self {
-        let apps = sel
-            .apps
-            .iter()
-            .map(|b| {
-                let groups = applications
-                    .iter()
-                    .filter(|a| a.bundle_id == *b)
-                    .flat_map(|a| a.group_containers.iter().cloned())
-                    .collect();
-                (b.as_str(), groups)
-            })
-            .collect();
+    /// `owners`: built with the selection's app ids among the apps
+    /// ([`Selector::for_records`] does so).
+    pub fn new(sel: &'a Selection, owners: Ownership) -> Self {
         Selector {
             sel,
-            apps,
+            owners,
             cache: HashMap::new(),
         }
     }
 
-    fn domain_selected(&mut self, domain: &str) -> bool {
+    /// The selector for `records` of `backup` (their domains are all the index's).
+    pub fn for_records(
+        sel: &'a Selection,
+        backup: &crate::backup::Backup,
+        records: &[FileRecord],
+    ) -> Self {
+        let owners = if sel.apps.is_empty() {
+            Ownership::default()
+        } else {
+            let domains: std::collections::HashSet<&str> =
+                records.iter().map(|r| r.domain.as_str()).collect();
+            Ownership::of_backup(backup, sel.apps.iter().map(String::as_str), domains)
+        };
+        Selector::new(sel, owners)
+    }
+
+    /// Is `domain` selected (named, or owned by a selected app)?
+    pub fn domain_selected(&mut self, domain: &str) -> bool {
         if self.sel.apps.is_empty() && self.sel.domains.is_empty() {
             return true;
         }
@@ -85,14 +74,15 @@ impl<'a> Selector<'a> {
         }
         let b = self.sel.domains.iter().any(|d| d == domain)
             || self
-                .apps
-                .iter()
-                .any(|(bundle, groups)| app_owns(bundle, groups, domain));
+                .owners
+                .domain_owner(domain)
+                .is_some_and(|o| self.sel.apps.contains(&o));
         self.cache.insert(domain.to_string(), b);
         b
     }
 
-    pub(crate) fn selected(&mut self, r: &FileRecord) -> bool {
+    /// Is the row selected (its domain, and its path when patterns are given)?
+    pub fn selected(&mut self, r: &FileRecord) -> bool {
         if self.sel.is_all() {
             return true;
         }
@@ -374,7 +364,9 @@ mod tests {
     }
 
     fn run(records: &[FileRecord], sel: &Selection) -> Plan {
-        let mut s = Selector::new(sel, &[]);
+        let domains: Vec<&str> = records.iter().map(|r| r.domain.as_str()).collect();
+        let owners = Ownership::new(&[], &[], sel.apps.iter().map(String::as_str), domains);
+        let mut s = Selector::new(sel, owners);
         plan(records, &mut s)
     }
 
@@ -514,18 +506,29 @@ mod tests {
 
     #[test]
     fn selection_by_app_domain_and_path() {
-        assert!(app_owns("com.a", &[], "AppDomain-com.a"));
-        assert!(!app_owns("com.a", &[], "AppDomain-com.ab"));
-        assert!(app_owns("com.a", &[], "AppDomainPlugin-com.a.widget"));
-        assert!(!app_owns("com.a", &[], "AppDomainPlugin-com.ab.widget"));
-        assert!(app_owns("com.a", &[], "AppDomainGroup-group.com.a"));
-        assert!(app_owns(
-            "com.a",
-            &["group.shared".into()],
-            "AppDomainGroup-group.shared"
-        ));
-        assert!(!app_owns("com.a", &[], "AppDomainGroup-group.shared"));
-        assert!(!app_owns("com.a", &[], "HomeDomain"));
+        let m = [crate::backup::AppInfo {
+            bundle_id: "com.a".into(),
+            group_containers: vec!["group.shared".into()],
+            ..Default::default()
+        }];
+        let sel = Selection {
+            apps: vec!["com.a".into()],
+            ..Default::default()
+        };
+        let mut s = Selector::new(
+            &sel,
+            Ownership::new(&m, &[], ["com.a"], ["AppDomain-com.ab"]),
+        );
+        assert!(s.domain_selected("AppDomain-com.a"));
+        assert!(!s.domain_selected("AppDomain-com.ab"));
+        assert!(s.domain_selected("AppDomainPlugin-com.a.widget"));
+        assert!(!s.domain_selected("AppDomainPlugin-com.ab.widget"));
+        assert!(!s.domain_selected("AppDomainPlugin-com.abc.widget"));
+        assert!(s.domain_selected("AppDomainGroup-group.com.a"));
+        assert!(s.domain_selected("AppDomainGroup-ABCDE12345.groups.com.a"));
+        assert!(s.domain_selected("AppDomainGroup-group.shared"));
+        assert!(!s.domain_selected("AppDomainGroup-group.other"));
+        assert!(!s.domain_selected("HomeDomain"));
 
         let rs = vec![
             rec("AppDomain-com.a", "Documents/x.jpg", FileKind::File),

@@ -4,19 +4,18 @@
 //! [`KeychainItem`], decrypted when the class key is available, otherwise listed with its
 //! class from the clear blob header and the reason it was not decrypted.
 
-pub mod apps;
 pub mod blob;
 pub mod der;
 pub mod export;
 pub mod item;
 pub mod restore;
 
-pub use apps::app_for_access_group;
 pub use export::{PersistentRef, PersistentRefKind};
 pub use item::{KeychainItem, ReasonCode, Secret};
 pub use restore::{restore_for, Restore, RestoreSummary};
 
 use crate::crypto::ClassKeys;
+use crate::ownership::Ownership;
 use std::collections::BTreeMap;
 
 /// Errors that make the whole keychain file unreadable (item-level problems never do).
@@ -108,13 +107,13 @@ impl KeychainReport {
         Some(norm == hex::encode(keybag_uuid))
     }
 
-    /// Fill each item's `app` from its access group (see [`app_for_access_group`]).
-    pub fn attribute_apps(&mut self, apps: &[(String, Vec<String>)]) {
+    /// Fill each item's `app` from its access group ([`Ownership::access_group_owner`]).
+    pub fn attribute_apps(&mut self, owners: &Ownership) {
         for it in &mut self.items {
             it.app = it
                 .access_group
                 .as_deref()
-                .and_then(|g| app_for_access_group(g, apps));
+                .and_then(|g| owners.access_group_owner(g));
         }
     }
 

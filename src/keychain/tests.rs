@@ -442,8 +442,8 @@ fn seal_v3_round_trips_and_generation_bits_are_masked() {
             "class attribute \"inet\" disagrees with the table \"genp\"",
         ]
     );
-    let apps = vec![("com.example.app".to_owned(), vec![])];
-    r.attribute_apps(&apps);
+    let own = crate::ownership::Ownership::new(&[], &[], ["com.example.app"], []);
+    r.attribute_apps(&own);
     assert_eq!(r.items[0].app.as_deref(), Some("com.example.app"));
 }
 
@@ -887,10 +887,10 @@ fn hv20_real_keychain_end_to_end() {
     assert_eq!(key.application_label_hex.as_deref(), Some("534753616c74")); // "SGSalt"
     assert_eq!(key.key_class, Some(0));
     let mut r = r;
-    r.attribute_apps(&[]);
+    r.attribute_apps(&crate::ownership::Ownership::default());
     assert!(r
         .items
         .iter()
         .filter(|i| i.decryptable)
-        .all(|i| i.app.as_deref() == Some(apps::SYSTEM_OWNER)));
+        .all(|i| i.app.as_deref() == Some(crate::ownership::SYSTEM_OWNER)));
 }

@@ -1,6 +1,5 @@
 //! Evaluate a policy against what scan, the keychain audit and the canary search found.
 
-use super::apps::Owners;
 use super::canary::{FileSearch, Unsearched};
 use super::model::*;
 use super::report::*;
@@ -10,6 +9,7 @@ use crate::audit::model::{FileReport, FileStatus, ScanReport, ToolInfo};
 use crate::audit::{Finding, Severity};
 use crate::index::FileKind;
 use crate::keychain::{KeychainItem, ReasonCode};
+use crate::ownership::Ownership;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Most findings listed for one expectation (the rest are counted in its note).
@@ -30,7 +30,7 @@ pub enum KeychainEvidence<'a> {
 pub struct Evidence<'a> {
     pub scan: &'a ScanReport,
     /// Which app owns which domain and keychain owner id.
-    pub owners: &'a Owners,
+    pub owners: &'a Ownership,
     pub keychain: KeychainEvidence<'a>,
     /// File canary search (None when no canary searches files).
     pub files: Option<&'a FileSearch>,
@@ -194,9 +194,13 @@ fn item_loc(it: &KeychainItem, canaries: Option<&CanarySet>) -> Location {
     }
 }
 
-/// Does the item belong to `app` (directly, or through an extension or app group)?
-fn owned_by(it: &KeychainItem, app: &str, owners: &Owners) -> bool {
-    it.app.as_deref().is_some_and(|a| owners.host(a) == app)
+/// Does the item belong to `app` (directly, or through an extension or app group)? Its
+/// access group is attributed with the check's ownership (which knows the policy's apps).
+pub(super) fn owned_by(it: &KeychainItem, app: &str, owners: &Ownership) -> bool {
+    it.access_group
+        .as_deref()
+        .and_then(|g| owners.access_group_owner(g))
+        .is_some_and(|a| a == app)
 }
 
 fn backup_part(policy: &Policy, scan: &ScanReport, out: &mut Out) {
@@ -305,7 +309,7 @@ pub fn candidates<'a>(
     items: &'a [KeychainItem],
     app: &'a str,
     sel: &'a KeychainSelector,
-    owners: &'a Owners,
+    owners: &'a Ownership,
 ) -> impl Iterator<Item = &'a KeychainItem> + 'a {
     items.iter().filter(move |it| {
         it.decryptable

@@ -3,12 +3,12 @@
 //! Every expectation written holds for that backup (a test checks `check` passes on it);
 //! suggestions that would not hold are written as comments for the user to tighten.
 
-use super::apps::Owners;
 use super::model::KeychainSelector;
 use crate::audit::keychain::KeychainAudit;
 use crate::audit::model::{FileReport, FileStatus, ScanReport};
 use crate::index::FileKind;
 use crate::keychain::{KeychainItem, ReasonCode};
+use crate::ownership::Ownership;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -71,7 +71,7 @@ fn app_section(
     bundle: &str,
     files: &[&FileReport],
     keychain: Option<&KeychainAudit>,
-    owners: &Owners,
+    owners: &Ownership,
     encrypted: bool,
 ) {
     let mut classes: BTreeMap<String, u64> = BTreeMap::new();
@@ -144,7 +144,7 @@ fn app_section(
         let mine: Vec<&KeychainItem> = k
             .items
             .iter()
-            .filter(|it| it.app.as_deref().is_some_and(|a| owners.host(a) == bundle))
+            .filter(|it| super::eval::owned_by(it, bundle, owners))
             .collect();
         let mut seen: Vec<KeychainSelector> = Vec::new();
         for it in mine.iter().filter(|it| it.decryptable) {
@@ -204,7 +204,7 @@ fn app_section(
 }
 
 /// Write a starting policy for the backup `scan` describes (and its readable keychain).
-pub fn generate(scan: &ScanReport, keychain: Option<&KeychainAudit>, owners: &Owners) -> String {
+pub fn generate(scan: &ScanReport, keychain: Option<&KeychainAudit>, owners: &Ownership) -> String {
     let b = &scan.backup;
     let encrypted =
         b.encryption.declared == Some(true) || b.encryption.index_encrypted == Some(true);

@@ -5,7 +5,6 @@
 //! contents) and evaluates every expectation into a [`CheckReport`]; [`init::generate`]
 //! writes a starting policy from what a backup shows.
 
-pub mod apps;
 pub mod canary;
 pub mod eval;
 pub mod file;
@@ -19,23 +18,19 @@ pub use model::Policy;
 pub use report::{CheckReport, ExpectationResult, Location, PolicyFinding, Status, CHECK_SCHEMA};
 
 use crate::audit::scan::{scan, ScanOptions};
+use crate::ownership::{may_belong_to, Ownership};
 use crate::session::Session;
 use crate::Error;
 use eval::{Evidence, KeychainEvidence};
 use std::collections::HashSet;
 
-/// App ownership for a scanned backup (Manifest.plist apps, `extra` ids, index domains).
+/// App ownership for a scanned backup (its app lists, `extra` ids, the index's domains).
 pub fn owners_of<'a>(
     s: &Session,
     report: &crate::audit::ScanReport,
     extra: impl IntoIterator<Item = &'a str>,
-) -> apps::Owners {
-    let manifest: &[crate::backup::AppInfo] = s
-        .backup
-        .manifest
-        .as_ref()
-        .map_or(&[], |m| m.applications.as_slice());
-    apps::Owners::new(manifest, extra, report.domains.iter().map(String::as_str))
+) -> Ownership {
+    Ownership::of_backup(&s.backup, extra, report.domains.iter().map(String::as_str))
 }
 
 /// Check `policy` against an opened (and, when needed, unlocked) backup.
@@ -51,7 +46,7 @@ pub fn check(s: &Session, policy: &Policy) -> Result<CheckReport, Error> {
         .as_ref()
         .map_or(&[], |m| m.applications.as_slice());
     let ids: Vec<&str> = policy.apps.iter().map(|a| a.bundle_id.as_str()).collect();
-    let keep = |f: &crate::audit::FileReport| apps::may_belong_to(&f.domain, &ids, manifest);
+    let keep = |f: &crate::audit::FileReport| may_belong_to(&f.domain, &ids, manifest);
     let report = scan(
         s,
         &ScanOptions {

@@ -1,8 +1,8 @@
 //! A compiled policy: expectations with their place in the policy file.
 
 use crate::audit::Severity;
-use crate::keychain::apps::strip_team_id;
 use crate::keychain::KeychainItem;
+use crate::ownership::strip_team_id;
 use std::path::PathBuf;
 
 /// Where an expectation is written in the policy file (1-based).
