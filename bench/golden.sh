@@ -13,12 +13,16 @@ mkdir -p "$OUT"; OUT=$(realpath "$OUT")
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 VERSION=$("$BIN" --version | awk '{print $2}')
 
+norm() { # files...: the tool version and this machine's paths made neutral
+  sed -i -e "s#$TMP#<TMP>#g" -e "s#\"version\": *\"$VERSION\"#\"version\":\"<V>\"#g" \
+    -e "s#$ROOT#<ROOT>#g" -e "s#$SHARED#<SHARED>#g" "$@"
+}
+
 run() { # name, args...
   local name=$1; shift
   (cd "$TMP" && "$BIN" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null)
   echo $? >"$OUT/$name.rc"
-  sed -i -e "s#$TMP#<TMP>#g" -e "s#\"version\": *\"$VERSION\"#\"version\":\"<V>\"#g" \
-    -e "s#$ROOT#<ROOT>#g" -e "s#$SHARED#<SHARED>#g" "$OUT/$name.out" "$OUT/$name.err"
+  norm "$OUT/$name.out" "$OUT/$name.err"
 }
 
 backup() { # name, dir, creds...
@@ -33,7 +37,7 @@ backup() { # name, dir, creds...
   run "$n.keychain" keychain "$d" "$@"
   run "$n.keychain.json" keychain "$d" "$@" --format json
   run "$n.policy" policy init "$d" "$@" -o "$TMP/$n.toml"
-  cp "$TMP/$n.toml" "$OUT/$n.policy.toml" 2>/dev/null
+  cp "$TMP/$n.toml" "$OUT/$n.policy.toml" 2>/dev/null && norm "$OUT/$n.policy.toml"
   for f in table json sarif junit; do
     run "$n.check.$f" check "$d" "$@" --policy "$TMP/$n.toml" --format $f
   done
