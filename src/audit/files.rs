@@ -20,6 +20,8 @@ pub(super) struct FileCtx<'a> {
     /// class → WRAP of the keybag class record.
     pub(super) class_wrap: HashMap<u32, u32>,
     pub(super) check_fileid: bool,
+    /// Does the backup declare itself encrypted (a row without a key is then a finding)?
+    pub(super) encrypted_backup: bool,
     pub(super) deep: bool,
     /// With `deep`: hash each payload's content (SHA-256).
     pub(super) deep_hash: bool,
@@ -42,7 +44,6 @@ pub(super) fn file_report(
     ctx: &FileCtx<'_>,
     rec: FileRecord,
     payload: Option<usize>,
-    encrypted_backup: bool,
 ) -> FileReport {
     let mut findings = Vec::new();
     let loc = || Location::file(&rec.domain, &rec.relative_path);
@@ -80,7 +81,8 @@ pub(super) fn file_report(
                 )
                 .at(loc()),
             );
-        } else if rec.encryption_key.is_none() && encrypted_backup && rec.size.unwrap_or(0) > 0 {
+        } else if rec.encryption_key.is_none() && ctx.encrypted_backup && rec.size.unwrap_or(0) > 0
+        {
             findings.push(
                 Finding::new(
                     &R::FILE_NOT_ENCRYPTED,
@@ -337,6 +339,7 @@ mod tests {
             keys,
             class_wrap: HashMap::from([(3, 2), (9, 3)]),
             check_fileid: false,
+            encrypted_backup: true,
             deep: false,
             deep_hash: false,
             deep_done: AtomicU64::new(0),
@@ -362,7 +365,7 @@ mod tests {
 
     /// (rule, message) of each finding but the missing payload's (no payload is listed).
     fn said(ctx: &FileCtx<'_>, r: FileRecord) -> Vec<(&'static str, String)> {
-        file_report(ctx, r, None, true)
+        file_report(ctx, r, None)
             .findings
             .into_iter()
             .filter(|f| f.rule != R::FILE_MISSING.id)

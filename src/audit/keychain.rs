@@ -362,7 +362,7 @@ pub fn item_location(it: &KeychainItem) -> String {
 }
 
 /// Add the keychain summary (totals and per app) to a scan report.
-pub fn attach(report: &mut ScanReport, kc: Result<Option<KeychainAudit>, Error>) {
+pub fn attach(report: &mut ScanReport, kc: &Result<Option<KeychainAudit>, Error>) {
     match kc {
         Ok(None) => {}
         Ok(Some(a)) => {
@@ -383,7 +383,7 @@ pub fn attach(report: &mut ScanReport, kc: Result<Option<KeychainAudit>, Error>)
                     app.keychain = Some(k.clone());
                 }
             }
-            report.findings.extend(a.findings);
+            report.findings.extend(a.findings.iter().cloned());
         }
         Err(e) => {
             report.keychain = Some(KeychainSummary {

@@ -4,14 +4,15 @@ use super::apps::{manifest_apps, DomainFold};
 use super::checks::{backup_part, keybag_part};
 use super::files::{file_report, FileCtx};
 use super::finding::rules as R;
+use super::keychain::KeychainAudit;
 use super::model::*;
 use super::{Finding, Location, Severity};
-use crate::backup::FileId;
-use crate::index::{FileKind, FileRecord};
+use crate::backup::{ContentScan, FileId};
+use crate::index::{FileKind, FileRecord, Index};
 use crate::session::Session;
 use crate::Error;
 use rayon::prelude::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What to do beyond the default scan.
@@ -35,6 +36,9 @@ pub struct ScanOptions<'a> {
     /// (A report's `app` is not set yet when it is offered: domains are attributed to apps
     /// once every domain of the index is known.)
     pub keep_file: Option<&'a (dyn Fn(&FileReport) -> bool + Sync)>,
+    /// Hand back the index rows this accepts ([`Scanned::rows`]), so that a caller that
+    /// needs rows (the canary search of `check`) does not read the index again.
+    pub keep_row: Option<&'a (dyn Fn(&FileRecord) -> bool + Sync)>,
 }
 
 /// Index rows turned into file reports per parallel batch (rows are streamed from the
@@ -49,42 +53,104 @@ const REPORT_BATCH: usize = if cfg!(test) { 7 } else { 8192 };
 /// peaked at 1.4 GB).
 const DEEP_BATCH: usize = if cfg!(test) { 40 } else { 65_536 };
 
+/// What a scan read beside its report, for the commands that build on it (`check`,
+/// `policy init`): with it none of them reads the index or decrypts the keychain again.
+pub struct Scanned {
+    pub report: ScanReport,
+    /// The index rows [`ScanOptions::keep_row`] accepted, in index order.
+    pub rows: Vec<FileRecord>,
+    /// The keychain audit, as its summary in `report` was made from it; `None` when it was
+    /// not run (no readable index: none, or encrypted and locked).
+    pub keychain: Option<Result<Option<KeychainAudit>, Error>>,
+}
+
 /// Scan an opened (and possibly unlocked) backup.
 pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
+    Ok(scan_all(s, opts)?.report)
+}
+
+/// Scan an opened (and possibly unlocked) backup, and hand back what was read with the
+/// report (see [`Scanned`]).
+pub fn scan_all(s: &Session, opts: &ScanOptions<'_>) -> Result<Scanned, Error> {
     let mut findings = Vec::new();
     let mut backup = backup_part(s, &mut findings);
     let keybag = keybag_part(s, &mut findings);
-    let mut report = ScanReport {
-        schema: SCAN_SCHEMA,
-        tool: ToolInfo::default(),
-        backup: BackupSummary::default(),
-        keybag,
-        index_read: false,
-        apps: Vec::new(),
-        files: Vec::new(),
-        orphans: Vec::new(),
-        findings: Vec::new(),
-        summary: Summary::default(),
+    let mut scanned = Scanned {
+        report: ScanReport {
+            schema: SCAN_SCHEMA,
+            tool: ToolInfo::default(),
+            backup: BackupSummary::default(),
+            keybag,
+            index_read: false,
+            apps: Vec::new(),
+            files: Vec::new(),
+            orphans: Vec::new(),
+            findings: Vec::new(),
+            summary: Summary::default(),
+            keychain: None,
+            per_file: PerFileTotals::default(),
+            domains: Default::default(),
+        },
+        rows: Vec::new(),
         keychain: None,
-        per_file: PerFileTotals::default(),
-        domains: Default::default(),
     };
-    if opts.info_only {
+    if !opts.info_only {
+        // The index is opened first (errors about it come first); its rows are streamed below.
+        let index = s.index()?;
+        // No size is read with the listing: a payload's size comes from the one open or
+        // `fstatat` its row makes.
+        let on_disk = s.listing()?;
+        unexpected_files(s, on_disk, &mut findings);
+        for n in s.notes.borrow().iter() {
+            findings
+                .push(Finding::new(&R::BACKUP_NOTE, n.clone()).at(Location::backup("Manifest.db")));
+        }
+        match index {
+            None if s.index_is_ciphertext() => {
+                findings.push(Finding::new(
+                    &R::BACKUP_INDEX_LOCKED,
+                    format!(
+                        "Manifest.db is encrypted and no password was given: files and apps' contents cannot be listed ({} payload files on disk)",
+                        on_disk.files.len()
+                    ),
+                ).at(Location::backup("Manifest.db")));
+            }
+            // No index at all (its absence is a finding of the backup part).
+            None => {
+                findings.push(Finding::new(
+                    &R::BACKUP_NOTE,
+                    format!(
+                        "without an index, the {} payload files on disk cannot be attributed to files or apps",
+                        on_disk.files.len()
+                    ),
+                ));
+            }
+            Some(index) => {
+                let mut read = IndexScan {
+                    s,
+                    opts,
+                    on_disk,
+                    backup: &mut backup,
+                    findings: &mut findings,
+                };
+                read.run(index, &mut scanned)?;
+            }
+        }
+    }
+    let report = &mut scanned.report;
+    if !report.index_read {
         let own = crate::ownership::Ownership::of_backup(&s.backup, [], []);
         report.apps = manifest_apps(s, &own).into_values().collect();
-        report.summary.apps = report.apps.len() as u64;
-        report.backup = backup;
-        report.findings = findings;
-        finish_summary(&mut report);
-        return Ok(report);
     }
+    report.backup = backup;
+    report.findings = findings;
+    finish_summary(report);
+    Ok(scanned)
+}
 
-    // The index is opened first (errors about it come first); its rows are streamed below.
-    let index = s.index()?;
-    // No size is read with the listing: a payload's size comes from the one open or
-    // `fstatat` its row makes.
-    let scan_disk = s.listing()?;
-    for o in &scan_disk.other {
+/// A finding for each entry of the backup folder that is not part of a backup.
+fn unexpected_files(s: &Session, on_disk: &ContentScan, findings: &mut Vec<Finding>) {
+    for o in &on_disk.other {
         let rel = o
             .path
             .strip_prefix(&s.backup.root)
@@ -99,213 +165,245 @@ pub fn scan(s: &Session, opts: &ScanOptions<'_>) -> Result<ScanReport, Error> {
             .at(Location::backup(rel)),
         );
     }
-    let on_disk = scan_disk;
-    // The bytes `deep` will read, for its progress bar only (rows come in batches, so their
-    // recorded sizes are not known up front): one `fstatat` per payload, in parallel.
-    let deep_total: u64 = if opts.deep && opts.deep_progress.is_some() {
-        on_disk
-            .files
-            .par_iter()
-            .map(|c| on_disk.len(c).unwrap_or(0))
-            .sum()
-    } else {
-        0
-    };
-    for n in s.notes.borrow().iter() {
-        findings.push(Finding::new(&R::BACKUP_NOTE, n.clone()).at(Location::backup("Manifest.db")));
+}
+
+/// The part of a scan that reads the index: every row reported, the apps, the orphans,
+/// the payloads' encryption and the keychain.
+struct IndexScan<'a, 'o> {
+    s: &'a Session,
+    opts: &'a ScanOptions<'o>,
+    on_disk: &'a ContentScan,
+    backup: &'a mut BackupSummary,
+    findings: &'a mut Vec<Finding>,
+}
+
+/// What streaming the index's rows gave.
+struct Streamed {
+    fold: Fold,
+    /// The file reports kept (see [`ScanOptions::keep_file`]).
+    kept: Vec<FileReport>,
+    /// The rows kept for the keychain audit.
+    kc_rows: super::keychain::KeychainRows,
+    /// The rows kept for the caller (see [`ScanOptions::keep_row`]).
+    rows: Vec<FileRecord>,
+    domains: DomainFold,
+}
+
+impl<'a> IndexScan<'a, '_> {
+    fn run(&mut self, index: Index, out: &mut Scanned) -> Result<(), Error> {
+        let (s, opts, on_disk) = (self.s, self.opts, self.on_disk);
+        let report = &mut out.report;
+        report.index_read = true;
+        let ctx = self.file_ctx();
+        let mut st = self.stream(&index, &ctx, &mut report.summary)?;
+        drop(index);
+        let attributed = st.domains.attribute(s);
+        let mut kept = st.kept;
+        kept.par_iter_mut().for_each(|f| {
+            f.app = attributed.owners.get(&f.domain).cloned().flatten();
+        });
+        report.domains = attributed.domains;
+        report.apps = attributed.apps.into_values().collect();
+        report.per_file = std::mem::take(&mut st.fold.per_file);
+        report.orphans = orphans(on_disk, &st.fold.listed, self.findings);
+        self.encryption(&st.fold);
+        if opts.deep {
+            report.summary.deep = Some(DeepSummary {
+                verified: st.fold.deep_verified,
+                failed: st.fold.deep_failed,
+                hashed: !opts.deep_no_hash,
+                bytes: ctx.deep_done.load(Ordering::Relaxed),
+            });
+        }
+        report.files = kept;
+        out.rows = st.rows;
+        if !s.is_encrypted() || s.class_keys.is_some() {
+            let kc = super::keychain::audit(s, st.kc_rows.rows());
+            super::keychain::attach(report, &kc);
+            self.findings.append(&mut report.findings);
+            out.keychain = Some(kc);
+        }
+        Ok(())
     }
-    match index {
-        None if s.index_is_ciphertext() => {
-            findings.push(Finding::new(
-                &R::BACKUP_INDEX_LOCKED,
-                format!(
-                    "Manifest.db is encrypted and no password was given: files and apps' contents cannot be listed ({} payload files on disk)",
-                    on_disk.files.len()
-                ),
-            ).at(Location::backup("Manifest.db")));
-            report.summary.orphans = 0;
-        }
-        // No index at all (its absence is a finding of the backup part).
-        None => {
-            findings.push(Finding::new(
-                &R::BACKUP_NOTE,
-                format!(
-                    "without an index, the {} payload files on disk cannot be attributed to files or apps",
-                    on_disk.files.len()
-                ),
-            ));
-            report.summary.orphans = 0;
-        }
-        Some(index) => {
-            report.index_read = true;
-            let encrypted_backup = backup.encryption.declared == Some(true);
-            let class_wrap: HashMap<u32, u32> = s
+
+    /// The context the parallel workers share.
+    fn file_ctx(&self) -> FileCtx<'a> {
+        let (s, opts, on_disk) = (self.s, self.opts, self.on_disk);
+        // The bytes `deep` will read, for its progress bar only (rows come in batches, so
+        // their recorded sizes are not known up front): one `fstatat` per payload, in
+        // parallel.
+        let deep_total: u64 = if opts.deep && opts.deep_progress.is_some() {
+            on_disk
+                .files
+                .par_iter()
+                .map(|c| on_disk.len(c).unwrap_or(0))
+                .sum()
+        } else {
+            0
+        };
+        FileCtx {
+            listing: on_disk,
+            keys: s.class_keys.as_ref(),
+            class_wrap: s
                 .keybag
                 .as_ref()
                 .map(|k| k.classes.iter().map(|c| (c.class(), c.wrap)).collect())
-                .unwrap_or_default();
-            let ctx = FileCtx {
-                listing: on_disk,
-                keys: s.class_keys.as_ref(),
-                class_wrap,
-                check_fileid: true,
-                deep: opts.deep,
-                deep_hash: !opts.deep_no_hash,
-                deep_done: AtomicU64::new(0),
-                deep_total,
-                deep_progress: opts.deep_progress,
-            };
-            // Rows stream from the index into reports, a batch at a time (in parallel, in
-            // index order); each batch is folded into the totals and kept only when the
-            // caller wants every file's report. The keychain audit keeps the rows it needs.
-            let mut fold = Fold {
-                listed: vec![false; on_disk.files.len()],
+                .unwrap_or_default(),
+            check_fileid: true,
+            encrypted_backup: self.backup.encryption.declared == Some(true),
+            deep: opts.deep,
+            deep_hash: !opts.deep_no_hash,
+            deep_done: AtomicU64::new(0),
+            deep_total,
+            deep_progress: opts.deep_progress,
+        }
+    }
+
+    /// Stream the rows from the index into reports, a batch at a time (in parallel, in
+    /// index order); each batch is folded into the totals and kept only when the caller
+    /// wants every file's report. The keychain audit and the caller keep the rows they need.
+    fn stream(
+        &mut self,
+        index: &Index,
+        ctx: &FileCtx<'_>,
+        summary: &mut Summary,
+    ) -> Result<Streamed, Error> {
+        let opts = self.opts;
+        let mut st = Streamed {
+            fold: Fold {
+                listed: vec![false; self.on_disk.files.len()],
                 ..Fold::default()
-            };
-            let mut kept: Vec<FileReport> = Vec::new();
-            let mut kc_rows = super::keychain::KeychainRows::default();
+            },
+            kept: Vec::new(),
+            kc_rows: Default::default(),
+            rows: Vec::new(),
             // Rows are counted per domain; domains are attributed to apps once all are known.
-            let mut domains = DomainFold::default();
-            let batch_rows = if opts.deep { DEEP_BATCH } else { REPORT_BATCH };
-            let mut batch: Vec<(FileRecord, u32)> = Vec::with_capacity(batch_rows.min(1 << 24));
-            let mut run = |batch: &mut Vec<(FileRecord, u32)>,
-                           fold: &mut Fold,
-                           domains: &mut DomainFold,
-                           findings: &mut Vec<Finding>| {
-                // The payload each row's fileID names, whatever the row's kind.
-                let payloads: Vec<Option<usize>> = batch
-                    .par_iter()
-                    .map(|(r, _)| {
-                        FileId::parse_bytes(&r.file_id).and_then(|id| ctx.listing.find(&id))
-                    })
-                    .collect();
-                let report_of = |((r, domain), payload): Job| {
-                    let key = path_key(&r.domain, &r.relative_path);
-                    (
-                        file_report(&ctx, r, payload, encrypted_backup),
-                        (key, payload, domain),
-                    )
-                };
-                let (reports, keys): (Vec<FileReport>, Vec<RowKeys>) = if opts.deep {
-                    // The batch is moved (its buffer freed as it is taken) rather than drained.
-                    let jobs = std::mem::take(batch).into_iter().zip(payloads);
-                    deep_in_order(jobs, &report_of).unzip()
-                } else {
-                    batch
-                        .par_drain(..)
-                        .zip(payloads.into_par_iter())
-                        .map(report_of)
-                        .unzip()
-                };
-                for (f, &(key, payload, domain)) in reports.iter().zip(&keys) {
-                    fold.add(f, key, payload, findings, &mut report.summary);
-                    domains.add(domain, f);
+            domains: DomainFold::default(),
+        };
+        let findings = &mut *self.findings;
+        let batch_rows = if opts.deep { DEEP_BATCH } else { REPORT_BATCH };
+        let mut batch: Vec<(FileRecord, u32)> = Vec::with_capacity(batch_rows.min(1 << 24));
+        let mut run = |batch: &mut Vec<(FileRecord, u32)>, st: &mut Streamed| {
+            let reports = report_batch(ctx, opts.deep, batch);
+            for (f, &(key, payload, domain)) in reports.0.iter().zip(&reports.1) {
+                st.fold.add(f, key, payload, findings, summary);
+                st.domains.add(domain, f);
+            }
+            if !opts.summary_only {
+                let reports = reports.0;
+                match opts.keep_file {
+                    Some(keep) => st.kept.extend(reports.into_iter().filter(|f| keep(f))),
+                    None if st.kept.is_empty() => st.kept = reports,
+                    None => st.kept.extend(reports),
                 }
-                if !opts.summary_only {
-                    match opts.keep_file {
-                        Some(keep) => kept.extend(reports.into_iter().filter(|f| keep(f))),
-                        None if kept.is_empty() => kept = reports,
-                        None => kept.extend(reports),
-                    }
-                }
-            };
-            index.for_each_record(|r| {
-                kc_rows.observe(&r);
-                let domain = domains.id(&r.domain);
-                batch.push((r, domain));
-                if batch.len() >= batch_rows {
-                    run(&mut batch, &mut fold, &mut domains, &mut findings);
-                }
-            })?;
-            run(&mut batch, &mut fold, &mut domains, &mut findings);
-            drop(index);
-            let attributed = domains.attribute(s);
-            kept.par_iter_mut().for_each(|f| {
-                f.app = attributed.owners.get(&f.domain).cloned().flatten();
-            });
-            report.domains = attributed.domains;
-            report.apps = attributed.apps.into_values().collect();
-            report.per_file = fold.per_file;
-            // A payload no row names (where both layouts hold a file ID, the row marks the
-            // first of them, which stands for both).
-            // A size that cannot be read (the payload went away or changed kind since the
-            // listing) is reported as 0 bytes with a finding saying why, never silently.
-            for c in on_disk
-                .files
-                .iter()
-                .filter(|c| on_disk.find(&c.id).is_none_or(|i| !fold.listed[i]))
-            {
-                let path = on_disk.path(c).display().to_string();
-                let file_id = c.file_id().to_string();
-                let (bytes, size) = match on_disk.len(c) {
-                    Ok(n) => (n, format!("{n} bytes")),
-                    Err(e) => {
-                        findings.push(
-                            Finding::new(
-                                &R::FILE_UNREADABLE,
-                                format!("cannot read the size of the orphan payload: {e}"),
-                            )
-                            .at(Location::payload(&file_id, &path)),
-                        );
-                        (0, "size unknown".to_string())
-                    }
-                };
+            }
+        };
+        index.for_each_record(|r| {
+            st.kc_rows.observe(&r);
+            if opts.keep_row.is_some_and(|keep| keep(&r)) {
+                st.rows.push(r.clone());
+            }
+            let domain = st.domains.id(&r.domain);
+            batch.push((r, domain));
+            if batch.len() >= batch_rows {
+                run(&mut batch, &mut st);
+            }
+        })?;
+        run(&mut batch, &mut st);
+        Ok(st)
+    }
+
+    /// Whether the payloads are encrypted, against what the backup declares.
+    fn encryption(&mut self, fold: &Fold) {
+        let enc = &mut self.backup.encryption;
+        enc.payloads_encrypted = if fold.any_file {
+            Some(fold.any_encrypted && fold.stored_plain == 0)
+        } else {
+            None
+        };
+        if fold.stored_plain > 0 {
+            self.findings.push(Finding::new(
+                &R::BACKUP_ENCRYPTION_MISMATCH,
+                format!("{} payloads are plaintext although their rows carry EncryptionKeys: a decrypted copy of an encrypted backup", fold.stored_plain),
+            ));
+        }
+        if enc.declared == Some(false) && enc.payloads_encrypted == Some(true) {
+            self.findings.push(Finding::new(
+                &R::BACKUP_ENCRYPTION_MISMATCH,
+                "IsEncrypted is false but index rows carry EncryptionKeys",
+            ));
+        }
+    }
+}
+
+/// The reports of a batch of rows (emptied), in row order, with what the fold needs of each.
+fn report_batch(
+    ctx: &FileCtx<'_>,
+    deep: bool,
+    batch: &mut Vec<(FileRecord, u32)>,
+) -> (Vec<FileReport>, Vec<RowKeys>) {
+    // The payload each row's fileID names, whatever the row's kind.
+    let payloads: Vec<Option<usize>> = batch
+        .par_iter()
+        .map(|(r, _)| FileId::parse_bytes(&r.file_id).and_then(|id| ctx.listing.find(&id)))
+        .collect();
+    let report_of = |((r, domain), payload): Job| {
+        let key = path_key(&r.domain, &r.relative_path);
+        (file_report(ctx, r, payload), (key, payload, domain))
+    };
+    if deep {
+        // The batch is moved (its buffer freed as it is taken) rather than drained.
+        let jobs = std::mem::take(batch).into_iter().zip(payloads);
+        deep_in_order(jobs, &report_of).unzip()
+    } else {
+        batch
+            .par_drain(..)
+            .zip(payloads.into_par_iter())
+            .map(report_of)
+            .unzip()
+    }
+}
+
+/// The payloads no row names (where both layouts hold a file ID, the row marks the first
+/// of them, which stands for both), each with a finding. A size that cannot be read (the
+/// payload went away or changed kind since the listing) is reported as 0 bytes with a
+/// finding saying why, never silently.
+fn orphans(on_disk: &ContentScan, listed: &[bool], findings: &mut Vec<Finding>) -> Vec<Orphan> {
+    let mut out = Vec::new();
+    for c in on_disk
+        .files
+        .iter()
+        .filter(|c| on_disk.find(&c.id).is_none_or(|i| !listed[i]))
+    {
+        let path = on_disk.path(c).display().to_string();
+        let file_id = c.file_id().to_string();
+        let (bytes, size) = match on_disk.len(c) {
+            Ok(n) => (n, format!("{n} bytes")),
+            Err(e) => {
                 findings.push(
                     Finding::new(
-                        &R::FILE_ORPHAN,
-                        format!("payload {file_id} ({size}) is not in the index"),
+                        &R::FILE_UNREADABLE,
+                        format!("cannot read the size of the orphan payload: {e}"),
                     )
                     .at(Location::payload(&file_id, &path)),
                 );
-                report.orphans.push(Orphan {
-                    file_id,
-                    path,
-                    bytes,
-                });
+                (0, "size unknown".to_string())
             }
-            backup.encryption.payloads_encrypted = if fold.any_file {
-                Some(fold.any_encrypted && fold.stored_plain == 0)
-            } else {
-                None
-            };
-            if fold.stored_plain > 0 {
-                findings.push(Finding::new(
-                    &R::BACKUP_ENCRYPTION_MISMATCH,
-                    format!("{} payloads are plaintext although their rows carry EncryptionKeys: a decrypted copy of an encrypted backup", fold.stored_plain),
-                ));
-            }
-            if backup.encryption.declared == Some(false)
-                && backup.encryption.payloads_encrypted == Some(true)
-            {
-                findings.push(Finding::new(
-                    &R::BACKUP_ENCRYPTION_MISMATCH,
-                    "IsEncrypted is false but index rows carry EncryptionKeys",
-                ));
-            }
-            if opts.deep {
-                report.summary.deep = Some(DeepSummary {
-                    verified: fold.deep_verified,
-                    failed: fold.deep_failed,
-                    hashed: !opts.deep_no_hash,
-                    bytes: ctx.deep_done.load(Ordering::Relaxed),
-                });
-            }
-            report.files = kept;
-            if !s.is_encrypted() || s.class_keys.is_some() {
-                let kc = super::keychain::audit(s, kc_rows.rows());
-                super::keychain::attach(&mut report, kc);
-                findings.append(&mut report.findings);
-            }
-        }
+        };
+        findings.push(
+            Finding::new(
+                &R::FILE_ORPHAN,
+                format!("payload {file_id} ({size}) is not in the index"),
+            )
+            .at(Location::payload(&file_id, &path)),
+        );
+        out.push(Orphan {
+            file_id,
+            path,
+            bytes,
+        });
     }
-    if !report.index_read {
-        let own = crate::ownership::Ownership::of_backup(&s.backup, [], []);
-        report.apps = manifest_apps(s, &own).into_values().collect();
-    }
-    report.backup = backup;
-    report.findings = findings;
-    finish_summary(&mut report);
-    Ok(report)
+    out
 }
 
 /// Totals of the file reports, folded in index order as the reports are made.

@@ -4,7 +4,6 @@ use super::credentials::CredentialArgs;
 use super::open::{open, Needs};
 use super::output;
 use super::Outcome;
-use auditor::audit::scan::{scan, ScanOptions};
 use auditor::session::locate;
 use auditor::{Error, ExitCode};
 use std::path::PathBuf;
@@ -41,21 +40,13 @@ pub fn run(a: PolicyArgs) -> Outcome {
 fn init(a: InitArgs) -> Outcome {
     let path = locate(&a.backup)?;
     let session = open(&path, &a.credentials, Needs::KEYS)?;
-    let report = scan(&session, &ScanOptions::default())?;
-    let rows = auditor::audit::keychain::pick_rows(&session, |_| false)?
-        .map(|(rows, _)| rows)
-        .unwrap_or_default();
-    let keychain = match auditor::audit::keychain::audit(&session, rows.rows()) {
-        Ok(k) => k,
-        Err(e) => {
-            output::warn(format_args!(
-                "the keychain cannot be read ({e}); no keychain expectations written"
-            ));
-            None
-        }
-    };
-    let owners = auditor::policy::owners_of(&session, &report, []);
-    let text = auditor::policy::init::generate(&report, keychain.as_ref(), &owners);
+    let started = auditor::policy::init::start(&session)?;
+    if let Some(e) = &started.keychain_error {
+        output::warn(format_args!(
+            "the keychain cannot be read ({e}); no keychain expectations written"
+        ));
+    }
+    let text = started.text;
     if let Some(p) = &a.output {
         if p.exists() {
             return Err(Error::Usage(format!(

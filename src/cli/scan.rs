@@ -67,6 +67,7 @@ pub fn run_scan(a: ScanArgs) -> Outcome {
         // The table lists files only with --files: the rest needs only the totals.
         summary_only: matches!(a.report.format, ReportFormat::Table) && !a.files,
         keep_file: None,
+        keep_row: None,
     };
     let mut r = scan(&session, &opts)?;
     bar.finish_and_clear();

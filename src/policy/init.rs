@@ -6,9 +6,12 @@
 use super::model::KeychainSelector;
 use crate::audit::keychain::KeychainAudit;
 use crate::audit::model::{FileReport, FileStatus, ScanReport};
+use crate::audit::scan::{scan_all, ScanOptions};
 use crate::index::FileKind;
 use crate::keychain::{KeychainItem, ReasonCode};
 use crate::ownership::Ownership;
+use crate::session::Session;
+use crate::Error;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -201,6 +204,28 @@ fn app_section(
         out,
         "\n# Values the app must never write in plaintext (test credentials, tokens), e.g.:\n# [[app.canary]]\n# name = \"test-password\"\n# literal = \"...\"            # or regex = \"...\", literals_file = \"canaries.txt\""
     );
+}
+
+/// A starting policy for an opened backup, with the reason the keychain could not be
+/// read when it could not (no keychain expectations are written then).
+pub struct Started {
+    pub text: String,
+    pub keychain_error: Option<Error>,
+}
+
+/// Scan `s` once and write the policy it satisfies (see [`generate`]).
+pub fn start(s: &Session) -> Result<Started, Error> {
+    let scanned = scan_all(s, &ScanOptions::default())?;
+    let (keychain, keychain_error) = match scanned.keychain {
+        Some(Ok(k)) => (k, None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
+    };
+    let owners = super::owners_of(s, &scanned.report, []);
+    Ok(Started {
+        text: generate(&scanned.report, keychain.as_ref(), &owners),
+        keychain_error,
+    })
 }
 
 /// Write a starting policy for the backup `scan` describes (and its readable keychain).

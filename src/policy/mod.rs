@@ -17,7 +17,7 @@ pub use file::{load, parse, PolicyError};
 pub use model::Policy;
 pub use report::{CheckReport, ExpectationResult, Location, PolicyFinding, Status, CHECK_SCHEMA};
 
-use crate::audit::scan::{scan, ScanOptions};
+use crate::audit::scan::{scan_all, ScanOptions};
 use crate::ownership::{may_belong_to, Ownership};
 use crate::session::Session;
 use crate::Error;
@@ -47,13 +47,18 @@ pub fn check(s: &Session, policy: &Policy) -> Result<CheckReport, Error> {
         .map_or(&[], |m| m.applications.as_slice());
     let ids: Vec<&str> = policy.apps.iter().map(|a| a.bundle_id.as_str()).collect();
     let keep = |f: &crate::audit::FileReport| may_belong_to(&f.domain, &ids, manifest);
-    let report = scan(
+    // The canary search needs the rows of the policy's apps: kept as the scan reads them
+    // (by the same test; their owner is known once every domain is).
+    let keep_row = |r: &crate::index::FileRecord| may_belong_to(&r.domain, &ids, manifest);
+    let scanned = scan_all(
         s,
         &ScanOptions {
             keep_file: Some(&keep),
+            keep_row: policy.needs_contents().then_some(&keep_row),
             ..Default::default()
         },
     )?;
+    let report = scanned.report;
     if policy.needs_index() && !report.index_read {
         if s.is_encrypted() && s.class_keys.is_none() {
             return Err(Error::CredentialsMissing(
@@ -82,24 +87,20 @@ pub fn check(s: &Session, policy: &Policy) -> Result<CheckReport, Error> {
     } else {
         Vec::new()
     };
-    // One more pass over the index keeps only the rows the keychain audit and the canary
-    // search need, never the whole index.
-    let (kc_rows, records) = if policy.needs_keychain() || policy.needs_contents() {
-        crate::audit::keychain::pick_rows(s, |r| domains.iter().any(|d| d.contains(&r.domain)))?
-            .unwrap_or_default()
-    } else {
-        Default::default()
-    };
-    let kc_audit;
+    let records: Vec<_> = scanned
+        .rows
+        .into_iter()
+        .filter(|r| domains.iter().any(|d| d.contains(&r.domain)))
+        .collect();
+    // The scan's keychain audit (none when it could not run: no readable index).
     let keychain = if policy.needs_keychain() {
-        match crate::audit::keychain::audit(s, kc_rows.rows()) {
-            Ok(Some(a)) => {
-                kc_audit = a;
-                KeychainEvidence::Read(&kc_audit)
+        match &scanned.keychain {
+            Some(Ok(Some(a))) => KeychainEvidence::Read(a),
+            Some(Ok(None)) | None => KeychainEvidence::Absent,
+            Some(Err(Error::CredentialsMissing(m))) => {
+                return Err(Error::CredentialsMissing(m.clone()))
             }
-            Ok(None) => KeychainEvidence::Absent,
-            Err(e @ Error::CredentialsMissing(_)) => return Err(e),
-            Err(e) => KeychainEvidence::Unreadable(e.to_string()),
+            Some(Err(e)) => KeychainEvidence::Unreadable(e.to_string()),
         }
     } else {
         KeychainEvidence::NotRead
