@@ -208,6 +208,28 @@ pub fn ownership(s: &Session, records: &[FileRecord]) -> Ownership {
     Ownership::of_backup(&s.backup, [], records.iter().map(|r| r.domain.as_str()))
 }
 
+/// Read and classify the keychain of an opened backup, reading the index for its row:
+/// the `auditor keychain` command. An error when the index is locked or has no keychain.
+pub fn audit_backup(s: &Session) -> Result<KeychainAudit, Error> {
+    let (rows, _) = pick_rows(s, |_| false)?.ok_or_else(|| {
+        Error::CredentialsMissing("the index is encrypted: a password is needed".into())
+    })?;
+    audit(s, rows.rows())?.ok_or_else(|| {
+        Error::backup(
+            &s.backup.root,
+            "the index has no KeychainDomain/keychain-backup.plist: this backup holds no keychain",
+        )
+    })
+}
+
+impl KeychainAudit {
+    /// Keep only the items (and the per-app counts) of the app `bundle_id`.
+    pub fn retain_app(&mut self, bundle_id: &str) {
+        self.items.retain(|it| it.app.as_deref() == Some(bundle_id));
+        self.apps.retain(|k, _| k == bundle_id);
+    }
+}
+
 /// Read and classify the keychain. `Ok(None)` when the backup's index has no keychain.
 pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit>, Error> {
     let encrypted = s.is_encrypted();
@@ -215,31 +237,7 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
         return Ok(None);
     };
     let mut findings = Vec::new();
-    let mut report = if file.present {
-        keychain::read_items(&clear, s.class_keys.as_ref(), encrypted).map_err(|e| {
-            Error::backup(
-                s.backup
-                    .root
-                    .join(file.file_id.as_deref().unwrap_or("keychain")),
-                e,
-            )
-        })?
-    } else {
-        findings.push(
-            Finding::new(
-                &R::KEYCHAIN_MISSING,
-                "the index lists keychain-backup.plist but its payload is not on disk",
-            )
-            .at(Location::file(KEYCHAIN_DOMAIN, KEYCHAIN_PATH)),
-        );
-        KeychainReport {
-            keybag_uuid: None,
-            items: Vec::new(),
-            tables: BTreeMap::new(),
-            unknown_tables: Vec::new(),
-            problems: Vec::new(),
-        }
-    };
+    let mut report = read_report(s, &file, &clear, &mut findings)?;
     drop(clear);
     // Device-bound is a property of the item's class key (WRAP bit 1 in the backup
     // keybag; every class in an unencrypted backup), not of whether this run could open
@@ -255,6 +253,71 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
         }
     }
     report.attribute_apps(&ownership(s, records));
+    file_findings(s, &mut file, &report, &mut findings);
+    let (counts, apps) = count_items(&report.items, &mut findings);
+    Ok(Some(KeychainAudit {
+        schema: KEYCHAIN_SCHEMA,
+        tool: ToolInfo::default(),
+        backup: KeychainBackupInfo {
+            path: s.backup.root.display().to_string(),
+            udid: s
+                .backup
+                .manifest
+                .as_ref()
+                .and_then(|m| m.lockdown.unique_device_id.clone()),
+            encrypted,
+            unlocked: s.class_keys.is_some(),
+        },
+        keychain_file: file,
+        items: report.items,
+        unknown_tables: report.unknown_tables,
+        apps,
+        summary: counts,
+        findings,
+    }))
+}
+
+/// The items of the export's clear bytes; an empty report (and a finding) when the index
+/// lists the export but its payload is not on disk.
+fn read_report(
+    s: &Session,
+    file: &KeychainFile,
+    clear: &[u8],
+    findings: &mut Vec<Finding>,
+) -> Result<KeychainReport, Error> {
+    if file.present {
+        return keychain::read_items(clear, s.class_keys.as_ref(), s.is_encrypted()).map_err(|e| {
+            Error::backup(
+                s.backup
+                    .root
+                    .join(file.file_id.as_deref().unwrap_or("keychain")),
+                e,
+            )
+        });
+    }
+    findings.push(
+        Finding::new(
+            &R::KEYCHAIN_MISSING,
+            "the index lists keychain-backup.plist but its payload is not on disk",
+        )
+        .at(Location::file(KEYCHAIN_DOMAIN, KEYCHAIN_PATH)),
+    );
+    Ok(KeychainReport {
+        keybag_uuid: None,
+        items: Vec::new(),
+        tables: BTreeMap::new(),
+        unknown_tables: Vec::new(),
+        problems: Vec::new(),
+    })
+}
+
+/// The export's keybag UUID against the backup's keybag, and the export's own problems.
+fn file_findings(
+    s: &Session,
+    file: &mut KeychainFile,
+    report: &KeychainReport,
+    findings: &mut Vec<Finding>,
+) {
     file.keybag_uuid = report.keybag_uuid.clone();
     if let Some(uuid) = s.keybag.as_ref().and_then(|k| k.uuid.as_deref()) {
         file.keybag_uuid_matches = report.keybag_uuid_agrees(uuid);
@@ -277,9 +340,16 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
                 .at(Location::file(KEYCHAIN_DOMAIN, KEYCHAIN_PATH)),
         );
     }
+}
+
+/// Counts over the items (in all and per app), and each item's findings.
+fn count_items(
+    items: &[KeychainItem],
+    findings: &mut Vec<Finding>,
+) -> (KeychainCounts, BTreeMap<String, AppKeychain>) {
     let mut counts = KeychainCounts::default();
     let mut apps: BTreeMap<String, AppKeychain> = BTreeMap::new();
-    for it in &report.items {
+    for it in items {
         let lost = it.restore.other_device != Some(true);
         counts.items += 1;
         counts.decryptable += u64::from(it.decryptable);
@@ -304,56 +374,39 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
             a.device_bound += u64::from(it.device_bound);
             a.lost_on_new_device += u64::from(lost);
         }
-        let loc = Location::keychain_item(it);
-        use crate::keychain::ReasonCode as C;
-        match it.reason_code {
-            Some(
-                C::AuthenticationFailed
-                | C::BadPadding
-                | C::KeyUnwrapFailed
-                | C::MalformedBlob
-                | C::MalformedPayload
-                | C::MissingData,
-            ) => findings.push(
-                Finding::new(
-                    &R::KEYCHAIN_CORRUPT_ITEM,
-                    it.reason.clone().unwrap_or_default(),
-                )
-                .at(loc),
-            ),
-            Some(C::UnsupportedVersion | C::UnknownClass) => findings.push(
-                Finding::new(
-                    &R::KEYCHAIN_UNSUPPORTED_ITEM,
-                    it.reason.clone().unwrap_or_default(),
-                )
-                .at(loc),
-            ),
-            _ => {}
-        }
-        if it.protection_class == Some(12) {
-            findings.push(Finding::new(&R::KEYCHAIN_AKPU_PRESENT, "a WhenPasscodeSetThisDeviceOnly item is in the backup (iOS never exports them)").at(it));
-        }
+        item_findings(it, findings);
     }
-    Ok(Some(KeychainAudit {
-        schema: KEYCHAIN_SCHEMA,
-        tool: ToolInfo::default(),
-        backup: KeychainBackupInfo {
-            path: s.backup.root.display().to_string(),
-            udid: s
-                .backup
-                .manifest
-                .as_ref()
-                .and_then(|m| m.lockdown.unique_device_id.clone()),
-            encrypted,
-            unlocked: s.class_keys.is_some(),
-        },
-        keychain_file: file,
-        items: report.items,
-        unknown_tables: report.unknown_tables,
-        apps,
-        summary: counts,
-        findings,
-    }))
+    (counts, apps)
+}
+
+/// An item that did not decrypt for a reason that is not its class (corrupt, unsupported),
+/// and an item of a class iOS never exports.
+fn item_findings(it: &KeychainItem, findings: &mut Vec<Finding>) {
+    use crate::keychain::ReasonCode as C;
+    let rule = match it.reason_code {
+        Some(
+            C::AuthenticationFailed
+            | C::BadPadding
+            | C::KeyUnwrapFailed
+            | C::MalformedBlob
+            | C::MalformedPayload
+            | C::MissingData,
+        ) => Some(&R::KEYCHAIN_CORRUPT_ITEM),
+        Some(C::UnsupportedVersion | C::UnknownClass) => Some(&R::KEYCHAIN_UNSUPPORTED_ITEM),
+        _ => None,
+    };
+    if let Some(rule) = rule {
+        findings.push(Finding::new(rule, it.reason.clone().unwrap_or_default()).at(it));
+    }
+    if it.protection_class == Some(12) {
+        findings.push(
+            Finding::new(
+                &R::KEYCHAIN_AKPU_PRESENT,
+                "a WhenPasscodeSetThisDeviceOnly item is in the backup (iOS never exports them)",
+            )
+            .at(it),
+        );
+    }
 }
 
 /// A short location for an item: `table[index] service/account` or server.

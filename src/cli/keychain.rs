@@ -4,8 +4,7 @@ use super::credentials::CredentialArgs;
 use super::open::{open, Needs};
 use super::Outcome;
 use super::{output, ReportArgs, ReportFormat};
-use auditor::audit::keychain::{audit, pick_rows};
-use auditor::keychain::KeychainItem;
+use auditor::audit::keychain::audit_backup;
 use auditor::report;
 use auditor::session::locate;
 use auditor::{Error, ExitCode};
@@ -27,25 +26,12 @@ pub struct KeychainArgs {
     pub show_secrets: bool,
 }
 
-fn matches_app(it: &KeychainItem, app: &str) -> bool {
-    it.app.as_deref() == Some(app)
-}
-
 pub fn run(a: KeychainArgs) -> Outcome {
     let path = locate(&a.backup)?;
     let session = open(&path, &a.credentials, Needs::KEYS)?;
-    let (rows, _) = pick_rows(&session, |_| false)?.ok_or_else(|| {
-        Error::CredentialsMissing("the index is encrypted: a password is needed".into())
-    })?;
-    let mut audit = audit(&session, rows.rows())?.ok_or_else(|| {
-        Error::backup(
-            &path,
-            "the index has no KeychainDomain/keychain-backup.plist: this backup holds no keychain",
-        )
-    })?;
+    let mut audit = audit_backup(&session)?;
     if let Some(app) = &a.app {
-        audit.items.retain(|it| matches_app(it, app));
-        audit.apps.retain(|k, _| k == app);
+        audit.retain_app(app);
     }
     match a.report.format {
         ReportFormat::Json => {
