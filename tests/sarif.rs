@@ -6,8 +6,6 @@ use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-const DEMO: &str = "fixtures/demo/00008130-000A11CE0DE0001E";
-
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -17,19 +15,6 @@ fn password_file() -> String {
         .join("fixtures/demo/password.txt")
         .display()
         .to_string()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let p = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &p);
-        } else {
-            std::fs::copy(e.path(), &p).unwrap();
-        }
-    }
 }
 
 /// A copy of the demo backup with an orphan payload (`orphan_len` bytes) and an unexpected

@@ -2,7 +2,9 @@
 
 use super::finding::rules as R;
 use super::model::{FileReport, FileStatus};
-use super::payload::{deep_verify, deep_verify_bytes, looks_plaintext, padded_len, read_ends};
+use super::payload::{
+    deep_verify, deep_verify_bytes, looks_plaintext, padded_len, read_ends, Ends,
+};
 use super::{Finding, Location};
 use crate::backup::{ContentFile, ContentScan, FileId};
 use crate::crypto::keybag::WRAP_DEVICE;
@@ -234,7 +236,14 @@ fn file_content(
     let mut ends = file
         .filter(|_| encrypted && stored > 0 && stored % 16 == 0)
         .map(|f| read_ends(f, stored, ctx.deep));
-    let plaintext_magic = encrypted && stored > 0 && looks_plaintext(ends.as_ref(), stored);
+    // Shorter than the ciphertext of the recorded Size: cut short unless it proves an end.
+    let expected = rec.size.map(|size| 16 * (size / 16 + 1));
+    let short = encrypted && stored > 0 && expected.is_some_and(|e| stored < e);
+    let plaintext_magic = encrypted
+        && stored > 0
+        && !(short && stored % 16 != 0)
+        && looks_plaintext(ends.as_ref(), stored);
+    let mut truncated = false;
     if plaintext_magic {
         // The row has a key but the payload is not ciphertext: a decrypted copy.
         findings.push(
@@ -249,46 +258,80 @@ fn file_content(
         // An empty payload is an empty file, with or without a key (iOS writes
         // zero-byte payloads for empty files and keeps their EncryptionKey).
         c.content_size = Some(stored);
+    } else if short && stored % 16 != 0 {
+        truncated = true;
     } else if let Some(fk) = &file_key {
         match padded_len(ends.as_ref(), stored, fk) {
             Ok(n) => c.content_size = Some(n),
+            Err(_) if short => truncated = true,
             Err(e) => findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, e).at(loc())),
         }
     }
-    if ctx.deep && (!encrypted || stored == 0 || plaintext_magic || file_key.is_some()) {
+    if truncated {
+        findings.push(
+            Finding::new(
+                &R::FILE_TRUNCATED,
+                format!(
+                    "the payload is {stored} bytes, shorter than the {} bytes of ciphertext of recorded Size {}, and does not end as ciphertext: the copy was cut short",
+                    expected.unwrap_or(0),
+                    rec.size.unwrap_or(0)
+                ),
+            )
+            .at(loc()),
+        );
+    } else if ctx.deep && (!encrypted || stored == 0 || plaintext_magic || file_key.is_some()) {
         let key = file_key.as_ref().filter(|_| stored > 0 && !plaintext_magic);
-        // A small payload read whole for its ends is verified from memory.
-        let whole = ends
-            .as_mut()
-            .and_then(|e| e.as_mut().ok())
-            .and_then(|e| e.whole_mut());
-        let verified = match (whole, file) {
-            (Some(b), _) => Ok(deep_verify_bytes(b, key, ctx.deep_hash)),
-            (None, Some(f)) => deep_verify(f, key, ctx.deep_hash),
-            (None, None) => Err(std::io::Error::other("the payload was not opened")),
-        };
-        match verified {
-            Ok(d) => {
-                if let Some(problem) = d.problem {
-                    findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, problem).at(loc()));
-                } else {
-                    c.content_size = Some(d.plaintext_len);
-                }
-                c.sha256 = d.sha256;
-                c.deep_read = true;
-            }
-            Err(e) => findings.push(
-                Finding::new(&R::FILE_UNREADABLE, format!("cannot read the payload: {e}"))
-                    .at(loc()),
-            ),
-        }
+        deep_content(ctx, &mut c, ends.as_mut(), file, key, findings, loc);
+    }
+    if ctx.deep {
         let done = ctx.deep_done.fetch_add(stored, Ordering::Relaxed) + stored;
         if let Some(cb) = ctx.deep_progress {
             cb(done, ctx.deep_total);
         }
     }
-    size_findings(rec, c.content_size, stored, findings, loc);
+    if !truncated {
+        size_findings(rec, c.content_size, stored, findings, loc);
+    }
     c
+}
+
+/// `deep`: read the whole payload (decrypting it with `key`), verify its length and
+/// padding, and hash it. A failure is said once (not again when the ends already showed
+/// it) and leaves no hash.
+fn deep_content(
+    ctx: &FileCtx<'_>,
+    c: &mut Content,
+    ends: Option<&mut Result<Ends, String>>,
+    file: Option<&std::fs::File>,
+    key: Option<&crypto::Key32>,
+    findings: &mut Vec<Finding>,
+    loc: &dyn Fn() -> Location,
+) {
+    // A small payload read whole for its ends is verified from memory.
+    let whole = ends
+        .and_then(|e| e.as_mut().ok())
+        .and_then(|e| e.whole_mut());
+    let verified = match (whole, file) {
+        (Some(b), _) => Ok(deep_verify_bytes(b, key, ctx.deep_hash)),
+        (None, Some(f)) => deep_verify(f, key, ctx.deep_hash),
+        (None, None) => Err(std::io::Error::other("the payload was not opened")),
+    };
+    match verified {
+        Ok(d) => {
+            if let Some(problem) = d.problem {
+                if !findings.iter().any(|f| f.rule == R::FILE_DECRYPT_FAILED.id) {
+                    findings.push(Finding::new(&R::FILE_DECRYPT_FAILED, problem).at(loc()));
+                }
+            } else {
+                c.content_size = Some(d.plaintext_len);
+                c.sha256 = d.sha256;
+            }
+            c.deep_read = true;
+        }
+        Err(e) => findings.push(
+            Finding::new(&R::FILE_UNREADABLE, format!("cannot read the payload: {e}")).at(loc()),
+        ),
+    }
 }
 
 /// The recorded Size against the content length (or, when unknown, the stored length).

@@ -449,10 +449,11 @@ impl Fold {
         if has(R::FILE_NOT_CIPHERTEXT.id) {
             self.stored_plain += 1;
         }
-        if has(R::FILE_DECRYPT_FAILED.id) || has(R::FILE_UNREADABLE.id) {
+        // One file counts once: failed (it did not decrypt, read or end), or verified.
+        if has(R::FILE_DECRYPT_FAILED.id) || has(R::FILE_UNREADABLE.id) || has(R::FILE_TRUNCATED.id)
+        {
             self.deep_failed += 1;
-        }
-        if f.deep_read {
+        } else if f.deep_read {
             self.deep_verified += 1;
         }
         s.entries += 1;

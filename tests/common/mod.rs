@@ -67,6 +67,37 @@ pub fn json_ok(args: &[&str]) -> serde_json::Value {
     json(&out)
 }
 
+/// The bundled demo backup (encrypted, cheap key derivation) and its password file.
+pub const DEMO: &str = "fixtures/demo/00008130-000A11CE0DE0001E";
+pub const DEMO_PASSWORD_FILE: &str = "fixtures/demo/password.txt";
+
+/// `rel` under the repository root.
+pub fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Copy the folder `from` to `to`, recursively (files and folders only).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &p);
+        } else {
+            std::fs::copy(e.path(), &p).unwrap();
+        }
+    }
+}
+
+/// A copy of the demo backup in a fresh temporary folder (removed with the guard).
+pub fn demo_copy() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("00008130-000A11CE0DE0001E");
+    copy_dir(&repo(DEMO), &b);
+    (tmp, b)
+}
+
 /// Hash every file under `dir` (path, length, SHA-256) to prove it was not modified.
 pub fn tree_digest(dir: &Path) -> Vec<(PathBuf, u64, String)> {
     use sha2::Digest;

@@ -59,6 +59,10 @@ catalogue! {
         "The stored length cannot hold the recorded Size (PKCS#7 is authoritative)",
         "None for the app; examiners: use the content length, which the PKCS#7 padding proves.",
         "");
+    FILE_TRUNCATED = ("file.truncated", High,
+        "The payload is shorter than the ciphertext its recorded Size needs and does not decrypt to an end",
+        "The copy is incomplete or damaged: copy the backup again from its source; the file's end is lost in this copy.",
+        "");
     FILE_ID_MISMATCH = ("file.fileid-mismatch", High,
         "The fileID is not SHA-1(domain-relativePath)",
         "Treat the row as suspect: the index was edited or is corrupt.",

@@ -1,0 +1,119 @@
+//! A payload cut short is a truncation (`file.truncated`), not a decrypted copy, not tampering
+//! (issue "What a new user met", item 1): one finding per file, counted once by `--deep`,
+//! and no hash for content that did not decrypt.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::Path;
+
+/// The demo's sms.db: 65,536 bytes recorded, 65,552 bytes of ciphertext.
+const SMS_DB: &str = "3d/3d0d7e5fb2ce288813306e4d4636395e047a3d28";
+
+/// `scan` of `backup` (with the demo's password unless `locked`) as JSON.
+fn scan(backup: &Path, locked: bool, deep: bool) -> Value {
+    let b = backup.display().to_string();
+    let pw = repo(DEMO_PASSWORD_FILE).display().to_string();
+    let mut args = vec!["scan", b.as_str(), "--format", "json"];
+    if !locked {
+        args.extend(["--password-file", pw.as_str()]);
+    }
+    if deep {
+        args.push("--deep");
+    }
+    json(&auditor(&args))
+}
+
+/// The rules of the findings of the row named `path`, and the row.
+fn row<'a>(r: &'a Value, path: &str) -> (Vec<&'a str>, &'a Value) {
+    let f = r["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["relative_path"] == path)
+        .unwrap_or_else(|| panic!("no row {path}"));
+    let rules = f["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["rule"].as_str().unwrap())
+        .collect();
+    (rules, f)
+}
+
+/// Backup-level rules of the report.
+fn backup_rules(r: &Value) -> Vec<&str> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["rule"].as_str().unwrap())
+        .collect()
+}
+
+/// A demo copy whose sms.db payload is cut to `len` bytes.
+fn cut(len: u64) -> (tempfile::TempDir, std::path::PathBuf) {
+    let (t, b) = demo_copy();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(b.join(SMS_DB))
+        .unwrap();
+    f.set_len(len).unwrap();
+    (t, b)
+}
+
+#[test]
+fn a_cut_payload_is_truncated_once_and_not_a_decrypted_copy() {
+    let intact = scan(&repo(DEMO), false, true);
+    let payloads = intact["summary"]["deep"]["verified"].as_u64().unwrap();
+    assert_eq!(intact["summary"]["deep"]["failed"], 0);
+    // 1000 bytes: not a multiple of 16; 1024: one, whose last block does not pad.
+    for len in [1000, 1024] {
+        let (_t, b) = cut(len);
+        for deep in [false, true] {
+            let r = scan(&b, false, deep);
+            let (rules, f) = row(&r, "Library/SMS/sms.db");
+            assert_eq!(rules, ["file.truncated"], "cut to {len}, deep {deep}");
+            assert!(f.get("sha256").is_none(), "no hash for a file that failed");
+            assert!(f["content_size"].is_null());
+            let all = backup_rules(&r);
+            assert!(!all.contains(&"backup.encryption-mismatch"), "{all:?}");
+            assert_eq!(r["summary"]["findings"]["file.truncated"], 1);
+            assert!(r["summary"]["findings"]
+                .get("file.decrypt-failed")
+                .is_none());
+            assert!(r["summary"]["findings"]
+                .get("file.not-ciphertext")
+                .is_none());
+            assert_eq!(r["backup"]["encryption"]["payloads_encrypted"], true);
+            if deep {
+                let d = &r["summary"]["deep"];
+                assert_eq!(d["failed"], 1, "cut to {len}");
+                assert_eq!(
+                    d["verified"].as_u64().unwrap() + 1,
+                    payloads,
+                    "one file counts once"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn near_misses_are_not_truncations() {
+    // The intact demo: no truncation anywhere.
+    let r = scan(&repo(DEMO), false, true);
+    assert!(r["summary"]["findings"].get("file.truncated").is_none());
+    // A payload one block longer than its recorded Size needs is no truncation either (the
+    // padding proves its end; a changed file is a size mismatch).
+    let (_t, b) = demo_copy();
+    let p = b.join(SMS_DB);
+    let mut bytes = std::fs::read(&p).unwrap();
+    let extra: Vec<u8> = bytes[bytes.len() - 32..].to_vec();
+    bytes.extend_from_slice(&extra[16..]);
+    std::fs::write(&p, &bytes).unwrap();
+    let r = scan(&b, false, true);
+    let (rules, _) = row(&r, "Library/SMS/sms.db");
+    assert!(!rules.contains(&"file.truncated"), "{rules:?}");
+    assert!(rules.contains(&"file.size-mismatch"), "{rules:?}");
+}
