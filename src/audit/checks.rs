@@ -57,7 +57,8 @@ pub(super) fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSum
 
 /// The first of two optional plist strings that is present (Manifest Lockdown before Info.plist).
 fn first_present(a: Option<&Option<String>>, c: Option<&Option<String>>) -> Option<String> {
-    a.and_then(|x| x.clone()).or_else(|| c.and_then(|x| x.clone()))
+    a.and_then(|x| x.clone())
+        .or_else(|| c.and_then(|x| x.clone()))
 }
 
 /// The summary fields read straight from the plists and the index, without findings (`kdf` left empty).
@@ -288,7 +289,11 @@ fn encryption_findings(m: Option<&ManifestPlist>, enc: &Encryption, findings: &m
 }
 
 /// The keybag's key-derivation summary, with a weak-KDF finding unless the backup is declared unencrypted.
-fn kdf_part(s: &Session, declared: Option<bool>, findings: &mut Vec<Finding>) -> Option<KdfSummary> {
+fn kdf_part(
+    s: &Session,
+    declared: Option<bool>,
+    findings: &mut Vec<Finding>,
+) -> Option<KdfSummary> {
     let p = s.keybag.as_ref()?.kdf_params().ok()?;
     let summary = KdfSummary {
         scheme: p.scheme(),
@@ -311,6 +316,7 @@ fn kdf_part(s: &Session, declared: Option<bool>, findings: &mut Vec<Finding>) ->
     Some(summary)
 }
 
+/// Build the keybag summary and keybag findings; `None` when there is no keybag.
 pub(super) fn keybag_part(s: &Session, findings: &mut Vec<Finding>) -> Option<KeybagSummary> {
     if let Some(e) = &s.keybag_error {
         findings.push(

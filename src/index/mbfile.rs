@@ -13,6 +13,7 @@ const MAX_UID_HOPS: usize = 8;
 /// Largest `file` blob decoded (real ones are a few hundred bytes, plus xattrs).
 pub const MAX_MBFILE_BYTES: usize = 4 << 20;
 
+/// The `$objects` of one NSKeyedArchiver archive, for resolving UIDs.
 struct Archive<'a> {
     objects: &'a [Value],
 }
@@ -56,6 +57,7 @@ impl<'a> Archive<'a> {
         }
     }
 
+    /// Resolve `key` as an integer; other types are a problem.
     fn int(&self, dict: &'a Dictionary, key: &str, problems: &mut Vec<String>) -> Option<i128> {
         let v = self.field(dict, key, problems)?;
         match v {
@@ -73,6 +75,7 @@ impl<'a> Archive<'a> {
         }
     }
 
+    /// Resolve `key` as data, raw or `{NS.data}`; other types are a problem.
     fn data(&self, dict: &'a Dictionary, key: &str, problems: &mut Vec<String>) -> Option<Vec<u8>> {
         let v = self.field(dict, key, problems)?;
         match v {
@@ -100,6 +103,7 @@ impl<'a> Archive<'a> {
         }
     }
 
+    /// Resolve `key` as a string, raw, `{NS.string}` or `{NS.bytes}`; other types are a problem.
     fn string(
         &self,
         dict: &'a Dictionary,
@@ -405,14 +409,17 @@ mod tests {
     use super::*;
     use plist::Uid;
 
+    /// A plist dictionary of `pairs`.
     fn dict(pairs: Vec<(&str, Value)>) -> Value {
         Value::Dictionary(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
     }
 
+    /// A plist UID.
     fn uid(n: u64) -> Value {
         Value::Uid(Uid::new(n))
     }
 
+    /// A binary NSKeyedArchiver archive of `objects` with root UID `root`.
     fn archive(root: u64, objects: Vec<Value>) -> Vec<u8> {
         let v = dict(vec![
             ("$archiver", Value::String("NSKeyedArchiver".into())),
@@ -425,10 +432,12 @@ mod tests {
         out
     }
 
+    /// An empty HomeDomain record with relative path `rp`.
     fn record(rp: &str) -> FileRecord {
         FileRecord::new(String::new(), "HomeDomain".into(), rp.into())
     }
 
+    /// The archived class dictionary of MBFile.
     fn mbfile_class() -> Value {
         dict(vec![
             ("$classname", Value::String("MBFile".into())),

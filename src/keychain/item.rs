@@ -13,9 +13,11 @@ use zeroize::Zeroizing;
 pub struct Secret(Zeroizing<Vec<u8>>);
 
 impl Secret {
+    /// Wrap the secret bytes.
     pub fn new(bytes: Vec<u8>) -> Self {
         Secret(Zeroizing::new(bytes))
     }
+    /// The secret bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
@@ -23,9 +25,11 @@ impl Secret {
     pub fn as_utf8(&self) -> Option<&str> {
         std::str::from_utf8(&self.0).ok()
     }
+    /// Length of the secret in bytes.
     pub fn len(&self) -> usize {
         self.0.len()
     }
+    /// Whether the secret is empty.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -182,6 +186,7 @@ pub struct KeychainItem {
 }
 
 impl KeychainItem {
+    /// The item of `raw` before its blob is read: undecryptable, no class, no attributes.
     fn empty(raw: &RawItem, backup_encrypted: bool) -> KeychainItem {
         KeychainItem {
             table: raw.table.clone(),
@@ -235,12 +240,14 @@ impl KeychainItem {
         }
     }
 
+    /// Mark the item undecryptable with `code` and `reason`.
     fn fail(&mut self, code: ReasonCode, reason: impl Into<String>) {
         self.decryptable = false;
         self.reason_code = Some(code);
         self.reason = Some(reason.into());
     }
 
+    /// Set the protection class and what follows from it (pdmn, accessibility, restore).
     fn set_class(&mut self, class: Option<u32>, backup_encrypted: bool) {
         self.protection_class = class;
         if let Some(c) = class.map(ProtectionClass::new) {
@@ -432,13 +439,16 @@ impl KeychainItem {
         }
     }
 
+    /// Keep the secret with its length and fingerprint.
     fn set_secret(&mut self, s: &[u8]) {
         self.secret_len = Some(s.len());
         self.secret_fingerprint = Some(fingerprint(s));
         self.secret = Some(Secret::new(s.to_vec()));
     }
 
+    /// Copy the known attributes of `d` onto the item (present ones only).
     fn fill_attributes(&mut self, d: &DerDict) {
+        /// Overwrite `slot` only when `v` is present.
         fn set<T>(slot: &mut Option<T>, v: Option<T>) {
             if v.is_some() {
                 *slot = v;
