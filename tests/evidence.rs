@@ -7,11 +7,13 @@
 mod harden;
 
 use harden::{copy_tree, digest_diff, run_auditor, tree_digest};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
+/// A backup in an evidence folder, with output and working folders beside it.
 struct Setup {
     _dir: tempfile::TempDir,
     /// Holds the backup folder and nothing else.
@@ -23,6 +25,7 @@ struct Setup {
     password_file: Option<PathBuf>,
 }
 
+/// Write fixture `spec` into a fresh evidence folder.
 fn setup_fixture(spec: &str) -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = harden::spec_json(spec, Some(20_000));
@@ -31,6 +34,7 @@ fn setup_fixture(spec: &str) -> Setup {
     finish(dir, evidence, backup, spec["password"].as_str())
 }
 
+/// Create the output and working folders and the password file of a setup.
 fn finish(
     dir: tempfile::TempDir,
     evidence: PathBuf,
@@ -58,6 +62,26 @@ fn finish(
 
 /// Every subcommand, with outputs requested into `out/`; returns how many runs were made.
 fn run_all(s: &Setup, label: &str) -> usize {
+    let cmds = evidence_commands(s);
+    let before = tree_digest(&s.evidence);
+    // Every file auditor reads, plain Manifest.db included, is opened with O_NOATIME.
+    let atime_checked = cfg!(target_os = "linux") && atimes_are_updated(&s.out);
+    let mut expected_outputs: Vec<String> = Vec::new();
+    for c in &cmds {
+        let args: Vec<&str> = c.iter().map(String::as_str).collect();
+        let run = run_leaving_evidence_alone(s, label, &args, atime_checked, &before);
+        if matches!(run.code, Some(0 | 1)) {
+            expected_outputs.extend(requested_outputs(&args));
+        }
+    }
+    check_only_requested_outputs(s, label, expected_outputs);
+    eprintln!("{label}: {} runs, evidence unchanged", cmds.len());
+    cmds.len()
+}
+
+/// The command lines of every subcommand on the backup, outputs into `out/`, with the
+/// password file (when there is one) from the third on.
+fn evidence_commands(s: &Setup) -> Vec<Vec<String>> {
     let b = s.backup.display().to_string();
     let pw: Vec<String> = match &s.password_file {
         Some(f) => vec!["--password-file".into(), f.display().to_string()],
@@ -111,64 +135,72 @@ fn run_all(s: &Setup, label: &str) -> usize {
     for c in cmds.iter_mut().skip(2) {
         c.extend(pw.iter().cloned());
     }
-    let before = tree_digest(&s.evidence);
-    // Every file auditor reads, plain Manifest.db included, is opened with O_NOATIME.
-    let atime_checked = cfg!(target_os = "linux") && atimes_are_updated(&s.out);
-    let mut expected_outputs: Vec<String> = Vec::new();
-    for c in &cmds {
-        let args: Vec<&str> = c.iter().map(String::as_str).collect();
-        if atime_checked {
-            set_atimes(&s.evidence, OLD);
-        }
-        let run = run_auditor(&args, &s.cwd, None, LIMIT);
-        if atime_checked {
-            for (p, t) in atimes(&s.evidence) {
-                assert!(
-                    t == OLD,
-                    "{label}: {args:?} changed the access time of {}",
-                    p.display()
-                );
-            }
-        }
-        assert!(
-            matches!(run.code, Some(0..=4)),
-            "{label}: {args:?} exited {:?}: {}",
-            run.code,
-            run.stderr()
-        );
-        // On these intact backups every run succeeds (extract says 1 when files the index
-        // lists are missing on disk, as some fixtures have on purpose).
-        let ok = if args[0] == "extract" { 0..=1 } else { 0..=0 };
-        assert!(
-            run.code.is_some_and(|c| ok.contains(&c)),
-            "{label}: {args:?}: exit {:?}: {}",
-            run.code,
-            run.stderr()
-        );
-        let after = tree_digest(&s.evidence);
-        let diff = digest_diff(&before, &after);
-        assert!(
-            diff.is_empty(),
-            "{label}: {args:?} changed the evidence: {diff:?}"
-        );
-        for i in args
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| ["-o", "--output", "--out", "--report"].contains(a))
-            .map(|(i, _)| i)
-        {
-            if matches!(run.code, Some(0 | 1)) {
-                expected_outputs.push(
-                    Path::new(args[i + 1])
-                        .file_name()
-                        .unwrap()
-                        .to_string_lossy()
-                        .into_owned(),
-                );
-            }
+    cmds
+}
+
+/// Run `args`: it succeeds, changes no access time (when checked) and leaves the evidence
+/// tree equal to `before`.
+fn run_leaving_evidence_alone(
+    s: &Setup,
+    label: &str,
+    args: &[&str],
+    atime_checked: bool,
+    before: &BTreeMap<PathBuf, String>,
+) -> harden::Run {
+    if atime_checked {
+        set_atimes(&s.evidence, OLD);
+    }
+    let run = run_auditor(args, &s.cwd, None, LIMIT);
+    if atime_checked {
+        for (p, t) in atimes(&s.evidence) {
+            assert!(
+                t == OLD,
+                "{label}: {args:?} changed the access time of {}",
+                p.display()
+            );
         }
     }
-    // Only the requested outputs were written, and nothing in the working directory.
+    assert!(
+        matches!(run.code, Some(0..=4)),
+        "{label}: {args:?} exited {:?}: {}",
+        run.code,
+        run.stderr()
+    );
+    // On these intact backups every run succeeds (extract says 1 when files the index
+    // lists are missing on disk, as some fixtures have on purpose).
+    let ok = if args[0] == "extract" { 0..=1 } else { 0..=0 };
+    assert!(
+        run.code.is_some_and(|c| ok.contains(&c)),
+        "{label}: {args:?}: exit {:?}: {}",
+        run.code,
+        run.stderr()
+    );
+    let after = tree_digest(&s.evidence);
+    let diff = digest_diff(before, &after);
+    assert!(
+        diff.is_empty(),
+        "{label}: {args:?} changed the evidence: {diff:?}"
+    );
+    run
+}
+
+/// File names of the outputs `args` asks for (`-o`, `--output`, `--out`, `--report`).
+fn requested_outputs(args: &[&str]) -> Vec<String> {
+    args.iter()
+        .enumerate()
+        .filter(|(_, a)| ["-o", "--output", "--out", "--report"].contains(a))
+        .map(|(i, _)| {
+            Path::new(args[i + 1])
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+/// Only the requested outputs were written, and nothing in the working directory.
+fn check_only_requested_outputs(s: &Setup, label: &str, mut expected_outputs: Vec<String>) {
     let mut written: Vec<String> = std::fs::read_dir(&s.out)
         .expect("out")
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -185,8 +217,6 @@ fn run_all(s: &Setup, label: &str) -> usize {
         1,
         "{label}: something was written beside the backup"
     );
-    eprintln!("{label}: {} runs, evidence unchanged", cmds.len());
-    cmds.len()
 }
 
 /// An access time older than any modification time: under `relatime` any read updates it.
@@ -215,6 +245,7 @@ fn atimes(dir: &Path) -> Vec<(PathBuf, std::time::SystemTime)> {
     out
 }
 
+/// Set the access time of `p`, keeping its modification time.
 fn set_atime(p: &Path, t: std::time::SystemTime) {
     std::fs::File::open(p)
         .and_then(|f| f.set_times(std::fs::FileTimes::new().set_accessed(t)))
@@ -305,6 +336,7 @@ fn conformance_backups_are_untouched() {
     eprintln!("conformance: {total} runs");
 }
 
+/// A conformance backup folder of ../shared and its password; `None` when absent.
 fn harden_conformance(case: &str) -> Option<(PathBuf, Option<String>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/conformance")

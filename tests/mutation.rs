@@ -22,14 +22,18 @@ use std::time::Duration;
 /// A hung subcommand is a failure, not a wait.
 const RUN_LIMIT: Duration = Duration::from_secs(30);
 
+/// A mutation applied to a copy of the backup folder.
 type Apply = Box<dyn Fn(&Path) + Send + Sync>;
+/// An edit of an MBFile root dictionary.
 type DictEdit = Box<dyn Fn(&mut plist::Dictionary)>;
 
+/// One named mutation.
 struct Case {
     name: String,
     apply: Apply,
 }
 
+/// A case named `name` applying `f`.
 fn case(name: impl Into<String>, f: impl Fn(&Path) + Send + Sync + 'static) -> Case {
     Case {
         name: name.into(),
@@ -47,6 +51,7 @@ struct Base {
     keychain_rel: PathBuf,
 }
 
+/// Write fixture `spec` once, with its password file.
 fn base(spec: &str) -> Base {
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = harden::spec_json(spec, Some(6000));
@@ -96,6 +101,7 @@ fn base_external(rel: &str, password: &str) -> Option<Base> {
 // ------------------------------------------------------------------------------------------
 // Mutation helpers
 
+/// A xorshift64* generator seeded with `seed`.
 fn rng(seed: u64) -> impl FnMut() -> u64 {
     let mut x = seed | 1;
     move || {
@@ -106,12 +112,14 @@ fn rng(seed: u64) -> impl FnMut() -> u64 {
     }
 }
 
+/// Read `path`, apply `f` to its bytes, write it back.
 fn edit(path: &Path, f: impl FnOnce(&mut Vec<u8>)) {
     let mut b = std::fs::read(path).expect("read for mutation");
     f(&mut b);
     std::fs::write(path, b).expect("write mutation");
 }
 
+/// Remove a file, link or folder at `p`, if any.
 fn remove_any(p: &Path) {
     match std::fs::symlink_metadata(p) {
         Ok(m) if m.is_dir() => std::fs::remove_dir_all(p).expect("rm dir"),
@@ -120,12 +128,14 @@ fn remove_any(p: &Path) {
     }
 }
 
+/// Replace `p` with a symbolic link to `target` (unix).
 fn replace_with_symlink(p: &Path, target: &str) {
     remove_any(p);
     #[cfg(unix)]
     std::os::unix::fs::symlink(target, p).expect("symlink");
 }
 
+/// Replace `p` with a FIFO (an empty file without mkfifo).
 fn replace_with_fifo(p: &Path) {
     remove_any(p);
     let ok = std::process::Command::new("mkfifo")
@@ -139,6 +149,7 @@ fn replace_with_fifo(p: &Path) {
     }
 }
 
+/// Payload files of the backup, hashed or flat, sorted.
 fn payload_files(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(root).expect("read_dir") {
@@ -156,10 +167,12 @@ fn payload_files(root: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Read a plist file.
 fn read_plist(p: &Path) -> Value {
     Value::from_file(p).expect("plist")
 }
 
+/// Write a binary plist file.
 fn write_plist(p: &Path, v: &Value) {
     v.to_file_binary(p).expect("write plist");
 }
@@ -299,8 +312,27 @@ fn hostile_mbfile(edit: impl Fn(&mut plist::Dictionary)) -> Vec<u8> {
 // ------------------------------------------------------------------------------------------
 // The cases
 
+/// Every mutation case of `b`, in a fixed order (the subset run takes every n-th).
 fn cases(b: &Base) -> Vec<Case> {
     let mut out: Vec<Case> = Vec::new();
+    for rel in &top_level_files(b) {
+        let len = std::fs::metadata(b.root.join(rel)).expect("len").len() as usize;
+        truncation_cases(rel, len, &mut out);
+        bit_flip_cases(rel, &mut out);
+        replaced_file_cases(rel, &mut out);
+    }
+    payload_cases(b, &mut out);
+    plist_type_cases(b, &mut out);
+    keybag_cases(b, &mut out);
+    manifest_key_cases(&mut out);
+    if b.root.join("Manifest.db").is_file() {
+        index_db_cases(b, &mut out);
+    }
+    out
+}
+
+/// The top-level files (and the keychain payload) of the backup that exist.
+fn top_level_files(b: &Base) -> Vec<PathBuf> {
     let mut top: Vec<PathBuf> = [
         "Manifest.plist",
         "Info.plist",
@@ -313,80 +345,90 @@ fn cases(b: &Base) -> Vec<Case> {
     .collect();
     top.push(b.keychain_rel.clone());
     top.retain(|rel| b.root.join(rel).is_file());
+    top
+}
 
-    // Truncation and bit flips of each top-level file (and the keychain payload).
-    for rel in &top {
-        let len = std::fs::metadata(b.root.join(rel)).expect("len").len() as usize;
-        let mut points = vec![
-            0,
-            1,
-            7,
-            8,
-            16,
-            len / 3,
-            len / 2,
-            len.saturating_sub(33),
-            len - 1,
-        ];
-        points.sort();
-        points.dedup();
-        for at in points.into_iter().filter(|&a| a < len) {
-            let rel = rel.clone();
-            out.push(case(
-                format!("truncate {} at {at}", rel.display()),
-                move |r| edit(&r.join(&rel), |b| b.truncate(at)),
-            ));
-        }
-        for k in 0..8u64 {
-            let rel = rel.clone();
-            out.push(case(
-                format!("flip bits in {} (seed {k})", rel.display()),
-                move |r| {
-                    edit(&r.join(&rel), |b| {
-                        let mut next = rng(0x9E37_79B9 ^ (k << 32) ^ b.len() as u64);
-                        // Seeds 0–5: one bit; 6–7: a burst of 32 random bytes.
-                        let n = if k < 6 { 1 } else { 32 };
-                        for _ in 0..n {
-                            let i = (next() % b.len() as u64) as usize;
-                            if k < 6 {
-                                b[i] ^= 1 << (next() % 8);
-                            } else {
-                                b[i] = next() as u8;
-                            }
-                        }
-                    })
-                },
-            ));
-        }
-        let r2 = rel.clone();
-        out.push(case(format!("delete {}", rel.display()), move |r| {
-            remove_any(&r.join(&r2))
-        }));
-        let r2 = rel.clone();
+/// Truncation of `rel` (of `len` bytes) at the start, a third, half and near the end.
+fn truncation_cases(rel: &Path, len: usize, out: &mut Vec<Case>) {
+    let mut points = vec![
+        0,
+        1,
+        7,
+        8,
+        16,
+        len / 3,
+        len / 2,
+        len.saturating_sub(33),
+        len - 1,
+    ];
+    points.sort();
+    points.dedup();
+    for at in points.into_iter().filter(|&a| a < len) {
+        let rel = rel.to_path_buf();
         out.push(case(
-            format!("{} is a directory", rel.display()),
-            move |r| {
-                remove_any(&r.join(&r2));
-                std::fs::create_dir(r.join(&r2)).expect("mkdir");
-            },
-        ));
-        let r2 = rel.clone();
-        out.push(case(format!("{} is a FIFO", rel.display()), move |r| {
-            replace_with_fifo(&r.join(&r2))
-        }));
-        let r2 = rel.clone();
-        out.push(case(
-            format!("{} links to /dev/zero", rel.display()),
-            move |r| replace_with_symlink(&r.join(&r2), "/dev/zero"),
-        ));
-        let r2 = rel.clone();
-        out.push(case(
-            format!("{} links to a missing file", rel.display()),
-            move |r| replace_with_symlink(&r.join(&r2), "/nonexistent/auditor-test"),
+            format!("truncate {} at {at}", rel.display()),
+            move |r| edit(&r.join(&rel), |b| b.truncate(at)),
         ));
     }
+}
 
-    // Payload files: deleted, emptied, hostile file types, all gone.
+/// Eight seeded bit flips of `rel`: seeds 0–5 one bit, 6–7 a burst of 32 random bytes.
+fn bit_flip_cases(rel: &Path, out: &mut Vec<Case>) {
+    for k in 0..8u64 {
+        let rel = rel.to_path_buf();
+        out.push(case(
+            format!("flip bits in {} (seed {k})", rel.display()),
+            move |r| {
+                edit(&r.join(&rel), |b| {
+                    let mut next = rng(0x9E37_79B9 ^ (k << 32) ^ b.len() as u64);
+                    // Seeds 0–5: one bit; 6–7: a burst of 32 random bytes.
+                    let n = if k < 6 { 1 } else { 32 };
+                    for _ in 0..n {
+                        let i = (next() % b.len() as u64) as usize;
+                        if k < 6 {
+                            b[i] ^= 1 << (next() % 8);
+                        } else {
+                            b[i] = next() as u8;
+                        }
+                    }
+                })
+            },
+        ));
+    }
+}
+
+/// `rel` deleted, or replaced by a directory, a FIFO, a link to /dev/zero or to nothing.
+fn replaced_file_cases(rel: &Path, out: &mut Vec<Case>) {
+    let r2 = rel.to_path_buf();
+    out.push(case(format!("delete {}", rel.display()), move |r| {
+        remove_any(&r.join(&r2))
+    }));
+    let r2 = rel.to_path_buf();
+    out.push(case(
+        format!("{} is a directory", rel.display()),
+        move |r| {
+            remove_any(&r.join(&r2));
+            std::fs::create_dir(r.join(&r2)).expect("mkdir");
+        },
+    ));
+    let r2 = rel.to_path_buf();
+    out.push(case(format!("{} is a FIFO", rel.display()), move |r| {
+        replace_with_fifo(&r.join(&r2))
+    }));
+    let r2 = rel.to_path_buf();
+    out.push(case(
+        format!("{} links to /dev/zero", rel.display()),
+        move |r| replace_with_symlink(&r.join(&r2), "/dev/zero"),
+    ));
+    let r2 = rel.to_path_buf();
+    out.push(case(
+        format!("{} links to a missing file", rel.display()),
+        move |r| replace_with_symlink(&r.join(&r2), "/nonexistent/auditor-test"),
+    ));
+}
+
+/// Payload files: deleted, emptied, hostile file types, all gone; strays at the top level.
+fn payload_cases(b: &Base, out: &mut Vec<Case>) {
     let payloads = payload_files(&b.root);
     for (i, p) in payloads.iter().enumerate().step_by(7).take(4) {
         let rel = p.strip_prefix(&b.root).unwrap().to_path_buf();
@@ -428,8 +470,10 @@ fn cases(b: &Base) -> Vec<Case> {
             std::fs::write(r.join("zz/not-a-file-id"), b"x").expect("write");
         },
     ));
+}
 
-    // Plist values of the wrong type, key by key; wrong top-level types; limits.
+/// Plist values of the wrong type, key by key; wrong top-level types; limits.
+fn plist_type_cases(b: &Base, out: &mut Vec<Case>) {
     for f in ["Manifest.plist", "Info.plist", "Status.plist"] {
         let v = read_plist(&b.root.join(f));
         let keys: Vec<String> = v.as_dictionary().expect("dict").keys().cloned().collect();
@@ -477,8 +521,10 @@ fn cases(b: &Base) -> Vec<Case> {
             },
         ));
     }
+}
 
-    // The keybag: zeroed or absurd lengths, truncation, no class records.
+/// The keybag: zeroed or absurd lengths, truncation, no class records.
+fn keybag_cases(b: &Base, out: &mut Vec<Case>) {
     let kb = read_plist(&b.root.join("Manifest.plist"))
         .as_dictionary()
         .and_then(|d| d.get("BackupKeyBag"))
@@ -519,6 +565,10 @@ fn cases(b: &Base) -> Vec<Case> {
             kb.truncate(second_uuid);
         })
     }));
+}
+
+/// A ManifestKey too short, and one naming class 99.
+fn manifest_key_cases(out: &mut Vec<Case>) {
     out.push(case("Manifest.plist: ManifestKey of 3 bytes", |r| {
         let p = r.join("Manifest.plist");
         let mut v = read_plist(&p);
@@ -537,39 +587,31 @@ fn cases(b: &Base) -> Vec<Case> {
             .insert("ManifestKey".into(), Value::Data(mk));
         write_plist(&p, &v);
     }));
-
-    if b.root.join("Manifest.db").is_file() {
-        index_db_cases(b, &mut out);
-    }
-    out
 }
 
 /// Cases of a backup with a Manifest.db: swapped for garbage or other SQLite, hostile rows.
 fn index_db_cases(b: &Base, out: &mut Vec<Case>) {
     let key = b.manifest_key.clone();
-    // Manifest.db swapped for garbage or other SQLite.
-    out.push(case("Manifest.db is random bytes", |r| {
-        edit(&r.join("Manifest.db"), |b| {
-            let mut next = rng(77);
-            b.iter_mut().for_each(|x| *x = next() as u8);
-        })
+    swapped_index_cases(key.as_ref(), out);
+    let rows = hostile_rows();
+    for (i, sql) in rows.iter().enumerate() {
+        let k = key.clone();
+        let sql = sql.clone();
+        out.push(case(format!("hostile row #{i}"), move |r| {
+            edit_index(r, k.as_ref(), &sql)
+        }));
+    }
+    out.push(hostile_names_case(key.clone()));
+    let all_rows = rows.join("\n");
+    let k = key.clone();
+    out.push(case("every hostile row at once", move |r| {
+        edit_index(r, k.as_ref(), &all_rows)
     }));
-    out.push(case("Manifest.db is an SQLite header and garbage", |r| {
-        edit(&r.join("Manifest.db"), |b| {
-            b[..16].copy_from_slice(b"SQLite format 3\0");
-            let mut next = rng(78);
-            b[100..].iter_mut().for_each(|x| *x = next() as u8);
-        })
-    }));
-    out.push(case("Manifest.db header claims WAL mode", |r| {
-        edit(&r.join("Manifest.db"), |b| {
-            if b.starts_with(b"SQLite format 3\0") {
-                b[18] = 2;
-                b[19] = 2;
-            }
-        })
-    }));
-    let sqls: [(&str, &str); 5] = [
+}
+
+/// SQLite databases that are not an index: (what, SQL that builds them).
+fn other_index_sql() -> [(&'static str, &'static str); 5] {
+    [
         ("another schema", "CREATE TABLE foo(a, b); INSERT INTO foo VALUES (1, 2);"),
         (
             "Files lacks columns",
@@ -592,14 +634,39 @@ fn index_db_cases(b: &Base, out: &mut Vec<Case>) {
             "Files is empty",
             "CREATE TABLE Files(fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER, file BLOB);",
         ),
-    ];
-    for (name, sql) in sqls {
-        let k = key.clone();
+    ]
+}
+
+/// Manifest.db swapped for garbage, a WAL header, other SQLite, or (encrypted) its plaintext.
+fn swapped_index_cases(key: Option<&auditor::crypto::Key32>, out: &mut Vec<Case>) {
+    out.push(case("Manifest.db is random bytes", |r| {
+        edit(&r.join("Manifest.db"), |b| {
+            let mut next = rng(77);
+            b.iter_mut().for_each(|x| *x = next() as u8);
+        })
+    }));
+    out.push(case("Manifest.db is an SQLite header and garbage", |r| {
+        edit(&r.join("Manifest.db"), |b| {
+            b[..16].copy_from_slice(b"SQLite format 3\0");
+            let mut next = rng(78);
+            b[100..].iter_mut().for_each(|x| *x = next() as u8);
+        })
+    }));
+    out.push(case("Manifest.db header claims WAL mode", |r| {
+        edit(&r.join("Manifest.db"), |b| {
+            if b.starts_with(b"SQLite format 3\0") {
+                b[18] = 2;
+                b[19] = 2;
+            }
+        })
+    }));
+    for (name, sql) in other_index_sql() {
+        let k = key.cloned();
         out.push(case(format!("Manifest.db swapped: {name}"), move |r| {
             swap_index(r, k.as_ref(), sql)
         }));
     }
-    if let Some(k) = key.clone() {
+    if let Some(k) = key.cloned() {
         out.push(case(
             "encrypted backup with a plaintext Manifest.db",
             move |r| {
@@ -609,8 +676,34 @@ fn index_db_cases(b: &Base, out: &mut Vec<Case>) {
             },
         ));
     }
+}
 
-    // Hostile rows.
+/// SQL of each hostile row: hostile paths, file IDs and MBFiles, odd flags and column types.
+fn hostile_rows() -> Vec<String> {
+    let mut rows = hostile_path_rows();
+    rows.extend(hostile_fileid_rows());
+    // These rows point at real payloads (the first file rows), so --deep reads them.
+    for (i, (name, f)) in weird_mbfiles().iter().enumerate() {
+        rows.push(format!(
+            "UPDATE Files SET file = {} WHERE fileID = (SELECT fileID FROM Files WHERE flags = 1 \
+             ORDER BY fileID LIMIT 1 OFFSET {i}); -- {name}",
+            blob_sql(&hostile_mbfile(f))
+        ));
+    }
+    rows.push(
+        "INSERT INTO Files VALUES ('1111111111111111111111111111111111111111', 'HomeDomain', 'f99', 99, NULL);"
+            .into(),
+    );
+    rows.push(
+        "INSERT INTO Files VALUES ('2222222222222222222222222222222222222222', NULL, NULL, NULL, X'00');"
+            .into(),
+    );
+    rows.push("INSERT INTO Files VALUES (42, 7, 3.5, 'text', 'not a blob');".into());
+    rows
+}
+
+/// Rows whose relative path is hostile (traversal, absolute, NUL, newline, …, 6000 bytes).
+fn hostile_path_rows() -> Vec<String> {
     let hostile_paths = [
         "../../../../../../etc/passwd",
         "/etc/passwd",
@@ -635,6 +728,11 @@ fn index_db_cases(b: &Base, out: &mut Vec<Case>) {
         "INSERT INTO Files VALUES ('{:040x}', 'HomeDomain', '{long}', 1, NULL);",
         0xbad1_0000u64
     ));
+    rows
+}
+
+/// Rows whose file ID (or domain) is hostile: traversal, absolute, not hex, empty.
+fn hostile_fileid_rows() -> Vec<String> {
     let fileid_rows = [
         ("../../../../etc/passwd", "HomeDomain", "fid-traversal"),
         ("/etc/passwd", "HomeDomain", "fid-absolute"),
@@ -646,13 +744,20 @@ fn index_db_cases(b: &Base, out: &mut Vec<Case>) {
         ("", "HomeDomain", "fid-empty"),
         ("00", "../../..", "domain-traversal"),
     ];
-    for (fid, dom, p) in fileid_rows {
-        rows.push(format!(
-            "INSERT INTO Files VALUES ('{fid}', '{dom}', '{p}', 1, {});",
-            blob_sql(&hostile_mbfile(|_| {}))
-        ));
-    }
-    let weird_mbfiles: [(&str, DictEdit); 5] = [
+    fileid_rows
+        .into_iter()
+        .map(|(fid, dom, p)| {
+            format!(
+                "INSERT INTO Files VALUES ('{fid}', '{dom}', '{p}', 1, {});",
+                blob_sql(&hostile_mbfile(|_| {}))
+            )
+        })
+        .collect()
+}
+
+/// MBFile edits with out-of-range, malformed or looping values: (what, edit).
+fn weird_mbfiles() -> [(&'static str, DictEdit); 5] {
+    [
         (
             "Size i64::MAX, class 99",
             Box::new(|d| {
@@ -691,34 +796,13 @@ fn index_db_cases(b: &Base, out: &mut Vec<Case>) {
                 d.insert("Size".into(), Value::Uid(plist::Uid::new(1)));
             }),
         ),
-    ];
-    // These rows point at real payloads (the first file rows), so --deep reads them.
-    for (i, (name, f)) in weird_mbfiles.iter().enumerate() {
-        rows.push(format!(
-            "UPDATE Files SET file = {} WHERE fileID = (SELECT fileID FROM Files WHERE flags = 1 \
-             ORDER BY fileID LIMIT 1 OFFSET {i}); -- {name}",
-            blob_sql(&hostile_mbfile(f))
-        ));
-    }
-    rows.push(
-        "INSERT INTO Files VALUES ('1111111111111111111111111111111111111111', 'HomeDomain', 'f99', 99, NULL);"
-            .into(),
-    );
-    rows.push(
-        "INSERT INTO Files VALUES ('2222222222222222222222222222222222222222', NULL, NULL, NULL, X'00');"
-            .into(),
-    );
-    rows.push("INSERT INTO Files VALUES (42, 7, 3.5, 'text', 'not a blob');".into());
-    for (i, sql) in rows.iter().enumerate() {
-        let k = key.clone();
-        let sql = sql.clone();
-        out.push(case(format!("hostile row #{i}"), move |r| {
-            edit_index(r, k.as_ref(), &sql)
-        }));
-    }
-    // Rows with a real payload (copied under their own valid fileID) whose names the host
-    // cannot hold or which are not names: extract must refuse or map them, and report.
-    let names: Vec<Vec<u8>> = vec![
+    ]
+}
+
+/// Relative paths the host cannot hold or that are not names (long, deep, traversal, not
+/// UTF-8, `.`/`//`, empty, case twins).
+fn hostile_names() -> Vec<Vec<u8>> {
+    vec![
         format!("Documents/{}.txt", "n".repeat(300)).into_bytes(),
         format!("{}x", "p/".repeat(2100)).into_bytes(),
         b"Documents/../../../escape-with-payload".to_vec(),
@@ -730,11 +814,16 @@ fn index_db_cases(b: &Base, out: &mut Vec<Case>) {
         b"Twin.TXT".to_vec(),
         b"twin.txt".to_vec(),
         b"TWIN.txt".to_vec(),
-    ];
-    let k = key.clone();
-    out.push(case("hostile names with payloads", move |r| {
+    ]
+}
+
+/// Rows with a real payload (copied under their own valid fileID) whose names the host
+/// cannot hold or which are not names: extract must refuse or map them, and report.
+fn hostile_names_case(key: Option<auditor::crypto::Key32>) -> Case {
+    let names = hostile_names();
+    case("hostile names with payloads", move |r| {
         let root = r.to_path_buf();
-        edit_index_with(r, k.as_ref(), "", |conn| {
+        edit_index_with(r, key.as_ref(), "", |conn| {
             let (tid, blob): (String, Vec<u8>) = conn
                 .query_row(
                     "SELECT fileID, file FROM Files WHERE flags = 1 ORDER BY fileID LIMIT 1",
@@ -761,12 +850,7 @@ fn index_db_cases(b: &Base, out: &mut Vec<Case>) {
                 }
             }
         });
-    }));
-    let all_rows = rows.join("\n");
-    let k = key.clone();
-    out.push(case("every hostile row at once", move |r| {
-        edit_index(r, k.as_ref(), &all_rows)
-    }));
+    })
 }
 
 // ------------------------------------------------------------------------------------------
@@ -788,6 +872,7 @@ fn names_backup_file(stderr: &str, root: &Path) -> bool {
     NAMES.iter().any(|n| stderr.contains(n))
 }
 
+/// The subcommand lines run on each mutated copy at `root`.
 fn commands(b: &Base, root: &Path) -> Vec<Vec<String>> {
     let r = root.display().to_string();
     let mut pw = Vec::new();
@@ -871,6 +956,7 @@ fn export_contained(out: &Path) -> Result<usize, String> {
     Ok(n)
 }
 
+/// Whether a run ended as the corpus requires: no hang, signal or defect, a code 0–4, exit 4 naming a file.
 fn check_run(run: &Run, root: &Path) -> Result<(), String> {
     if run.timed_out {
         return Err(format!("hung (killed after {RUN_LIMIT:?})"));
@@ -892,6 +978,7 @@ fn check_run(run: &Run, root: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Counts and failures of the runs of one base.
 struct Tally {
     cases: usize,
     runs: usize,
@@ -899,10 +986,12 @@ struct Tally {
     failures: Vec<String>,
 }
 
+/// Run every `every`-th case of fixture `spec`.
 fn run_cases(spec: &str, every: usize) -> Tally {
     run_base(spec, &base(spec), every)
 }
 
+/// Run every `every`-th case of `b` on two threads, each case on its own copy.
 fn run_base(spec: &str, b: &Base, every: usize) -> Tally {
     let all = cases(b);
     let chosen: Vec<&Case> = all.iter().step_by(every).collect();
@@ -1001,6 +1090,7 @@ fn run_base(spec: &str, b: &Base, every: usize) -> Tally {
     t
 }
 
+/// Print the totals; fail with every failure listed.
 fn report(tallies: Vec<Tally>) {
     let cases: usize = tallies.iter().map(|t| t.cases).sum();
     let runs: usize = tallies.iter().map(|t| t.runs).sum();

@@ -111,12 +111,14 @@ bundle_id = "com.example.notes"
 must_back_up = ["Documents/n.txt"]
 "#;
 
+/// A fixture backup with its password file beside it.
 struct Fixture {
     _dir: tempfile::TempDir,
     backup: PathBuf,
     root: PathBuf,
 }
 
+/// Write the backup of `spec` and the password file.
 fn build(spec: &Value) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let backup = dir.path().join("backup");
@@ -131,11 +133,13 @@ fn build(spec: &Value) -> Fixture {
 }
 
 impl Fixture {
+    /// Write policy `text` beside the backup as `name`.
     fn policy(&self, name: &str, text: &str) -> PathBuf {
         let p = self.root.join(name);
         std::fs::write(&p, text).unwrap();
         p
     }
+    /// Path of the password file.
     fn pw(&self) -> String {
         self.root.join("pw.txt").display().to_string()
     }
@@ -148,6 +152,7 @@ impl Fixture {
         args.extend_from_slice(extra);
         auditor(&args)
     }
+    /// Run check with `--format json`: the exit code and the report.
     fn check_json(&self, policy: &Path, extra: &[&str]) -> (i32, Value) {
         let mut a = vec!["--format", "json"];
         a.extend_from_slice(extra);
@@ -156,12 +161,14 @@ impl Fixture {
     }
 }
 
+/// The base spec with `f` applied.
 fn spec_with(f: impl FnOnce(&mut Value)) -> Value {
     let mut s = base_spec();
     f(&mut s);
     s
 }
 
+/// The expectation `id` of a JSON report.
 fn expectation<'a>(r: &'a Value, id: &str) -> &'a Value {
     r["expectations"]
         .as_array()
@@ -171,6 +178,7 @@ fn expectation<'a>(r: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no expectation {id} in {r:#}"))
 }
 
+/// The findings of rule `rule` in a JSON report.
 fn findings<'a>(r: &'a Value, rule: &str) -> Vec<&'a Value> {
     r["findings"]
         .as_array()
@@ -180,6 +188,7 @@ fn findings<'a>(r: &'a Value, rule: &str) -> Vec<&'a Value> {
         .collect()
 }
 
+/// (id, status) of every expectation of a JSON report.
 fn statuses(r: &Value) -> Vec<(String, String)> {
     r["expectations"]
         .as_array()
@@ -194,10 +203,12 @@ fn statuses(r: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Stderr of a run as text.
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Add a file to the spec.
 fn add_file(s: &mut Value, domain: &str, path: &str, class: u32, content: Value) {
     s["files"]
         .as_array_mut()
@@ -205,6 +216,7 @@ fn add_file(s: &mut Value, domain: &str, path: &str, class: u32, content: Value)
         .push(json!({"domain": domain, "path": path, "class": class, "content": content}));
 }
 
+/// Add the big text file with a canary across the search-window boundary.
 fn add_big_canary_file(s: &mut Value) {
     add_file(
         s,
@@ -653,6 +665,15 @@ fn sarif_validates_against_the_2_1_0_schema() {
     assert_eq!(sarif["version"], "2.1.0");
     let run = &sarif["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    check_sarif_rules(rules);
+    let results = run["results"].as_array().unwrap();
+    let fps = check_sarif_results(results, rules);
+    check_sarif_result_locations(results);
+    check_fingerprints_ignore_policy_lines(&fx, &sarif, &fps);
+}
+
+/// One SARIF rule per policy rule, each with a description, fix help and a severity.
+fn check_sarif_rules(rules: &[Value]) {
     assert_eq!(rules.len(), auditor::policy::rules::ALL.len());
     for r in rules {
         assert!(r["id"].as_str().unwrap().starts_with("policy."));
@@ -663,7 +684,11 @@ fn sarif_validates_against_the_2_1_0_schema() {
             .contains("How to fix"));
         assert!(r["properties"]["security-severity"].is_string());
     }
-    let results = run["results"].as_array().unwrap();
+}
+
+/// Three results, each pointing at its rule and the policy file by a plain URI; their
+/// fingerprints, all distinct.
+fn check_sarif_results(results: &[Value], rules: &[Value]) -> std::collections::HashSet<String> {
     assert_eq!(results.len(), 3, "{results:#?}");
     let mut fps = std::collections::HashSet::new();
     for res in results {
@@ -685,6 +710,11 @@ fn sarif_validates_against_the_2_1_0_schema() {
                 .to_string()
         ));
     }
+    fps
+}
+
+/// must-not-back-up and min-protection results point at their policy lines and the file.
+fn check_sarif_result_locations(results: &[Value]) {
     let mnb = results
         .iter()
         .find(|r| r["ruleId"] == "policy.must-not-back-up")
@@ -706,8 +736,14 @@ fn sarif_validates_against_the_2_1_0_schema() {
         mp["locations"][0]["physicalLocation"]["region"]["startLine"],
         13
     );
+}
 
-    // Fingerprints do not depend on policy lines: shift every line by two.
+/// Fingerprints do not depend on policy lines: shift every line by two.
+fn check_fingerprints_ignore_policy_lines(
+    fx: &Fixture,
+    sarif: &Value,
+    fps: &std::collections::HashSet<String>,
+) {
     let shifted = fx.policy("auditor.toml", &format!("# a\n# b\n{GOOD_POLICY}"));
     let out2 = fx.check(&shifted, &["--format", "sarif"]);
     let sarif2: Value = serde_json::from_slice(&out2.stdout).unwrap();
@@ -722,7 +758,7 @@ fn sarif_validates_against_the_2_1_0_schema() {
                 .to_string()
         })
         .collect();
-    assert_eq!(fps, fps2);
+    assert_eq!(*fps, fps2);
     assert_eq!(
         sarif2["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"]
             .as_u64()
@@ -732,8 +768,12 @@ fn sarif_validates_against_the_2_1_0_schema() {
             .unwrap()
             + 2
     );
+}
 
+#[test]
+fn sarif_of_a_passing_run_is_valid_and_empty() {
     // A passing run is a valid log with no results.
+    let validator = common::sarif::validator();
     let fx = build(&base_spec());
     let pol = fx.policy("auditor.toml", GOOD_POLICY);
     let out = fx.check(
@@ -898,6 +938,7 @@ fn credentials_are_needed_for_app_expectations() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// Run policy init then check with the written policy: the policy text and the JSON report.
 fn init_then_check(fx: &Fixture, creds: &[&str]) -> (String, Value) {
     let b = fx.backup.display().to_string();
     let mut args = vec!["policy", "init", &b];

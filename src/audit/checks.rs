@@ -3,7 +3,7 @@
 use super::finding::rules as R;
 use super::model::*;
 use super::{Finding, Location};
-use crate::backup::{Backup, DbState, IndexKind, Layout};
+use crate::backup::{Backup, DbState, IndexKind, Layout, ManifestPlist, StatusPlist};
 use crate::crypto::keybag::{WRAP_DEVICE, WRAP_PASSCODE};
 use crate::crypto::ClassKeyState;
 use crate::session::Session;
@@ -12,6 +12,7 @@ use crate::session::Session;
 pub const STRONG_DPIC: u32 = 10_000_000;
 pub const STRONG_ITER: u32 = 10_000;
 
+/// A 16-byte keybag UUID in 8-4-4-4-12 form; any other length as plain hex.
 fn uuid_string(b: &[u8]) -> String {
     if b.len() == 16 {
         let h = hex::encode(b);
@@ -28,6 +29,7 @@ fn uuid_string(b: &[u8]) -> String {
     }
 }
 
+/// What unwrapping a class key needs, from its WRAP bits.
 fn needs(wrap: u32) -> &'static str {
     match (wrap & WRAP_PASSCODE != 0, wrap & WRAP_DEVICE != 0) {
         (true, true) => "password+device",
@@ -40,15 +42,34 @@ fn needs(wrap: u32) -> &'static str {
 /// Build the backup summary and top-level findings (no secrets needed).
 pub(super) fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSummary {
     let b: &Backup = &s.backup;
+    let mut sum = backup_summary(s);
+    required_files(b, findings);
+    plist_problems(b, findings);
+    identity_consistency(b, sum.udid.as_deref(), findings);
+    // Absent plists are already findings of their own (backup.missing-file).
+    for n in b.notes.iter().filter(|n| !n.ends_with(" is absent")) {
+        findings.push(Finding::new(&R::BACKUP_NOTE, n.clone()));
+    }
+    encryption_findings(b.manifest.as_ref(), &sum.encryption, findings);
+    sum.kdf = kdf_part(s, sum.encryption.declared, findings);
+    sum
+}
+
+/// The first of two optional plist strings that is present (Manifest Lockdown before Info.plist).
+fn first_present(a: Option<&Option<String>>, c: Option<&Option<String>>) -> Option<String> {
+    a.and_then(|x| x.clone())
+        .or_else(|| c.and_then(|x| x.clone()))
+}
+
+/// The summary fields read straight from the plists and the index, without findings (`kdf` left empty).
+fn backup_summary(s: &Session) -> BackupSummary {
+    let b: &Backup = &s.backup;
     let m = b.manifest.as_ref();
     let info = b.info.as_ref();
     let status = b.status.as_ref();
     let lock = m.map(|m| &m.lockdown);
-    let pick = |a: Option<&Option<String>>, c: Option<&Option<String>>| -> Option<String> {
-        a.and_then(|x| x.clone())
-            .or_else(|| c.and_then(|x| x.clone()))
-    };
-    let mut sum = BackupSummary {
+    let pick = first_present;
+    BackupSummary {
         path: b.root.display().to_string(),
         udid: pick(
             lock.map(|l| &l.unique_device_id),
@@ -75,44 +96,60 @@ pub(super) fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSum
         snapshot_state: status.and_then(|st| st.snapshot_state.clone()),
         is_full_backup: status.and_then(|st| st.is_full_backup),
         passcode_set: m.and_then(|m| m.was_passcode_set),
-        index: match &b.index {
-            IndexKind::ManifestDb { .. } => "manifest_db",
-            IndexKind::ManifestMbdb { .. } => "manifest_mbdb",
-            IndexKind::None => "none",
-        }
-        .into(),
-        layout: match b.layout {
-            Layout::Hashed => "hashed",
-            Layout::Flat => "flat",
-            Layout::Mixed => "mixed",
-            Layout::Unknown => "unknown",
-        }
-        .into(),
+        index: index_name(&b.index).into(),
+        layout: layout_name(b.layout).into(),
         manifest_version: m.and_then(|m| m.version.clone()),
-        encryption: Encryption {
-            declared: m.and_then(|m| m.is_encrypted),
-            index_encrypted: match &b.index {
-                IndexKind::ManifestDb {
-                    state: DbState::Ciphertext,
-                    ..
-                } => Some(true),
-                IndexKind::ManifestDb {
-                    state: DbState::Plaintext,
-                    ..
-                } => Some(false),
-                _ => None,
-            },
-            payloads_encrypted: None,
-            manifest_key_class: m
-                .and_then(|m| m.manifest_key.as_ref())
-                .filter(|k| k.len() >= 4)
-                .map(|k| u32::from_le_bytes([k[0], k[1], k[2], k[3]])),
-        },
+        encryption: declared_encryption(b),
         kdf: None,
         unlocked: s.class_keys.is_some(),
-    };
+    }
+}
 
-    // Required files.
+/// The report name of the file index kind.
+fn index_name(index: &IndexKind) -> &'static str {
+    match index {
+        IndexKind::ManifestDb { .. } => "manifest_db",
+        IndexKind::ManifestMbdb { .. } => "manifest_mbdb",
+        IndexKind::None => "none",
+    }
+}
+
+/// The report name of the payload folder layout.
+fn layout_name(layout: Layout) -> &'static str {
+    match layout {
+        Layout::Hashed => "hashed",
+        Layout::Flat => "flat",
+        Layout::Mixed => "mixed",
+        Layout::Unknown => "unknown",
+    }
+}
+
+/// Encryption as declared by Manifest.plist and as seen in Manifest.db (payloads not yet looked at).
+fn declared_encryption(b: &Backup) -> Encryption {
+    let m = b.manifest.as_ref();
+    Encryption {
+        declared: m.and_then(|m| m.is_encrypted),
+        index_encrypted: match &b.index {
+            IndexKind::ManifestDb {
+                state: DbState::Ciphertext,
+                ..
+            } => Some(true),
+            IndexKind::ManifestDb {
+                state: DbState::Plaintext,
+                ..
+            } => Some(false),
+            _ => None,
+        },
+        payloads_encrypted: None,
+        manifest_key_class: m
+            .and_then(|m| m.manifest_key.as_ref())
+            .filter(|k| k.len() >= 4)
+            .map(|k| u32::from_le_bytes([k[0], k[1], k[2], k[3]])),
+    }
+}
+
+/// Findings for missing Manifest/Info/Status plists, an unfinished or partial backup, and no index.
+fn required_files(b: &Backup, findings: &mut Vec<Finding>) {
     if b.manifest.is_none() {
         findings.push(
             Finding::new(
@@ -128,7 +165,7 @@ pub(super) fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSum
                 .at(Location::backup("Info.plist")),
         );
     }
-    match status {
+    match b.status.as_ref() {
         None => findings.push(
             Finding::new(
                 &R::BACKUP_MISSING_FILE,
@@ -136,26 +173,7 @@ pub(super) fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSum
             )
             .at(Location::backup("Status.plist")),
         ),
-        Some(st) => {
-            if st.snapshot_state.as_deref() != Some("finished") {
-                findings.push(
-                    Finding::new(
-                        &R::BACKUP_INCOMPLETE,
-                        format!(
-                            "SnapshotState is {:?}, not \"finished\": the backup did not complete",
-                            st.snapshot_state.as_deref().unwrap_or("absent")
-                        ),
-                    )
-                    .at(Location::backup("Status.plist")),
-                );
-            }
-            if st.is_full_backup == Some(false) {
-                findings.push(
-                    Finding::new(&R::BACKUP_NOT_FULL, "IsFullBackup is false")
-                        .at(Location::backup("Status.plist")),
-                );
-            }
-        }
+        Some(st) => status_findings(st, findings),
     }
     if matches!(b.index, IndexKind::None) {
         findings.push(
@@ -166,19 +184,47 @@ pub(super) fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSum
             .at(Location::backup("Manifest.db")),
         );
     }
-    // Plist problems recorded by the tolerant readers.
+}
+
+/// Findings for a Status.plist whose snapshot did not finish or that is not a full backup.
+fn status_findings(st: &StatusPlist, findings: &mut Vec<Finding>) {
+    if st.snapshot_state.as_deref() != Some("finished") {
+        findings.push(
+            Finding::new(
+                &R::BACKUP_INCOMPLETE,
+                format!(
+                    "SnapshotState is {:?}, not \"finished\": the backup did not complete",
+                    st.snapshot_state.as_deref().unwrap_or("absent")
+                ),
+            )
+            .at(Location::backup("Status.plist")),
+        );
+    }
+    if st.is_full_backup == Some(false) {
+        findings.push(
+            Finding::new(&R::BACKUP_NOT_FULL, "IsFullBackup is false")
+                .at(Location::backup("Status.plist")),
+        );
+    }
+}
+
+/// Plist problems recorded by the tolerant readers, one finding each.
+fn plist_problems(b: &Backup, findings: &mut Vec<Finding>) {
     for (name, problems) in [
-        ("Manifest.plist", m.map(|x| &x.problems)),
-        ("Info.plist", info.map(|x| &x.problems)),
-        ("Status.plist", status.map(|x| &x.problems)),
+        ("Manifest.plist", b.manifest.as_ref().map(|x| &x.problems)),
+        ("Info.plist", b.info.as_ref().map(|x| &x.problems)),
+        ("Status.plist", b.status.as_ref().map(|x| &x.problems)),
     ] {
         for p in problems.into_iter().flatten() {
             findings
                 .push(Finding::new(&R::BACKUP_PLIST_PROBLEM, p.clone()).at(Location::backup(name)));
         }
     }
-    // Identity consistency: Manifest Lockdown vs Info.plist vs folder name.
-    if let (Some(l), Some(i)) = (lock, info) {
+}
+
+/// Identity consistency: Manifest Lockdown vs Info.plist vs folder name.
+fn identity_consistency(b: &Backup, udid: Option<&str>, findings: &mut Vec<Finding>) {
+    if let (Some(l), Some(i)) = (b.manifest.as_ref().map(|m| &m.lockdown), b.info.as_ref()) {
         let pairs = [
             ("UDID", &l.unique_device_id, &i.unique_identifier),
             ("serial number", &l.serial_number, &i.serial_number),
@@ -198,7 +244,7 @@ pub(super) fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSum
             }
         }
     }
-    if let (Some(udid), Some(folder)) = (&sum.udid, b.root.file_name().and_then(|f| f.to_str())) {
+    if let (Some(udid), Some(folder)) = (udid, b.root.file_name().and_then(|f| f.to_str())) {
         let looks_like_udid =
             folder.len() >= 24 && folder.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
         if looks_like_udid && !folder.eq_ignore_ascii_case(udid) {
@@ -208,15 +254,13 @@ pub(super) fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSum
             ));
         }
     }
-    // Absent plists are already findings of their own (backup.missing-file).
-    for n in b.notes.iter().filter(|n| !n.ends_with(" is absent")) {
-        findings.push(Finding::new(&R::BACKUP_NOTE, n.clone()));
-    }
+}
 
-    // Encryption: declared vs the index.
-    let declared = sum.encryption.declared;
+/// Encryption findings: declared vs the index, the ManifestKey length, and no encryption at all.
+fn encryption_findings(m: Option<&ManifestPlist>, enc: &Encryption, findings: &mut Vec<Finding>) {
+    let declared = enc.declared;
     let has_mk = m.and_then(|m| m.manifest_key.as_ref()).is_some();
-    match (declared, sum.encryption.index_encrypted) {
+    match (declared, enc.index_encrypted) {
         (Some(false) | None, Some(true)) => findings.push(
             Finding::new(&R::BACKUP_ENCRYPTION_MISMATCH, "Manifest.db is ciphertext but IsEncrypted is not true").at(Location::backup("Manifest.db")),
         ),
@@ -242,34 +286,37 @@ pub(super) fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSum
             "the backup is not encrypted: every payload is plaintext on disk, and its keychain restores only to the same device",
         ));
     }
-
-    // Key derivation.
-    if let Some(kb) = &s.keybag {
-        if let Ok(p) = kb.kdf_params() {
-            let scheme = p.scheme();
-            sum.kdf = Some(KdfSummary {
-                scheme,
-                sha256_rounds: p.dpic,
-                sha1_rounds: p.iter,
-            });
-            if declared != Some(false) {
-                match p.dpic {
-                    None => findings.push(Finding::new(
-                        &R::BACKUP_WEAK_KDF,
-                        format!("legacy key derivation: a single PBKDF2-SHA1 with {} rounds (iOS < 10.2); passwords are cheap to guess", p.iter),
-                    )),
-                    Some(d) if d < STRONG_DPIC || p.iter < STRONG_ITER => findings.push(Finding::new(
-                        &R::BACKUP_WEAK_KDF,
-                        format!("low key-derivation cost: PBKDF2-SHA256 x {d} then PBKDF2-SHA1 x {} (iOS uses 10,000,000 and 10,000)", p.iter),
-                    )),
-                    _ => {}
-                }
-            }
-        }
-    }
-    sum
 }
 
+/// The keybag's key-derivation summary, with a weak-KDF finding unless the backup is declared unencrypted.
+fn kdf_part(
+    s: &Session,
+    declared: Option<bool>,
+    findings: &mut Vec<Finding>,
+) -> Option<KdfSummary> {
+    let p = s.keybag.as_ref()?.kdf_params().ok()?;
+    let summary = KdfSummary {
+        scheme: p.scheme(),
+        sha256_rounds: p.dpic,
+        sha1_rounds: p.iter,
+    };
+    if declared != Some(false) {
+        match p.dpic {
+            None => findings.push(Finding::new(
+                &R::BACKUP_WEAK_KDF,
+                format!("legacy key derivation: a single PBKDF2-SHA1 with {} rounds (iOS < 10.2); passwords are cheap to guess", p.iter),
+            )),
+            Some(d) if d < STRONG_DPIC || p.iter < STRONG_ITER => findings.push(Finding::new(
+                &R::BACKUP_WEAK_KDF,
+                format!("low key-derivation cost: PBKDF2-SHA256 x {d} then PBKDF2-SHA1 x {} (iOS uses 10,000,000 and 10,000)", p.iter),
+            )),
+            _ => {}
+        }
+    }
+    Some(summary)
+}
+
+/// Build the keybag summary and keybag findings; `None` when there is no keybag.
 pub(super) fn keybag_part(s: &Session, findings: &mut Vec<Finding>) -> Option<KeybagSummary> {
     if let Some(e) = &s.keybag_error {
         findings.push(

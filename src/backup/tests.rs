@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::test_support::shared;
 
+/// EXPECTED.json of a shared conformance backup.
 fn expected(dir: &str) -> serde_json::Value {
     let p = shared(dir).unwrap().join("EXPECTED.json");
     serde_json::from_slice(&fs::read(p).unwrap()).unwrap()
@@ -285,6 +286,16 @@ fn pyiosbackup_folders() {
 fn synthetic_folders_errors_and_oddities() {
     let t = tempfile::tempdir().unwrap();
     let root = t.path();
+    check_not_a_backup_yet(root);
+    check_garbage_manifest_plist(root);
+    check_manifest_db_states(root);
+    let (id, other_id) = add_payloads_and_strays(root);
+    check_hashed_layout_and_strays(root, &id, &other_id);
+    check_mixed_layout(root, &id, &other_id);
+}
+
+/// An empty folder, then one with only Info.plist (an interrupted backup): not openable.
+fn check_not_a_backup_yet(root: &Path) {
     // Empty folder: not a backup.
     let e = Backup::open(root).unwrap_err();
     assert!(matches!(e, BackupError::NotABackup { .. }));
@@ -306,16 +317,20 @@ fn synthetic_folders_errors_and_oddities() {
         Err(BackupError::NotABackup { .. })
     ));
     assert_eq!(locate(root).unwrap(), Located::Single(root.to_path_buf()));
+}
 
-    // Garbage Manifest.plist: an error naming the file.
+/// Garbage Manifest.plist: an error naming the file, exit code BadBackup.
+fn check_garbage_manifest_plist(root: &Path) {
     fs::write(root.join("Manifest.plist"), b"bplist00\x00\x01garbage").unwrap();
     let e = Backup::open(root).unwrap_err();
     assert_eq!(e.path(), root.join("Manifest.plist"));
     assert!(matches!(e, BackupError::Malformed { .. }));
     let top: crate::Error = e.into();
     assert_eq!(top.exit_code(), crate::ExitCode::BadBackup);
+}
 
-    // Valid Manifest.plist, empty Manifest.db, stray entries.
+/// Valid Manifest.plist, stray WAL, and a Manifest.db that is empty, ciphertext, unknown, SQLite.
+fn check_manifest_db_states(root: &Path) {
     fs::write(root.join("Manifest.plist"), MINIMAL_PLIST).unwrap();
     fs::write(root.join("Manifest.db"), b"").unwrap();
     fs::write(root.join("Manifest.db-wal"), b"0123").unwrap();
@@ -356,7 +371,11 @@ fn synthetic_folders_errors_and_oddities() {
             ..
         }
     ));
+}
 
+/// One hashed payload plus stray entries (wrong subfolder, README, folders, links); the ids of
+/// the payload and of the misplaced one.
+fn add_payloads_and_strays(root: &Path) -> (FileId, FileId) {
     let id = FileId::compute("HomeDomain", "Library/SMS/sms.db");
     let other_id = FileId::compute("HomeDomain", "x");
     fs::create_dir(root.join("3d")).unwrap();
@@ -373,14 +392,19 @@ fn synthetic_folders_errors_and_oddities() {
         std::os::unix::fs::symlink("absent", root.join("Manifest.mbdb")).unwrap();
         std::os::unix::fs::symlink("absent", root.join("Manifest.db-shm")).unwrap();
     }
+    (id, other_id)
+}
+
+/// Hashed layout: the payload is found, every stray entry is listed with its reason.
+fn check_hashed_layout_and_strays(root: &Path, id: &FileId, other_id: &FileId) {
     let b = Backup::open(root).unwrap();
     assert_eq!(b.layout, Layout::Hashed);
     assert!(b.notes.iter().any(|n| n.contains("Snapshot")));
-    assert_eq!(b.content_path(&id), Some(root.join("3d").join(id.as_str())));
-    assert_eq!(b.content_path(&other_id), None);
+    assert_eq!(b.content_path(id), Some(root.join("3d").join(id.as_str())));
+    assert_eq!(b.content_path(other_id), None);
     let scan = b.content_files().unwrap();
     assert_eq!(scan.files.len(), 1);
-    assert_eq!(scan.files[0].file_id(), id);
+    assert_eq!(scan.files[0].file_id(), *id);
     assert_eq!(scan.files[0].len, Some(3));
     assert_eq!(scan.path(&scan.files[0]), root.join("3d").join(id.as_str()));
     let reasons: Vec<(&str, EntryKind)> = scan.other.iter().map(|o| (o.reason, o.kind)).collect();
@@ -403,12 +427,14 @@ fn synthetic_folders_errors_and_oddities() {
     got.sort();
     expect.sort();
     assert_eq!(got, expect);
+}
 
-    // A flat payload too: mixed layout.
+/// A flat payload too: mixed layout; the listing holds both, `find` gives the expected place.
+fn check_mixed_layout(root: &Path, id: &FileId, other_id: &FileId) {
     fs::write(root.join(id.as_str()), b"flat").unwrap();
     let b = Backup::open(root).unwrap();
     assert_eq!(b.layout, Layout::Mixed);
-    assert_eq!(b.content_path(&id), Some(root.join("3d").join(id.as_str())));
+    assert_eq!(b.content_path(id), Some(root.join("3d").join(id.as_str())));
     // The listing holds both; `find` gives the layout's expected place, as `content_path`.
     let scan = b.content_listing(false).unwrap();
     assert_eq!(scan.files.len(), 2);

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::test_support::shared;
 
-fn s(out: &mut Vec<u8>, v: Option<&[u8]>) {
+/// Append an mbdb string: big-endian u16 length then bytes, 0xFFFF for none.
+fn push_mbdb_string(out: &mut Vec<u8>, v: Option<&[u8]>) {
     match v {
         None => out.extend_from_slice(&0xFFFFu16.to_be_bytes()),
         Some(b) => {
@@ -16,6 +17,7 @@ fn s(out: &mut Vec<u8>, v: Option<&[u8]>) {
     }
 }
 
+/// One mbdb record with fixed inode, ids and times.
 #[allow(clippy::too_many_arguments)]
 fn rec_bytes(
     domain: Option<&[u8]>,
@@ -28,11 +30,11 @@ fn rec_bytes(
     props: &[(&[u8], &[u8])],
 ) -> Vec<u8> {
     let mut o = Vec::new();
-    s(&mut o, domain);
-    s(&mut o, path);
-    s(&mut o, target);
-    s(&mut o, None); // digest
-    s(&mut o, key);
+    push_mbdb_string(&mut o, domain);
+    push_mbdb_string(&mut o, path);
+    push_mbdb_string(&mut o, target);
+    push_mbdb_string(&mut o, None); // digest
+    push_mbdb_string(&mut o, key);
     o.extend_from_slice(&mode.to_be_bytes());
     o.extend_from_slice(&77u64.to_be_bytes()); // inode
     o.extend_from_slice(&501u32.to_be_bytes());
@@ -44,14 +46,15 @@ fn rec_bytes(
     o.push(class);
     o.push(props.len() as u8);
     for (k, v) in props {
-        s(&mut o, Some(k));
-        s(&mut o, Some(v));
+        push_mbdb_string(&mut o, Some(k));
+        push_mbdb_string(&mut o, Some(v));
     }
     o
 }
 
-#[test]
-fn synthetic_records_and_truncation() {
+/// Three records (a directory, a file with a key and two xattrs, a symlink) after the magic;
+/// the file and the offset of the second record.
+fn synthetic_mbdb() -> (Vec<u8>, usize) {
     let key = [[4u8, 0, 0, 0].as_slice(), &[9u8; 40]].concat();
     let mut file = MBDB_MAGIC.to_vec();
     file.extend(rec_bytes(
@@ -85,7 +88,19 @@ fn synthetic_records_and_truncation() {
         0,
         &[],
     ));
+    (file, second)
+}
+
+#[test]
+fn synthetic_records_and_truncation() {
+    let (file, second) = synthetic_mbdb();
     let recs = parse("m", &file).unwrap();
+    check_synthetic_records(&recs);
+    check_truncations(&file, second);
+}
+
+/// The three records of [`synthetic_mbdb`] decode with every field.
+fn check_synthetic_records(recs: &[FileRecord]) {
     assert_eq!(recs.len(), 3);
     assert_eq!(recs[0].file_id, "70765829101933f25994c71bbee6dfd685535bff");
     assert_eq!(recs[0].kind, FileKind::Directory);
@@ -115,8 +130,10 @@ fn synthetic_records_and_truncation() {
         (recs[2].kind, recs[2].target.as_deref()),
         (FileKind::Symlink, Some("../t"))
     );
+}
 
-    // Every truncation names the offset of the damaged record; earlier records are delivered.
+/// Every truncation names the offset of the damaged record; earlier records are delivered.
+fn check_truncations(file: &[u8], second: usize) {
     let third = file.len() - recs_len_last();
     for cut in second + 1..file.len() {
         if cut == third {
@@ -137,6 +154,11 @@ fn synthetic_records_and_truncation() {
         );
         assert!(parse("m", &file[..cut]).is_err());
     }
+}
+
+#[test]
+fn synthetic_random_mutations_never_panic() {
+    let (file, _) = synthetic_mbdb();
     // Random mutations: an error or records, never a panic.
     let mut seed = 0x2545_F491_4F6C_DD1Du64;
     for _ in 0..2000 {
@@ -150,6 +172,10 @@ fn synthetic_records_and_truncation() {
         }
         let _ = parse("m", &b);
     }
+}
+
+#[test]
+fn synthetic_header_errors_and_odd_records() {
     // Header errors.
     let e = parse("x", b"mbdb\x04\x00").unwrap_err();
     assert!(matches!(e, IndexError::Mbdb { offset: 0, .. }), "{e}");
@@ -176,7 +202,7 @@ fn synthetic_records_and_truncation() {
     assert_eq!(r.problems.len(), 3, "{:?}", r.problems);
 }
 
-/// Length of the last record of `file` built by `synthetic_records_and_truncation`.
+/// Length of the last record of the file built by [`synthetic_mbdb`].
 fn recs_len_last() -> usize {
     rec_bytes(
         Some(b"HomeDomain"),

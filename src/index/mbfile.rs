@@ -13,6 +13,7 @@ const MAX_UID_HOPS: usize = 8;
 /// Largest `file` blob decoded (real ones are a few hundred bytes, plus xattrs).
 pub const MAX_MBFILE_BYTES: usize = 4 << 20;
 
+/// The `$objects` of one NSKeyedArchiver archive, for resolving UIDs.
 struct Archive<'a> {
     objects: &'a [Value],
 }
@@ -56,6 +57,7 @@ impl<'a> Archive<'a> {
         }
     }
 
+    /// Resolve `key` as an integer; other types are a problem.
     fn int(&self, dict: &'a Dictionary, key: &str, problems: &mut Vec<String>) -> Option<i128> {
         let v = self.field(dict, key, problems)?;
         match v {
@@ -73,6 +75,7 @@ impl<'a> Archive<'a> {
         }
     }
 
+    /// Resolve `key` as data, raw or `{NS.data}`; other types are a problem.
     fn data(&self, dict: &'a Dictionary, key: &str, problems: &mut Vec<String>) -> Option<Vec<u8>> {
         let v = self.field(dict, key, problems)?;
         match v {
@@ -100,6 +103,7 @@ impl<'a> Archive<'a> {
         }
     }
 
+    /// Resolve `key` as a string, raw, `{NS.string}` or `{NS.bytes}`; other types are a problem.
     fn string(
         &self,
         dict: &'a Dictionary,
@@ -196,12 +200,14 @@ fn to_u32(v: i128, key: &str, wrap_negative: bool, problems: &mut Vec<String>) -
     None
 }
 
+/// Convert an archived integer to `u64`, with a problem when out of range.
 fn to_u64(v: i128, key: &str, problems: &mut Vec<String>) -> Option<u64> {
     u64::try_from(v)
         .map_err(|_| problems.push(format!("MBFile `{key}` is {v}, out of range")))
         .ok()
 }
 
+/// Convert an archived integer to `i64`, with a problem when out of range.
 fn to_i64(v: i128, key: &str, problems: &mut Vec<String>) -> Option<i64> {
     i64::try_from(v)
         .map_err(|_| problems.push(format!("MBFile `{key}` is {v}, out of range")))
@@ -227,20 +233,10 @@ pub(crate) fn decode_general(blob: &[u8], rec: &mut FileRecord) -> bool {
     ok
 }
 
+/// [`decode_general`] collecting problems into `problems`; whether the MBFile object was read.
 fn decode_inner(blob: &[u8], rec: &mut FileRecord, problems: &mut Vec<String>) -> bool {
-    if blob.len() > MAX_MBFILE_BYTES {
-        problems.push(format!(
-            "MBFile archive is {} bytes (limit {MAX_MBFILE_BYTES})",
-            blob.len()
-        ));
+    let Some(top) = parse_archive(blob, problems) else {
         return false;
-    }
-    let top = match parse_bounded(blob, &PlistLimits::embedded(blob.len())) {
-        Ok(v) => v,
-        Err(e) => {
-            problems.push(format!("MBFile archive: {e}"));
-            return false;
-        }
     };
     let Value::Dictionary(top) = &top else {
         problems.push(format!(
@@ -249,6 +245,41 @@ fn decode_inner(blob: &[u8], rec: &mut FileRecord, problems: &mut Vec<String>) -
         ));
         return false;
     };
+    check_archiver_and_version(top, problems);
+    let Some(Value::Array(objects)) = top.get("$objects") else {
+        problems.push("MBFile archive: no $objects array".to_owned());
+        return false;
+    };
+    let ar = Archive { objects };
+    let root_ref = root_ref(top, problems);
+    let Some(root) = resolve_root(&ar, &root_ref, problems) else {
+        return false;
+    };
+    check_root_class(&ar, root, problems);
+    read_fields(&ar, root, rec, problems);
+    true
+}
+
+/// The archive's top-level plist, or `None` (with a problem) when too large or unparsable.
+fn parse_archive(blob: &[u8], problems: &mut Vec<String>) -> Option<Value> {
+    if blob.len() > MAX_MBFILE_BYTES {
+        problems.push(format!(
+            "MBFile archive is {} bytes (limit {MAX_MBFILE_BYTES})",
+            blob.len()
+        ));
+        return None;
+    }
+    match parse_bounded(blob, &PlistLimits::embedded(blob.len())) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            problems.push(format!("MBFile archive: {e}"));
+            None
+        }
+    }
+}
+
+/// Problems for an `$archiver` other than NSKeyedArchiver or a `$version` other than 100000.
+fn check_archiver_and_version(top: &Dictionary, problems: &mut Vec<String>) {
     match top.get("$archiver") {
         Some(Value::String(s)) if s == "NSKeyedArchiver" => {}
         Some(Value::String(s)) => problems.push(format!(
@@ -262,12 +293,11 @@ fn decode_inner(blob: &[u8], rec: &mut FileRecord, problems: &mut Vec<String>) -
         Some(v) => problems.push(format!("MBFile archive: $version is {v}, expected 100000")),
         None => problems.push("MBFile archive: no integer $version".to_owned()),
     }
-    let Some(Value::Array(objects)) = top.get("$objects") else {
-        problems.push("MBFile archive: no $objects array".to_owned());
-        return false;
-    };
-    let ar = Archive { objects };
-    let root_ref = match top.get("$top") {
+}
+
+/// The `$top` root UID; UID 1 (with a problem) when `$top` or its root is missing.
+fn root_ref(top: &Dictionary, problems: &mut Vec<String>) -> Value {
+    match top.get("$top") {
         Some(Value::Dictionary(t)) => match t.get("root") {
             Some(v @ Value::Uid(_)) => v.clone(),
             _ => {
@@ -279,26 +309,37 @@ fn decode_inner(blob: &[u8], rec: &mut FileRecord, problems: &mut Vec<String>) -
             problems.push("MBFile archive: no $top; assuming object 1".to_owned());
             Value::Uid(plist::Uid::new(1))
         }
-    };
-    let root = match ar.resolve(&root_ref) {
-        Ok(Some(Value::Dictionary(d))) => d,
+    }
+}
+
+/// The root object's dictionary, or `None` (with a problem) when it is not one.
+fn resolve_root<'a>(
+    ar: &Archive<'a>,
+    root_ref: &'a Value,
+    problems: &mut Vec<String>,
+) -> Option<&'a Dictionary> {
+    match ar.resolve(root_ref) {
+        Ok(Some(Value::Dictionary(d))) => Some(d),
         Ok(Some(other)) => {
             problems.push(format!(
                 "MBFile archive: root object is {}, expected a dictionary",
                 type_name(other)
             ));
-            return false;
+            None
         }
         Ok(None) => {
             problems.push("MBFile archive: root object is $null".to_owned());
-            return false;
+            None
         }
         Err(e) => {
             problems.push(format!("MBFile archive: root: {e}"));
-            return false;
+            None
         }
-    };
-    // Class name (informational).
+    }
+}
+
+/// Class name (informational): a problem when the root's `$classname` is not MBFile.
+fn check_root_class<'a>(ar: &Archive<'a>, root: &'a Dictionary, problems: &mut Vec<String>) {
     if let Some(Value::Dictionary(class)) = ar.field(root, "$class", problems) {
         match class.get("$classname") {
             Some(Value::String(s)) if s == "MBFile" => {}
@@ -308,7 +349,15 @@ fn decode_inner(blob: &[u8], rec: &mut FileRecord, problems: &mut Vec<String>) -
             _ => problems.push("MBFile archive: root class has no $classname".to_owned()),
         }
     }
+}
 
+/// Copy the MBFile fields (path check, mode, size, class, ids, times, key, digest, …) into `rec`.
+fn read_fields<'a>(
+    ar: &Archive<'a>,
+    root: &'a Dictionary,
+    rec: &mut FileRecord,
+    problems: &mut Vec<String>,
+) {
     if let Some(rp) = ar.string(root, "RelativePath", problems) {
         if rp != rec.relative_path {
             problems.push(format!(
@@ -353,7 +402,6 @@ fn decode_inner(blob: &[u8], rec: &mut FileRecord, problems: &mut Vec<String>) -
     rec.digest = ar.data(root, "Digest", problems);
     rec.target = ar.string(root, "Target", problems);
     rec.extended_attributes = ar.xattr_count(root, problems).filter(|&n| n > 0);
-    true
 }
 
 #[cfg(test)]
@@ -361,14 +409,17 @@ mod tests {
     use super::*;
     use plist::Uid;
 
+    /// A plist dictionary of `pairs`.
     fn dict(pairs: Vec<(&str, Value)>) -> Value {
         Value::Dictionary(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
     }
 
+    /// A plist UID.
     fn uid(n: u64) -> Value {
         Value::Uid(Uid::new(n))
     }
 
+    /// A binary NSKeyedArchiver archive of `objects` with root UID `root`.
     fn archive(root: u64, objects: Vec<Value>) -> Vec<u8> {
         let v = dict(vec![
             ("$archiver", Value::String("NSKeyedArchiver".into())),
@@ -381,10 +432,12 @@ mod tests {
         out
     }
 
+    /// An empty HomeDomain record with relative path `rp`.
     fn record(rp: &str) -> FileRecord {
         FileRecord::new(String::new(), "HomeDomain".into(), rp.into())
     }
 
+    /// The archived class dictionary of MBFile.
     fn mbfile_class() -> Value {
         dict(vec![
             ("$classname", Value::String("MBFile".into())),

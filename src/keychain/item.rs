@@ -1,10 +1,10 @@
 //! One keychain item as reported: where it came from, its class, restore fate, attributes, secret.
 
-use super::blob::{self, BlobBody, DecryptError, Payload};
+use super::blob::{self, BlobBody, BlobHeader, DecryptError, Payload};
 use super::der::{DerDict, DerInt, DerValue};
 use super::export::{PersistentRef, RawItem};
 use super::restore::{restore_for, Restore};
-use crate::crypto::{ClassKeyState, ClassKeys, ProtectionClass};
+use crate::crypto::{ClassKeyState, ClassKeys, Key32, ProtectionClass};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -13,9 +13,11 @@ use zeroize::Zeroizing;
 pub struct Secret(Zeroizing<Vec<u8>>);
 
 impl Secret {
+    /// Wrap the secret bytes.
     pub fn new(bytes: Vec<u8>) -> Self {
         Secret(Zeroizing::new(bytes))
     }
+    /// The secret bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
@@ -23,9 +25,11 @@ impl Secret {
     pub fn as_utf8(&self) -> Option<&str> {
         std::str::from_utf8(&self.0).ok()
     }
+    /// Length of the secret in bytes.
     pub fn len(&self) -> usize {
         self.0.len()
     }
+    /// Whether the secret is empty.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -182,6 +186,7 @@ pub struct KeychainItem {
 }
 
 impl KeychainItem {
+    /// The item of `raw` before its blob is read: undecryptable, no class, no attributes.
     fn empty(raw: &RawItem, backup_encrypted: bool) -> KeychainItem {
         KeychainItem {
             table: raw.table.clone(),
@@ -235,12 +240,14 @@ impl KeychainItem {
         }
     }
 
+    /// Mark the item undecryptable with `code` and `reason`.
     fn fail(&mut self, code: ReasonCode, reason: impl Into<String>) {
         self.decryptable = false;
         self.reason_code = Some(code);
         self.reason = Some(reason.into());
     }
 
+    /// Set the protection class and what follows from it (pdmn, accessibility, restore).
     fn set_class(&mut self, class: Option<u32>, backup_encrypted: bool) {
         self.protection_class = class;
         if let Some(c) = class.map(ProtectionClass::new) {
@@ -258,34 +265,14 @@ impl KeychainItem {
         backup_encrypted: bool,
     ) -> KeychainItem {
         let mut item = KeychainItem::empty(raw, backup_encrypted);
-        if !raw.clear_attributes.is_empty() {
-            item.fill_attributes(&raw.clear_attributes);
-        }
-        if let Some(pr) = raw.persistent_ref.as_ref().and_then(|p| p.table.as_deref()) {
-            if pr != raw.table {
-                item.problems.push(format!(
-                    "persistent ref names table {pr:?} but the item is in {:?}",
-                    raw.table
-                ));
-            }
-        }
+        item.read_clear_parts(raw);
         let Some(bytes) = raw.v_data.as_deref() else {
             item.fail(ReasonCode::MissingData, "item has no v_Data blob");
             return item;
         };
         let parsed = blob::parse(bytes);
         let h = &parsed.header;
-        item.blob_version = h.version;
-        item.blob_default_iv = h.default_iv;
-        item.protection_class_raw = h.class_raw;
-        item.set_class(h.class, backup_encrypted);
-        if let Some(c) = h.class {
-            if ProtectionClass::new(c).pdmn().is_none() {
-                item.problems.push(format!(
-                    "protection class {c} is not a known keychain class (6..12)"
-                ));
-            }
-        }
+        item.read_header(h, backup_encrypted);
         let body = match &parsed.body {
             Ok(b) => b,
             Err(e) => {
@@ -293,93 +280,148 @@ impl KeychainItem {
                 return item;
             }
         };
-        match body {
-            BlobBody::Unsupported { version } => {
-                let what = match version {
-                    7 | 8 => "an on-device format (protobuf, keychain database only)",
-                    _ => "unknown",
-                };
-                item.fail(
-                    ReasonCode::UnsupportedVersion,
-                    format!("blob version {version} is {what}; not supported"),
-                );
-                return item;
-            }
-            BlobBody::AccessControl {
-                protection_problem, ..
-            } => {
-                item.device_bound = true;
-                let mut r = "access-control item (blob v4-6): its key is an AKS reference key, bound to the device".to_owned();
-                if let Some(p) = protection_problem {
-                    r.push_str(&format!("; class unknown: {p}"));
-                }
-                item.fail(ReasonCode::AccessControlBlob, r);
-                return item;
-            }
-            BlobBody::Cbc { .. } | BlobBody::Gcm { .. } => {}
+        if !item.body_is_decryptable(body) {
+            return item;
         }
         let Some(keys) = keys else {
-            if backup_encrypted {
-                item.device_bound = item.this_device_only.unwrap_or(false);
-                item.fail(
-                    ReasonCode::NoPassword,
-                    "no password given: class keys are not available",
-                );
-            } else {
-                item.device_bound = true;
-                item.fail(
-                    ReasonCode::UnencryptedBackup,
-                    "unencrypted backup: keychain class keys are wrapped with the device key (key 0x835)",
-                );
-            }
+            item.fail_without_keys(backup_encrypted);
             return item;
         };
         let Some(class) = h.class else {
             item.fail(ReasonCode::UnknownClass, "blob class is unknown");
             return item;
         };
-        let key = match keys.keys.get(&class) {
-            Some(ClassKeyState::Available(k)) => k,
+        let Some(key) = item.class_key(keys, class) else {
+            return item;
+        };
+        item.decrypt_body(h, body, key);
+        item
+    }
+
+    /// Clear attributes of very old exports, and a persistent ref that names another table.
+    fn read_clear_parts(&mut self, raw: &RawItem) {
+        if !raw.clear_attributes.is_empty() {
+            self.fill_attributes(&raw.clear_attributes);
+        }
+        if let Some(pr) = raw.persistent_ref.as_ref().and_then(|p| p.table.as_deref()) {
+            if pr != raw.table {
+                self.problems.push(format!(
+                    "persistent ref names table {pr:?} but the item is in {:?}",
+                    raw.table
+                ));
+            }
+        }
+    }
+
+    /// Version, IV flag and class from the blob's clear header; an unknown class is a problem.
+    fn read_header(&mut self, h: &BlobHeader, backup_encrypted: bool) {
+        self.blob_version = h.version;
+        self.blob_default_iv = h.default_iv;
+        self.protection_class_raw = h.class_raw;
+        self.set_class(h.class, backup_encrypted);
+        if let Some(c) = h.class {
+            if ProtectionClass::new(c).pdmn().is_none() {
+                self.problems.push(format!(
+                    "protection class {c} is not a known keychain class (6..12)"
+                ));
+            }
+        }
+    }
+
+    /// False (and the item failed) for unsupported versions and access-control blobs.
+    fn body_is_decryptable(&mut self, body: &BlobBody<'_>) -> bool {
+        match body {
+            BlobBody::Unsupported { version } => {
+                let what = match version {
+                    7 | 8 => "an on-device format (protobuf, keychain database only)",
+                    _ => "unknown",
+                };
+                self.fail(
+                    ReasonCode::UnsupportedVersion,
+                    format!("blob version {version} is {what}; not supported"),
+                );
+                false
+            }
+            BlobBody::AccessControl {
+                protection_problem, ..
+            } => {
+                self.device_bound = true;
+                let mut r = "access-control item (blob v4-6): its key is an AKS reference key, bound to the device".to_owned();
+                if let Some(p) = protection_problem {
+                    r.push_str(&format!("; class unknown: {p}"));
+                }
+                self.fail(ReasonCode::AccessControlBlob, r);
+                false
+            }
+            BlobBody::Cbc { .. } | BlobBody::Gcm { .. } => true,
+        }
+    }
+
+    /// Fail an item read without class keys: no password, or an unencrypted backup.
+    fn fail_without_keys(&mut self, backup_encrypted: bool) {
+        if backup_encrypted {
+            self.device_bound = self.this_device_only.unwrap_or(false);
+            self.fail(
+                ReasonCode::NoPassword,
+                "no password given: class keys are not available",
+            );
+        } else {
+            self.device_bound = true;
+            self.fail(
+                ReasonCode::UnencryptedBackup,
+                "unencrypted backup: keychain class keys are wrapped with the device key (key 0x835)",
+            );
+        }
+    }
+
+    /// The available key of `class`, or `None` with the item failed for why it is not.
+    fn class_key<'k>(&mut self, keys: &'k ClassKeys, class: u32) -> Option<&'k Key32> {
+        match keys.keys.get(&class) {
+            Some(ClassKeyState::Available(k)) => Some(k),
             Some(ClassKeyState::DeviceBound) => {
-                item.device_bound = true;
-                item.fail(
+                self.device_bound = true;
+                self.fail(
                     ReasonCode::DeviceBoundClassKey,
                     format!(
                         "class {class} key needs the device key (keybag WRAP has the device bit)"
                     ),
                 );
-                return item;
+                None
             }
             Some(ClassKeyState::NotPasswordWrapped) => {
-                item.fail(
+                self.fail(
                     ReasonCode::NotPasswordWrapped,
                     format!("class {class} key has neither the password nor the device WRAP bit: no known way to open it"),
                 );
-                return item;
+                None
             }
             None => {
-                item.fail(
+                self.fail(
                     ReasonCode::ClassKeyMissing,
                     format!("keybag has no class {class} key"),
                 );
-                return item;
+                None
             }
-        };
+        }
+    }
+
+    /// Decrypt the body with the class key: the secret and attributes, or the failure reason.
+    fn decrypt_body(&mut self, h: &BlobHeader, body: &BlobBody<'_>, key: &Key32) {
         match blob::decrypt(h, body, key) {
             Ok(Payload::RawSecret(s)) => {
-                item.decryptable = true;
-                item.set_secret(&s);
+                self.decryptable = true;
+                self.set_secret(&s);
             }
             Ok(Payload::Attributes(d)) => {
-                item.decryptable = true;
-                item.fill_attributes(&d);
-                item.attribute_names = {
+                self.decryptable = true;
+                self.fill_attributes(&d);
+                self.attribute_names = {
                     let mut n: Vec<String> = d.keys().map(str::to_owned).collect();
                     n.sort();
                     n
                 };
                 if let Some(s) = d.get_data("v_Data") {
-                    item.set_secret(s);
+                    self.set_secret(s);
                 }
             }
             Err(e) => {
@@ -392,19 +434,21 @@ impl KeychainItem {
                         ReasonCode::MalformedBlob
                     }
                 };
-                item.fail(code, e.to_string());
+                self.fail(code, e.to_string());
             }
         }
-        item
     }
 
+    /// Keep the secret with its length and fingerprint.
     fn set_secret(&mut self, s: &[u8]) {
         self.secret_len = Some(s.len());
         self.secret_fingerprint = Some(fingerprint(s));
         self.secret = Some(Secret::new(s.to_vec()));
     }
 
+    /// Copy the known attributes of `d` onto the item (present ones only).
     fn fill_attributes(&mut self, d: &DerDict) {
+        /// Overwrite `slot` only when `v` is present.
         fn set<T>(slot: &mut Option<T>, v: Option<T>) {
             if v.is_some() {
                 *slot = v;

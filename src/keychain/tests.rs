@@ -17,14 +17,17 @@ const V2_PLIST: &str = "02000000060000002800000004f8a3c3c302d3b0b7e94b14dcf85ad1
 const V1_CBC: &str = "01000000080000002800000004f8a3c3c302d3b0b7e94b14dcf85ad1da69cd74056ed7907d3cb49fb27799a4104db058f2901adb6e80004cabb6b9f6a09b6f6695d51c0d";
 const V0_CBC: &str = "000000000900000004f8a3c3c302d3b0b7e94b14dcf85ad1da69cd74056ed7907d3cb49fb27799a4104db058f2901adb92b2df4c4666a267eb188a15245b6cb0ec24ff63d12d9d9692b882d55240af03";
 
+/// The class key of the independent vectors (bytes 0..32).
 fn test_class_key() -> Key32 {
     Key32::new(std::array::from_fn(|i| i as u8))
 }
 
+/// The item key of the independent vectors (bytes 32..64).
 fn test_item_key() -> Key32 {
     Key32::new(std::array::from_fn(|i| (i + 32) as u8))
 }
 
+/// Class keys with `key` available for every one of `classes`.
 fn keys_all(classes: &[u32], key: &Key32) -> ClassKeys {
     ClassKeys {
         keys: classes
@@ -62,6 +65,7 @@ fn export_plist(tables: &[(&str, Vec<RawPair>)], keybag_uuid: Option<&str>) -> V
     out
 }
 
+/// A `v_PersistentRef`: table name then the big-endian rowid.
 fn pref(table: &str, rowid: i64) -> Vec<u8> {
     let mut r = table.as_bytes().to_vec();
     r.extend_from_slice(&rowid.to_be_bytes());
@@ -76,6 +80,7 @@ struct Conformance {
     expected: Json,
 }
 
+/// The small-unencrypted conformance keychain and EXPECTED.json; `None` when absent.
 fn conformance() -> Option<Conformance> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/small-unencrypted");
     let plist_path: PathBuf = dir
@@ -95,6 +100,7 @@ fn conformance() -> Option<Conformance> {
     })
 }
 
+/// The true class keys of EXPECTED.json; those not `available` are device-bound.
 fn true_class_keys(exp: &Json, available: impl Fn(u32) -> bool) -> ClassKeys {
     let mut keys = std::collections::BTreeMap::new();
     for (n, c) in exp["keybag"]["classes"].as_object().unwrap() {
@@ -119,6 +125,7 @@ fn expected_items(exp: &Json) -> Vec<&Json> {
         .collect()
 }
 
+/// The one report item with the table and rowid of expected item `e`.
 fn find<'a>(report: &'a KeychainReport, e: &Json) -> &'a KeychainItem {
     let rowid = e["rowid"].as_i64().unwrap();
     let table = e["table"].as_str().unwrap();
@@ -133,6 +140,7 @@ fn find<'a>(report: &'a KeychainReport, e: &Json) -> &'a KeychainItem {
     hits[0]
 }
 
+/// The JSON value as a string, `None` otherwise.
 fn opt_str(j: &Json) -> Option<&str> {
     j.as_str()
 }
@@ -160,97 +168,116 @@ fn conformance_all_class_keys_decrypt_everything() {
     for e in exp {
         let it = find(&r, e);
         let ctx = format!("{} {}", it.table, it.index);
-        assert!(it.decryptable, "{ctx}: {:?}", it.reason);
-        assert_eq!(it.reason, None);
-        assert!(it.problems.is_empty(), "{ctx}: {:?}", it.problems);
-        assert_eq!(
-            it.blob_version,
-            Some(e["blob_version"].as_u64().unwrap() as u32),
-            "{ctx}"
-        );
-        assert_eq!(
-            it.protection_class,
-            Some(e["protection_class"].as_u64().unwrap() as u32),
-            "{ctx}"
-        );
-        assert_eq!(it.pdmn.as_deref(), opt_str(&e["accessibility"]), "{ctx}");
-        assert_eq!(
-            it.pdmn_attribute.as_deref(),
-            opt_str(&e["accessibility"]),
-            "{ctx}"
-        );
-        assert_eq!(
-            it.accessibility_constant,
-            opt_str(&e["accessibility_constant"]),
-            "{ctx}"
-        );
-        assert_eq!(
-            it.this_device_only,
-            e["this_device_only"].as_bool(),
-            "{ctx}"
-        );
-        assert_eq!(
-            it.access_group.as_deref(),
-            opt_str(&e["access_group"]),
-            "{ctx}"
-        );
-        assert_eq!(it.account.as_deref(), opt_str(&e["account"]), "{ctx}");
-        assert_eq!(it.service.as_deref(), opt_str(&e["service"]), "{ctx}");
-        assert_eq!(it.server.as_deref(), opt_str(&e["server"]), "{ctx}");
-        assert_eq!(it.port, e["port"].as_i64(), "{ctx}");
-        if let Some(p) = e["path"].as_str() {
-            assert_eq!(it.path.as_deref(), Some(p), "{ctx}");
-        }
-        if let Some(l) = e["label"].as_str() {
-            assert_eq!(it.label.as_deref(), Some(l), "{ctx}");
-        }
-        if it.table == "inet" {
-            assert_eq!(
-                it.protocol.as_deref(),
-                Some(if it.port == Some(993) { "imap" } else { "htps" }),
-                "{ctx}"
-            );
-            assert_eq!(it.authentication_type.as_deref(), Some("dflt"), "{ctx}");
-        }
-        assert_eq!(it.synchronizable, Some(false), "{ctx}");
-        assert_eq!(it.tombstone, Some(false), "{ctx}");
-        assert!(
-            it.created
-                .as_deref()
-                .is_some_and(|d| d.starts_with("2024-04") || d.starts_with("2024-05")),
-            "{ctx}"
-        );
-        let secret_hex = e["secret_hex"].as_str().unwrap();
-        let secret = it.secret.as_ref().unwrap();
-        assert_eq!(hex::encode(secret.as_bytes()), secret_hex, "{ctx}");
-        assert_eq!(it.secret_len, Some(secret_hex.len() / 2));
-        assert_eq!(
-            it.secret_fingerprint.as_deref(),
-            Some(item::fingerprint(secret.as_bytes()).as_str())
-        );
-        assert_eq!(
-            it.v_data_sha256.as_deref(),
-            opt_str(&e["v_data_sha256"]),
-            "{ctx}"
-        );
-        assert_eq!(
-            it.persistent_ref.as_ref().map(|p| p.hex.as_str()),
-            opt_str(&e["persistent_ref_hex"]),
-            "{ctx}"
-        );
-        // Unencrypted backup: restore only to the same device, for every class.
-        assert_eq!(it.restore.summary, RestoreSummary::SameDeviceOnly, "{ctx}");
-        assert_eq!(
-            serde_json::to_value(it.restore.summary).unwrap(),
-            e["survives_restore"],
-            "{ctx}"
-        );
-        assert!(it.attribute_names.iter().any(|n| n == "musr"));
+        check_conformance_header(it, e, &ctx);
+        check_conformance_attributes(it, e, &ctx);
+        check_conformance_secret_and_restore(it, e, &ctx);
     }
-    // Known secrets are in the expected data, but never in JSON or Debug output.
-    let json = serde_json::to_string(&r).unwrap();
+    check_secrets_not_shown(&r, &c.expected);
+}
+
+/// A decrypted conformance item: no reason or problems, its version, class and accessibility.
+fn check_conformance_header(it: &KeychainItem, e: &Json, ctx: &str) {
+    assert!(it.decryptable, "{ctx}: {:?}", it.reason);
+    assert_eq!(it.reason, None);
+    assert!(it.problems.is_empty(), "{ctx}: {:?}", it.problems);
+    assert_eq!(
+        it.blob_version,
+        Some(e["blob_version"].as_u64().unwrap() as u32),
+        "{ctx}"
+    );
+    assert_eq!(
+        it.protection_class,
+        Some(e["protection_class"].as_u64().unwrap() as u32),
+        "{ctx}"
+    );
+    assert_eq!(it.pdmn.as_deref(), opt_str(&e["accessibility"]), "{ctx}");
+    assert_eq!(
+        it.pdmn_attribute.as_deref(),
+        opt_str(&e["accessibility"]),
+        "{ctx}"
+    );
+    assert_eq!(
+        it.accessibility_constant,
+        opt_str(&e["accessibility_constant"]),
+        "{ctx}"
+    );
+    assert_eq!(
+        it.this_device_only,
+        e["this_device_only"].as_bool(),
+        "{ctx}"
+    );
+}
+
+/// A decrypted conformance item's attributes match the expected ones.
+fn check_conformance_attributes(it: &KeychainItem, e: &Json, ctx: &str) {
+    assert_eq!(
+        it.access_group.as_deref(),
+        opt_str(&e["access_group"]),
+        "{ctx}"
+    );
+    assert_eq!(it.account.as_deref(), opt_str(&e["account"]), "{ctx}");
+    assert_eq!(it.service.as_deref(), opt_str(&e["service"]), "{ctx}");
+    assert_eq!(it.server.as_deref(), opt_str(&e["server"]), "{ctx}");
+    assert_eq!(it.port, e["port"].as_i64(), "{ctx}");
+    if let Some(p) = e["path"].as_str() {
+        assert_eq!(it.path.as_deref(), Some(p), "{ctx}");
+    }
+    if let Some(l) = e["label"].as_str() {
+        assert_eq!(it.label.as_deref(), Some(l), "{ctx}");
+    }
+    if it.table == "inet" {
+        assert_eq!(
+            it.protocol.as_deref(),
+            Some(if it.port == Some(993) { "imap" } else { "htps" }),
+            "{ctx}"
+        );
+        assert_eq!(it.authentication_type.as_deref(), Some("dflt"), "{ctx}");
+    }
+    assert_eq!(it.synchronizable, Some(false), "{ctx}");
+    assert_eq!(it.tombstone, Some(false), "{ctx}");
+    assert!(
+        it.created
+            .as_deref()
+            .is_some_and(|d| d.starts_with("2024-04") || d.starts_with("2024-05")),
+        "{ctx}"
+    );
+}
+
+/// A decrypted conformance item's secret, hashes, persistent ref and restore fate.
+fn check_conformance_secret_and_restore(it: &KeychainItem, e: &Json, ctx: &str) {
+    let secret_hex = e["secret_hex"].as_str().unwrap();
+    let secret = it.secret.as_ref().unwrap();
+    assert_eq!(hex::encode(secret.as_bytes()), secret_hex, "{ctx}");
+    assert_eq!(it.secret_len, Some(secret_hex.len() / 2));
+    assert_eq!(
+        it.secret_fingerprint.as_deref(),
+        Some(item::fingerprint(secret.as_bytes()).as_str())
+    );
+    assert_eq!(
+        it.v_data_sha256.as_deref(),
+        opt_str(&e["v_data_sha256"]),
+        "{ctx}"
+    );
+    assert_eq!(
+        it.persistent_ref.as_ref().map(|p| p.hex.as_str()),
+        opt_str(&e["persistent_ref_hex"]),
+        "{ctx}"
+    );
+    // Unencrypted backup: restore only to the same device, for every class.
+    assert_eq!(it.restore.summary, RestoreSummary::SameDeviceOnly, "{ctx}");
+    assert_eq!(
+        serde_json::to_value(it.restore.summary).unwrap(),
+        e["survives_restore"],
+        "{ctx}"
+    );
+    assert!(it.attribute_names.iter().any(|n| n == "musr"));
+}
+
+/// Known secrets are in the expected data, but never in JSON or Debug output.
+fn check_secrets_not_shown(r: &KeychainReport, expected: &Json) {
+    let json = serde_json::to_string(r).unwrap();
     let debug = format!("{r:?}");
-    for e in expected_items(&c.expected) {
+    for e in expected_items(expected) {
         let s = e["secret"].as_str().unwrap();
         if s.len() >= 8 {
             assert!(!json.contains(s), "secret {s:?} in JSON");
@@ -450,6 +477,7 @@ fn seal_v3_round_trips_and_generation_bits_are_masked() {
 // ------------------------------------------------------------------------------------------
 // Malformed blobs: each gives a reason, none panics, none is dropped.
 
+/// A v3 blob of class `class` sealing `payload` with the test keys (no DER check).
 fn sealed_raw(class: u32, payload: &[u8]) -> Vec<u8> {
     let ck = test_class_key();
     let ik = test_item_key();
@@ -462,46 +490,18 @@ fn sealed_raw(class: u32, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-#[test]
-fn malformed_blobs_give_reasons() {
-    let good = hex::decode(V3_DEFAULT_IV).unwrap();
-    let mut flipped_tag = good.clone();
-    *flipped_tag.last_mut().unwrap() ^= 0x01;
-    let mut flipped_ct = good.clone();
-    flipped_ct[60] ^= 0x80;
-    let mut flipped_wrap = good.clone();
-    flipped_wrap[20] ^= 0x01;
-    let mut bad_keylen = good.clone();
+/// One malformed-blob case: name, `v_Data`, expected reason code, text the reason contains.
+type MalformedCase = (&'static str, Vec<u8>, ReasonCode, &'static str);
+
+/// Cases broken in the clear header or version: truncations, a bad key length, v9 and v7.
+fn malformed_header_cases(good: &[u8]) -> Vec<MalformedCase> {
+    let mut bad_keylen = good.to_vec();
     bad_keylen[8] = 41;
-    let mut version9 = good.clone();
+    let mut version9 = good.to_vec();
     version9[0] = 9;
-    let mut version7 = good.clone();
+    let mut version7 = good.to_vec();
     version7[0] = 7;
-    let mut cbc_padding = hex::decode(V0_CBC).unwrap(); // two CBC blocks
-    let n = cbc_padding.len();
-    cbc_padding[n - 17] ^= 0x05; // alters the last plaintext byte (the padding) via CBC
-                                 // Huge DER length and deep nesting inside a correctly sealed payload.
-    let huge = sealed_raw(
-        7,
-        &[0x31, 0x88, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
-    );
-    let mut deep = vec![0x05, 0x00];
-    for _ in 0..100 {
-        let mut w = vec![0x30, 0x81, deep.len() as u8];
-        if deep.len() > 255 {
-            w = vec![0x30, 0x82, (deep.len() >> 8) as u8, deep.len() as u8];
-        }
-        w.extend_from_slice(&deep);
-        deep = w;
-    }
-    let deep = sealed_raw(7, &deep);
-    let not_dict = sealed_raw(7, &[0x05, 0x00]);
-    let garbage_v2 = {
-        let mut b = sealed_raw(7, b"not a plist");
-        b[0] = 2;
-        b
-    };
-    let cases: Vec<(&str, Vec<u8>, ReasonCode, &str)> = vec![
+    vec![
         ("empty", vec![], ReasonCode::MalformedBlob, "version word"),
         (
             "truncated header",
@@ -539,6 +539,21 @@ fn malformed_blobs_give_reasons() {
             ReasonCode::UnsupportedVersion,
             "on-device",
         ),
+    ]
+}
+
+/// Cases whose ciphertext, tag, wrapped key or CBC padding is flipped.
+fn malformed_crypto_cases(good: &[u8]) -> Vec<MalformedCase> {
+    let mut flipped_tag = good.to_vec();
+    *flipped_tag.last_mut().unwrap() ^= 0x01;
+    let mut flipped_ct = good.to_vec();
+    flipped_ct[60] ^= 0x80;
+    let mut flipped_wrap = good.to_vec();
+    flipped_wrap[20] ^= 0x01;
+    let mut cbc_padding = hex::decode(V0_CBC).unwrap(); // two CBC blocks
+    let n = cbc_padding.len();
+    cbc_padding[n - 17] ^= 0x05; // alters the last plaintext byte (the padding) via CBC
+    vec![
         (
             "flipped tag",
             flipped_tag,
@@ -563,6 +578,38 @@ fn malformed_blobs_give_reasons() {
             ReasonCode::BadPadding,
             "padding",
         ),
+    ]
+}
+
+/// 100 nested DER SEQUENCEs around a NULL.
+fn deeply_nested_der() -> Vec<u8> {
+    let mut deep = vec![0x05, 0x00];
+    for _ in 0..100 {
+        let mut w = vec![0x30, 0x81, deep.len() as u8];
+        if deep.len() > 255 {
+            w = vec![0x30, 0x82, (deep.len() >> 8) as u8, deep.len() as u8];
+        }
+        w.extend_from_slice(&deep);
+        deep = w;
+    }
+    deep
+}
+
+/// Correctly sealed blobs whose payload is bad: huge DER length, deep nesting, not a dict,
+/// a v2 payload that is not a plist.
+fn malformed_payload_cases() -> Vec<MalformedCase> {
+    let huge = sealed_raw(
+        7,
+        &[0x31, 0x88, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
+    );
+    let deep = sealed_raw(7, &deeply_nested_der());
+    let not_dict = sealed_raw(7, &[0x05, 0x00]);
+    let garbage_v2 = {
+        let mut b = sealed_raw(7, b"not a plist");
+        b[0] = 2;
+        b
+    };
+    vec![
         (
             "huge DER length",
             huge,
@@ -587,7 +634,15 @@ fn malformed_blobs_give_reasons() {
             ReasonCode::MalformedPayload,
             "v2 plist",
         ),
-    ];
+    ]
+}
+
+#[test]
+fn malformed_blobs_give_reasons() {
+    let good = hex::decode(V3_DEFAULT_IV).unwrap();
+    let mut cases = malformed_header_cases(&good);
+    cases.extend(malformed_crypto_cases(&good));
+    cases.extend(malformed_payload_cases());
     let plist = export_plist(
         &[(
             "genp",
@@ -735,8 +790,8 @@ fn mbdb_keychain_key(mbdb: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-#[test]
-fn hv20_real_keychain_end_to_end() {
+/// hv20's decrypted keychain-backup.plist, its class keys and keybag; `None` when absent.
+fn hv20_keychain() -> Option<(Vec<u8>, ClassKeys, crate::crypto::Keybag)> {
     use crate::crypto::{cbc, kdf, wrap, Keybag, Password};
     use sha2::{Digest, Sha256};
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/external/hv20/Backup");
@@ -746,7 +801,7 @@ fn hv20_real_keychain_end_to_end() {
         std::fs::read(dir.join(KEYCHAIN_FILE_ID)),
     ) else {
         eprintln!("skipped: {} not found", dir.display());
-        return;
+        return None;
     };
     let manifest: plist::Dictionary = plist::from_bytes(&manifest).unwrap();
     let kb_bytes = manifest
@@ -770,12 +825,33 @@ fn hv20_real_keychain_end_to_end() {
         hex::encode(Sha256::digest(&plist_bytes)),
         "e643cacdb77e9e3ee986bf79c7c4d69e7b1f0d7099bb2ce1d3665ac4054f8774"
     );
+    Some((plist_bytes, keys, kb))
+}
 
+#[test]
+fn hv20_real_keychain_end_to_end() {
+    let Some((plist_bytes, keys, kb)) = hv20_keychain() else {
+        return;
+    };
     let r = read_items(&plist_bytes, Some(&keys), true).unwrap();
     assert_eq!(r.items.len(), 30);
     assert_eq!(r.keybag_uuid, None); // the iOS 9 export has no keybag-uuid
     assert_eq!(r.keybag_uuid_agrees(kb.uuid.as_deref().unwrap()), None);
     assert!(r.problems.is_empty() && r.unknown_tables.is_empty());
+    check_hv20_tables(&r);
+    check_hv20_items(&r);
+    check_hv20_secrets(&r);
+    let mut r = r;
+    r.attribute_apps(&crate::ownership::Ownership::default());
+    assert!(r
+        .items
+        .iter()
+        .filter(|i| i.decryptable)
+        .all(|i| i.app.as_deref() == Some(crate::ownership::SYSTEM_OWNER)));
+}
+
+/// hv20's per-table item and decryptable counts, and its items by class.
+fn check_hv20_tables(r: &KeychainReport) {
     let counts: Vec<(&str, usize, usize)> = r
         .tables
         .iter()
@@ -800,6 +876,10 @@ fn hv20_real_keychain_end_to_end() {
     assert_eq!(by_class("genp"), ["10:2", "11:12", "6:3", "8:1", "9:2"]);
     assert_eq!(by_class("keys"), ["10:2", "11:3", "6:1", "9:2"]);
     assert_eq!(by_class("cert"), ["11:1"]);
+}
+
+/// Every hv20 item: v3 blob, rowid ref, decryptable iff class ≤ 8, device-bound otherwise.
+fn check_hv20_items(r: &KeychainReport) {
     for it in &r.items {
         assert_eq!(it.blob_version, Some(3));
         assert!(!it.blob_default_iv);
@@ -819,18 +899,25 @@ fn hv20_real_keychain_end_to_end() {
             assert_eq!(it.restore.summary, RestoreSummary::AnyDevice);
         }
     }
-    let secret_sha = |t: &str, i: usize| {
-        let it = r
-            .items
-            .iter()
-            .find(|x| x.table == t && x.index == i)
-            .unwrap();
-        (
-            hex::encode(Sha256::digest(it.secret.as_ref().unwrap().as_bytes())),
-            it,
-        )
-    };
-    let (sha, inet) = secret_sha("inet", 0);
+}
+
+/// The SHA-256 of the secret of item `i` of table `t`, and the item.
+fn secret_sha<'a>(r: &'a KeychainReport, t: &str, i: usize) -> (String, &'a KeychainItem) {
+    use sha2::{Digest, Sha256};
+    let it = r
+        .items
+        .iter()
+        .find(|x| x.table == t && x.index == i)
+        .unwrap();
+    (
+        hex::encode(Sha256::digest(it.secret.as_ref().unwrap().as_bytes())),
+        it,
+    )
+}
+
+/// hv20's decrypted items: secrets (by hash) and attributes as the independent decoder saw them.
+fn check_hv20_secrets(r: &KeychainReport) {
+    let (sha, inet) = secret_sha(r, "inet", 0);
     assert_eq!(
         sha,
         "ef070f91005b44c54b875e002c31ac32a81964fd49b2e0fd5dbf6ede3f466e4f"
@@ -850,7 +937,7 @@ fn hv20_real_keychain_end_to_end() {
         inet.modified.as_deref(),
         Some("2020-10-16T19:21:13.812873Z")
     );
-    let (sha, homekit) = secret_sha("genp", 12);
+    let (sha, homekit) = secret_sha(r, "genp", 12);
     assert_eq!(
         sha,
         "4ca9a296918207b442f66b09ab49ea6def7b4c53b15908967151c93c840948bf"
@@ -877,20 +964,13 @@ fn hv20_real_keychain_end_to_end() {
             "6c5bce06cbad4f67cb4ee60d36077ed49b9dfa2cf92549c0f850312919631ee9",
         ),
     ] {
-        assert_eq!(secret_sha("genp", i).0, want);
+        assert_eq!(secret_sha(r, "genp", i).0, want);
     }
-    let (sha, key) = secret_sha("keys", 7);
+    let (sha, key) = secret_sha(r, "keys", 7);
     assert_eq!(
         sha,
         "c23cdc3d77226a45498d52a91454fe96b8235157d4dce499773309407f980c89"
     );
     assert_eq!(key.application_label_hex.as_deref(), Some("534753616c74")); // "SGSalt"
     assert_eq!(key.key_class, Some(0));
-    let mut r = r;
-    r.attribute_apps(&crate::ownership::Ownership::default());
-    assert!(r
-        .items
-        .iter()
-        .filter(|i| i.decryptable)
-        .all(|i| i.app.as_deref() == Some(crate::ownership::SYSTEM_OWNER)));
 }

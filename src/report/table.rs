@@ -3,6 +3,7 @@
 use crate::audit::{rules, Finding, ScanReport};
 use std::io::{self, Write};
 
+/// The value, or `-` when absent.
 fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
     match v {
         Some(x) => x.to_string(),
@@ -10,6 +11,7 @@ fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
     }
 }
 
+/// `yes`, `no` or `unknown`.
 fn yes_no(v: Option<bool>) -> &'static str {
     match v {
         Some(true) => "yes",
@@ -18,6 +20,7 @@ fn yes_no(v: Option<bool>) -> &'static str {
     }
 }
 
+/// A byte count in B, or KiB…TiB with one decimal.
 fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;
@@ -138,98 +141,131 @@ pub fn write_header(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
 pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::Result<()> {
     write_header(out, r)?;
     if r.index_read {
-        writeln!(out, "\nApps ({})", r.apps.len())?;
-        writeln!(
-            out,
-            "  {:<40} {:<10} {:>6} {:>7} {:>7} {:>10}  classes",
-            "bundle id", "version", "files", "present", "missing", "bytes"
-        )?;
-        for a in &r.apps {
-            let classes: Vec<String> = a
-                .by_protection_class
-                .iter()
-                .map(|(k, v)| format!("{k}:{v}"))
-                .collect();
-            writeln!(
-                out,
-                "  {:<40} {:<10} {:>6} {:>7} {:>7} {:>10}  {}",
-                a.bundle_id,
-                a.version.as_deref().unwrap_or("-"),
-                a.files,
-                a.present,
-                a.missing,
-                human_bytes(a.bytes),
-                classes.join(" ")
-            )?;
-            if let Some(k) = &a.keychain {
-                writeln!(
-                    out,
-                    "  {:<40} keychain: {} items, {} decryptable, {} device-bound, {} lost on a new device",
-                    "", k.items, k.decryptable, k.device_bound, k.lost_on_new_device
-                )?;
-            }
-        }
+        write_apps(out, r)?;
         if show_files {
-            writeln!(out, "\nFiles ({})", r.files.len())?;
-            for f in &r.files {
-                let class = f
-                    .protection_class
-                    .map(|c| c.to_string())
-                    .unwrap_or_else(|| "-".into());
-                writeln!(
-                    out,
-                    "  {:<9} {:<7} {:<3} {:<5} {:>10}  {}/{}",
-                    f.kind.as_str(),
-                    f.status.as_str(),
-                    class,
-                    if f.encrypted { "enc" } else { "plain" },
-                    f.size.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
-                    f.domain,
-                    f.relative_path
-                )?;
-                write_findings(out, &f.findings, "      ")?;
-            }
+            write_files(out, r)?;
         }
     }
-    if let Some(k) = &r.keychain {
+    write_keychain_totals(out, r)?;
+    write_summary(out, r)?;
+    if !r.findings.is_empty() {
+        writeln!(out, "\nFindings")?;
+        write_findings(out, &r.findings, "  ")?;
+    }
+    let per_file: u64 = r.per_file.findings;
+    if per_file > 0 && !show_files {
+        writeln!(out, "\n{per_file} per-file findings (use --files or --format json to list them); all findings by rule:")?;
+        for (rule, n) in &r.summary.findings {
+            writeln!(out, "  {rule:<28} {n}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The apps table: one row per app, with its keychain counts under it when known.
+fn write_apps(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
+    writeln!(out, "\nApps ({})", r.apps.len())?;
+    writeln!(
+        out,
+        "  {:<40} {:<10} {:>6} {:>7} {:>7} {:>10}  classes",
+        "bundle id", "version", "files", "present", "missing", "bytes"
+    )?;
+    for a in &r.apps {
+        let classes: Vec<String> = a
+            .by_protection_class
+            .iter()
+            .map(|(k, v)| format!("{k}:{v}"))
+            .collect();
         writeln!(
             out,
-            "\nKeychain    {} items, {} decryptable, {} device-bound, {} lost on a new device{}",
-            k.items,
-            k.decryptable,
-            k.device_bound,
-            k.lost_on_new_device,
-            k.error
-                .as_deref()
-                .map(|e| format!(" ({e})"))
-                .unwrap_or_default()
+            "  {:<40} {:<10} {:>6} {:>7} {:>7} {:>10}  {}",
+            a.bundle_id,
+            a.version.as_deref().unwrap_or("-"),
+            a.files,
+            a.present,
+            a.missing,
+            human_bytes(a.bytes),
+            classes.join(" ")
         )?;
-        let list = |m: &std::collections::BTreeMap<String, u64>| {
-            m.iter()
-                .map(|(k, v)| format!("{k}:{v}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        if k.items > 0 {
+        if let Some(k) = &a.keychain {
             writeln!(
                 out,
-                "            by table {} ; by class {}",
-                list(&k.by_table),
-                list(&k.by_class)
-            )?;
-            let restore: Vec<String> = k
-                .by_restore
-                .iter()
-                .map(|(k, v)| format!("{k}:{v}"))
-                .collect();
-            writeln!(
-                out,
-                "            restore {} ; {} not attributable to an app (attributes encrypted with device-bound keys)",
-                restore.join(" "),
-                k.unattributed
+                "  {:<40} keychain: {} items, {} decryptable, {} device-bound, {} lost on a new device",
+                "", k.items, k.decryptable, k.device_bound, k.lost_on_new_device
             )?;
         }
     }
+    Ok(())
+}
+
+/// The files list (`--files`): one line per index row, its findings under it.
+fn write_files(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
+    writeln!(out, "\nFiles ({})", r.files.len())?;
+    for f in &r.files {
+        let class = f
+            .protection_class
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "-".into());
+        writeln!(
+            out,
+            "  {:<9} {:<7} {:<3} {:<5} {:>10}  {}/{}",
+            f.kind.as_str(),
+            f.status.as_str(),
+            class,
+            if f.encrypted { "enc" } else { "plain" },
+            f.size.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            f.domain,
+            f.relative_path
+        )?;
+        write_findings(out, &f.findings, "      ")?;
+    }
+    Ok(())
+}
+
+/// Counts as `key:value` pairs joined by spaces.
+fn counts_list<K: std::fmt::Display>(m: &std::collections::BTreeMap<K, u64>) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{k}:{v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The keychain totals line, with the per-table, per-class and restore counts when there are items.
+fn write_keychain_totals(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
+    let Some(k) = &r.keychain else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "\nKeychain    {} items, {} decryptable, {} device-bound, {} lost on a new device{}",
+        k.items,
+        k.decryptable,
+        k.device_bound,
+        k.lost_on_new_device,
+        k.error
+            .as_deref()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default()
+    )?;
+    if k.items > 0 {
+        writeln!(
+            out,
+            "            by table {} ; by class {}",
+            counts_list(&k.by_table),
+            counts_list(&k.by_class)
+        )?;
+        writeln!(
+            out,
+            "            restore {} ; {} not attributable to an app (attributes encrypted with device-bound keys)",
+            counts_list(&k.by_restore),
+            k.unattributed
+        )?;
+    }
+    Ok(())
+}
+
+/// The summary block: index row counts, content and stored sizes, and the deep-check totals.
+fn write_summary(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
     let s = &r.summary;
     writeln!(out, "\nSummary")?;
     writeln!(
@@ -264,17 +300,6 @@ pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::
                 " (not hashed: --no-hash)"
             }
         )?;
-    }
-    if !r.findings.is_empty() {
-        writeln!(out, "\nFindings")?;
-        write_findings(out, &r.findings, "  ")?;
-    }
-    let per_file: u64 = r.per_file.findings;
-    if per_file > 0 && !show_files {
-        writeln!(out, "\n{per_file} per-file findings (use --files or --format json to list them); all findings by rule:")?;
-        for (rule, n) in &s.findings {
-            writeln!(out, "  {rule:<28} {n}")?;
-        }
     }
     Ok(())
 }
