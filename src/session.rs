@@ -13,14 +13,17 @@ use zeroize::Zeroize;
 /// read into memory; an encrypted Manifest.db is read page by page, never whole.
 pub const MAX_INDEX_BYTES: u64 = 8 << 30;
 
+/// Bytes of the decrypted index's start that are read: the SQLite header's first 100 bytes.
+const HEAD: usize = 112;
+
 /// Check the encrypted index at `path` (a regular file of at most `max` bytes, a
-/// non-zero multiple of 16) and decrypt its ends: the ciphertext length, the first 32
-/// plaintext bytes (SQLite header start) and the PKCS#7 padding length, if valid.
+/// non-zero multiple of 16) and decrypt its ends: the ciphertext length, the first 112
+/// plaintext bytes (the SQLite header) and the PKCS#7 padding length, if valid.
 fn probe_encrypted(
     path: &Path,
     max: u64,
     key: &Key32,
-) -> Result<(u64, [u8; 32], Option<usize>), Error> {
+) -> Result<(u64, [u8; HEAD], Option<usize>), Error> {
     let io = |e: std::io::Error| Error::backup(path, format!("cannot read: {e}"));
     let (file, len) = crate::backup::open_capped(path, max).map_err(Error::from)?;
     const B: u64 = crypto::cbc::BLOCK as u64;
@@ -32,9 +35,10 @@ fn probe_encrypted(
             ),
         ));
     }
-    let mut head = [0u8; 32];
-    crate::backup::read_exact_at(&file, &mut head, 0).map_err(io)?;
-    crypto::cbc::decrypt_piece(key, &[0u8; 16], &mut head);
+    let mut head = [0u8; HEAD];
+    let n = len.min(HEAD as u64) as usize;
+    crate::backup::read_exact_at(&file, &mut head[..n], 0).map_err(io)?;
+    crypto::cbc::decrypt_piece(key, &[0u8; 16], &mut head[..n]);
     let mut tail = [0u8; 32];
     crate::backup::read_exact_at(&file, &mut tail, len - 2 * B).map_err(io)?;
     let mut prev = [0u8; 16];
@@ -47,12 +51,24 @@ fn probe_encrypted(
     Ok((len, head, pad))
 }
 
+/// The database length an SQLite header states (page count × page size), when its page
+/// count is valid (non-zero, and "version-valid-for" equals the change counter).
+fn header_db_len(head: &[u8; HEAD]) -> Option<u64> {
+    let be32 = |i: usize| u32::from_be_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+    let page = match u16::from_be_bytes([head[16], head[17]]) {
+        1 => 65536,
+        n => u64::from(n),
+    };
+    let pages = u64::from(be32(28));
+    (pages > 0 && page >= 512 && be32(92) == be32(24)).then_some(pages * page)
+}
+
 /// Length of the database inside an encrypted Manifest.db of `ct_len` bytes whose
 /// decrypted header starts with `head` and whose last block ends in valid PKCS#7 padding of
 /// `pad` bytes (if any), and a note when the padding was not removed. A ciphertext that is a
 /// whole number of database pages (header bytes 16–17; 1 means 65536) cannot hold a padded
 /// database of whole pages: it is unpadded, whatever its last byte happens to be.
-fn plaintext_len(ct_len: u64, head: &[u8; 32], pad: Option<usize>) -> (u64, Option<&'static str>) {
+fn plaintext_len(ct_len: u64, head: &[u8], pad: Option<usize>) -> (u64, Option<&'static str>) {
     let page = match u16::from_be_bytes([head[16], head[17]]) {
         1 => 65536,
         n => u64::from(n),
@@ -251,6 +267,16 @@ impl Session {
             ));
         }
         let (plain_len, note) = plaintext_len(ct_len, &head, pad);
+        // The key is right (the keybag unlocked and the header decrypted): an index shorter
+        // than its header says was cut short.
+        if let Some(want) = header_db_len(&head).filter(|&n| n > plain_len) {
+            return Err(Error::backup(
+                path,
+                format!(
+                    "the encrypted index is truncated: its SQLite header counts {want} bytes of pages but the file holds {ct_len} bytes of ciphertext (the password is right: the header decrypted)"
+                ),
+            ));
+        }
         if let Some(n) = note {
             self.notes.borrow_mut().push(n.into());
         }
@@ -261,13 +287,21 @@ impl Session {
     pub fn index(&self) -> Result<Option<index::Index>, Error> {
         Ok(Some(match &self.backup.index {
             IndexKind::None => return Ok(None),
-            IndexKind::ManifestDb { path, state, .. } => match state {
+            IndexKind::ManifestDb { path, state, len } => match state {
                 DbState::Ciphertext => {
                     if self.class_keys.is_none() {
                         return Ok(None);
                     }
                     let (key, ct_len, plain_len) = self.encrypted_index(path)?;
                     index::Index::open_encrypted(path, key, ct_len, plain_len)?
+                }
+                DbState::Unknown if self.is_encrypted() => {
+                    return Err(Error::backup(
+                        path,
+                        format!(
+                            "the backup is encrypted but Manifest.db ({len} bytes) is neither an SQLite database nor a whole number of 16-byte cipher blocks: the encrypted index is truncated or damaged"
+                        ),
+                    ));
                 }
                 _ => index::Index::open_plain(path)?,
             },

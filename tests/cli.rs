@@ -421,3 +421,31 @@ fn each_layers_error_keeps_its_words_and_exit_code() {
         )
     );
 }
+
+/// `--fail-on` names on stderr the rules that made it fail (issue 13 item 6); below the
+/// threshold it says nothing and exits 0.
+#[test]
+fn fail_on_says_which_findings_failed() {
+    let (b, pw) = demo();
+    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    let o = auditor(&["info", &b, "--fail-on", "medium"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--fail-on medium: exit 1 for 1 finding at or above medium: backup.weak-kdf (medium) x1"),
+        "{}",
+        stderr(&o)
+    );
+    let o = auditor(&["scan", &b, "--password", &pw, "--fail-on", "low"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("3 findings at or above low"), "{e}");
+    assert!(e.contains("file.size-mismatch (low) x1"), "{e}");
+    assert!(!e.contains("backup.not-full"), "info is below low: {e}");
+    // Near miss: nothing reaches high.
+    let o = auditor(&["scan", &b, "--password", &pw, "--fail-on", "high"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!stderr(&o).contains("--fail-on"), "{}", stderr(&o));
+    let o = auditor(&["keychain", &b, "--password", &pw, "--fail-on", "info"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("--fail-on"));
+}

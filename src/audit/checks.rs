@@ -159,13 +159,25 @@ fn required_files(b: &Backup, findings: &mut Vec<Finding>) {
             .at(Location::backup("Manifest.plist")),
         );
     }
-    if b.info.is_none() {
+    // A damaged plist is read as absent, and said as damaged.
+    for (name, problem) in &b.damaged {
+        findings.push(
+            Finding::new(
+                &R::BACKUP_PLIST_DAMAGED,
+                format!("{name} cannot be read, so what it says is unknown: {problem}"),
+            )
+            .at(Location::backup(*name)),
+        );
+    }
+    let damaged = |name: &str| b.damaged.iter().any(|(n, _)| *n == name);
+    if b.info.is_none() && !damaged("Info.plist") {
         findings.push(
             Finding::new(&R::BACKUP_MISSING_FILE, "Info.plist is missing")
                 .at(Location::backup("Info.plist")),
         );
     }
     match b.status.as_ref() {
+        None if damaged("Status.plist") => {}
         None => findings.push(
             Finding::new(
                 &R::BACKUP_MISSING_FILE,

@@ -50,6 +50,65 @@ impl std::str::FromStr for Severity {
     }
 }
 
+/// What a `--fail-on` threshold fails on: the findings at or above it, counted per rule.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    pub threshold: Severity,
+    /// Rule id → (severity, findings).
+    pub rules: std::collections::BTreeMap<&'static str, (Severity, u64)>,
+}
+
+impl Gate {
+    /// Count `n` findings of `rule` (of severity `severity`) at `threshold`.
+    pub fn new(
+        threshold: Severity,
+        counts: impl IntoIterator<Item = (&'static str, Severity, u64)>,
+    ) -> Gate {
+        let mut rules = std::collections::BTreeMap::new();
+        for (rule, severity, n) in counts {
+            if severity >= threshold && n > 0 {
+                let e = rules.entry(rule).or_insert((severity, 0));
+                e.1 += n;
+            }
+        }
+        Gate { threshold, rules }
+    }
+
+    /// The gate over a list of findings.
+    pub fn of<'a>(threshold: Severity, findings: impl IntoIterator<Item = &'a Finding>) -> Gate {
+        Gate::new(
+            threshold,
+            findings.into_iter().map(|f| (f.rule, f.severity, 1)),
+        )
+    }
+
+    /// Does a finding reach the threshold?
+    pub fn fails(&self) -> bool {
+        !self.rules.is_empty()
+    }
+}
+
+impl std::fmt::Display for Gate {
+    /// `3 findings at or above medium: file.missing (medium) x2, backup.weak-kdf (medium) x1`
+    /// (highest severity first).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let total: u64 = self.rules.values().map(|v| v.1).sum();
+        let mut rules: Vec<_> = self.rules.iter().collect();
+        rules.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
+        write!(
+            f,
+            "{total} finding{} at or above {}:",
+            if total == 1 { "" } else { "s" },
+            self.threshold.as_str()
+        )?;
+        for (i, (rule, (sev, n))) in rules.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(f, "{sep}{rule} ({}) x{n}", sev.as_str())?;
+        }
+        Ok(())
+    }
+}
+
 /// A rule of a catalogue: stable id, default severity, one-line title, one-line fix and
 /// references (MASVS/MASTG ids separated by `;`, possibly none). docs/rules.md documents
 /// every rule; SARIF carries them as its `rules`.

@@ -294,4 +294,15 @@ impl ScanReport {
             .max()
             .max(self.per_file.max_severity)
     }
+
+    /// What `--fail-on threshold` fails on: every finding (top-level and per file, kept or
+    /// only counted), per rule.
+    pub fn gate(&self, threshold: super::Severity) -> super::finding::Gate {
+        super::finding::Gate::new(
+            threshold,
+            self.summary.findings.iter().filter_map(|(rule, &n)| {
+                super::finding::rules::by_id(rule).map(|r| (r.id, r.severity, n))
+            }),
+        )
+    }
 }

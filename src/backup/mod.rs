@@ -336,6 +336,27 @@ fn read_optional<T>(
         })
 }
 
+/// [`read_optional`] of `dir/name`, where a plist that does not parse (or is too large) is
+/// noted in `damaged` and read as absent; an I/O error still fails.
+fn read_or_note<T>(
+    dir: &Path,
+    name: &'static str,
+    parse: fn(&[u8]) -> Result<T, String>,
+    damaged: &mut Vec<(&'static str, String)>,
+) -> Result<Option<T>, BackupError> {
+    match read_optional(&dir.join(name), parse) {
+        Err(BackupError::Malformed { problem, .. }) => {
+            damaged.push((name, problem));
+            Ok(None)
+        }
+        Err(e @ BackupError::TooLarge { .. }) => {
+            damaged.push((name, e.to_string()));
+            Ok(None)
+        }
+        other => other,
+    }
+}
+
 /// What the first bytes of Manifest.db say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -393,6 +414,9 @@ pub struct Backup {
     pub layout: Layout,
     /// Observations about the folder (absent files, leftovers); never fatal.
     pub notes: Vec<String>,
+    /// Info.plist or Status.plist present but unreadable: (file name, problem). The backup
+    /// is read without it (a finding, not a failure: the keybag and index do not need them).
+    pub damaged: Vec<(&'static str, String)>,
 }
 
 fn is_lower_hex(s: &str, n: usize) -> bool {
@@ -441,8 +465,9 @@ impl Backup {
         let root = path.to_path_buf();
         let mut notes = Vec::new();
         let manifest = read_optional(&root.join("Manifest.plist"), ManifestPlist::parse)?;
-        let info = read_optional(&root.join("Info.plist"), InfoPlist::parse)?;
-        let status = read_optional(&root.join("Status.plist"), StatusPlist::parse)?;
+        let mut damaged = Vec::new();
+        let info = read_or_note(&root, "Info.plist", InfoPlist::parse, &mut damaged)?;
+        let status = read_or_note(&root, "Status.plist", StatusPlist::parse, &mut damaged)?;
 
         let db = root.join("Manifest.db");
         let mbdb = root.join("Manifest.mbdb");
@@ -480,7 +505,7 @@ impl Backup {
             (info.is_some(), "Info.plist"),
             (status.is_some(), "Status.plist"),
         ] {
-            if !present {
+            if !present && !damaged.iter().any(|(n, _)| *n == name) {
                 notes.push(format!("{name} is absent"));
             }
         }
@@ -509,6 +534,7 @@ impl Backup {
             index,
             layout,
             notes,
+            damaged,
         })
     }
 

@@ -4,6 +4,7 @@ use super::credentials::CredentialArgs;
 use super::open::{open, Needs};
 use super::Outcome;
 use super::{output, ReportArgs, ReportFormat};
+use auditor::audit::finding::Gate;
 use auditor::audit::keychain::audit_backup;
 use auditor::report;
 use auditor::session::locate;
@@ -46,9 +47,14 @@ pub fn run(a: KeychainArgs) -> Outcome {
             report::sarif::write(out, &audit)
         })?,
     }
-    let worst = audit.findings.iter().map(|f| f.severity).max();
-    Ok(ExitCode::findings_if(matches!(
-        (a.report.fail_on, worst),
-        (Some(t), Some(w)) if w >= t
-    )))
+    let Some(gate) = a
+        .report
+        .fail_on
+        .map(|t| Gate::of(t, &audit.findings))
+        .filter(Gate::fails)
+    else {
+        return Ok(ExitCode::Ok);
+    };
+    output::explain_fail_on(&gate);
+    Ok(ExitCode::Findings)
 }

@@ -62,6 +62,14 @@ pub fn warn(msg: impl std::fmt::Display) {
     say(format_args!("auditor: warning: {msg}"));
 }
 
+/// Say on stderr why `--fail-on` ends the run with exit 1.
+pub fn explain_fail_on(gate: &auditor::audit::finding::Gate) {
+    say(format_args!(
+        "auditor: --fail-on {}: exit 1 for {gate}",
+        gate.threshold.as_str()
+    ));
+}
+
 /// Refuse an output path whose folder is the backup folder or inside it (evidence).
 pub fn refuse_inside_backup(p: &Path, backup: &Path) -> Result<(), Error> {
     let parent = p

@@ -79,9 +79,14 @@ pub fn run_scan(a: ScanArgs) -> Outcome {
     Ok(fail_on(&a.report, &r))
 }
 
-/// `Findings` when `--fail-on` is given and a finding reaches it.
+/// `Findings` when `--fail-on` is given and a finding reaches it (said on stderr, with the
+/// rules that reached it).
 fn fail_on(report: &ReportArgs, r: &auditor::audit::ScanReport) -> ExitCode {
-    ExitCode::findings_if(report.fail_on.is_some_and(|t| fails(r, t)))
+    let Some(t) = report.fail_on.filter(|&t| fails(r, t)) else {
+        return ExitCode::Ok;
+    };
+    output::explain_fail_on(&r.gate(t));
+    ExitCode::Findings
 }
 
 pub fn run_info(a: InfoArgs) -> Outcome {
@@ -96,7 +101,7 @@ pub fn run_info(a: InfoArgs) -> Outcome {
     )?;
     output::emit(&a.report.output, &path, |out| match a.report.format {
         ReportFormat::Json => report::json::write(out, &r),
-        ReportFormat::Table => report::table::write_header(out, &r),
+        ReportFormat::Table => report::table::write_info(out, &r),
         ReportFormat::Sarif => report::sarif::write(out, &r),
     })?;
     Ok(fail_on(&a.report, &r))

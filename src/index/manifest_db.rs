@@ -111,7 +111,7 @@ impl ManifestDb {
         ct_len: u64,
         plain_len: u64,
     ) -> Result<Self, IndexError> {
-        let name = format!("{} (decrypted in place)", path.display());
+        let name = format!("{} (decrypted in memory)", path.display());
         Self::open_vfs(
             super::cbc_vfs::Target {
                 path: path.to_path_buf(),
@@ -528,8 +528,7 @@ fn check_magic(name: &str, head: &[u8]) -> Result<(), IndexError> {
     if !head.starts_with(SQLITE_MAGIC) {
         return Err(IndexError::NotADatabase {
             name: name.to_owned(),
-            detail: "does not start with \"SQLite format 3\\0\" (still encrypted, or a wrong key?)"
-                .into(),
+            detail: "does not start with \"SQLite format 3\\0\": not an SQLite database".into(),
         });
     }
     Ok(())

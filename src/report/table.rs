@@ -137,6 +137,16 @@ pub fn write_header(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
     Ok(())
 }
 
+/// Render `auditor info`: the backup and keybag part and its findings.
+pub fn write_info(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
+    write_header(out, r)?;
+    if !r.findings.is_empty() {
+        writeln!(out, "\nFindings")?;
+        write_findings(out, &r.findings, "  ")?;
+    }
+    Ok(())
+}
+
 /// Render the whole scan report.
 pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::Result<()> {
     write_header(out, r)?;

@@ -27,6 +27,10 @@ catalogue! {
         "A top-level file of the backup is missing",
         "The backup is incomplete or was copied partially: copy it again from its source.",
         "");
+    BACKUP_PLIST_DAMAGED = ("backup.plist-damaged", High,
+        "A top-level plist is present but cannot be read",
+        "The copy is damaged (or the file was replaced): copy the backup again from its source; what the plist says (identity, completion) is unknown.",
+        "");
     BACKUP_PLIST_PROBLEM = ("backup.plist-problem", Low,
         "A plist key has an unexpected type or value",
         "None needed (host tools vary); look at the plist when other findings point at it.",

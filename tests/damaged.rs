@@ -1,6 +1,7 @@
-//! A payload cut short is a truncation (`file.truncated`), not a decrypted copy, not tampering
-//! (issue "What a new user met", item 1): one finding per file, counted once by `--deep`,
-//! and no hash for content that did not decrypt.
+//! Damaged copies get the right diagnosis (issue "What a new user met", items 1 and 4): a
+//! payload cut short is a truncation (`file.truncated`), not a decrypted copy or tampering,
+//! counted once by `--deep` and without a hash; a cut index is called truncated, not a wrong
+//! key; a damaged Info.plist or Status.plist is a finding while the rest is reported.
 
 mod common;
 use common::*;
@@ -116,4 +117,93 @@ fn near_misses_are_not_truncations() {
     let (rules, _) = row(&r, "Library/SMS/sms.db");
     assert!(!rules.contains(&"file.truncated"), "{rules:?}");
     assert!(rules.contains(&"file.size-mismatch"), "{rules:?}");
+}
+
+/// The stderr and exit code of `scan` on a demo copy whose Manifest.db is cut to `len`.
+fn scan_cut_index(len: impl Fn(u64) -> u64) -> (Option<i32>, String) {
+    let (_t, b) = demo_copy();
+    let db = b.join("Manifest.db");
+    let f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+    f.set_len(len(f.metadata().unwrap().len())).unwrap();
+    let pw = repo(DEMO_PASSWORD_FILE).display().to_string();
+    let o = auditor(&["scan", b.to_str().unwrap(), "--password-file", &pw]);
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_cut_encrypted_index_is_called_truncated_not_a_wrong_key() {
+    // Cut at a block boundary: the header decrypts (the key is right) and counts more pages.
+    let (code, e) = scan_cut_index(|n| n / 2 / 16 * 16);
+    assert_eq!(code, Some(4), "{e}");
+    assert!(e.contains("the encrypted index is truncated"), "{e}");
+    assert!(
+        !e.contains("wrong key") && !e.contains("decrypted in place"),
+        "{e}"
+    );
+    // Cut off the block grid: not ciphertext, not SQLite.
+    let (code, e) = scan_cut_index(|n| n / 2 + 5);
+    assert_eq!(code, Some(4), "{e}");
+    assert!(
+        e.contains("the encrypted index is truncated or damaged"),
+        "{e}"
+    );
+    assert!(!e.contains("wrong key"), "{e}");
+    // Near miss: the whole index reads.
+    let (code, e) = scan_cut_index(|n| n);
+    assert_eq!(code, Some(0), "{e}");
+}
+
+#[test]
+fn a_damaged_info_or_status_plist_is_a_finding_and_the_rest_is_reported() {
+    for name in ["Info.plist", "Status.plist"] {
+        let (_t, b) = demo_copy();
+        std::fs::write(b.join(name), b"garbage").unwrap();
+        for cmd in ["info", "scan"] {
+            let r = if cmd == "info" {
+                json(&auditor(&["info", b.to_str().unwrap(), "--format", "json"]))
+            } else {
+                scan(&b, false, false)
+            };
+            let rules = backup_rules(&r);
+            assert!(
+                rules.contains(&"backup.plist-damaged"),
+                "{name} {cmd}: {rules:?}"
+            );
+            let f = r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["rule"] == "backup.plist-damaged")
+                .unwrap();
+            assert_eq!(f["location"], name);
+            assert!(f["message"]
+                .as_str()
+                .unwrap()
+                .contains("not a property list"));
+            // Said as damaged, not as missing.
+            assert!(
+                !rules.contains(&"backup.missing-file"),
+                "{name} {cmd}: {rules:?}"
+            );
+            assert_eq!(r["keybag"]["version"], 4, "the keybag is still reported");
+            if cmd == "scan" {
+                assert_eq!(r["index_read"], true, "the index is still read");
+            }
+        }
+        // The table shows it too, with its fix.
+        let o = auditor(&["info", b.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0));
+        let t = String::from_utf8_lossy(&o.stdout);
+        assert!(t.contains("backup.plist-damaged"), "{t}");
+        assert!(t.contains("fix: The copy is damaged"), "{t}");
+    }
+    // Near miss: a damaged Manifest.plist (the keybag) is still an error.
+    let (_t, b) = demo_copy();
+    std::fs::write(b.join("Manifest.plist"), b"garbage").unwrap();
+    let o = auditor(&["info", b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Manifest.plist"));
 }
