@@ -11,7 +11,7 @@
 //! is recorded, never where or what.
 
 use super::model::{AppPolicy, CanarySet};
-use crate::crypto::{BadKeyLength, KeyUnavailable};
+use crate::crypto::{BadKeyLength, KeyUnavailable, ProtectionClass};
 use crate::index::{FileKind, FileRecord};
 use crate::session::payload::{Payloads, Sink, Unavailable};
 use crate::session::Session;
@@ -144,7 +144,62 @@ pub struct Unsearched {
     pub app: usize,
     pub domain: String,
     pub relative_path: String,
-    pub reason: String,
+    pub reason: UnsearchedReason,
+}
+
+/// Why a file could not be searched (its `Display` is the text the check report shows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnsearchedReason {
+    /// The session's payload listing could not be made (the error, in words).
+    NoListing(String),
+    /// The payload is listed but cannot be opened (the I/O error, in words).
+    CannotOpen(String),
+    /// The backup is encrypted and was opened without a password: no class keys.
+    Locked,
+    /// The row's `EncryptionKey` is too short to name a class.
+    KeyTooShort,
+    /// The row's `EncryptionKey` has the wrong length (in bytes).
+    BadKeyLength(u32),
+    /// The class key is at hand but does not unwrap the file key (the error, in words).
+    KeyUnwrapFailed(String),
+    /// The class key is not at hand: device-bound, not wrapped with the password, or
+    /// absent from the keybag (all reported as bound to the device).
+    ClassKeyUnavailable(ProtectionClass),
+    /// The payload was opened with its key but does not decrypt (the error, in words).
+    CannotDecrypt(String),
+    /// The plaintext payload cannot be read (the error, in words).
+    CannotRead(String),
+}
+
+impl UnsearchedReason {
+    /// Whether the file's class key is bound to the device (it cannot be searched off it).
+    pub fn device_bound(&self) -> bool {
+        matches!(self, UnsearchedReason::ClassKeyUnavailable(_))
+    }
+}
+
+/// The reason in words (what the check report shows).
+impl std::fmt::Display for UnsearchedReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UnsearchedReason::NoListing(e) => write!(f, "cannot list the payloads: {e}"),
+            UnsearchedReason::CannotOpen(e) => write!(f, "cannot open the payload: {e}"),
+            UnsearchedReason::Locked => f.write_str("the backup is locked (no password)"),
+            UnsearchedReason::KeyTooShort => f.write_str("the EncryptionKey is too short"),
+            UnsearchedReason::BadKeyLength(len) => {
+                write!(f, "the EncryptionKey is {len} bytes, expected 44")
+            }
+            UnsearchedReason::KeyUnwrapFailed(e) => {
+                write!(f, "the file key does not unwrap: {e}")
+            }
+            UnsearchedReason::ClassKeyUnavailable(class) => write!(
+                f,
+                "class {class} key is not available (bound to the device)"
+            ),
+            UnsearchedReason::CannotDecrypt(e) => write!(f, "cannot decrypt the payload: {e}"),
+            UnsearchedReason::CannotRead(e) => write!(f, "cannot read the payload: {e}"),
+        }
+    }
 }
 
 /// What the file search found, per app.
@@ -157,12 +212,16 @@ pub struct FileSearch {
     pub bytes: Vec<u64>,
 }
 
+/// What searching one file gave.
 enum Outcome {
+    /// Searched: per canary index, whether it was found; and the bytes searched.
     Found(Vec<bool>, u64),
+    /// Not a file to search (not a regular file, or no payload of it to leak).
     Skipped,
-    Unsearched(String),
+    Unsearched(UnsearchedReason),
 }
 
+/// Search one row's payload with `set` (`canaries`: number of canaries of the app).
 fn search_one(
     payloads: &Payloads<'_>,
     rec: &FileRecord,
@@ -181,9 +240,9 @@ fn search_one(
         Ok(_) => {}
         Err(_) if sink.all_found() => {}
         Err(e) if payload.key().is_some() => {
-            return Outcome::Unsearched(format!("cannot decrypt the payload: {e}"))
+            return Outcome::Unsearched(UnsearchedReason::CannotDecrypt(e.to_string()))
         }
-        Err(e) => return Outcome::Unsearched(format!("cannot read the payload: {e}")),
+        Err(e) => return Outcome::Unsearched(UnsearchedReason::CannotRead(e.to_string())),
     }
     let bytes = match payload.key() {
         Some(_) => sink.bytes,
@@ -196,22 +255,15 @@ fn search_one(
 fn unsearched(why: Unavailable, locked: bool) -> Outcome {
     Outcome::Unsearched(match why {
         Unavailable::BadFileId | Unavailable::Missing => return Outcome::Skipped,
-        Unavailable::Unreadable(e) => format!("cannot open the payload: {e}"),
-        Unavailable::Locked | Unavailable::BadKey(_) if locked => {
-            "the backup is locked (no password)".into()
-        }
-        Unavailable::BadKey(BadKeyLength { class: None, .. }) => {
-            "the EncryptionKey is too short".into()
-        }
-        Unavailable::BadKey(b) => format!("the EncryptionKey is {} bytes, expected 44", b.len),
+        Unavailable::Unreadable(e) => UnsearchedReason::CannotOpen(e.to_string()),
+        Unavailable::Locked | Unavailable::BadKey(_) if locked => UnsearchedReason::Locked,
+        Unavailable::BadKey(BadKeyLength { class: None, .. }) => UnsearchedReason::KeyTooShort,
+        Unavailable::BadKey(b) => UnsearchedReason::BadKeyLength(b.len),
         Unavailable::Key(KeyUnavailable::UnwrapFailed(_, e)) => {
-            format!("the file key does not unwrap: {e}")
+            UnsearchedReason::KeyUnwrapFailed(e.to_string())
         }
-        Unavailable::Key(k) => format!(
-            "class {} key is not available (bound to the device)",
-            k.class()
-        ),
-        Unavailable::Locked => "the backup is locked (no password)".into(),
+        Unavailable::Key(k) => UnsearchedReason::ClassKeyUnavailable(k.class()),
+        Unavailable::Locked => UnsearchedReason::Locked,
     })
 }
 
@@ -244,7 +296,7 @@ pub fn search_files(
             let set = app.file_canaries.as_ref()?;
             let o = match &payloads {
                 Ok(p) => search_one(p, r, set, app.canaries.len()),
-                Err(e) => Outcome::Unsearched(format!("cannot list the payloads: {e}")),
+                Err(e) => Outcome::Unsearched(UnsearchedReason::NoListing(e.clone())),
             };
             Some((i, r, o))
         })
@@ -387,6 +439,124 @@ mod tests {
         assert!(w.all_found());
         assert!(w.write_all(b"more").is_err());
         assert_eq!(w.finish(), vec![true]);
+    }
+
+    /// The reason of an unsearched file: the payload's unavailability, given whether the
+    /// backup is locked, in words and by kind.
+    fn reason(why: Unavailable, locked: bool) -> Option<(String, bool)> {
+        match unsearched(why, locked) {
+            Outcome::Unsearched(r) => Some((r.to_string(), r.device_bound())),
+            Outcome::Skipped | Outcome::Found(..) => None,
+        }
+    }
+
+    #[test]
+    fn unsearched_reasons_read_as_before_and_know_device_bound() {
+        use crate::crypto::CryptoError;
+        let class = ProtectionClass::new;
+        let io = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let e = io();
+        let short = BadKeyLength {
+            len: 2,
+            class: None,
+        };
+        let long = BadKeyLength {
+            len: 50,
+            class: Some(class(3)),
+        };
+        let cases: Vec<(Unavailable, bool, String, bool)> = vec![
+            (
+                Unavailable::Unreadable(io()),
+                false,
+                format!("cannot open the payload: {e}"),
+                false,
+            ),
+            (
+                Unavailable::Locked,
+                true,
+                "the backup is locked (no password)".into(),
+                false,
+            ),
+            (
+                Unavailable::BadKey(long),
+                true,
+                "the backup is locked (no password)".into(),
+                false,
+            ),
+            (
+                Unavailable::BadKey(short),
+                false,
+                "the EncryptionKey is too short".into(),
+                false,
+            ),
+            (
+                Unavailable::BadKey(long),
+                false,
+                "the EncryptionKey is 50 bytes, expected 44".into(),
+                false,
+            ),
+            (
+                Unavailable::Key(KeyUnavailable::UnwrapFailed(
+                    class(2),
+                    CryptoError::UnwrapIntegrity,
+                )),
+                false,
+                format!(
+                    "the file key does not unwrap: {}",
+                    CryptoError::UnwrapIntegrity
+                ),
+                false,
+            ),
+            (
+                Unavailable::Key(KeyUnavailable::DeviceBound(class(1))),
+                false,
+                "class 1 key is not available (bound to the device)".into(),
+                true,
+            ),
+            (
+                Unavailable::Key(KeyUnavailable::NotPasswordWrapped(class(4))),
+                false,
+                "class 4 key is not available (bound to the device)".into(),
+                true,
+            ),
+            (
+                Unavailable::Key(KeyUnavailable::NoClassKey(class(9))),
+                false,
+                "class 9 key is not available (bound to the device)".into(),
+                true,
+            ),
+            (
+                Unavailable::Locked,
+                false,
+                "the backup is locked (no password)".into(),
+                false,
+            ),
+        ];
+        for (why, locked, text, bound) in cases {
+            let what = format!("{why:?}");
+            assert_eq!(reason(why, locked), Some((text, bound)), "{what}");
+        }
+        assert_eq!(reason(Unavailable::Missing, false), None);
+        assert_eq!(reason(Unavailable::BadFileId, true), None);
+        let listing = UnsearchedReason::NoListing("no such folder".into());
+        assert_eq!(
+            listing.to_string(),
+            "cannot list the payloads: no such folder"
+        );
+        for (r, text) in [
+            (
+                UnsearchedReason::CannotDecrypt("bad padding".into()),
+                "cannot decrypt the payload: bad padding",
+            ),
+            (
+                UnsearchedReason::CannotRead("short read".into()),
+                "cannot read the payload: short read",
+            ),
+        ] {
+            assert_eq!(r.to_string(), text);
+            assert!(!r.device_bound());
+        }
+        assert!(!listing.device_bound());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::model::*;
 use super::report::*;
 use super::rules::{self as R, Rule};
 use crate::audit::keychain::KeychainAudit;
-use crate::audit::model::{FileReport, FileStatus, ScanReport, ToolInfo};
+use crate::audit::model::{BackupSummary, FileReport, FileStatus, ScanReport, ToolInfo};
 use crate::audit::{Finding, Severity};
 use crate::index::FileKind;
 use crate::keychain::{KeychainItem, ReasonCode};
@@ -36,15 +36,15 @@ pub struct Evidence<'a> {
     pub files: Option<&'a FileSearch>,
 }
 
-/// Accumulates expectation results and findings.
-struct Out {
+/// The expectation results and findings evaluated so far.
+struct Results {
     expectations: Vec<ExpectationResult>,
     findings: Vec<PolicyFinding>,
     ids: HashSet<String>,
 }
 
 /// One expectation being evaluated.
-struct Exp {
+struct Expectation {
     id: String,
     rule: &'static Rule,
     severity: Severity,
@@ -58,7 +58,8 @@ struct Exp {
     notes: Vec<String>,
 }
 
-impl Exp {
+impl Expectation {
+    /// A new expectation, nothing checked or found yet.
     fn new(
         id: String,
         rule: &'static Rule,
@@ -66,8 +67,8 @@ impl Exp {
         app: Option<&str>,
         description: String,
         origin: Origin,
-    ) -> Exp {
-        Exp {
+    ) -> Expectation {
+        Expectation {
             id,
             rule,
             severity,
@@ -120,8 +121,9 @@ impl Exp {
     }
 }
 
-impl Out {
-    fn push(&mut self, mut e: Exp) {
+impl Results {
+    /// Add a finished expectation: a unique id, its status and notes; its findings.
+    fn push(&mut self, mut e: Expectation) {
         // Unique ids (the same glob twice gets `#2`).
         let mut id = e.id.clone();
         let mut n = 2;
@@ -167,10 +169,12 @@ impl Out {
     }
 }
 
+/// A protection class with its constant name: `3 (NSFileProtection…)`.
 fn class_label(c: u32) -> String {
     format!("{c} ({})", crate::crypto::ProtectionClass::new(c).name())
 }
 
+/// Where a file of the scan is.
 fn file_loc(f: &FileReport) -> Location {
     Location::file(&f.domain, &f.relative_path)
 }
@@ -203,105 +207,121 @@ pub(super) fn owned_by(it: &KeychainItem, app: &str, owners: &Ownership) -> bool
         .is_some_and(|a| a == app)
 }
 
-fn backup_part(policy: &Policy, scan: &ScanReport, out: &mut Out) {
+/// The `[backup]` expectations.
+fn backup_part(policy: &Policy, scan: &ScanReport, out: &mut Results) {
     let b = &scan.backup;
     let encrypted_now =
         b.encryption.declared == Some(true) || b.encryption.index_encrypted == Some(true);
     if let Some(e) = policy.backup.encrypted {
-        let mut x = Exp::new(
-            "backup.encrypted".into(),
-            &R::BACKUP_ENCRYPTED,
-            R::BACKUP_ENCRYPTED.severity,
-            None,
-            if e.value {
-                "the backup must be encrypted".into()
-            } else {
-                "the backup must not be encrypted".into()
-            },
-            e.origin,
-        );
-        x.checked = 1;
-        let loc = Location::backup("Manifest.plist");
-        match (e.value, encrypted_now) {
-            (true, false) => x.fail(
-                loc,
-                format!(
-                    "the backup is not encrypted (Manifest.plist IsEncrypted is {}): payloads are plaintext and no keychain item migrates",
-                    b.encryption.declared.map_or("absent".into(), |v| v.to_string())
-                ),
-            ),
-            (false, true) => x.fail(loc, "the backup is encrypted".into()),
-            _ => {}
-        }
-        out.push(x);
+        out.push(backup_encrypted(e, b, encrypted_now));
     }
     if let Some(m) = policy.backup.min_kdf_rounds {
-        let mut x = Exp::new(
-            "backup.min_kdf_rounds".into(),
-            &R::KDF_COST,
-            R::KDF_COST.severity,
-            None,
-            format!(
-                "the backup password's key derivation must use at least {} PBKDF2-SHA256 rounds",
-                m.value
-            ),
-            m.origin,
-        );
-        x.checked = 1;
-        let loc = Location::backup("Manifest.plist");
-        match &b.kdf {
-            None if !encrypted_now => x.fail(
-                loc,
-                "the backup is not encrypted: there is no password key derivation".into(),
-            ),
-            None => x.cannot_check(
-                loc,
-                "the keybag's key-derivation parameters cannot be read".into(),
-            ),
-            Some(k) => match k.sha256_rounds {
-                None => x.fail(
-                    loc,
-                    format!(
-                        "legacy key derivation: a single PBKDF2-SHA1 stage of {} rounds (iOS < 10.2)",
-                        k.sha1_rounds
-                    ),
-                ),
-                Some(d) if d < m.value => x.fail(
-                    loc,
-                    format!(
-                        "PBKDF2-SHA256 rounds (DPIC) are {d}, fewer than the required {}",
-                        m.value
-                    ),
-                ),
-                Some(_) => {}
-            },
-        }
-        out.push(x);
+        out.push(backup_min_kdf_rounds(m, b, encrypted_now));
     }
     if let Some(c) = policy.backup.complete {
-        let mut x = Exp::new(
-            "backup.complete".into(),
-            &R::BACKUP_COMPLETE,
-            R::BACKUP_COMPLETE.severity,
-            None,
-            "the backup must be complete".into(),
-            c.origin,
-        );
-        x.checked = 1;
-        let loc = Location::backup("Status.plist");
-        match b.complete {
-            Some(true) => {}
-            Some(false) => x.fail(
+        out.push(backup_complete(c, b));
+    }
+}
+
+/// `encrypted`: the backup is (or is not) encrypted.
+fn backup_encrypted(e: Expect<bool>, b: &BackupSummary, encrypted_now: bool) -> Expectation {
+    let mut x = Expectation::new(
+        "backup.encrypted".into(),
+        &R::BACKUP_ENCRYPTED,
+        R::BACKUP_ENCRYPTED.severity,
+        None,
+        if e.value {
+            "the backup must be encrypted".into()
+        } else {
+            "the backup must not be encrypted".into()
+        },
+        e.origin,
+    );
+    x.checked = 1;
+    let loc = Location::backup("Manifest.plist");
+    match (e.value, encrypted_now) {
+        (true, false) => x.fail(
+            loc,
+            format!(
+                "the backup is not encrypted (Manifest.plist IsEncrypted is {}): payloads are plaintext and no keychain item migrates",
+                b.encryption.declared.map_or("absent".into(), |v| v.to_string())
+            ),
+        ),
+        (false, true) => x.fail(loc, "the backup is encrypted".into()),
+        _ => {}
+    }
+    x
+}
+
+/// `min_kdf_rounds`: the password's key derivation costs at least so many rounds.
+fn backup_min_kdf_rounds(m: Expect<u32>, b: &BackupSummary, encrypted_now: bool) -> Expectation {
+    let mut x = Expectation::new(
+        "backup.min_kdf_rounds".into(),
+        &R::KDF_COST,
+        R::KDF_COST.severity,
+        None,
+        format!(
+            "the backup password's key derivation must use at least {} PBKDF2-SHA256 rounds",
+            m.value
+        ),
+        m.origin,
+    );
+    x.checked = 1;
+    let loc = Location::backup("Manifest.plist");
+    match &b.kdf {
+        None if !encrypted_now => x.fail(
+            loc,
+            "the backup is not encrypted: there is no password key derivation".into(),
+        ),
+        None => x.cannot_check(
+            loc,
+            "the keybag's key-derivation parameters cannot be read".into(),
+        ),
+        Some(k) => match k.sha256_rounds {
+            None => x.fail(
                 loc,
                 format!(
-                    "SnapshotState is {:?}, not \"finished\": the backup did not complete",
-                    b.snapshot_state.as_deref().unwrap_or("absent")
+                    "legacy key derivation: a single PBKDF2-SHA1 stage of {} rounds (iOS < 10.2)",
+                    k.sha1_rounds
                 ),
             ),
-            None => x.fail(loc, "Status.plist is missing: completion unknown".into()),
-        }
-        out.push(x);
+            Some(d) if d < m.value => x.fail(
+                loc,
+                format!(
+                    "PBKDF2-SHA256 rounds (DPIC) are {d}, fewer than the required {}",
+                    m.value
+                ),
+            ),
+            Some(_) => {}
+        },
     }
+    x
+}
+
+/// `complete`: the backup finished (Status.plist).
+fn backup_complete(c: Expect<bool>, b: &BackupSummary) -> Expectation {
+    let mut x = Expectation::new(
+        "backup.complete".into(),
+        &R::BACKUP_COMPLETE,
+        R::BACKUP_COMPLETE.severity,
+        None,
+        "the backup must be complete".into(),
+        c.origin,
+    );
+    x.checked = 1;
+    let loc = Location::backup("Status.plist");
+    match b.complete {
+        Some(true) => {}
+        Some(false) => x.fail(
+            loc,
+            format!(
+                "SnapshotState is {:?}, not \"finished\": the backup did not complete",
+                b.snapshot_state.as_deref().unwrap_or("absent")
+            ),
+        ),
+        None => x.fail(loc, "Status.plist is missing: completion unknown".into()),
+    }
+    x
 }
 
 /// Keychain items of the app that a selector may match (readable ones only).
@@ -318,12 +338,70 @@ pub fn candidates<'a>(
     })
 }
 
+/// How to read device-bound keychain items (appended to the notes that mention them).
+const DEVICE_KEY_HINT: &str = "pass --device-key to read device-bound items";
+
+/// What a keychain expectation's selector picks, and what it cannot see.
+struct Selection<'a> {
+    /// The app's bundle id.
+    bundle: &'a str,
+    /// The selector in words.
+    sel: String,
+    /// Readable items of the app that the selector matches.
+    found: Vec<&'a KeychainItem>,
+    /// Keychain items that could not be decrypted.
+    unreadable: usize,
+    /// Of those, items whose class key is bound to the device.
+    device_bound_unreadable: usize,
+    /// The app's keychain canaries: attribute values matching one are redacted.
+    redact: Option<&'a CanarySet>,
+    /// Where a finding about the app as a whole goes.
+    app_loc: Location,
+    /// Where a `keychain-missing` finding goes (the selector's attributes).
+    missing_loc: Location,
+}
+
+impl Selection<'_> {
+    /// Nothing readable matches: a `keychain-missing` finding on `x`.
+    fn missing(&self, x: &mut Expectation) {
+        x.fail_with(
+            &R::KEYCHAIN_MISSING,
+            self.missing_loc.clone(),
+            format!("no keychain item of {} matches [{}]", self.bundle, self.sel),
+        );
+    }
+
+    /// An unencrypted backup's items are encrypted with the device key: `x` cannot be checked.
+    fn cannot_check_unencrypted(&self, x: &mut Expectation) {
+        x.cannot_check(
+            self.app_loc.clone(),
+            format!(
+                "the backup is not encrypted: its {} keychain items are encrypted with the device key ({DEVICE_KEY_HINT})",
+                self.unreadable
+            ),
+        );
+    }
+}
+
+/// Where a keychain expectation's missing item would be: its selector's attributes.
+fn selector_loc(sel: &KeychainSelector) -> Location {
+    Location::Keychain {
+        table: sel.table.clone().unwrap_or_else(|| "any".into()),
+        index: 0,
+        service: sel.service.clone(),
+        account: sel.account.clone(),
+        server: sel.server.clone(),
+        access_group: sel.access_group.clone(),
+    }
+}
+
+/// One `[[app.keychain]]` expectation.
 fn keychain_part(
     ap: &AppPolicy,
     k: &KeychainExpectation,
     ev: &Evidence<'_>,
     encrypted: bool,
-    out: &mut Out,
+    out: &mut Results,
 ) {
     let rule: &'static Rule = match k.expect {
         KeychainExpect::DeviceBound => &R::KEYCHAIN_DEVICE_BOUND,
@@ -331,7 +409,7 @@ fn keychain_part(
         KeychainExpect::Absent => &R::KEYCHAIN_ABSENT,
     };
     let sel = k.selector.describe();
-    let mut x = Exp::new(
+    let mut x = Expectation::new(
         format!("app/{}/keychain/{}/{sel}", ap.bundle_id, k.expect.as_str()),
         rule,
         k.severity,
@@ -339,15 +417,6 @@ fn keychain_part(
         format!("keychain items [{sel}] must be {}", k.expect.as_str()),
         k.origin,
     );
-    let app_loc = Location::app(&ap.bundle_id);
-    let missing_loc = Location::Keychain {
-        table: k.selector.table.clone().unwrap_or_else(|| "any".into()),
-        index: 0,
-        service: k.selector.service.clone(),
-        account: k.selector.account.clone(),
-        server: k.selector.server.clone(),
-        access_group: k.selector.access_group.clone(),
-    };
     let items: &[KeychainItem] = match &ev.keychain {
         KeychainEvidence::Read(a) => &a.items,
         KeychainEvidence::Absent | KeychainEvidence::NotRead => &[],
@@ -360,109 +429,104 @@ fn keychain_part(
             return;
         }
     };
-    let unreadable: Vec<&KeychainItem> = items.iter().filter(|i| !i.decryptable).collect();
-    let device_bound_unreadable = unreadable
-        .iter()
-        .filter(|i| i.reason_code == Some(ReasonCode::DeviceBoundClassKey))
-        .count();
-    let found: Vec<&KeychainItem> =
-        candidates(items, &ap.bundle_id, &k.selector, ev.owners).collect();
-    let redact = ap.keychain_canaries.as_ref();
+    let selection = Selection {
+        bundle: &ap.bundle_id,
+        sel,
+        found: candidates(items, &ap.bundle_id, &k.selector, ev.owners).collect(),
+        unreadable: items.iter().filter(|i| !i.decryptable).count(),
+        device_bound_unreadable: items
+            .iter()
+            .filter(|i| !i.decryptable)
+            .filter(|i| i.reason_code == Some(ReasonCode::DeviceBoundClassKey))
+            .count(),
+        redact: ap.keychain_canaries.as_ref(),
+        app_loc: Location::app(&ap.bundle_id),
+        missing_loc: selector_loc(&k.selector),
+    };
     x.checked = items.iter().filter(|i| i.decryptable).count() as u64;
-    let hint = "pass --device-key to read device-bound items";
     match k.expect {
-        KeychainExpect::DeviceBound => {
-            for it in &found {
-                if it.this_device_only != Some(true) {
-                    let acc = it.pdmn.as_deref().unwrap_or("unknown");
-                    x.fail(
-                        item_loc(it, redact),
-                        format!(
-                            "accessibility {acc} ({}) is not ThisDeviceOnly: the item restores to a new device from an encrypted backup",
-                            it.accessibility_constant.unwrap_or("class unknown")
-                        ),
-                    );
-                }
-            }
-            if found.is_empty() {
-                if !encrypted && !unreadable.is_empty() {
-                    x.cannot_check(
-                        app_loc,
-                        format!(
-                            "the backup is not encrypted: its {} keychain items are encrypted with the device key ({hint})",
-                            unreadable.len()
-                        ),
-                    );
-                } else if device_bound_unreadable > 0 {
-                    x.notes.push(format!(
-                        "no readable item matches; {device_bound_unreadable} device-bound items could not be read and may include it (they cannot restore to a new device; {hint} to confirm)"
-                    ));
-                } else {
-                    x.fail_with(
-                        &R::KEYCHAIN_MISSING,
-                        missing_loc,
-                        format!("no keychain item of {} matches [{sel}]", ap.bundle_id),
-                    );
-                }
-            }
-        }
-        KeychainExpect::Migratable => {
-            if !encrypted {
-                x.fail(
-                    app_loc,
-                    "the backup is not encrypted: no keychain item restores to another device"
-                        .into(),
-                );
-            } else {
-                for it in &found {
-                    if it.restore.other_device != Some(true) {
-                        let acc = it.pdmn.as_deref().unwrap_or("unknown");
-                        x.fail(
-                            item_loc(it, redact),
-                            format!(
-                                "accessibility {acc} ({}) does not restore to a new device",
-                                it.accessibility_constant.unwrap_or("class unknown")
-                            ),
-                        );
-                    }
-                }
-                if found.is_empty() {
-                    x.fail_with(
-                        &R::KEYCHAIN_MISSING,
-                        missing_loc,
-                        format!("no keychain item of {} matches [{sel}]", ap.bundle_id),
-                    );
-                }
-            }
-        }
-        KeychainExpect::Absent => {
-            for it in &found {
-                x.fail(
-                    item_loc(it, redact),
-                    format!(
-                        "the item is in the backup (accessibility {})",
-                        it.pdmn.as_deref().unwrap_or("unknown")
-                    ),
-                );
-            }
-            if found.is_empty() && !unreadable.is_empty() {
-                if !encrypted {
-                    x.cannot_check(
-                        app_loc,
-                        format!(
-                            "the backup is not encrypted: its {} keychain items are encrypted with the device key ({hint})",
-                            unreadable.len()
-                        ),
-                    );
-                } else if device_bound_unreadable > 0 {
-                    x.notes.push(format!(
-                        "{device_bound_unreadable} device-bound items could not be read and were not checked ({hint})"
-                    ));
-                }
-            }
-        }
+        KeychainExpect::DeviceBound => expect_device_bound(&mut x, &selection, encrypted),
+        KeychainExpect::Migratable => expect_migratable(&mut x, &selection, encrypted),
+        KeychainExpect::Absent => expect_absent(&mut x, &selection, encrypted),
     }
     out.push(x);
+}
+
+/// `expect = "device-bound"`: every selected item is ThisDeviceOnly, and one exists.
+fn expect_device_bound(x: &mut Expectation, s: &Selection<'_>, encrypted: bool) {
+    for it in &s.found {
+        if it.this_device_only != Some(true) {
+            let acc = it.pdmn.as_deref().unwrap_or("unknown");
+            x.fail(
+                item_loc(it, s.redact),
+                format!(
+                    "accessibility {acc} ({}) is not ThisDeviceOnly: the item restores to a new device from an encrypted backup",
+                    it.accessibility_constant.unwrap_or("class unknown")
+                ),
+            );
+        }
+    }
+    if s.found.is_empty() {
+        if !encrypted && s.unreadable > 0 {
+            s.cannot_check_unencrypted(x);
+        } else if s.device_bound_unreadable > 0 {
+            x.notes.push(format!(
+                "no readable item matches; {} device-bound items could not be read and may include it (they cannot restore to a new device; {DEVICE_KEY_HINT} to confirm)",
+                s.device_bound_unreadable
+            ));
+        } else {
+            s.missing(x);
+        }
+    }
+}
+
+/// `expect = "migratable"`: every selected item restores to a new device, and one exists.
+fn expect_migratable(x: &mut Expectation, s: &Selection<'_>, encrypted: bool) {
+    if !encrypted {
+        x.fail(
+            s.app_loc.clone(),
+            "the backup is not encrypted: no keychain item restores to another device".into(),
+        );
+        return;
+    }
+    for it in &s.found {
+        if it.restore.other_device != Some(true) {
+            let acc = it.pdmn.as_deref().unwrap_or("unknown");
+            x.fail(
+                item_loc(it, s.redact),
+                format!(
+                    "accessibility {acc} ({}) does not restore to a new device",
+                    it.accessibility_constant.unwrap_or("class unknown")
+                ),
+            );
+        }
+    }
+    if s.found.is_empty() {
+        s.missing(x);
+    }
+}
+
+/// `expect = "absent"`: no selected item is in the backup.
+fn expect_absent(x: &mut Expectation, s: &Selection<'_>, encrypted: bool) {
+    for it in &s.found {
+        x.fail(
+            item_loc(it, s.redact),
+            format!(
+                "the item is in the backup (accessibility {})",
+                it.pdmn.as_deref().unwrap_or("unknown")
+            ),
+        );
+    }
+    if s.found.is_empty() && s.unreadable > 0 {
+        if !encrypted {
+            s.cannot_check_unencrypted(x);
+        } else if s.device_bound_unreadable > 0 {
+            x.notes.push(format!(
+                "{} device-bound items could not be read and were not checked ({DEVICE_KEY_HINT})",
+                s.device_bound_unreadable
+            ));
+        }
+    }
 }
 
 /// Attributes of an item searched for canaries: (name, value). Never `v_Data`.
@@ -486,18 +550,18 @@ fn item_attributes(it: &KeychainItem) -> Vec<(&'static str, &str)> {
     v
 }
 
+/// Every expectation of one `[[app]]` (`index`: its place in `Policy::apps`).
 fn app_part(
     index: usize,
     ap: &AppPolicy,
     ev: &Evidence<'_>,
     domain_owner: &HashMap<&str, Option<String>>,
     encrypted: bool,
-    out: &mut Out,
+    out: &mut Results,
 ) {
-    let scan = ev.scan;
     let bundle = ap.bundle_id.as_str();
-    let app_loc = Location::app(bundle);
-    let files: Vec<&FileReport> = scan
+    let files: Vec<&FileReport> = ev
+        .scan
         .files
         .iter()
         .filter(|f| {
@@ -506,225 +570,286 @@ fn app_part(
                 .is_some_and(|o| o.as_deref() == Some(bundle))
         })
         .collect();
-    let present = ev.owners.in_manifest(bundle) || !files.is_empty();
     if ap.required {
-        let mut x = Exp::new(
-            format!("app/{bundle}/present"),
-            &R::APP_PRESENT,
-            R::APP_PRESENT.severity,
-            Some(bundle),
-            format!("app {bundle} must be in the backup"),
-            ap.origin,
+        let present = ev.owners.in_manifest(bundle) || !files.is_empty();
+        out.push(app_present(ap, present));
+    }
+    for g in &ap.must_not_back_up {
+        out.push(must_not_back_up(bundle, g, &files));
+    }
+    for g in &ap.must_back_up {
+        out.push(must_back_up(bundle, g, &files));
+    }
+    for m in &ap.min_protection {
+        out.push(min_protection(bundle, m, &files));
+    }
+    for k in &ap.keychain {
+        keychain_part(ap, k, ev, encrypted, out);
+    }
+    for (ci, c) in ap.canaries.iter().enumerate() {
+        out.push(canary_part(index, ap, ci, c, ev));
+    }
+}
+
+/// `required`: the app is in the backup (`present`: in the manifest or with a domain).
+fn app_present(ap: &AppPolicy, present: bool) -> Expectation {
+    let bundle = ap.bundle_id.as_str();
+    let mut x = Expectation::new(
+        format!("app/{bundle}/present"),
+        &R::APP_PRESENT,
+        R::APP_PRESENT.severity,
+        Some(bundle),
+        format!("app {bundle} must be in the backup"),
+        ap.origin,
+    );
+    x.checked = 1;
+    if !present {
+        x.fail(
+            Location::app(bundle),
+            "the backup has neither a Manifest.plist Applications entry nor a domain for this app"
+                .into(),
         );
-        x.checked = 1;
-        if !present {
+    }
+    x
+}
+
+/// One `must_not_back_up` glob: no entry of the app's `files` matches it.
+fn must_not_back_up(bundle: &str, g: &PathGlob, files: &[&FileReport]) -> Expectation {
+    let mut x = Expectation::new(
+        format!("app/{bundle}/must_not_back_up/{}", g.pattern),
+        &R::MUST_NOT_BACK_UP,
+        R::MUST_NOT_BACK_UP.severity,
+        Some(bundle),
+        format!("files matching {:?} must not be backed up", g.pattern),
+        g.origin,
+    );
+    for f in files.iter().filter(|f| f.kind != FileKind::Directory) {
+        x.checked += 1;
+        if g.is_match(&f.relative_path) {
             x.fail(
-                app_loc.clone(),
-                "the backup has neither a Manifest.plist Applications entry nor a domain for this app".into(),
+                file_loc(f),
+                format!(
+                    "{} is in the backup but matches the excluded glob {:?}",
+                    f.relative_path, g.pattern
+                ),
             );
         }
-        out.push(x);
     }
+    x
+}
 
-    for g in &ap.must_not_back_up {
-        let mut x = Exp::new(
-            format!("app/{bundle}/must_not_back_up/{}", g.pattern),
-            &R::MUST_NOT_BACK_UP,
-            R::MUST_NOT_BACK_UP.severity,
-            Some(bundle),
-            format!("files matching {:?} must not be backed up", g.pattern),
-            g.origin,
+/// One `must_back_up` glob: an entry of the app's `files` matches it, and no matching
+/// file's payload is missing.
+fn must_back_up(bundle: &str, g: &PathGlob, files: &[&FileReport]) -> Expectation {
+    let mut x = Expectation::new(
+        format!("app/{bundle}/must_back_up/{}", g.pattern),
+        &R::MUST_BACK_UP,
+        R::MUST_BACK_UP.severity,
+        Some(bundle),
+        format!("files matching {:?} must be backed up", g.pattern),
+        g.origin,
+    );
+    let matching: Vec<&&FileReport> = files
+        .iter()
+        .filter(|f| g.is_match(&f.relative_path))
+        .collect();
+    x.checked = files.len() as u64;
+    if matching.is_empty() {
+        x.fail(
+            Location::app(bundle),
+            format!(
+                "missing: no entry of the app's domains matches {:?}",
+                g.pattern
+            ),
         );
-        for f in files.iter().filter(|f| f.kind != FileKind::Directory) {
+    }
+    for f in matching
+        .iter()
+        .filter(|f| f.kind == FileKind::File && f.status == FileStatus::Missing)
+    {
+        x.fail(
+            file_loc(f),
+            format!(
+                "missing: {} is listed in the index but its payload is not in the backup",
+                f.relative_path
+            ),
+        );
+    }
+    x
+}
+
+/// One `[[app.min_protection]]`: the app's matching files have the class or a stronger one.
+fn min_protection(bundle: &str, m: &MinProtection, files: &[&FileReport]) -> Expectation {
+    let mut x = Expectation::new(
+        format!("app/{bundle}/min_protection/{}", m.glob.pattern),
+        &R::MIN_PROTECTION,
+        m.severity,
+        Some(bundle),
+        format!(
+            "files matching {:?} need protection class {} or stronger",
+            m.glob.pattern,
+            class_label(m.class)
+        ),
+        m.origin,
+    );
+    for f in files
+        .iter()
+        .filter(|f| f.kind == FileKind::File && m.glob.is_match(&f.relative_path))
+    {
+        x.checked += 1;
+        match f.protection_class {
+            Some(c @ 1..=4) if c <= m.class => {}
+            Some(c @ 1..=4) => x.fail(
+                file_loc(f),
+                format!(
+                    "protection class {} is weaker than the required {}",
+                    class_label(c),
+                    class_label(m.class)
+                ),
+            ),
+            Some(c) => x.fail(
+                file_loc(f),
+                format!("protection class {c} is not a file protection class (1-4)"),
+            ),
+            None => x.fail(file_loc(f), "no protection class is recorded".into()),
+        }
+    }
+    if x.checked == 0 {
+        x.notes.push("no file matches the glob".into());
+    }
+    x
+}
+
+/// One `[[app.canary]]` (`ci`: its index in the app's canaries): searched for in the
+/// app's file contents and/or its keychain items' non-secret attributes.
+fn canary_part(
+    index: usize,
+    ap: &AppPolicy,
+    ci: usize,
+    c: &Canary,
+    ev: &Evidence<'_>,
+) -> Expectation {
+    let bundle = ap.bundle_id.as_str();
+    let mut where_ = Vec::new();
+    if c.in_files {
+        where_.push("files");
+    }
+    if c.in_keychain {
+        where_.push("keychain attributes");
+    }
+    let mut x = Expectation::new(
+        format!("app/{bundle}/canary/{}", c.name),
+        &R::CANARY,
+        c.severity,
+        Some(bundle),
+        format!(
+            "canary {} must not appear in plaintext in the app's {}",
+            c.name,
+            where_.join(" or ")
+        ),
+        c.origin,
+    );
+    if c.in_files {
+        canary_in_files(&mut x, index, bundle, ci, c, ev.files);
+    }
+    if c.in_keychain {
+        canary_in_keychain(&mut x, ap, ci, c, ev);
+    }
+    x
+}
+
+/// The file search's hits of canary `ci` of app `index`, and the files it could not search.
+fn canary_in_files(
+    x: &mut Expectation,
+    index: usize,
+    bundle: &str,
+    ci: usize,
+    c: &Canary,
+    search: Option<&FileSearch>,
+) {
+    let Some(fs) = search else {
+        x.cannot_check(
+            Location::app(bundle),
+            "file contents were not searched".into(),
+        );
+        return;
+    };
+    x.checked += fs.files.get(index).copied().unwrap_or(0);
+    for h in fs.hits.iter().filter(|h| h.app == index && h.canary == ci) {
+        x.fail(
+            Location::file(&h.domain, &h.relative_path),
+            format!(
+                "canary {} appears in plaintext in {} (match not shown)",
+                c.name, h.relative_path
+            ),
+        );
+    }
+    let (bound, other): (Vec<&Unsearched>, Vec<&Unsearched>) = fs
+        .unsearched
+        .iter()
+        .filter(|u| u.app == index)
+        .partition(|u| u.reason.device_bound());
+    if !bound.is_empty() {
+        x.notes.push(format!(
+            "{} files of device-bound classes could not be searched",
+            bound.len()
+        ));
+    }
+    if let Some(first) = other.first() {
+        let why = format!(
+            "{} files could not be searched (first: {}/{}: {})",
+            other.len(),
+            first.domain,
+            first.relative_path,
+            first.reason
+        );
+        if x.findings.is_empty() {
+            x.cannot_check(Location::app(bundle), why);
+        } else {
+            x.notes.push(why);
+        }
+    }
+}
+
+/// Canary `ci` in the non-secret attributes of the app's readable keychain items.
+fn canary_in_keychain(
+    x: &mut Expectation,
+    ap: &AppPolicy,
+    ci: usize,
+    c: &Canary,
+    ev: &Evidence<'_>,
+) {
+    let bundle = ap.bundle_id.as_str();
+    if let (Some(set), KeychainEvidence::Read(a)) = (&ap.keychain_canaries, &ev.keychain) {
+        for it in a
+            .items
+            .iter()
+            .filter(|it| it.decryptable && owned_by(it, bundle, ev.owners))
+        {
             x.checked += 1;
-            if g.is_match(&f.relative_path) {
+            let attrs: Vec<&str> = item_attributes(it)
+                .into_iter()
+                .filter(|(_, v)| super::canary::search_text(set, v).contains(&ci))
+                .map(|(n, _)| n)
+                .collect();
+            if !attrs.is_empty() {
                 x.fail(
-                    file_loc(f),
+                    item_loc(it, Some(set)),
                     format!(
-                        "{} is in the backup but matches the excluded glob {:?}",
-                        f.relative_path, g.pattern
+                        "canary {} appears in the item's non-secret attribute(s) {} (match not shown)",
+                        c.name,
+                        attrs.join(", ")
                     ),
                 );
             }
         }
-        out.push(x);
-    }
-
-    for g in &ap.must_back_up {
-        let mut x = Exp::new(
-            format!("app/{bundle}/must_back_up/{}", g.pattern),
-            &R::MUST_BACK_UP,
-            R::MUST_BACK_UP.severity,
-            Some(bundle),
-            format!("files matching {:?} must be backed up", g.pattern),
-            g.origin,
-        );
-        let matching: Vec<&&FileReport> = files
-            .iter()
-            .filter(|f| g.is_match(&f.relative_path))
-            .collect();
-        x.checked = files.len() as u64;
-        if matching.is_empty() {
-            x.fail(
-                app_loc.clone(),
-                format!(
-                    "missing: no entry of the app's domains matches {:?}",
-                    g.pattern
-                ),
+    } else if let KeychainEvidence::Unreadable(e) = &ev.keychain {
+        if x.findings.is_empty() {
+            x.cannot_check(
+                Location::app(bundle),
+                format!("the keychain cannot be read: {e}"),
             );
         }
-        for f in matching
-            .iter()
-            .filter(|f| f.kind == FileKind::File && f.status == FileStatus::Missing)
-        {
-            x.fail(
-                file_loc(f),
-                format!(
-                    "missing: {} is listed in the index but its payload is not in the backup",
-                    f.relative_path
-                ),
-            );
-        }
-        out.push(x);
-    }
-
-    for m in &ap.min_protection {
-        let mut x = Exp::new(
-            format!("app/{bundle}/min_protection/{}", m.glob.pattern),
-            &R::MIN_PROTECTION,
-            m.severity,
-            Some(bundle),
-            format!(
-                "files matching {:?} need protection class {} or stronger",
-                m.glob.pattern,
-                class_label(m.class)
-            ),
-            m.origin,
-        );
-        for f in files
-            .iter()
-            .filter(|f| f.kind == FileKind::File && m.glob.is_match(&f.relative_path))
-        {
-            x.checked += 1;
-            match f.protection_class {
-                Some(c @ 1..=4) if c <= m.class => {}
-                Some(c @ 1..=4) => x.fail(
-                    file_loc(f),
-                    format!(
-                        "protection class {} is weaker than the required {}",
-                        class_label(c),
-                        class_label(m.class)
-                    ),
-                ),
-                Some(c) => x.fail(
-                    file_loc(f),
-                    format!("protection class {c} is not a file protection class (1-4)"),
-                ),
-                None => x.fail(file_loc(f), "no protection class is recorded".into()),
-            }
-        }
-        if x.checked == 0 {
-            x.notes.push("no file matches the glob".into());
-        }
-        out.push(x);
-    }
-
-    for k in &ap.keychain {
-        keychain_part(ap, k, ev, encrypted, out);
-    }
-
-    for (ci, c) in ap.canaries.iter().enumerate() {
-        let mut where_ = Vec::new();
-        if c.in_files {
-            where_.push("files");
-        }
-        if c.in_keychain {
-            where_.push("keychain attributes");
-        }
-        let mut x = Exp::new(
-            format!("app/{bundle}/canary/{}", c.name),
-            &R::CANARY,
-            c.severity,
-            Some(bundle),
-            format!(
-                "canary {} must not appear in plaintext in the app's {}",
-                c.name,
-                where_.join(" or ")
-            ),
-            c.origin,
-        );
-        if c.in_files {
-            match ev.files {
-                None => x.cannot_check(app_loc.clone(), "file contents were not searched".into()),
-                Some(fs) => {
-                    x.checked += fs.files.get(index).copied().unwrap_or(0);
-                    for h in fs.hits.iter().filter(|h| h.app == index && h.canary == ci) {
-                        x.fail(
-                            Location::file(&h.domain, &h.relative_path),
-                            format!(
-                                "canary {} appears in plaintext in {} (match not shown)",
-                                c.name, h.relative_path
-                            ),
-                        );
-                    }
-                    let mine: Vec<_> = fs.unsearched.iter().filter(|u| u.app == index).collect();
-                    let (bound, other): (Vec<&&Unsearched>, Vec<&&Unsearched>) = mine
-                        .iter()
-                        .partition(|u| u.reason.contains("bound to the device"));
-                    if !bound.is_empty() {
-                        x.notes.push(format!(
-                            "{} files of device-bound classes could not be searched",
-                            bound.len()
-                        ));
-                    }
-                    if let Some(first) = other.first() {
-                        let why = format!(
-                            "{} files could not be searched (first: {}/{}: {})",
-                            other.len(),
-                            first.domain,
-                            first.relative_path,
-                            first.reason
-                        );
-                        if x.findings.is_empty() {
-                            x.cannot_check(app_loc.clone(), why);
-                        } else {
-                            x.notes.push(why);
-                        }
-                    }
-                }
-            }
-        }
-        if c.in_keychain {
-            if let (Some(set), KeychainEvidence::Read(a)) = (&ap.keychain_canaries, &ev.keychain) {
-                for it in a
-                    .items
-                    .iter()
-                    .filter(|it| it.decryptable && owned_by(it, bundle, ev.owners))
-                {
-                    x.checked += 1;
-                    let attrs: Vec<&str> = item_attributes(it)
-                        .into_iter()
-                        .filter(|(_, v)| super::canary::search_text(set, v).contains(&ci))
-                        .map(|(n, _)| n)
-                        .collect();
-                    if !attrs.is_empty() {
-                        x.fail(
-                            item_loc(it, Some(set)),
-                            format!(
-                                "canary {} appears in the item's non-secret attribute(s) {} (match not shown)",
-                                c.name,
-                                attrs.join(", ")
-                            ),
-                        );
-                    }
-                }
-            } else if let KeychainEvidence::Unreadable(e) = &ev.keychain {
-                if x.findings.is_empty() {
-                    x.cannot_check(app_loc.clone(), format!("the keychain cannot be read: {e}"));
-                }
-            }
-        }
-        out.push(x);
     }
 }
 
@@ -734,7 +859,7 @@ pub fn evaluate(policy: &Policy, ev: &Evidence<'_>) -> CheckReport {
     let b = &scan.backup;
     let encrypted =
         b.encryption.declared == Some(true) || b.encryption.index_encrypted == Some(true);
-    let mut out = Out {
+    let mut out = Results {
         expectations: Vec::new(),
         findings: Vec::new(),
         ids: HashSet::new(),

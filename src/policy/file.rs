@@ -183,6 +183,7 @@ struct RawCanary {
     severity: Option<Spanned<String>>,
 }
 
+/// Serde default `true`.
 fn yes() -> bool {
     true
 }
@@ -190,16 +191,19 @@ fn yes() -> bool {
 // ---------------------------------------------------------------------------------------
 // Parsing and compiling.
 
-struct Ctx<'a> {
+/// The policy file being compiled: its path and text (for origins and error places).
+struct PolicySource<'a> {
     file: &'a Path,
     text: &'a str,
 }
 
-impl Ctx<'_> {
+impl PolicySource<'_> {
+    /// Where byte range `span` starts, as an origin.
     fn origin(&self, span: Range<usize>) -> Origin {
         let (line, col) = line_col(self.text, span.start);
         Origin { line, col }
     }
+    /// An error at the start of `span`.
     fn err(&self, span: Range<usize>, message: impl Into<String>) -> PolicyError {
         let (line, col) = line_col(self.text, span.start);
         PolicyError::Invalid {
@@ -209,6 +213,7 @@ impl Ctx<'_> {
             message: message.into(),
         }
     }
+    /// A severity given as text, or `default` when none is.
     fn severity(
         &self,
         s: &Option<Spanned<String>>,
@@ -264,13 +269,13 @@ pub fn load(path: &Path) -> Result<Policy, PolicyError> {
 
 /// Compile policy `text` read from `path` (used for messages and to resolve canary files).
 pub fn parse(text: &str, path: &Path) -> Result<Policy, PolicyError> {
-    let ctx = Ctx { file: path, text };
+    let source = PolicySource { file: path, text };
     let raw: RawPolicy = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
-        ctx.err(span, e.message().trim_end().to_string())
+        source.err(span, e.message().trim_end().to_string())
     })?;
     if *raw.schema.get_ref() != SUPPORTED_SCHEMA {
-        return Err(ctx.err(
+        return Err(source.err(
             raw.schema.span(),
             format!(
                 "unsupported policy schema {}: this auditor understands schema = {SUPPORTED_SCHEMA}",
@@ -278,13 +283,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Policy, PolicyError> {
             ),
         ));
     }
-    let backup = compile_backup(&ctx, raw.backup)?;
+    let backup = compile_backup(&source, raw.backup)?;
     let mut apps: Vec<AppPolicy> = Vec::new();
     for a in raw.app {
         let span = a.span();
-        let app = compile_app(&ctx, span.clone(), a.into_inner())?;
+        let app = compile_app(&source, span.clone(), a.into_inner())?;
         if apps.iter().any(|x| x.bundle_id == app.bundle_id) {
-            return Err(ctx.err(
+            return Err(source.err(
                 span,
                 format!(
                     "app {:?} is listed twice: merge its [[app]] tables",
@@ -302,7 +307,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Policy, PolicyError> {
     })
 }
 
-fn compile_backup(ctx: &Ctx<'_>, raw: Option<RawBackup>) -> Result<BackupPolicy, PolicyError> {
+/// Compile `[backup]`.
+fn compile_backup(
+    source: &PolicySource<'_>,
+    raw: Option<RawBackup>,
+) -> Result<BackupPolicy, PolicyError> {
     let Some(b) = raw else {
         return Ok(BackupPolicy::default());
     };
@@ -311,7 +320,7 @@ fn compile_backup(ctx: &Ctx<'_>, raw: Option<RawBackup>) -> Result<BackupPolicy,
         Some(r) => {
             let v = *r.get_ref();
             let v = u32::try_from(v).ok().filter(|v| *v >= 1).ok_or_else(|| {
-                ctx.err(
+                source.err(
                     r.span(),
                     format!(
                         "min_kdf_rounds = {v}: expected a number of PBKDF2-SHA256 rounds from 1 to {}",
@@ -321,13 +330,13 @@ fn compile_backup(ctx: &Ctx<'_>, raw: Option<RawBackup>) -> Result<BackupPolicy,
             })?;
             Some(Expect {
                 value: v,
-                origin: ctx.origin(r.span()),
+                origin: source.origin(r.span()),
             })
         }
     };
     if let Some(c) = &b.complete {
         if !*c.get_ref() {
-            return Err(ctx.err(
+            return Err(source.err(
                 c.span(),
                 "complete = false is not an expectation: write complete = true or remove the key",
             ));
@@ -336,27 +345,27 @@ fn compile_backup(ctx: &Ctx<'_>, raw: Option<RawBackup>) -> Result<BackupPolicy,
     Ok(BackupPolicy {
         encrypted: b.encrypted.map(|e| Expect {
             value: *e.get_ref(),
-            origin: ctx.origin(e.span()),
+            origin: source.origin(e.span()),
         }),
         min_kdf_rounds,
         complete: b.complete.map(|e| Expect {
             value: *e.get_ref(),
-            origin: ctx.origin(e.span()),
+            origin: source.origin(e.span()),
         }),
     })
 }
 
 /// Compile a path glob (relative path inside an app's domains).
-fn compile_glob(ctx: &Ctx<'_>, s: &Spanned<String>) -> Result<PathGlob, PolicyError> {
+fn compile_glob(source: &PolicySource<'_>, s: &Spanned<String>) -> Result<PathGlob, PolicyError> {
     let pat = s.get_ref();
     if pat.is_empty() {
-        return Err(ctx.err(
+        return Err(source.err(
             s.span(),
             "empty glob: expected a path pattern such as \"Documents/**\"",
         ));
     }
     if pat.starts_with('/') {
-        return Err(ctx.err(
+        return Err(source.err(
             s.span(),
             format!(
                 "glob {pat:?} starts with '/': globs match the relative path inside the app's domains (e.g. \"Library/Caches/**\")"
@@ -367,20 +376,21 @@ fn compile_glob(ctx: &Ctx<'_>, s: &Spanned<String>) -> Result<PathGlob, PolicyEr
         .literal_separator(true)
         .backslash_escape(true)
         .build()
-        .map_err(|e| ctx.err(s.span(), format!("bad glob {pat:?}: {}", e.kind())))?;
+        .map_err(|e| source.err(s.span(), format!("bad glob {pat:?}: {}", e.kind())))?;
     Ok(PathGlob {
         pattern: pat.clone(),
         matcher: glob.compile_matcher(),
-        origin: ctx.origin(s.span()),
+        origin: source.origin(s.span()),
     })
 }
 
-fn compile_class(ctx: &Ctx<'_>, c: &Spanned<RawClass>) -> Result<u32, PolicyError> {
+/// Compile a protection class, by number or by policy name, to its number.
+fn compile_class(source: &PolicySource<'_>, c: &Spanned<RawClass>) -> Result<u32, PolicyError> {
     match c.get_ref() {
         RawClass::Number(n) => ProtectionClass::policy_file_class(*n)
             .map(ProtectionClass::number)
             .ok_or_else(|| {
-                ctx.err(
+                source.err(
                     c.span(),
                     format!("protection class {n} is out of range: expected {CLASS_EXPECTED}"),
                 )
@@ -388,7 +398,7 @@ fn compile_class(ctx: &Ctx<'_>, c: &Spanned<RawClass>) -> Result<u32, PolicyErro
         RawClass::Name(s) => ProtectionClass::from_policy_name(s)
             .map(ProtectionClass::number)
             .ok_or_else(|| {
-                ctx.err(
+                source.err(
                     c.span(),
                     format!("unknown protection class {s:?}: expected {CLASS_EXPECTED}"),
                 )
@@ -396,7 +406,12 @@ fn compile_class(ctx: &Ctx<'_>, c: &Spanned<RawClass>) -> Result<u32, PolicyErro
     }
 }
 
-fn compile_app(ctx: &Ctx<'_>, span: Range<usize>, a: RawApp) -> Result<AppPolicy, PolicyError> {
+/// Compile one `[[app]]` (`span`: where it is written).
+fn compile_app(
+    source: &PolicySource<'_>,
+    span: Range<usize>,
+    a: RawApp,
+) -> Result<AppPolicy, PolicyError> {
     let bundle_id = a.bundle_id.get_ref().trim().to_string();
     if bundle_id.is_empty()
         || bundle_id.contains('/')
@@ -404,7 +419,7 @@ fn compile_app(ctx: &Ctx<'_>, span: Range<usize>, a: RawApp) -> Result<AppPolicy
             .chars()
             .any(|c| c.is_whitespace() || c.is_control())
     {
-        return Err(ctx.err(
+        return Err(source.err(
             a.bundle_id.span(),
             format!(
                 "bad bundle_id {:?}: expected an app's bundle identifier such as \"com.example.app\"",
@@ -414,36 +429,36 @@ fn compile_app(ctx: &Ctx<'_>, span: Range<usize>, a: RawApp) -> Result<AppPolicy
     }
     let mut must_not_back_up = Vec::new();
     for g in &a.must_not_back_up {
-        must_not_back_up.push(compile_glob(ctx, g)?);
+        must_not_back_up.push(compile_glob(source, g)?);
     }
     let mut must_back_up = Vec::new();
     for g in &a.must_back_up {
-        must_back_up.push(compile_glob(ctx, g)?);
+        must_back_up.push(compile_glob(source, g)?);
     }
     let mut min_protection = Vec::new();
     for m in &a.min_protection {
         let r = m.get_ref();
         min_protection.push(MinProtection {
-            glob: compile_glob(ctx, &r.glob)?,
-            class: compile_class(ctx, &r.class)?,
-            severity: ctx.severity(&r.severity, super::rules::MIN_PROTECTION.severity)?,
-            origin: ctx.origin(m.span()),
+            glob: compile_glob(source, &r.glob)?,
+            class: compile_class(source, &r.class)?,
+            severity: source.severity(&r.severity, super::rules::MIN_PROTECTION.severity)?,
+            origin: source.origin(m.span()),
         });
     }
     let mut keychain = Vec::new();
     for k in &a.keychain {
-        keychain.push(compile_keychain(ctx, k)?);
+        keychain.push(compile_keychain(source, k)?);
     }
     let mut canaries = Vec::new();
     for (i, c) in a.canary.iter().enumerate() {
-        canaries.push(compile_canary(ctx, i, c)?);
+        canaries.push(compile_canary(source, i, c)?);
     }
-    let file_canaries = canary_set(ctx, span.clone(), &canaries, |c| c.in_files)?;
-    let keychain_canaries = canary_set(ctx, span.clone(), &canaries, |c| c.in_keychain)?;
+    let file_canaries = canary_set(source, span.clone(), &canaries, |c| c.in_files)?;
+    let keychain_canaries = canary_set(source, span.clone(), &canaries, |c| c.in_keychain)?;
     Ok(AppPolicy {
         bundle_id,
         required: a.required.unwrap_or(true),
-        origin: ctx.origin(span),
+        origin: source.origin(span),
         file_canaries,
         keychain_canaries,
         must_not_back_up,
@@ -454,8 +469,9 @@ fn compile_app(ctx: &Ctx<'_>, span: Range<usize>, a: RawApp) -> Result<AppPolicy
     })
 }
 
+/// Compile one `[[app.keychain]]`.
 fn compile_keychain(
-    ctx: &Ctx<'_>,
+    source: &PolicySource<'_>,
     k: &Spanned<RawKeychain>,
 ) -> Result<KeychainExpectation, PolicyError> {
     let r = k.get_ref();
@@ -464,7 +480,7 @@ fn compile_keychain(
         "migratable" => KeychainExpect::Migratable,
         "absent" => KeychainExpect::Absent,
         other => {
-            return Err(ctx.err(
+            return Err(source.err(
                 r.expect.span(),
                 format!(
                     "unknown keychain expectation {other:?}: expected \"device-bound\", \"migratable\" or \"absent\""
@@ -477,7 +493,7 @@ fn compile_keychain(
         Some(t) => match t.get_ref().as_str() {
             "genp" | "inet" | "cert" | "keys" => Some(t.get_ref().clone()),
             other => {
-                return Err(ctx.err(
+                return Err(source.err(
                     t.span(),
                     format!(
                         "unknown keychain table {other:?}: expected \"genp\", \"inet\", \"cert\" or \"keys\""
@@ -495,7 +511,7 @@ fn compile_keychain(
         table,
     };
     if selector.is_empty() {
-        return Err(ctx.err(
+        return Err(source.err(
             k.span(),
             "a keychain expectation needs at least one of service, account, server, access_group or label to select items",
         ));
@@ -508,8 +524,8 @@ fn compile_keychain(
     Ok(KeychainExpectation {
         selector,
         expect,
-        severity: ctx.severity(&r.severity, default)?,
-        origin: ctx.origin(k.span()),
+        severity: source.severity(&r.severity, default)?,
+        origin: source.origin(k.span()),
     })
 }
 
@@ -534,7 +550,7 @@ fn build_regex(pattern: &str, literal: bool, ignore_case: bool) -> Result<String
 
 /// Build the per-app search set of the canaries `pick` selects.
 fn canary_set(
-    ctx: &Ctx<'_>,
+    source: &PolicySource<'_>,
     origin_span: Range<usize>,
     canaries: &[Canary],
     pick: impl Fn(&Canary) -> bool,
@@ -560,7 +576,7 @@ fn canary_set(
         .size_limit(REGEX_SET_SIZE_LIMIT)
         .build()
         .map_err(|e| {
-            ctx.err(
+            source.err(
                 origin_span,
                 format!("the app's canaries together are too large to search: {e}"),
             )
@@ -572,8 +588,9 @@ fn canary_set(
     }))
 }
 
+/// Compile one `[[app.canary]]` (`index`: its place, which names an unnamed canary).
 fn compile_canary(
-    ctx: &Ctx<'_>,
+    source: &PolicySource<'_>,
     index: usize,
     c: &Spanned<RawCanary>,
 ) -> Result<Canary, PolicyError> {
@@ -588,7 +605,7 @@ fn compile_canary(
     .filter(|x| **x)
     .count();
     if given != 1 {
-        return Err(ctx.err(
+        return Err(source.err(
             c.span(),
             format!(
                 "a canary needs exactly one of literal, regex, literals_file or regexes_file ({given} given)"
@@ -596,7 +613,7 @@ fn compile_canary(
         ));
     }
     if !r.in_files && !r.in_keychain {
-        return Err(ctx.err(
+        return Err(source.err(
             c.span(),
             "in_files and in_keychain are both false: the canary would search nothing",
         ));
@@ -604,7 +621,7 @@ fn compile_canary(
     let mut patterns = Vec::new();
     let check_literal = |s: &Spanned<String>, v: &str| -> Result<(), PolicyError> {
         if v.is_empty() || v.len() > MAX_LITERAL_LEN {
-            return Err(ctx.err(
+            return Err(source.err(
                 s.span(),
                 format!(
                     "a canary literal must be 1 to {MAX_LITERAL_LEN} bytes long (this one is {})",
@@ -617,7 +634,7 @@ fn compile_canary(
     if let Some(l) = &r.literal {
         check_literal(l, l.get_ref())?;
         let re = build_regex(l.get_ref(), true, r.ignore_case)
-            .map_err(|e| ctx.err(l.span(), format!("canary literal: {e}")))?;
+            .map_err(|e| source.err(l.span(), format!("canary literal: {e}")))?;
         patterns.push(Pattern {
             source: re,
             max_len: Some(l.get_ref().len()),
@@ -625,7 +642,7 @@ fn compile_canary(
     }
     if let Some(x) = &r.regex {
         let re = build_regex(x.get_ref(), false, r.ignore_case).map_err(|e| {
-            ctx.err(
+            source.err(
                 x.span(),
                 format!("bad canary regex (Rust regex syntax expected): {e}"),
             )
@@ -636,51 +653,8 @@ fn compile_canary(
         });
     }
     for (f, literal) in [(&r.literals_file, true), (&r.regexes_file, false)] {
-        let Some(f) = f else { continue };
-        let path = ctx
-            .file
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(f.get_ref());
-        let text = read_canary_file(&path).map_err(|e| ctx.err(f.span(), e))?;
-        for (n, line) in text.lines().enumerate() {
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            if line.is_empty() {
-                continue;
-            }
-            let at_line = |m: String| PolicyError::Invalid {
-                file: path.clone(),
-                line: n + 1,
-                col: 1,
-                message: m,
-            };
-            if literal && line.len() > MAX_LITERAL_LEN {
-                return Err(at_line(format!(
-                    "a canary literal must be at most {MAX_LITERAL_LEN} bytes long"
-                )));
-            }
-            let re = build_regex(line, literal, r.ignore_case).map_err(|e| {
-                at_line(if literal {
-                    format!("canary literal: {e}")
-                } else {
-                    format!("bad canary regex (Rust regex syntax expected): {e}")
-                })
-            })?;
-            patterns.push(Pattern {
-                source: re,
-                max_len: literal.then_some(line.len()),
-            });
-            if patterns.len() > MAX_CANARY_PATTERNS {
-                return Err(at_line(format!(
-                    "more than {MAX_CANARY_PATTERNS} patterns in one canary file"
-                )));
-            }
-        }
-        if patterns.is_empty() {
-            return Err(ctx.err(
-                f.span(),
-                format!("{} holds no pattern (only empty lines)", path.display()),
-            ));
+        if let Some(f) = f {
+            patterns_from_file(source, f, literal, r.ignore_case, &mut patterns)?;
         }
     }
     Ok(Canary {
@@ -688,11 +662,69 @@ fn compile_canary(
         patterns,
         in_files: r.in_files,
         in_keychain: r.in_keychain,
-        severity: ctx.severity(&r.severity, super::rules::CANARY.severity)?,
-        origin: ctx.origin(c.span()),
+        severity: source.severity(&r.severity, super::rules::CANARY.severity)?,
+        origin: source.origin(c.span()),
     })
 }
 
+/// Add the patterns of canary file `f` (one literal or regex a line, empty lines skipped;
+/// a path relative to the policy file) to `patterns`.
+fn patterns_from_file(
+    source: &PolicySource<'_>,
+    f: &Spanned<String>,
+    literal: bool,
+    ignore_case: bool,
+    patterns: &mut Vec<Pattern>,
+) -> Result<(), PolicyError> {
+    let path = source
+        .file
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(f.get_ref());
+    let text = read_canary_file(&path).map_err(|e| source.err(f.span(), e))?;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        let at_line = |m: String| PolicyError::Invalid {
+            file: path.clone(),
+            line: n + 1,
+            col: 1,
+            message: m,
+        };
+        if literal && line.len() > MAX_LITERAL_LEN {
+            return Err(at_line(format!(
+                "a canary literal must be at most {MAX_LITERAL_LEN} bytes long"
+            )));
+        }
+        let re = build_regex(line, literal, ignore_case).map_err(|e| {
+            at_line(if literal {
+                format!("canary literal: {e}")
+            } else {
+                format!("bad canary regex (Rust regex syntax expected): {e}")
+            })
+        })?;
+        patterns.push(Pattern {
+            source: re,
+            max_len: literal.then_some(line.len()),
+        });
+        if patterns.len() > MAX_CANARY_PATTERNS {
+            return Err(at_line(format!(
+                "more than {MAX_CANARY_PATTERNS} patterns in one canary file"
+            )));
+        }
+    }
+    if patterns.is_empty() {
+        return Err(source.err(
+            f.span(),
+            format!("{} holds no pattern (only empty lines)", path.display()),
+        ));
+    }
+    Ok(())
+}
+
+/// Read a canary file: a regular UTF-8 file of at most `MAX_CANARY_FILE_BYTES`.
 fn read_canary_file(path: &Path) -> Result<String, String> {
     let md = std::fs::metadata(path)
         .map_err(|e| format!("cannot read canary file {}: {e}", path.display()))?;

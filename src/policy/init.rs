@@ -16,12 +16,12 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// A TOML string literal (escaped).
-fn q(s: &str) -> String {
+fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
 /// Text safe for a one-line TOML comment.
-fn c(s: &str) -> String {
+fn comment_safe(s: &str) -> String {
     s.chars()
         .map(|ch| if ch.is_control() { ' ' } else { ch })
         .collect()
@@ -69,6 +69,8 @@ fn expectation_for(it: &KeychainItem, encrypted: bool) -> Option<&'static str> {
     }
 }
 
+/// The `[[app]]` table of one app: what its `files` and keychain items satisfy now, and
+/// commented suggestions for the rest.
 fn app_section(
     out: &mut String,
     bundle: &str,
@@ -77,6 +79,25 @@ fn app_section(
     owners: &Ownership,
     encrypted: bool,
 ) {
+    app_header(out, bundle, files);
+    let _ = writeln!(out, "[[app]]\nbundle_id = {}", toml_string(bundle));
+    let _ = writeln!(
+        out,
+        "# Paths that must never be in a backup (caches, tokens, downloaded media), e.g.:\n# must_not_back_up = [\"Library/Caches/**\", \"tmp/**\"]"
+    );
+    must_back_up_lines(out, files);
+    min_protection_lines(out, files);
+    if let Some(k) = keychain {
+        keychain_lines(out, bundle, k, owners, encrypted);
+    }
+    let _ = writeln!(
+        out,
+        "\n# Values the app must never write in plaintext (test credentials, tokens), e.g.:\n# [[app.canary]]\n# name = \"test-password\"\n# literal = \"...\"            # or regex = \"...\", literals_file = \"canaries.txt\""
+    );
+}
+
+/// The comment above an app's table: its files by protection class, and its domains.
+fn app_header(out: &mut String, bundle: &str, files: &[&FileReport]) {
     let mut classes: BTreeMap<String, u64> = BTreeMap::new();
     for f in files.iter().filter(|f| f.kind == FileKind::File) {
         *classes
@@ -90,21 +111,19 @@ fn app_section(
     let _ = writeln!(
         out,
         "\n# {}: {} files (by protection class {}), domains: {}",
-        c(bundle),
+        comment_safe(bundle),
         files.iter().filter(|f| f.kind == FileKind::File).count(),
         if class_list.is_empty() {
             "-".to_string()
         } else {
             class_list.join(", ")
         },
-        c(&domains.join(", "))
+        comment_safe(&domains.join(", "))
     );
-    let _ = writeln!(out, "[[app]]\nbundle_id = {}", q(bundle));
-    let _ = writeln!(
-        out,
-        "# Paths that must never be in a backup (caches, tokens, downloaded media), e.g.:\n# must_not_back_up = [\"Library/Caches/**\", \"tmp/**\"]"
-    );
-    // must_back_up: Documents/** when the app has documents, all of them present.
+}
+
+/// `must_back_up`: `Documents/**` when the app has documents, all of them present.
+fn must_back_up_lines(out: &mut String, files: &[&FileReport]) {
     let docs: Vec<&&FileReport> = files
         .iter()
         .filter(|f| f.relative_path.starts_with("Documents/"))
@@ -121,7 +140,10 @@ fn app_section(
             "# The user's data that must survive a restore, e.g.:\n# must_back_up = [\"Documents/**\"]"
         );
     }
-    // min_protection: the weakest class present now.
+}
+
+/// `min_protection`: the weakest class present now.
+fn min_protection_lines(out: &mut String, files: &[&FileReport]) {
     let regular: Vec<&&FileReport> = files.iter().filter(|f| f.kind == FileKind::File).collect();
     let weakest = regular
         .iter()
@@ -132,7 +154,7 @@ fn app_section(
             let _ = writeln!(
                 out,
                 "\n# Weakest class found now; tighten (e.g. \"complete\" for Documents/**).\n[[app.min_protection]]\nglob = \"**\"\nclass = {}",
-                q(word)
+                toml_string(word)
             );
         }
         None => {
@@ -142,68 +164,81 @@ fn app_section(
             );
         }
     }
-    // Keychain: one expectation per distinct selector whose items agree.
-    if let Some(k) = keychain {
-        let mine: Vec<&KeychainItem> = k
-            .items
-            .iter()
-            .filter(|it| super::eval::owned_by(it, bundle, owners))
-            .collect();
-        let mut seen: Vec<KeychainSelector> = Vec::new();
-        for it in mine.iter().filter(|it| it.decryptable) {
-            let Some(sel) = selector_for(it) else {
-                continue;
-            };
-            if seen.contains(&sel) {
-                continue;
-            }
-            seen.push(sel.clone());
-            // Every item the selector picks must agree, else the expectation would fail.
-            let picked: Vec<&KeychainItem> =
-                super::eval::candidates(&k.items, bundle, &sel, owners).collect();
-            let exp = expectation_for(it, encrypted);
-            let agree = picked.iter().all(|x| expectation_for(x, encrypted) == exp);
-            let acc = it.pdmn.as_deref().unwrap_or("?");
-            match exp {
-                Some(e) if agree => {
-                    let _ = writeln!(
-                        out,
-                        "\n# now: {acc} ({})",
-                        c(it.accessibility_constant.unwrap_or("?"))
-                    );
-                    let _ = writeln!(out, "[[app.keychain]]");
-                    for (key, v) in [
-                        ("table", &sel.table),
-                        ("service", &sel.service),
-                        ("account", &sel.account),
-                        ("server", &sel.server),
-                        ("access_group", &sel.access_group),
-                    ] {
-                        if let Some(v) = v {
-                            let _ = writeln!(out, "{key} = {}", q(v));
-                        }
+}
+
+/// Keychain: one expectation per distinct selector whose items agree.
+fn keychain_lines(
+    out: &mut String,
+    bundle: &str,
+    k: &KeychainAudit,
+    owners: &Ownership,
+    encrypted: bool,
+) {
+    let mine: Vec<&KeychainItem> = k
+        .items
+        .iter()
+        .filter(|it| super::eval::owned_by(it, bundle, owners))
+        .collect();
+    let mut seen: Vec<KeychainSelector> = Vec::new();
+    for it in mine.iter().filter(|it| it.decryptable) {
+        let Some(sel) = selector_for(it) else {
+            continue;
+        };
+        if seen.contains(&sel) {
+            continue;
+        }
+        seen.push(sel.clone());
+        // Every item the selector picks must agree, else the expectation would fail.
+        let picked: Vec<&KeychainItem> =
+            super::eval::candidates(&k.items, bundle, &sel, owners).collect();
+        let exp = expectation_for(it, encrypted);
+        let agree = picked.iter().all(|x| expectation_for(x, encrypted) == exp);
+        let acc = it.pdmn.as_deref().unwrap_or("?");
+        match exp {
+            Some(e) if agree => keychain_table(out, it, &sel, acc, e),
+            _ => {
+                let _ = writeln!(
+                    out,
+                    "\n# keychain [{}] ({acc}) left out: {}",
+                    comment_safe(&sel.describe()),
+                    if exp.is_none() {
+                        "it would not migrate from this backup and is not ThisDeviceOnly"
+                    } else {
+                        "items it selects differ in accessibility"
                     }
-                    let _ = writeln!(out, "expect = {}", q(e));
-                }
-                _ => {
-                    let _ = writeln!(
-                        out,
-                        "\n# keychain [{}] ({acc}) left out: {}",
-                        c(&sel.describe()),
-                        if exp.is_none() {
-                            "it would not migrate from this backup and is not ThisDeviceOnly"
-                        } else {
-                            "items it selects differ in accessibility"
-                        }
-                    );
-                }
+                );
             }
         }
     }
+}
+
+/// One `[[app.keychain]]` table: `sel` expects `expect`; `it` (accessibility `acc`) is
+/// the first item it names.
+fn keychain_table(
+    out: &mut String,
+    it: &KeychainItem,
+    sel: &KeychainSelector,
+    acc: &str,
+    expect: &str,
+) {
     let _ = writeln!(
         out,
-        "\n# Values the app must never write in plaintext (test credentials, tokens), e.g.:\n# [[app.canary]]\n# name = \"test-password\"\n# literal = \"...\"            # or regex = \"...\", literals_file = \"canaries.txt\""
+        "\n# now: {acc} ({})",
+        comment_safe(it.accessibility_constant.unwrap_or("?"))
     );
+    let _ = writeln!(out, "[[app.keychain]]");
+    for (key, v) in [
+        ("table", &sel.table),
+        ("service", &sel.service),
+        ("account", &sel.account),
+        ("server", &sel.server),
+        ("access_group", &sel.access_group),
+    ] {
+        if let Some(v) = v {
+            let _ = writeln!(out, "{key} = {}", toml_string(v));
+        }
+    }
+    let _ = writeln!(out, "expect = {}", toml_string(expect));
 }
 
 /// A starting policy for an opened backup, with the reason the keychain could not be
@@ -237,11 +272,11 @@ pub fn generate(scan: &ScanReport, keychain: Option<&KeychainAudit>, owners: &Ow
     let _ = writeln!(
         out,
         "# auditor policy generated by `auditor policy init` from\n#   {}\n#   {} {}, iOS {}, {}\n# Every expectation below holds for that backup. Tighten it (docs/policy.md) and run\n#   auditor check <BACKUP> --policy <this file>",
-        c(&b.path),
-        c(b.device_name.as_deref().unwrap_or("?")),
-        c(b.product_type.as_deref().unwrap_or("")),
-        c(b.ios_version.as_deref().unwrap_or("?")),
-        c(b.date.as_deref().unwrap_or("?"))
+        comment_safe(&b.path),
+        comment_safe(b.device_name.as_deref().unwrap_or("?")),
+        comment_safe(b.product_type.as_deref().unwrap_or("")),
+        comment_safe(b.ios_version.as_deref().unwrap_or("?")),
+        comment_safe(b.date.as_deref().unwrap_or("?"))
     );
     let _ = writeln!(out, "schema = 1\n\n[backup]\nencrypted = {encrypted}");
     match (encrypted, b.kdf.as_ref().and_then(|k| k.sha256_rounds)) {
@@ -291,7 +326,11 @@ pub fn generate(scan: &ScanReport, keychain: Option<&KeychainAudit>, owners: &Ow
             continue;
         }
         if !usable_bundle_id(&id) {
-            let _ = writeln!(out, "\n# app {:?} left out: not a usable bundle id", c(&id));
+            let _ = writeln!(
+                out,
+                "\n# app {:?} left out: not a usable bundle id",
+                comment_safe(&id)
+            );
             continue;
         }
         app_section(&mut out, &id, &files, keychain, owners, encrypted);

@@ -33,6 +33,29 @@ pub fn owners_of<'a>(
     Ownership::of_backup(&s.backup, extra, report.domains.iter().map(String::as_str))
 }
 
+/// The domains of each app of `policy` whose files are searched for canaries (none when
+/// no canary searches files).
+fn searched_domains(
+    policy: &Policy,
+    report: &crate::audit::ScanReport,
+    owners: &Ownership,
+) -> Vec<HashSet<String>> {
+    if !policy.needs_contents() {
+        return Vec::new();
+    }
+    let all: HashSet<&str> = report.domains.iter().map(String::as_str).collect();
+    policy
+        .apps
+        .iter()
+        .map(|a| {
+            all.iter()
+                .filter(|d| owners.domain_owner(d).as_deref() == Some(a.bundle_id.as_str()))
+                .map(|d| d.to_string())
+                .collect()
+        })
+        .collect()
+}
+
 /// Check `policy` against an opened (and, when needed, unlocked) backup.
 ///
 /// Needs the index (the password of an encrypted backup) as soon as the policy has an
@@ -71,22 +94,7 @@ pub fn check(s: &Session, policy: &Policy) -> Result<CheckReport, Error> {
         ));
     }
     let owners = owners_of(s, &report, policy.apps.iter().map(|a| a.bundle_id.as_str()));
-    // The domains of each app whose files are searched for canaries.
-    let domains: Vec<HashSet<String>> = if policy.needs_contents() {
-        let all: HashSet<&str> = report.domains.iter().map(String::as_str).collect();
-        policy
-            .apps
-            .iter()
-            .map(|a| {
-                all.iter()
-                    .filter(|d| owners.domain_owner(d).as_deref() == Some(a.bundle_id.as_str()))
-                    .map(|d| d.to_string())
-                    .collect()
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let domains = searched_domains(policy, &report, &owners);
     let records: Vec<_> = scanned
         .rows
         .into_iter()
