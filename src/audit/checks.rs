@@ -12,23 +12,6 @@ use crate::session::Session;
 pub const STRONG_DPIC: u32 = 10_000_000;
 pub const STRONG_ITER: u32 = 10_000;
 
-/// A 16-byte keybag UUID in 8-4-4-4-12 form; any other length as plain hex.
-fn uuid_string(b: &[u8]) -> String {
-    if b.len() == 16 {
-        let h = hex::encode(b);
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
-    } else {
-        hex::encode(b)
-    }
-}
-
 /// What unwrapping a class key needs, from its WRAP bits.
 fn needs(wrap: u32) -> &'static str {
     match (wrap & WRAP_PASSCODE != 0, wrap & WRAP_DEVICE != 0) {
@@ -398,7 +381,7 @@ pub(super) fn keybag_part(s: &Session, findings: &mut Vec<Finding>) -> Option<Ke
     Some(KeybagSummary {
         version: kb.version,
         kind: kb.kind,
-        uuid: kb.uuid.as_deref().map(uuid_string),
+        uuid: kb.uuid.as_deref().map(crate::crypto::keybag::format_uuid),
         wrap: kb.wrap,
         classes,
         unlocked: if s.class_keys.is_some() {

@@ -370,6 +370,22 @@ fn push_unknown(
     Ok(())
 }
 
+/// A keybag UUID as text: 16 bytes → `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (lower case); other lengths → plain hex.
+pub fn format_uuid(b: &[u8]) -> String {
+    let h = hex::encode(b);
+    if b.len() != 16 {
+        return h;
+    }
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

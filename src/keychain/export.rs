@@ -77,28 +77,12 @@ impl PersistentRef {
                 kind: PersistentRefKind::Uuid,
                 table: Some(t),
                 rowid: None,
-                uuid: Some(format_uuid(&bytes[4..20])),
+                uuid: Some(crate::crypto::keybag::format_uuid(&bytes[4..20])),
                 hex,
             },
             _ => unknown(Some(t)),
         }
     }
-}
-
-/// 16 bytes → `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (lower case); other lengths → plain hex.
-pub fn format_uuid(b: &[u8]) -> String {
-    let h = hex::encode(b);
-    if b.len() != 16 {
-        return h;
-    }
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
 }
 
 /// One item dictionary as exported, before decryption.
@@ -316,7 +300,7 @@ pub fn parse_export(bytes: &[u8]) -> Result<ExportFile, KeychainError> {
                         "keybag-uuid is data ({} bytes), not a string",
                         d.len()
                     ));
-                    out.keybag_uuid = Some(format_uuid(d));
+                    out.keybag_uuid = Some(crate::crypto::keybag::format_uuid(d));
                 }
                 other => out.problems.push(format!(
                     "keybag-uuid is {}, not a string",
