@@ -179,7 +179,7 @@ struct IndexScan<'a, 'o> {
 
 /// What streaming the index's rows gave.
 struct Streamed {
-    fold: Fold,
+    fold: RowTotals,
     /// The file reports kept (see [`ScanOptions::keep_file`]).
     kept: Vec<FileReport>,
     /// The rows kept for the keychain audit.
@@ -270,9 +270,9 @@ impl<'a> IndexScan<'a, '_> {
     ) -> Result<Streamed, Error> {
         let opts = self.opts;
         let mut st = Streamed {
-            fold: Fold {
+            fold: RowTotals {
                 listed: vec![false; self.on_disk.files.len()],
-                ..Fold::default()
+                ..RowTotals::default()
             },
             kept: Vec::new(),
             kc_rows: Default::default(),
@@ -314,7 +314,7 @@ impl<'a> IndexScan<'a, '_> {
     }
 
     /// Whether the payloads are encrypted, against what the backup declares.
-    fn encryption(&mut self, fold: &Fold) {
+    fn encryption(&mut self, fold: &RowTotals) {
         let enc = &mut self.backup.encryption;
         enc.payloads_encrypted = if fold.any_file {
             Some(fold.any_encrypted && fold.stored_plain == 0)
@@ -408,7 +408,7 @@ fn orphans(on_disk: &ContentScan, listed: &[bool], findings: &mut Vec<Finding>) 
 
 /// Totals of the file reports, folded in index order as the reports are made.
 #[derive(Default)]
-struct Fold {
+struct RowTotals {
     /// Keys of (domain, relativePath) seen, for duplicates.
     paths: HashSet<u128>,
     /// Per payload on disk (as listed): does some row name it? (The rest are orphans.)
@@ -421,8 +421,8 @@ struct Fold {
     per_file: PerFileTotals,
 }
 
-impl Fold {
-    /// Fold one report; `payload`: the payload on disk its fileID names.
+impl RowTotals {
+    /// RowTotals one report; `payload`: the payload on disk its fileID names.
     fn add(
         &mut self,
         f: &FileReport,

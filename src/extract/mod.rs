@@ -140,7 +140,7 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
         .iter()
         .filter_map(|j| records.get(j.row).and_then(|r| r.size))
         .sum();
-    let ctx = write::Ctx {
+    let ctx = write::ExportTarget {
         out: &out,
         payloads: s.payloads()?,
         force: opts.force,

@@ -25,8 +25,8 @@ pub(crate) enum Outcome {
     LinkSkipped,
 }
 
-/// Shared, read-only context of the workers.
-pub(crate) struct Ctx<'a> {
+/// Where and how the export writes: shared, read-only, by the parallel workers.
+pub(crate) struct ExportTarget<'a> {
     pub out: &'a Path,
     /// The payloads on disk and the class keys (payloads are opened through it).
     pub payloads: Payloads<'a>,
@@ -54,7 +54,10 @@ fn is_real_dir(p: &Path) -> bool {
 
 /// Create every planned directory, parents first. Returns, per directory, whether it can
 /// be written into, the number created, and the obstructions found (directory index, why).
-pub(crate) fn make_dirs(ctx: &Ctx<'_>, plan: &Plan) -> (Vec<bool>, u64, Vec<(usize, Refusal)>) {
+pub(crate) fn make_dirs(
+    ctx: &ExportTarget<'_>,
+    plan: &Plan,
+) -> (Vec<bool>, u64, Vec<(usize, Refusal)>) {
     let mut ok = vec![false; plan.dirs.len()];
     let mut created = 0u64;
     let mut problems = Vec::new();
@@ -135,7 +138,7 @@ fn unavailable(why: Unavailable, rec: &FileRecord) -> Outcome {
     }
 }
 
-fn export_file(ctx: &Ctx<'_>, rec: &FileRecord, job: &FileJob) -> Outcome {
+fn export_file(ctx: &ExportTarget<'_>, rec: &FileRecord, job: &FileJob) -> Outcome {
     let payload = match ctx.payloads.open(rec) {
         Ok(p) => p,
         Err(why) => return unavailable(why, rec),
@@ -189,7 +192,7 @@ fn export_file(ctx: &Ctx<'_>, rec: &FileRecord, job: &FileJob) -> Outcome {
 
 /// Write every planned file (big ones first, so they do not finish last), in parallel.
 pub(crate) fn write_files(
-    ctx: &Ctx<'_>,
+    ctx: &ExportTarget<'_>,
     plan: &Plan,
     dir_ok: &[bool],
     records: &[FileRecord],
@@ -218,7 +221,11 @@ fn parent_of(path: &str) -> String {
 }
 
 /// Create (with `--symlinks`) or skip every planned link.
-pub(crate) fn make_links(ctx: &Ctx<'_>, plan: &Plan, dir_ok: &[bool]) -> Vec<(usize, Outcome)> {
+pub(crate) fn make_links(
+    ctx: &ExportTarget<'_>,
+    plan: &Plan,
+    dir_ok: &[bool],
+) -> Vec<(usize, Outcome)> {
     plan.links
         .iter()
         .map(|l| {
@@ -234,7 +241,7 @@ pub(crate) fn make_links(ctx: &Ctx<'_>, plan: &Plan, dir_ok: &[bool]) -> Vec<(us
         .collect()
 }
 
-fn make_link(ctx: &Ctx<'_>, l: &LinkJob) -> Outcome {
+fn make_link(ctx: &ExportTarget<'_>, l: &LinkJob) -> Outcome {
     // Whatever already exists on the way to the target (with --force) must not be a link.
     let comps: Vec<&str> = l.path.split('/').collect();
     let mut on_disk = |p: &[String]| {
@@ -283,7 +290,12 @@ fn make_link(ctx: &Ctx<'_>, l: &LinkJob) -> Outcome {
 
 /// Set the recorded modification time of the directories (deepest first, after the files).
 /// Failures are ignored: the content is what matters and is already written.
-pub(crate) fn set_dir_times(ctx: &Ctx<'_>, plan: &Plan, dir_ok: &[bool], records: &[FileRecord]) {
+pub(crate) fn set_dir_times(
+    ctx: &ExportTarget<'_>,
+    plan: &Plan,
+    dir_ok: &[bool],
+    records: &[FileRecord],
+) {
     for (i, d) in plan.dirs.iter().enumerate().rev() {
         if !dir_ok.get(i).copied().unwrap_or(false) {
             continue;
