@@ -535,5 +535,4 @@ fn check_magic(name: &str, head: &[u8]) -> Result<(), IndexError> {
 }
 
 #[cfg(test)]
-#[path = "manifest_db_tests.rs"]
 mod tests;

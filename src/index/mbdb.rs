@@ -164,5 +164,4 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Vec<FileRecord>, IndexError> {
 }
 
 #[cfg(test)]
-#[path = "mbdb_tests.rs"]
 mod tests;
