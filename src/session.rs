@@ -87,6 +87,9 @@ fn plaintext_len(ct_len: u64, head: &[u8], pad: Option<usize>) -> (u64, Option<&
     }
 }
 
+/// Prompted passwords: attempts before a wrong one is final (as `sudo`).
+pub const PASSWORD_TRIES: u32 = 3;
+
 /// Credentials to unlock a backup with.
 #[derive(Default)]
 pub enum Unlock {
@@ -354,8 +357,9 @@ pub struct OpenOptions<'a> {
     /// The caller cannot do its job without the class keys: an encrypted backup that stays
     /// locked is then [`Error::PasswordNeeded`].
     pub keys_needed: bool,
-    /// Asks for the password when none was given and one is wanted; `None`: never ask.
-    pub ask_password: Option<&'a mut dyn FnMut() -> Result<Password, Error>>,
+    /// Asks for the password when none was given and one is wanted (called with the attempt,
+    /// 1 to [`PASSWORD_TRIES`]: a wrong one is asked again); `None`: never ask.
+    pub ask_password: Option<&'a mut dyn FnMut(u32) -> Result<Password, Error>>,
     /// Key-derivation progress: (rounds done, rounds total).
     pub progress: KdfProgress<'a>,
 }
@@ -378,11 +382,16 @@ pub fn locate(path: &Path) -> Result<PathBuf, Error> {
 pub fn open_unlocked(path: &Path, opts: OpenOptions<'_>) -> Result<Session, Error> {
     let mut session = Session::open(path)?;
     let encrypted = session.is_encrypted();
+    let mut ask = None;
     let unlock = match opts.unlock {
         Unlock::None => {
             let wants = encrypted && (opts.keys_needed || session.index_is_ciphertext());
             match opts.ask_password {
-                Some(ask) if wants => Unlock::Password(ask()?),
+                Some(a) if wants => {
+                    let pw = a(1)?;
+                    ask = Some(a);
+                    Unlock::Password(pw)
+                }
                 _ if opts.keys_needed && encrypted => {
                     return Err(Error::PasswordNeeded(path.to_path_buf()))
                 }
@@ -391,12 +400,25 @@ pub fn open_unlocked(path: &Path, opts: OpenOptions<'_>) -> Result<Session, Erro
         }
         given => given,
     };
-    if !matches!(unlock, Unlock::None) || opts.device_key.is_some() {
-        session.unlock(unlock, opts.device_key, opts.progress)?;
+    if matches!(unlock, Unlock::None) && opts.device_key.is_none() {
+        return Ok(session);
     }
-    Ok(session)
+    let mut unlock = unlock;
+    let mut attempt = 1;
+    loop {
+        match session.unlock(unlock, opts.device_key, &mut *opts.progress) {
+            // A prompted password that is wrong is asked again, as `sudo` does.
+            Err(Error::CredentialsWrong(_)) if attempt < PASSWORD_TRIES && ask.is_some() => {
+                attempt += 1;
+                unlock = Unlock::Password(
+                    ask.as_mut()
+                        .map_or_else(|| Err(Error::Internal("no prompt".into())), |a| a(attempt))?,
+                );
+            }
+            r => return r.map(|_| session),
+        }
+    }
 }
-
 #[cfg(test)]
 mod tests {
     use super::{open_unlocked, plaintext_len, OpenOptions, Unlock};
@@ -418,7 +440,7 @@ mod tests {
     fn open_demo(keys_needed: bool, ask: bool) -> (Result<super::Session, Error>, usize) {
         let (dir, pw) = demo();
         let mut asked = 0;
-        let mut ask_fn = || {
+        let mut ask_fn = |_| {
             asked += 1;
             Ok(Password::from_string(pw.clone()))
         };
@@ -455,7 +477,7 @@ mod tests {
         // A password given is used and nothing is asked.
         let (dir, pw) = demo();
         let mut asked = false;
-        let mut ask = || {
+        let mut ask = |_| {
             asked = true;
             Err(Error::CredentialsMissing("no".into()))
         };
@@ -471,6 +493,45 @@ mod tests {
         )
         .unwrap();
         assert!(s.class_keys.is_some() && !asked);
+    }
+
+    /// Open the demo asking with `answers` in turn (the last repeated); the attempts seen.
+    fn open_demo_asking(answers: &[&str]) -> (Result<super::Session, Error>, Vec<u32>) {
+        let (dir, _) = demo();
+        let mut seen = Vec::new();
+        let mut ask = |attempt: u32| {
+            seen.push(attempt);
+            let i = (attempt as usize - 1).min(answers.len() - 1);
+            Ok(Password::from_string(answers[i].to_string()))
+        };
+        let r = open_unlocked(
+            &dir,
+            OpenOptions {
+                unlock: Unlock::None,
+                device_key: None,
+                keys_needed: true,
+                ask_password: Some(&mut ask),
+                progress: &mut |_, _| {},
+            },
+        );
+        (r, seen)
+    }
+
+    #[test]
+    fn a_wrong_prompted_password_is_asked_again_up_to_three_times() {
+        let (_, pw) = demo();
+        // Wrong, then right: unlocked on the second attempt.
+        let (r, seen) = open_demo_asking(&["wrong", &pw]);
+        assert!(r.unwrap().class_keys.is_some());
+        assert_eq!(seen, [1, 2]);
+        // Always wrong: three attempts, then the credentials error.
+        let (r, seen) = open_demo_asking(&["wrong"]);
+        assert!(matches!(r.err(), Some(Error::CredentialsWrong(_))));
+        assert_eq!(seen, [1, 2, 3]);
+        // Right at once: asked once.
+        let (r, seen) = open_demo_asking(&[&pw]);
+        assert!(r.is_ok());
+        assert_eq!(seen, [1]);
     }
 
     #[test]

@@ -450,3 +450,59 @@ fn fail_on_says_which_findings_failed() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!stderr(&o).contains("--fail-on"));
 }
+
+/// `key -o FILE` refuses an existing FILE before deriving (a wrong password is not even
+/// tried), replaces it with `--force`, and leaves it private (issue 13 item 8).
+#[test]
+fn key_output_refuses_an_existing_file_first_and_force_replaces_it() {
+    let (b, pw) = demo();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("k");
+    std::fs::write(&f, "old").unwrap();
+    let fs = f.to_str().unwrap();
+    // A wrong password would be exit 3: the refusal (2) comes first.
+    let o = auditor(&["key", &b, "--password", "not-it", "-o", fs]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the file exists; pass --force"));
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), "old");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let o = auditor(&["key", &b, "--password", &pw, "-o", fs, "--force"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let key = std::fs::read_to_string(&f).unwrap();
+    assert_eq!(key.trim().len(), 64, "{key}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // Near miss: a new file needs no --force.
+    let g = dir.path().join("new");
+    let o = auditor(&["key", &b, "--password", &pw, "-o", g.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+}
+
+/// `fixture` on a file that is not a spec names the file (issue 13 item 10).
+#[test]
+fn fixture_names_the_spec_file_it_cannot_read() {
+    let readme = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let out = tempfile::tempdir().unwrap();
+    let o = auditor(&[
+        "fixture",
+        readme.to_str().unwrap(),
+        out.path().join("x").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("README.md: invalid fixture spec: JSON:"), "{e}");
+    assert!(!out.path().join("x").exists(), "nothing written");
+}

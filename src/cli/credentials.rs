@@ -137,7 +137,7 @@ impl CredentialArgs {
             Unlock::Password(Password::new(s.as_bytes().to_vec()))
         } else if let Some(p) = &self.password {
             if p.is_empty() {
-                Unlock::Password(prompt()?)
+                Unlock::Password(prompt(1)?)
             } else {
                 warnings.push(
                     "a password given on the command line is visible to other users (ps) and \
@@ -159,8 +159,15 @@ impl CredentialArgs {
     }
 }
 
-/// Prompt for the password without echo; refuse when there is no terminal.
-pub fn prompt() -> Result<Password, Error> {
+/// Prompt for the password without echo (refused without a terminal); `attempt` above 1
+/// says the last one was wrong.
+pub fn prompt(attempt: u32) -> Result<Password, Error> {
+    if attempt > 1 {
+        super::output::say(format_args!(
+            "auditor: wrong password, try again ({attempt} of {})",
+            auditor::session::PASSWORD_TRIES
+        ));
+    }
     if !std::io::stdin().is_terminal() {
         return Err(Error::CredentialsMissing(format!(
             "a password is needed and there is no terminal to ask on: {HOW_TO_PASS}"

@@ -15,10 +15,11 @@ pub struct FixtureArgs {
 }
 
 pub fn run(a: FixtureArgs) -> Outcome {
-    let text = std::fs::read_to_string(&a.spec)
-        .map_err(|e| Error::Usage(format!("{}: {e}", a.spec.display())))?;
-    let spec: auditor::fixture::Spec = serde_json::from_str(&text)
-        .map_err(|e| Error::Usage(format!("{}: {e}", a.spec.display())))?;
+    // Read, parsed and validated before anything is written; every error names the file.
+    let spec = auditor::fixture::Spec::from_file(&a.spec).map_err(|e| match e {
+        auditor::fixture::FixtureError::Io { .. } => Error::from(e),
+        e => Error::Usage(format!("{}: {e}", a.spec.display())),
+    })?;
     let summary = auditor::fixture::write(&spec, &a.out)
         .map_err(Error::from)
         .with_context(|| a.out.display().to_string())?;

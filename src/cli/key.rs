@@ -18,12 +18,24 @@ pub struct KeyArgs {
     /// Write the key to FILE (created with mode 0600) instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// With --output: replace FILE if it exists (otherwise an existing FILE is refused
+    /// before the key is derived).
+    #[arg(long, requires = "output")]
+    pub force: bool,
 }
 
 pub fn run(a: KeyArgs) -> Outcome {
     let path = locate(&a.backup)?;
     if let Some(p) = &a.output {
         output::refuse_inside_backup(p, &path)?;
+        // Refused now, not after seconds of key derivation.
+        if !a.force && std::fs::symlink_metadata(p).is_ok() {
+            return Err(Error::Usage(format!(
+                "--output {}: the file exists; pass --force to replace it",
+                p.display()
+            ))
+            .into());
+        }
     }
     let session = open(&path, &a.credentials, Needs::KEYS)?;
     let kek = session.kek.as_ref().ok_or_else(|| {
@@ -41,7 +53,11 @@ pub fn run(a: KeyArgs) -> Outcome {
         }
         Some(p) => {
             let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create_new(true);
+            if a.force {
+                opts.write(true).create(true).truncate(true);
+            } else {
+                opts.write(true).create_new(true);
+            }
             #[cfg(unix)]
             {
                 use std::os::unix::fs::OpenOptionsExt;
@@ -51,6 +67,13 @@ pub fn run(a: KeyArgs) -> Outcome {
                 // The user named a file that cannot be created: a usage problem (exit 2).
                 Error::Usage(format!("cannot create {}: {e}", p.display()))
             })?;
+            // A replaced file keeps its old mode: make it private too.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                f.set_permissions(std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| Error::Usage(format!("cannot restrict {}: {e}", p.display())))?;
+            }
             output::finish(writeln!(f, "{}", hex.as_str()))?;
         }
     }
