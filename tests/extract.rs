@@ -424,3 +424,64 @@ fn force_never_writes_through_an_existing_link() {
         .count();
     assert!(obstructed >= home_files && home_files > 0, "{rep}");
 }
+
+/// Filters that select nothing are said (stderr and `selection.unmatched`), a `--path`
+/// without a slash matches the name at any depth, and `-o` is `--out` (issue 13 items 7, 12).
+#[test]
+fn unmatched_filters_are_said_and_a_bare_name_pattern_matches_at_any_depth() {
+    let pw = repo(DEMO_PASSWORD_FILE).display().to_string();
+    let demo = repo(DEMO).display().to_string();
+    let t = tempfile::tempdir().unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let o = t.path().join(out);
+        let o = o.to_str().unwrap().to_string();
+        let mut args = vec![
+            "extract",
+            &demo,
+            "-o",
+            &o,
+            "--password-file",
+            &pw,
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let out = auditor(&args);
+        (
+            json(&out),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // `*.db` reaches Library/SMS/sms.db and the other databases.
+    let (r, e) = run("a", &["--path", "*.db"]);
+    assert!(r["summary"]["exported"].as_u64().unwrap() >= 1, "{r}");
+    assert!(t.path().join("a/HomeDomain/Library/SMS/sms.db").is_file());
+    assert_eq!(r["selection"]["unmatched"], serde_json::json!([]));
+    assert!(!e.contains("selected nothing"), "{e}");
+    // A typo'd app, a domain that is not there, a pattern that matches nothing.
+    let (r, e) = run(
+        "b",
+        &[
+            "--app",
+            "com.nope",
+            "--domain",
+            "NoSuchDomain",
+            "--path",
+            "*.nope",
+        ],
+    );
+    assert_eq!(
+        r["selection"]["unmatched"],
+        serde_json::json!(["--app com.nope", "--domain NoSuchDomain", "--path *.nope"])
+    );
+    assert_eq!(r["summary"]["selected"], 0);
+    for f in ["--app com.nope", "--domain NoSuchDomain", "--path *.nope"] {
+        assert!(e.contains(&format!("warning: {f} selected nothing")), "{e}");
+    }
+    // Near miss: a pattern with a slash still matches the whole path only.
+    let (r, _) = run("c", &["--path", "Library/*.db"]);
+    assert_eq!(
+        r["selection"]["unmatched"],
+        serde_json::json!(["--path Library/*.db"])
+    );
+}

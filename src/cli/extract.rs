@@ -15,7 +15,7 @@ pub struct ExtractArgs {
     /// The backup folder (the `<UDID>` folder).
     pub backup: PathBuf,
     /// Output folder (created if missing; must be empty unless --force).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, short = 'o', visible_alias = "output", value_name = "DIR")]
     pub out: PathBuf,
     /// Only this app's domains (AppDomain-, AppDomainGroup-, AppDomainPlugin-). Repeatable.
     #[arg(long = "app", value_name = "BUNDLE_ID")]
@@ -23,7 +23,8 @@ pub struct ExtractArgs {
     /// Only this domain (exact name, e.g. HomeDomain). Repeatable.
     #[arg(long = "domain", value_name = "DOMAIN")]
     pub domains: Vec<String>,
-    /// Only relativePaths matching GLOB (`*`, `?`, `**`, `[...]`). Repeatable.
+    /// Only relativePaths matching GLOB (`*`, `?`, `**`, `[...]`); a GLOB without `/`
+    /// matches the file name at any depth. Repeatable.
     #[arg(long = "path", value_name = "GLOB")]
     pub paths: Vec<String>,
     /// Write into a non-empty DIR (files and links in the way are replaced).
@@ -49,7 +50,7 @@ pub fn run(a: ExtractArgs) -> Outcome {
     let paths = a
         .paths
         .iter()
-        .map(|p| Glob::new(p).map_err(|e| Error::Usage(format!("--path: {e}"))))
+        .map(|p| Glob::path_pattern(p).map_err(|e| Error::Usage(format!("--path: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
     let session = open(&path, &a.credentials, Needs::KEYS)?;
     let bar = progress::bar(0, "exporting");
@@ -68,6 +69,9 @@ pub fn run(a: ExtractArgs) -> Outcome {
     let r = extract(&session, &opts);
     bar.finish_and_clear();
     let r = r?;
+    for f in &r.selection.unmatched {
+        output::warn(format_args!("{f} selected nothing in this backup"));
+    }
     output::emit(&a.report, &path, |out| match a.format {
         Format::Json => report::json::write(out, &r),
         Format::Table => report::extract_table::write(out, &r),

@@ -40,6 +40,18 @@ impl Glob {
         })
     }
 
+    /// Compile a `--path` pattern: one without a `/` matches the file name at any depth
+    /// (as `**/PATTERN`, the way ripgrep's and gitignore's globs do); one with a `/` matches
+    /// the whole relativePath.
+    pub fn path_pattern(pattern: &str) -> Result<Glob, GlobError> {
+        if pattern.contains('/') {
+            return Glob::new(pattern);
+        }
+        let mut g = Glob::new(&format!("**/{pattern}"))?;
+        g.text = pattern.to_string();
+        Ok(g)
+    }
+
     /// The pattern as given.
     pub fn as_str(&self) -> &str {
         &self.text
@@ -85,6 +97,13 @@ mod tests {
         assert!(m("a\\*b", "a*b"));
         assert!(!m("a\\*b", "axb"));
         assert!(matches!(Glob::new("[abc"), Err(GlobError::Invalid(..))));
+        // A --path pattern without a slash matches the name at any depth; with one, the
+        // whole path.
+        let p = |p: &str, t: &str| Glob::path_pattern(p).unwrap().matches(t);
+        assert!(p("*.db", "sms.db") && p("*.db", "Library/SMS/sms.db"));
+        assert!(!p("*.db", "Library/SMS/sms.db-wal"));
+        assert!(!p("Library/*.db", "Library/SMS/sms.db"));
+        assert_eq!(Glob::path_pattern("*.db").unwrap().as_str(), "*.db");
         assert_eq!(
             Glob::new(&"a".repeat(MAX_PATTERN + 1)).unwrap_err(),
             GlobError::TooLong

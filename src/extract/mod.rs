@@ -134,6 +134,7 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
     let records = s.records()?.ok_or(ExtractError::Locked)?;
     let mut selector = plan::Selector::for_records(&opts.selection, &s.backup, &records);
     let plan = plan::plan(&records, &mut selector);
+    let unmatched = selector.unmatched(&records);
 
     let total = plan
         .files
@@ -169,6 +170,7 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
                 .map(|g| g.as_str().to_string())
                 .collect(),
             symlinks: opts.symlinks,
+            unmatched,
         },
         summary: ExtractSummary {
             rows: records.len() as u64,

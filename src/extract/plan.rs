@@ -81,6 +81,45 @@ impl<'a> Selector<'a> {
         b
     }
 
+    /// The filters of the selection that select no row of `records`, as the user spelt
+    /// them (`--app X`, `--domain D`, `--path P`); a pattern counts in the selected domains.
+    pub fn unmatched(&mut self, records: &[FileRecord]) -> Vec<String> {
+        let domains: std::collections::BTreeSet<&str> =
+            records.iter().map(|r| r.domain.as_str()).collect();
+        let mut out = Vec::new();
+        for app in &self.sel.apps {
+            if !domains
+                .iter()
+                .any(|d| self.owners.domain_owner(d).as_deref() == Some(app.as_str()))
+            {
+                out.push(format!("--app {app}"));
+            }
+        }
+        for d in &self.sel.domains {
+            if !domains.contains(d.as_str()) {
+                out.push(format!("--domain {d}"));
+            }
+        }
+        let mut hit = vec![false; self.sel.paths.len()];
+        for r in records {
+            if hit.iter().all(|&h| h) {
+                break;
+            }
+            if !self.domain_selected(&r.domain) {
+                continue;
+            }
+            for (h, g) in hit.iter_mut().zip(&self.sel.paths) {
+                *h = *h || g.matches(&r.relative_path);
+            }
+        }
+        for (g, h) in self.sel.paths.iter().zip(hit) {
+            if !h {
+                out.push(format!("--path {}", g.as_str()));
+            }
+        }
+        out
+    }
+
     /// Is the row selected (its domain, and its path when patterns are given)?
     pub fn selected(&mut self, r: &FileRecord) -> bool {
         if self.sel.is_all() {

@@ -73,6 +73,9 @@ pub struct SelectionReport {
     pub domains: Vec<String>,
     pub paths: Vec<String>,
     pub symlinks: bool,
+    /// The filters that selected no row (`--app X`, `--domain D`, `--path P`): usually a
+    /// typo or a pattern that does not reach where the files are.
+    pub unmatched: Vec<String>,
 }
 
 impl ExtractReport {
