@@ -506,3 +506,80 @@ fn fixture_names_the_spec_file_it_cannot_read() {
     assert!(e.contains("README.md: invalid fixture spec: JSON:"), "{e}");
     assert!(!out.path().join("x").exists(), "nothing written");
 }
+
+/// The MBFile of every row of a plaintext Manifest.db, read by a decoder of this test's
+/// own (rusqlite + the plist crate): (domain, relativePath) → the root object.
+fn mbfiles(db: &std::path::Path) -> std::collections::HashMap<(String, String), plist::Dictionary> {
+    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .unwrap();
+    let mut q = c
+        .prepare("SELECT domain, relativePath, file FROM Files")
+        .unwrap();
+    let rows = q
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })
+        .unwrap();
+    let mut out = std::collections::HashMap::new();
+    for row in rows {
+        let (d, p, blob) = row.unwrap();
+        let v = plist::Value::from_reader(std::io::Cursor::new(blob)).unwrap();
+        let v = v.as_dictionary().unwrap();
+        let objects = v["$objects"].as_array().unwrap();
+        let root = match &v["$top"].as_dictionary().unwrap()["root"] {
+            plist::Value::Uid(u) => u.get() as usize,
+            other => panic!("root {other:?}"),
+        };
+        out.insert((d, p), objects[root].as_dictionary().unwrap().clone());
+    }
+    out
+}
+
+/// `scan --format json` gives each file's times and owner ids from the index (issue 13
+/// item 14), as an independent reading of the conformance backup's Manifest.db has them.
+#[test]
+fn scan_json_has_file_times_and_owner_ids() {
+    let Some((b, _)) = conformance("small-unencrypted") else {
+        eprintln!("skipped: ../shared/conformance absent");
+        return;
+    };
+    let r = json_ok(&["scan", b.to_str().unwrap(), "--format", "json"]);
+    let truth = mbfiles(&b.join("Manifest.db"));
+    let files = r["files"].as_array().unwrap();
+    assert_eq!(files.len(), truth.len());
+    let int = |d: &plist::Dictionary, k: &str| d.get(k).and_then(|v| v.as_signed_integer());
+    let mut timed = 0;
+    for f in files {
+        let key = (
+            f["domain"].as_str().unwrap().to_string(),
+            f["relative_path"].as_str().unwrap().to_string(),
+        );
+        let t = &truth[&key];
+        for (json, mb) in [
+            ("user_id", "UserID"),
+            ("group_id", "GroupID"),
+            ("inode", "InodeNumber"),
+        ] {
+            assert_eq!(f[json].as_i64(), int(t, mb), "{key:?} {json}");
+        }
+        for (json, mb) in [
+            ("last_modified", "LastModified"),
+            ("last_status_change", "LastStatusChange"),
+            ("birth", "Birth"),
+        ] {
+            let want = int(t, mb).map(|s| {
+                time::OffsetDateTime::from_unix_timestamp(s)
+                    .unwrap()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap()
+            });
+            assert_eq!(f[json].as_str().map(str::to_string), want, "{key:?} {json}");
+            timed += usize::from(want.is_some());
+        }
+    }
+    assert!(timed > 0, "no row had a time: the test would prove nothing");
+}

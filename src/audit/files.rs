@@ -124,6 +124,12 @@ pub(super) fn file_report(
         deep_read: content.deep_read,
         target: rec.target,
         mode: rec.mode.map(|m| format!("0o{m:o}")),
+        user_id: rec.user_id,
+        group_id: rec.group_id,
+        inode: rec.inode,
+        last_modified: rec.last_modified,
+        last_status_change: rec.last_status_change,
+        birth: rec.birth,
         // Set by the scan once every domain is known (see `ownership`).
         app: None,
         findings,

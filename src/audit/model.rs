@@ -207,8 +207,29 @@ pub struct FileReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     pub mode: Option<String>,
+    /// Owner and group ids and inode number on the device (MBFile `UserID`, `GroupID`,
+    /// `InodeNumber`).
+    pub user_id: Option<u32>,
+    pub group_id: Option<u32>,
+    pub inode: Option<u64>,
+    /// MBFile `LastModified`, `LastStatusChange`, `Birth` (RFC 3339, UTC); kept as Unix
+    /// seconds and formatted only when written.
+    #[serde(serialize_with = "rfc3339")]
+    pub last_modified: Option<i64>,
+    #[serde(serialize_with = "rfc3339")]
+    pub last_status_change: Option<i64>,
+    #[serde(serialize_with = "rfc3339")]
+    pub birth: Option<i64>,
     pub app: Option<String>,
     pub findings: Vec<Finding>,
+}
+
+/// Unix seconds as an RFC 3339 UTC date (null when unknown).
+fn rfc3339<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(secs) => s.serialize_str(&crate::backup::plists::unix_to_rfc3339(*secs)),
+        None => s.serialize_none(),
+    }
 }
 
 fn kind_text<S: serde::Serializer>(k: &FileKind, s: S) -> Result<S::Ok, S::Error> {
