@@ -1066,3 +1066,51 @@ fn every_policy_rule_is_documented() {
         );
     }
 }
+
+#[test]
+fn check_table_prints_each_findings_fix_under_it() {
+    let fx = build(&spec_with(|s| {
+        add_file(
+            s,
+            "AppDomain-com.example.bank",
+            "Documents/weak.txt",
+            3,
+            json!({"text": "w"}),
+        );
+    }));
+    let pol = fx.policy(
+        "p.toml",
+        "schema = 1\n[backup]\ncomplete = true\n[[app]]\nbundle_id = \"com.example.bank\"\n[[app.min_protection]]\nglob = \"Documents/**\"\nclass = \"complete\"\n",
+    );
+    let out = fx.check(&pol, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("Documents/weak.txt"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let fix = auditor::policy::rules::MIN_PROTECTION.fix;
+    assert_eq!(
+        lines[at + 1],
+        format!("               fix: {fix}"),
+        "{text}"
+    );
+    // Near miss: a passing expectation has no finding, so no fix line.
+    assert_eq!(text.matches("fix: ").count(), 1, "{text}");
+    // And an expectation that cannot be checked gets none: the fix does not address it.
+    let fx = build(&spec_with(|s| {
+        s["encrypted"] = json!(false);
+        s.as_object_mut().unwrap().remove("password");
+    }));
+    let pol = fx.policy(
+        "p.toml",
+        "schema = 1\n[[app]]\nbundle_id = \"com.example.bank\"\n[[app.keychain]]\nservice = \"com.example.bank.biometric\"\nexpect = \"device-bound\"\n",
+    );
+    let b = fx.backup.display().to_string();
+    let p = pol.display().to_string();
+    let out = auditor(&["check", &b, "--policy", &p]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("ERROR"), "{text}");
+    assert!(!text.contains("fix: "), "{text}");
+}
