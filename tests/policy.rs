@@ -1114,3 +1114,59 @@ fn check_table_prints_each_findings_fix_under_it() {
     assert!(text.contains("ERROR"), "{text}");
     assert!(!text.contains("fix: "), "{text}");
 }
+
+#[test]
+fn a_policy_that_checks_nothing_warns_and_fails_under_strict() {
+    let fx = build(&base_spec());
+    let empty = fx.policy("empty.toml", "schema = 1\n");
+    let b = fx.backup.display().to_string();
+    let p = empty.display().to_string();
+    // No password needed (no app), and no --strict: a loud warning, exit 0 as before.
+    let out = auditor(&["check", &b, "--policy", &p]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: the policy has no expectation: it checks nothing"),
+        "{}",
+        stderr(&out)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("WARN  the policy has no expectation"),
+        "{text}"
+    );
+    assert!(text.contains("PASSED: 0 expectations"), "{text}");
+    // --strict: exit 1, and the reports say why.
+    let out = auditor(&["check", &b, "--policy", &p, "--strict"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAILED: 0 expectations"));
+    let out = auditor(&["check", &b, "--policy", &p, "--strict", "--format", "json"]);
+    let r = json(&out);
+    assert_eq!(
+        (r["passed"].clone(), r["strict"].clone()),
+        (json!(false), json!(true))
+    );
+    assert_eq!(r["warnings"].as_array().unwrap().len(), 1);
+    // An expectation that examined nothing is a warning too; --strict fails on it.
+    let hollow = fx.policy(
+        "hollow.toml",
+        "schema = 1\n[[app]]\nbundle_id = \"com.example.bank\"\n[[app.min_protection]]\nglob = \"Nowhere/**\"\nclass = \"complete\"\n",
+    );
+    let (code, r) = fx.check_json(&hollow, &[]);
+    assert_eq!(code, 0);
+    assert!(r["warnings"][0].as_str().unwrap().contains(
+        "app/com.example.bank/min_protection/Nowhere/** (policy line 4) examined nothing"
+    ));
+    let (code, _) = fx.check_json(&hollow, &["--strict"]);
+    assert_eq!(code, 1);
+    // Near miss: a policy that checks something, every expectation examining something,
+    // passes under --strict, with no warning.
+    let one = fx.policy(
+        "one.toml",
+        "schema = 1\n[backup]\ncomplete = true\n[[app]]\nbundle_id = \"com.example.bank\"\n[[app.min_protection]]\nglob = \"Documents/**\"\nclass = \"complete\"\n",
+    );
+    let out = fx.check(&one, &["--strict"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    let (code, r) = fx.check_json(&one, &["--strict"]);
+    assert_eq!((code, r["warnings"].clone()), (0, json!([])));
+}

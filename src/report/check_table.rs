@@ -46,15 +46,25 @@ pub fn write(out: &mut dyn Write, r: &CheckReport) -> std::io::Result<()> {
             }
         }
     }
+    if !r.warnings.is_empty() {
+        writeln!(out)?;
+    }
+    for w in &r.warnings {
+        writeln!(out, "WARN  {w}")?;
+    }
     let s = &r.summary;
     writeln!(
         out,
-        "\n{}: {} expectations: {} passed, {} failed, {} could not be checked; {} findings",
+        "\n{}: {} expectations: {} passed, {} failed, {} could not be checked; {} findings{}",
         if r.passed { "PASSED" } else { "FAILED" },
         s.expectations,
         s.passed,
         s.failed,
         s.errors,
-        s.findings
+        s.findings,
+        match (r.strict, r.warnings.len()) {
+            (true, n @ 1..) => format!("; --strict: {n} warning(s) fail the check"),
+            _ => String::new(),
+        }
     )
 }
