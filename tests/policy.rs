@@ -1170,6 +1170,14 @@ fn a_policy_that_checks_nothing_warns_and_fails_under_strict() {
     ));
     let (code, _) = fx.check_json(&hollow, &["--strict"]);
     assert_eq!(code, 1);
+    // Near miss: an absent app's expectations examine nothing too, but its failed
+    // `present` already says so: no warning.
+    let absent = fx.policy(
+        "absent.toml",
+        "schema = 1\n[[app]]\nbundle_id = \"com.example.absent\"\n[[app.min_protection]]\nglob = \"Nowhere/**\"\nclass = \"complete\"\n",
+    );
+    let (code, r) = fx.check_json(&absent, &[]);
+    assert_eq!((code, r["warnings"].clone()), (1, json!([])));
     // Near miss: a policy that checks something, every expectation examining something,
     // passes under --strict, with no warning.
     let one = fx.policy(
