@@ -1213,7 +1213,7 @@ fn policy_init_app_writes_only_the_named_apps() {
     for (id, says) in [
         (
             "com.example.nope",
-            "--app com.example.nope: no app com.example.nope in the backup",
+            "--app com.example.nope: no app com.example.nope in the backup (",
         ),
         ("group.com.example.bank", "it belongs to com.example.bank"),
     ] {

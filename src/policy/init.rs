@@ -344,29 +344,31 @@ pub fn start(s: &Session, only: &[String]) -> Result<Started, Error> {
         None => (None, None),
     };
     let owners = super::owners_of(s, &scanned.report, []);
-    check_apps(&owners, only)?;
+    check_apps(&owners, &scanned.report, only)?;
     Ok(Started {
         text: generate(&scanned.report, keychain.as_ref(), &owners, only),
         keychain_error,
     })
 }
 
-/// `Error::Usage` naming the first id of `only` that is not an app of the backup.
-fn check_apps(owners: &Ownership, only: &[String]) -> Result<(), Error> {
-    let Some(id) = only
-        .iter()
-        .find(|id| !owners.apps().any(|a| a == id.as_str()))
-    else {
+/// `Error::Usage` naming the first id of `only` that is not an app of the backup: one it
+/// knows as an app, or the owner of one of its domains ([`generate`] writes those).
+fn check_apps(owners: &Ownership, scan: &ScanReport, only: &[String]) -> Result<(), Error> {
+    let known = |id: &str| {
+        owners.apps().any(|a| a == id)
+            || scan
+                .domains
+                .iter()
+                .any(|d| owners.domain_owner(d).as_deref() == Some(id))
+    };
+    let Some(id) = only.iter().find(|id| !known(id)) else {
         return Ok(());
     };
     let host = owners.host(id);
     Err(Error::Usage(if host != *id {
         format!("--app {id}: not an app of the backup: it belongs to {host} (use --app {host})")
     } else {
-        format!(
-            "--app {id}: no app {id} in the backup ({} apps; `auditor scan` lists them)",
-            owners.apps().count()
-        )
+        format!("--app {id}: no app {id} in the backup (`auditor scan` lists its apps)")
     }))
 }
 
