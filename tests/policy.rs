@@ -940,9 +940,15 @@ fn credentials_are_needed_for_app_expectations() {
 
 /// Run policy init then check with the written policy: the policy text and the JSON report.
 fn init_then_check(fx: &Fixture, creds: &[&str]) -> (String, Value) {
+    init_then_check_with(fx, creds, &[])
+}
+
+/// [`init_then_check`] with `init_args` given to `policy init` only.
+fn init_then_check_with(fx: &Fixture, creds: &[&str], init_args: &[&str]) -> (String, Value) {
     let b = fx.backup.display().to_string();
     let mut args = vec!["policy", "init", &b];
     args.extend_from_slice(creds);
+    args.extend_from_slice(init_args);
     let out = auditor(&args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
@@ -972,6 +978,8 @@ fn policy_init_passes_on_its_backup() {
     assert!(text.contains("bundle_id = \"com.example.bank\""));
     assert!(text.contains("bundle_id = \"com.example.notes\""));
     assert!(text.contains("min_kdf_rounds = 10"));
+    // Near miss: an encrypted backup keeps its requirement.
+    assert!(text.contains("\n[backup]\nencrypted = true\n"), "{text}");
     assert!(text.contains("expect = \"migratable\""));
     // The device-bound item is unreadable with the password only: mentioned, not expected.
     assert!(!text.contains("com.example.bank.biometric"), "{text}");
@@ -1001,7 +1009,11 @@ fn policy_init_passes_on_its_backup() {
         s.as_object_mut().unwrap().remove("password");
     }));
     let (text, _) = init_then_check(&fx, &[]);
-    assert!(text.contains("encrypted = false"));
+    // Not encrypted: an encrypted backup is suggested, never `encrypted = false` required.
+    assert!(!text.contains("encrypted = false"), "{text}");
+    assert!(text.contains("\n# encrypted = true\n"), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("encrypted")), "{text}");
+    assert!(text.contains("NOT encrypted"), "{text}");
     assert!(text.contains("# min_kdf_rounds"));
 }
 
@@ -1065,4 +1077,220 @@ fn every_policy_rule_is_documented() {
             r.id
         );
     }
+}
+
+#[test]
+fn check_table_prints_each_findings_fix_under_it() {
+    let fx = build(&spec_with(|s| {
+        add_file(
+            s,
+            "AppDomain-com.example.bank",
+            "Documents/weak.txt",
+            3,
+            json!({"text": "w"}),
+        );
+    }));
+    let pol = fx.policy(
+        "p.toml",
+        "schema = 1\n[backup]\ncomplete = true\n[[app]]\nbundle_id = \"com.example.bank\"\n[[app.min_protection]]\nglob = \"Documents/**\"\nclass = \"complete\"\n",
+    );
+    let out = fx.check(&pol, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("Documents/weak.txt"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let fix = auditor::policy::rules::MIN_PROTECTION.fix;
+    assert_eq!(
+        lines[at + 1],
+        format!("               fix: {fix}"),
+        "{text}"
+    );
+    // Near miss: a passing expectation has no finding, so no fix line.
+    assert_eq!(text.matches("fix: ").count(), 1, "{text}");
+    // And an expectation that cannot be checked gets none: the fix does not address it.
+    let fx = build(&spec_with(|s| {
+        s["encrypted"] = json!(false);
+        s.as_object_mut().unwrap().remove("password");
+    }));
+    let pol = fx.policy(
+        "p.toml",
+        "schema = 1\n[[app]]\nbundle_id = \"com.example.bank\"\n[[app.keychain]]\nservice = \"com.example.bank.biometric\"\nexpect = \"device-bound\"\n",
+    );
+    let b = fx.backup.display().to_string();
+    let p = pol.display().to_string();
+    let out = auditor(&["check", &b, "--policy", &p]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("ERROR"), "{text}");
+    assert!(!text.contains("fix: "), "{text}");
+}
+
+#[test]
+fn a_policy_that_checks_nothing_warns_and_fails_under_strict() {
+    let fx = build(&base_spec());
+    let empty = fx.policy("empty.toml", "schema = 1\n");
+    let b = fx.backup.display().to_string();
+    let p = empty.display().to_string();
+    // No password needed (no app), and no --strict: a loud warning, exit 0 as before.
+    let out = auditor(&["check", &b, "--policy", &p]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: the policy has no expectation: it checks nothing"),
+        "{}",
+        stderr(&out)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("WARN  the policy has no expectation"),
+        "{text}"
+    );
+    assert!(text.contains("PASSED: 0 expectations"), "{text}");
+    // --strict: exit 1, and the reports say why.
+    let out = auditor(&["check", &b, "--policy", &p, "--strict"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAILED: 0 expectations"));
+    let out = auditor(&["check", &b, "--policy", &p, "--strict", "--format", "json"]);
+    let r = json(&out);
+    assert_eq!(
+        (r["passed"].clone(), r["strict"].clone()),
+        (json!(false), json!(true))
+    );
+    assert_eq!(r["warnings"].as_array().unwrap().len(), 1);
+    // An expectation that examined nothing is a warning too; --strict fails on it.
+    let hollow = fx.policy(
+        "hollow.toml",
+        "schema = 1\n[[app]]\nbundle_id = \"com.example.bank\"\n[[app.min_protection]]\nglob = \"Nowhere/**\"\nclass = \"complete\"\n",
+    );
+    let (code, r) = fx.check_json(&hollow, &[]);
+    assert_eq!(code, 0);
+    assert!(r["warnings"][0].as_str().unwrap().contains(
+        "app/com.example.bank/min_protection/Nowhere/** (policy line 4) examined nothing"
+    ));
+    let (code, _) = fx.check_json(&hollow, &["--strict"]);
+    assert_eq!(code, 1);
+    // Near miss: an absent app's expectations examine nothing too, but its failed
+    // `present` already says so: no warning.
+    let absent = fx.policy(
+        "absent.toml",
+        "schema = 1\n[[app]]\nbundle_id = \"com.example.absent\"\n[[app.min_protection]]\nglob = \"Nowhere/**\"\nclass = \"complete\"\n",
+    );
+    let (code, r) = fx.check_json(&absent, &[]);
+    assert_eq!((code, r["warnings"].clone()), (1, json!([])));
+    // Near miss: a policy that checks something, every expectation examining something,
+    // passes under --strict, with no warning.
+    let one = fx.policy(
+        "one.toml",
+        "schema = 1\n[backup]\ncomplete = true\n[[app]]\nbundle_id = \"com.example.bank\"\n[[app.min_protection]]\nglob = \"Documents/**\"\nclass = \"complete\"\n",
+    );
+    let out = fx.check(&one, &["--strict"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    let (code, r) = fx.check_json(&one, &["--strict"]);
+    assert_eq!((code, r["warnings"].clone()), (0, json!([])));
+}
+
+#[test]
+fn policy_init_app_writes_only_the_named_apps() {
+    let fx = build(&base_spec());
+    let pw = fx.pw();
+    let creds = ["--password-file", pw.as_str()];
+    let (text, r) = init_then_check_with(&fx, &creds, &["--app", "com.example.bank"]);
+    assert!(text.contains("bundle_id = \"com.example.bank\""), "{text}");
+    assert!(!text.contains("com.example.notes"), "{text}");
+    assert!(r["expectations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["app"].is_null() || e["app"] == "com.example.bank"));
+    // Near miss: two --app, both written.
+    let two = ["--app", "com.example.bank", "--app", "com.example.notes"];
+    let (text, _) = init_then_check_with(&fx, &creds, &two);
+    assert!(text.contains("bundle_id = \"com.example.notes\""), "{text}");
+    // An id that is not an app of the backup: exit 2, naming it (and its app for a group).
+    let b = fx.backup.display().to_string();
+    for (id, says) in [
+        (
+            "com.example.nope",
+            "--app com.example.nope: no app com.example.nope in the backup (",
+        ),
+        ("group.com.example.bank", "it belongs to com.example.bank"),
+    ] {
+        let out = auditor(&["policy", "init", &b, "--password-file", &pw, "--app", id]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn policy_init_comments_bad_practice() {
+    let fx = build(&spec_with(|s| {
+        add_file(
+            s,
+            "AppDomain-com.example.bank",
+            "Documents/open.txt",
+            4,
+            json!({"text": "o"}),
+        );
+        let kc = s["keychain"].as_array_mut().unwrap();
+        kc.push(
+            json!({"table": "genp", "class": "dk", "access_group": "ABCDE12345.com.example.bank",
+            "service": "com.example.bank.legacy", "account": "alice", "secret": "x"}),
+        );
+        kc.push(
+            json!({"table": "genp", "class": "ck", "access_group": "FGHIJ67890.com.example.notes",
+            "service": "com.example.notes.prefs", "account": "OAuth-Refresh", "secret": "x"}),
+        );
+    }));
+    let pw = fx.pw();
+    let (text, _) = init_then_check(&fx, &["--password-file", &pw]);
+    let section = |bundle: &str| -> String {
+        let start = text.find(&format!("bundle_id = \"{bundle}\"")).unwrap();
+        let end = text[start + 1..]
+            .find("\n[[app]]")
+            .map_or(text.len(), |e| start + 1 + e);
+        text[start..end].to_string()
+    };
+    let bank = section("com.example.bank");
+    // Documents with class none: one comment, naming the file.
+    assert!(
+        bank.contains("# bad practice: 1 files in Documents/ have protection class none"),
+        "{bank}"
+    );
+    assert!(bank.contains("e.g. Documents/open.txt"), "{bank}");
+    // A migratable session token, beside its expectation.
+    assert!(
+        bank.contains(
+            "# bad practice: its service \"com.example.bank.session\" looks like a session token"
+        ),
+        "{bank}"
+    );
+    // A deprecated class.
+    assert!(
+        bank.contains("# bad practice: dk (kSecAttrAccessibleAlways) is deprecated"),
+        "{bank}"
+    );
+    // An account that looks like a token (case-insensitive).
+    let notes = section("com.example.notes");
+    assert!(
+        notes.contains("its account \"OAuth-Refresh\" looks like a session token"),
+        "{notes}"
+    );
+    // Near misses: a class-none file outside Documents (the widget's Library/cache.json), a
+    // migratable item named like no token (com.example.notes.sync, server api.example.com)
+    // and current classes get no comment.
+    assert_eq!(
+        text.matches("in Documents/ have protection class none")
+            .count(),
+        1,
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("looks like a session token").count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(text.matches("is deprecated").count(), 1, "{text}");
 }

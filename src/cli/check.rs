@@ -38,6 +38,10 @@ pub struct CheckArgs {
     /// Write the report to FILE instead of stdout (never inside the backup).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Fail (exit 1) on any warning too: a policy that checks nothing, an expectation that
+    /// examined nothing (docs/policy.md).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 pub fn run(a: CheckArgs) -> Outcome {
@@ -52,7 +56,19 @@ pub fn run(a: CheckArgs) -> Outcome {
         unlock: true,
     };
     let session = open(&path, &a.credentials, needs)?;
-    let r = policy::check(&session, &pol)?;
+    let mut r = policy::check(&session, &pol)?;
+    for w in &r.warnings {
+        output::warn(w);
+    }
+    if a.strict {
+        r.enforce_strict();
+        if !r.warnings.is_empty() {
+            output::warn(format_args!(
+                "--strict: exit 1 for {} warning(s)",
+                r.warnings.len()
+            ));
+        }
+    }
     output::emit(&a.output, &path, |out| match a.format {
         CheckFormat::Table => report::check_table::write(out, &r),
         CheckFormat::Json => report::json::write(out, &r),

@@ -26,6 +26,9 @@ pub struct InitArgs {
     pub backup: PathBuf,
     #[command(flatten)]
     pub credentials: CredentialArgs,
+    /// Write expectations for this app only (repeatable; default: every app of the backup).
+    #[arg(long = "app", value_name = "BUNDLE")]
+    pub apps: Vec<String>,
     /// Write the policy to FILE instead of stdout (refuses to overwrite an existing file).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -40,7 +43,7 @@ pub fn run(a: PolicyArgs) -> Outcome {
 fn init(a: InitArgs) -> Outcome {
     let path = locate(&a.backup)?;
     let session = open(&path, &a.credentials, Needs::KEYS)?;
-    let started = auditor::policy::init::start(&session)?;
+    let started = auditor::policy::init::start(&session, &a.apps)?;
     if let Some(e) = &started.keychain_error {
         output::warn(format_args!(
             "the keychain cannot be read ({e}); no keychain expectations written"

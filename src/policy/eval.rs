@@ -853,6 +853,42 @@ fn canary_in_keychain(
     }
 }
 
+/// Why passing `expectations` would prove little: there are none, or one that passes only
+/// because it examined nothing (a `min_protection` glob that matches no file, a canary that
+/// searched no file and no item) of an app that is there. `must_not_back_up` and `absent`
+/// pass on nothing by design.
+fn hollow(expectations: &[ExpectationResult]) -> Vec<String> {
+    if expectations.is_empty() {
+        return vec![
+            "the policy has no expectation: it checks nothing, and passing it proves nothing (add [backup] or [[app]] expectations)".into(),
+        ];
+    }
+    // An absent app's expectations examine nothing: its failed `present` already says so.
+    let absent: HashSet<Option<&str>> = expectations
+        .iter()
+        .filter(|e| e.rule == R::APP_PRESENT.id && e.status != Status::Pass)
+        .map(|e| e.app.as_deref())
+        .collect();
+    expectations
+        .iter()
+        .filter(|e| e.status == Status::Pass && e.checked == 0)
+        .filter(|e| !absent.contains(&e.app.as_deref()))
+        .filter(|e| e.rule == R::MIN_PROTECTION.id || e.rule == R::CANARY.id)
+        .map(|e| {
+            format!(
+                "{} (policy line {}) examined nothing: {}",
+                e.id,
+                e.policy_line,
+                if e.rule == R::CANARY.id {
+                    "no file or keychain item was searched"
+                } else {
+                    "no file matches the glob"
+                }
+            )
+        })
+        .collect()
+}
+
 /// Evaluate every expectation of `policy`.
 pub fn evaluate(policy: &Policy, ev: &Evidence<'_>) -> CheckReport {
     let scan = ev.scan;
@@ -910,6 +946,8 @@ pub fn evaluate(policy: &Policy, ev: &Evidence<'_>) -> CheckReport {
             unlocked: b.unlocked,
         },
         passed: summary.failed == 0 && summary.errors == 0,
+        strict: false,
+        warnings: hollow(&out.expectations),
         expectations: out.expectations,
         findings: out.findings,
         summary,

@@ -9,7 +9,7 @@ use crate::audit::model::{FileReport, FileStatus, ScanReport};
 use crate::audit::scan::{scan_all, ScanOptions};
 use crate::index::FileKind;
 use crate::keychain::{KeychainItem, ReasonCode};
-use crate::ownership::Ownership;
+use crate::ownership::{may_belong_to, Ownership};
 use crate::session::Session;
 use crate::Error;
 use std::collections::BTreeMap;
@@ -67,6 +67,47 @@ fn expectation_for(it: &KeychainItem, encrypted: bool) -> Option<&'static str> {
         Some(false) if encrypted && it.restore.other_device == Some(true) => Some("migratable"),
         _ => None,
     }
+}
+
+/// Words that make a keychain attribute look like a session secret (case-insensitive).
+const TOKEN_WORDS: [&str; 7] = [
+    "token", "session", "refresh", "oauth", "bearer", "cookie", "jwt",
+];
+
+/// The attribute (name, value) of `it` that looks like a session token, if any.
+fn token_like(it: &KeychainItem) -> Option<(&'static str, &str)> {
+    [
+        ("service", &it.service),
+        ("account", &it.account),
+        ("label", &it.label),
+    ]
+    .into_iter()
+    .filter_map(|(n, v)| v.as_deref().map(|v| (n, v)))
+    .find(|(_, v)| {
+        let v = v.to_lowercase();
+        TOKEN_WORDS.iter().any(|w| v.contains(w))
+    })
+}
+
+/// Comments on what an item's accessibility shows of bad practice (none when nothing does).
+fn keychain_practice(it: &KeychainItem) -> Vec<String> {
+    let mut notes = Vec::new();
+    let acc = it.pdmn.as_deref().unwrap_or("");
+    if acc == "dk" || acc == "dku" {
+        notes.push(format!(
+            "bad practice: {acc} ({}) is deprecated: the item is readable while the\n# device is locked; use kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly or stronger",
+            it.accessibility_constant.unwrap_or("kSecAttrAccessibleAlways…")
+        ));
+    }
+    if it.this_device_only == Some(false) {
+        if let Some((attr, v)) = token_like(it) {
+            notes.push(format!(
+                "bad practice: its {attr} {:?} looks like a session token, and it restores to any\n# device: a token should be ThisDeviceOnly (then expect = \"device-bound\")",
+                comment_safe(v)
+            ));
+        }
+    }
+    notes
 }
 
 /// The `[[app]]` table of one app: what its `files` and keychain items satisfy now, and
@@ -142,6 +183,23 @@ fn must_back_up_lines(out: &mut String, files: &[&FileReport]) {
     }
 }
 
+/// A comment on the files in Documents/ with protection class none, when there are any.
+fn unprotected_documents(out: &mut String, regular: &[&&FileReport]) {
+    let unprotected: Vec<&FileReport> = regular
+        .iter()
+        .map(|f| **f)
+        .filter(|f| f.protection_class == Some(4) && f.relative_path.starts_with("Documents/"))
+        .collect();
+    if let Some(first) = unprotected.first() {
+        let _ = writeln!(
+            out,
+            "# bad practice: {} files in Documents/ have protection class none (NSFileProtectionNone,\n# readable whenever the device is on), e.g. {}: write them with .completeFileProtection",
+            unprotected.len(),
+            comment_safe(&first.relative_path)
+        );
+    }
+}
+
 /// `min_protection`: the weakest class present now.
 fn min_protection_lines(out: &mut String, files: &[&FileReport]) {
     let regular: Vec<&&FileReport> = files.iter().filter(|f| f.kind == FileKind::File).collect();
@@ -153,14 +211,21 @@ fn min_protection_lines(out: &mut String, files: &[&FileReport]) {
         Some(word) => {
             let _ = writeln!(
                 out,
-                "\n# Weakest class found now; tighten (e.g. \"complete\" for Documents/**).\n[[app.min_protection]]\nglob = \"**\"\nclass = {}",
+                "\n# Weakest class found now; tighten (e.g. \"complete\" for Documents/**)."
+            );
+            unprotected_documents(out, &regular);
+            let _ = writeln!(
+                out,
+                "[[app.min_protection]]\nglob = \"**\"\nclass = {}",
                 toml_string(word)
             );
         }
         None => {
+            let _ = writeln!(out);
+            unprotected_documents(out, &regular);
             let _ = writeln!(
                 out,
-                "\n# [[app.min_protection]]\n# glob = \"Documents/**\"\n# class = \"complete\""
+                "# [[app.min_protection]]\n# glob = \"Documents/**\"\n# class = \"complete\""
             );
         }
     }
@@ -207,6 +272,9 @@ fn keychain_lines(
                         "items it selects differ in accessibility"
                     }
                 );
+                for note in keychain_practice(it) {
+                    let _ = writeln!(out, "# {note}");
+                }
             }
         }
     }
@@ -226,6 +294,9 @@ fn keychain_table(
         "\n# now: {acc} ({})",
         comment_safe(it.accessibility_constant.unwrap_or("?"))
     );
+    for note in keychain_practice(it) {
+        let _ = writeln!(out, "# {note}");
+    }
     let _ = writeln!(out, "[[app.keychain]]");
     for (key, v) in [
         ("table", &sel.table),
@@ -248,23 +319,67 @@ pub struct Started {
     pub keychain_error: Option<Error>,
 }
 
-/// Scan `s` once and write the policy it satisfies (see [`generate`]).
-pub fn start(s: &Session) -> Result<Started, Error> {
-    let scanned = scan_all(s, &ScanOptions::default())?;
+/// Scan `s` once and write the policy it satisfies (see [`generate`]): of the apps `only`
+/// names, or of every app when it is empty. An id that is not an app of the backup is
+/// `Error::Usage` naming it.
+pub fn start(s: &Session, only: &[String]) -> Result<Started, Error> {
+    let manifest: &[crate::backup::AppInfo] = s
+        .backup
+        .manifest
+        .as_ref()
+        .map_or(&[], |m| m.applications.as_slice());
+    let ids: Vec<&str> = only.iter().map(String::as_str).collect();
+    // Only the named apps' file reports are kept (as `check` keeps its policy's).
+    let keep = |f: &FileReport| may_belong_to(&f.domain, &ids, manifest);
+    let scanned = scan_all(
+        s,
+        &ScanOptions {
+            keep_file: (!only.is_empty()).then_some(&keep),
+            ..Default::default()
+        },
+    )?;
     let (keychain, keychain_error) = match scanned.keychain {
         Some(Ok(k)) => (k, None),
         Some(Err(e)) => (None, Some(e)),
         None => (None, None),
     };
     let owners = super::owners_of(s, &scanned.report, []);
+    check_apps(&owners, &scanned.report, only)?;
     Ok(Started {
-        text: generate(&scanned.report, keychain.as_ref(), &owners),
+        text: generate(&scanned.report, keychain.as_ref(), &owners, only),
         keychain_error,
     })
 }
 
-/// Write a starting policy for the backup `scan` describes (and its readable keychain).
-pub fn generate(scan: &ScanReport, keychain: Option<&KeychainAudit>, owners: &Ownership) -> String {
+/// `Error::Usage` naming the first id of `only` that is not an app of the backup: one it
+/// knows as an app, or the owner of one of its domains ([`generate`] writes those).
+fn check_apps(owners: &Ownership, scan: &ScanReport, only: &[String]) -> Result<(), Error> {
+    let known = |id: &str| {
+        owners.apps().any(|a| a == id)
+            || scan
+                .domains
+                .iter()
+                .any(|d| owners.domain_owner(d).as_deref() == Some(id))
+    };
+    let Some(id) = only.iter().find(|id| !known(id)) else {
+        return Ok(());
+    };
+    let host = owners.host(id);
+    Err(Error::Usage(if host != *id {
+        format!("--app {id}: not an app of the backup: it belongs to {host} (use --app {host})")
+    } else {
+        format!("--app {id}: no app {id} in the backup (`auditor scan` lists its apps)")
+    }))
+}
+
+/// Write a starting policy for the backup `scan` describes (and its readable keychain):
+/// the apps `only` names, or every app when it is empty.
+pub fn generate(
+    scan: &ScanReport,
+    keychain: Option<&KeychainAudit>,
+    owners: &Ownership,
+    only: &[String],
+) -> String {
     let b = &scan.backup;
     let encrypted =
         b.encryption.declared == Some(true) || b.encryption.index_encrypted == Some(true);
@@ -278,7 +393,15 @@ pub fn generate(scan: &ScanReport, keychain: Option<&KeychainAudit>, owners: &Ow
         comment_safe(b.ios_version.as_deref().unwrap_or("?")),
         comment_safe(b.date.as_deref().unwrap_or("?"))
     );
-    let _ = writeln!(out, "schema = 1\n\n[backup]\nencrypted = {encrypted}");
+    if encrypted {
+        let _ = writeln!(out, "schema = 1\n\n[backup]\nencrypted = true");
+    } else {
+        // Never require what is bad practice: suggest the encrypted backup instead.
+        let _ = writeln!(
+            out,
+            "schema = 1\n\n[backup]\n# This backup is NOT encrypted: its files are plaintext and no keychain item\n# migrates from it. Require an encrypted backup (\"Encrypt local backup\" in Finder, or\n# `idevicebackup2 encryption on`), as users' backups are, and take the backup again:\n# encrypted = true"
+        );
+    }
     match (encrypted, b.kdf.as_ref().and_then(|k| k.sha256_rounds)) {
         (true, Some(d)) => {
             let _ = writeln!(out, "min_kdf_rounds = {d}");
@@ -318,6 +441,7 @@ pub fn generate(scan: &ScanReport, keychain: Option<&KeychainAudit>, owners: &Ow
     }
     let mut ids: Vec<String> = owners.apps().map(str::to_string).collect();
     ids.extend(by_owner.keys().cloned());
+    ids.retain(|id| only.is_empty() || only.contains(id));
     ids.sort();
     ids.dedup();
     for id in ids {

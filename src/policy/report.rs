@@ -157,14 +157,27 @@ pub struct CheckReport {
     pub tool: ToolInfo,
     pub policy: PolicyInfo,
     pub backup: CheckBackup,
-    /// Every expectation passed.
+    /// Every expectation passed (and, under `--strict`, there is no warning).
     pub passed: bool,
+    /// Judged under `--strict` ([`CheckReport::enforce_strict`]).
+    pub strict: bool,
+    /// Why a pass would prove little: the policy has no expectation, or an expectation
+    /// examined nothing. Printed on stderr; `--strict` fails on any.
+    pub warnings: Vec<String>,
     pub expectations: Vec<ExpectationResult>,
     pub findings: Vec<PolicyFinding>,
     pub summary: CheckSummary,
 }
 
 impl CheckReport {
+    /// Judge strictly (`--strict`): any warning fails the check.
+    pub fn enforce_strict(&mut self) {
+        self.strict = true;
+        if !self.warnings.is_empty() {
+            self.passed = false;
+        }
+    }
+
     /// Findings of one expectation.
     pub fn findings_of<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a PolicyFinding> + 'a {
         self.findings.iter().filter(move |f| f.expectation == id)

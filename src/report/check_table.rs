@@ -1,6 +1,6 @@
 //! The `check` report as a table: each expectation with its findings, then the verdict.
 
-use crate::policy::{CheckReport, Status};
+use crate::policy::{rules, CheckReport, Status};
 use std::io::Write;
 
 /// Write the `check` report as text: one line per expectation, its findings below it.
@@ -34,6 +34,11 @@ pub fn write(out: &mut dyn Write, r: &CheckReport) -> std::io::Result<()> {
                 f.location.display(),
                 f.message
             )?;
+            // The rule's fix, as under `scan`'s findings; not under "cannot be checked",
+            // which the fix does not address.
+            if e.status != Status::Error {
+                super::table::write_fix(out, rules::by_id(f.rule), "        ")?;
+            }
         }
         if let Some(n) = &e.note {
             if e.status != Status::Error {
@@ -41,15 +46,25 @@ pub fn write(out: &mut dyn Write, r: &CheckReport) -> std::io::Result<()> {
             }
         }
     }
+    if !r.warnings.is_empty() {
+        writeln!(out)?;
+    }
+    for w in &r.warnings {
+        writeln!(out, "WARN  {w}")?;
+    }
     let s = &r.summary;
     writeln!(
         out,
-        "\n{}: {} expectations: {} passed, {} failed, {} could not be checked; {} findings",
+        "\n{}: {} expectations: {} passed, {} failed, {} could not be checked; {} findings{}",
         if r.passed { "PASSED" } else { "FAILED" },
         s.expectations,
         s.passed,
         s.failed,
         s.errors,
-        s.findings
+        s.findings,
+        match (r.strict, r.warnings.len()) {
+            (true, n @ 1..) => format!("; --strict: {n} warning(s) fail the check"),
+            _ => String::new(),
+        }
     )
 }

@@ -1,5 +1,6 @@
 //! Human-readable text rendering of a scan report.
 
+use crate::audit::finding::Rule;
 use crate::audit::{rules, Finding, ScanReport};
 use std::io::{self, Write};
 
@@ -52,11 +53,18 @@ fn write_findings(out: &mut dyn Write, findings: &[Finding], indent: &str) -> io
             f.rule,
             f.message
         )?;
-        if let Some(rule) = rules::by_id(f.rule) {
-            writeln!(out, "{indent}{:<6} fix: {}", "", rule.fix)?;
-        }
+        write_fix(out, rules::by_id(f.rule), indent)?;
     }
     Ok(())
+}
+
+/// The rule's one-line fix under a finding line that starts at `indent` (nothing for an
+/// unknown rule); the `scan` and `check` tables both print it.
+pub(crate) fn write_fix(out: &mut dyn Write, rule: Option<&Rule>, indent: &str) -> io::Result<()> {
+    match rule {
+        Some(rule) => writeln!(out, "{indent}{:<6} fix: {}", "", rule.fix),
+        None => Ok(()),
+    }
 }
 
 /// Render the backup and keybag part (used by `info` and at the top of `scan`).
