@@ -265,9 +265,7 @@ impl KeychainAudit {
             .map(|it| (it.table.as_str(), it.index))
             .collect();
         self.findings.retain(|f| match &f.location {
-            Location::Keychain { table, index, .. } => {
-                !others.contains(&(table.as_str(), *index))
-            }
+            Location::Keychain { table, index, .. } => !others.contains(&(table.as_str(), *index)),
             _ => true,
         });
         self.items.retain(mine);
@@ -464,7 +462,9 @@ fn advice_findings(it: &KeychainItem, findings: &mut Vec<Finding>) {
         return;
     };
     if let Some(pdmn @ ("dk" | "dku")) = it.pdmn.as_deref() {
-        let constant = it.accessibility_constant.unwrap_or("kSecAttrAccessibleAlways");
+        let constant = it
+            .accessibility_constant
+            .unwrap_or("kSecAttrAccessibleAlways");
         findings.push(
             Finding::new(
                 &R::KEYCHAIN_DEPRECATED_CLASS,

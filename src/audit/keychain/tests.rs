@@ -26,9 +26,15 @@ fn advice(it: &KeychainItem) -> Vec<&'static str> {
 fn deprecated_class_and_migratable_token_fire_on_apps_items() {
     let a = demo_keychain();
     // genp[1]: com.example.notes, dk (kSecAttrAccessibleAlways).
-    assert_eq!(rules_at(&a.findings, "genp", 1), ["keychain.deprecated-class"]);
+    assert_eq!(
+        rules_at(&a.findings, "genp", 1),
+        ["keychain.deprecated-class"]
+    );
     // genp[0]: com.example.messenger.token, ak: restores to any device.
-    assert_eq!(rules_at(&a.findings, "genp", 0), ["keychain.migratable-token"]);
+    assert_eq!(
+        rules_at(&a.findings, "genp", 0),
+        ["keychain.migratable-token"]
+    );
     // Near misses: the bank's ck login (no token word), the sealed dku item (app unknown).
     assert!(rules_at(&a.findings, "inet", 0).is_empty());
     assert!(rules_at(&a.findings, "genp", 3).is_empty());
@@ -42,7 +48,11 @@ fn deprecated_class_and_migratable_token_fire_on_apps_items() {
 #[test]
 fn advice_needs_an_apps_item_and_a_migrating_token() {
     let a = demo_keychain();
-    let notes = a.items.iter().find(|i| i.pdmn.as_deref() == Some("dk")).unwrap();
+    let notes = a
+        .items
+        .iter()
+        .find(|i| i.pdmn.as_deref() == Some("dk"))
+        .unwrap();
     let token = &a.items[0];
     assert_eq!(advice(notes), ["keychain.deprecated-class"]);
     assert_eq!(advice(token), ["keychain.migratable-token"]);
@@ -71,7 +81,11 @@ fn retain_app_recounts_the_summary_and_keeps_the_apps_findings() {
     a.retain_app("com.example.notes");
     assert_eq!(a.items.len(), 1);
     assert_eq!(
-        (a.summary.items, a.summary.decryptable, a.summary.device_bound),
+        (
+            a.summary.items,
+            a.summary.decryptable,
+            a.summary.device_bound
+        ),
         (1, 1, 0)
     );
     assert_eq!(a.summary.by_restore.get("any_device"), Some(&1));
