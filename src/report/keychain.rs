@@ -288,10 +288,10 @@ pub fn write_table(
     let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     writeln!(
         out,
-        "File ID     {}  class {}, {} bytes",
+        "File ID     {}  class {}{}",
         f.file_id.as_deref().unwrap_or("-"),
         opt(f.protection_class.map(|c| c.to_string())),
-        opt(f.bytes.map(|c| c.to_string())),
+        f.bytes.map(|n| format!(", {n} bytes")).unwrap_or_default(),
     )?;
     writeln!(
         out,
