@@ -14,3 +14,21 @@ pub(crate) fn shared(rel: &str) -> Option<PathBuf> {
         None
     }
 }
+
+/// The keychain audit of the bundled demo backup (encrypted, opened with its password).
+pub(crate) fn demo_keychain() -> crate::audit::keychain::KeychainAudit {
+    use crate::session::{open_unlocked, OpenOptions, Unlock};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+    let pw = std::fs::read_to_string(root.join("password.txt")).unwrap();
+    let opts = OpenOptions {
+        unlock: Unlock::Password(crate::crypto::Password::from_string(
+            pw.trim_end().to_string(),
+        )),
+        device_key: None,
+        keys_needed: true,
+        ask_password: None,
+        progress: &mut |_, _| {},
+    };
+    let s = open_unlocked(&root.join("00008130-000A11CE0DE0001E"), opts).unwrap();
+    crate::audit::keychain::audit_backup(&s).unwrap()
+}

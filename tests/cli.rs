@@ -439,16 +439,36 @@ fn fail_on_says_which_findings_failed() {
     let o = auditor(&["scan", &b, "--password", &pw, "--fail-on", "low"]);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
-    assert!(e.contains("3 findings at or above low"), "{e}");
+    // With the keychain's advice: keychain.deprecated-class and keychain.migratable-token.
+    assert!(e.contains("5 findings at or above low"), "{e}");
+    assert!(e.contains("keychain.migratable-token (low) x1"), "{e}");
     assert!(e.contains("file.size-mismatch (low) x1"), "{e}");
     assert!(!e.contains("backup.not-full"), "info is below low: {e}");
     // Near miss: nothing reaches high.
     let o = auditor(&["scan", &b, "--password", &pw, "--fail-on", "high"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(!stderr(&o).contains("--fail-on"), "{}", stderr(&o));
-    let o = auditor(&["keychain", &b, "--password", &pw, "--fail-on", "info"]);
+    let o = auditor(&["keychain", &b, "--password", &pw, "--fail-on", "high"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!stderr(&o).contains("--fail-on"));
+    // With --app, only that app's findings count: the notes' deprecated class, not the
+    // messenger's token.
+    let o = auditor(&[
+        "keychain",
+        &b,
+        "--password",
+        &pw,
+        "--app",
+        "com.example.notes",
+        "--fail-on",
+        "low",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 finding at or above low: keychain.deprecated-class (medium) x1"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// `key -o FILE` refuses an existing FILE before deriving (a wrong password is not even

@@ -173,3 +173,40 @@ fn app_filter_and_exit_3_without_password() {
         Some(3)
     );
 }
+
+#[test]
+fn app_filter_summary_describes_the_items_shown() {
+    let Some((b, e)) = conformance("small-encrypted") else {
+        return;
+    };
+    let pw = e["password"].as_str().unwrap();
+    let b = b.to_str().unwrap();
+    // Near miss: without --app the summary is the whole keychain and no app_filter.
+    let all = run(b, &["--password", pw]);
+    assert_eq!(all["summary"]["items"], 12);
+    assert!(all.get("app_filter").is_none());
+    let rules: Vec<&str> = all["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"keychain.deprecated-class"), "{rules:?}");
+    let r = run(b, &["--password", pw, "--app", "com.example.bank"]);
+    let shown = r["items"].as_array().unwrap().len() as u64;
+    assert_eq!(r["summary"]["items"].as_u64(), Some(shown));
+    assert_eq!(r["summary"]["decryptable"].as_u64(), Some(shown));
+    assert_eq!(r["summary"]["device_bound"], 0);
+    assert_eq!(r["app_filter"]["app"], "com.example.bank");
+    assert_eq!(r["app_filter"]["keychain_items"], 12);
+    // The ThisDeviceOnly items are sealed (class keys device-bound): they may be the bank's.
+    assert_eq!(r["app_filter"]["may_belong"], 6);
+    // Only the bank's findings: its session token, not the game's deprecated class.
+    let rules: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["keychain.migratable-token"]);
+}

@@ -14,6 +14,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
+mod names;
+pub use names::{NameRule, SESSION_TOKEN};
+
 /// Version of the keychain JSON schema (docs/json-schema.md).
 pub const KEYCHAIN_SCHEMA: &str = "auditor.keychain/1";
 /// keychain-backup.plist larger than this is refused (real ones are a few MB).
@@ -60,8 +63,30 @@ pub struct KeychainAudit {
     pub items: Vec<KeychainItem>,
     pub unknown_tables: Vec<String>,
     pub apps: BTreeMap<String, AppKeychain>,
+    /// Counts over `items`: with `--app`, over the items shown only.
     pub summary: KeychainCounts,
     pub findings: Vec<Finding>,
+    /// With `--app`: what the filter kept out of the keychain. Absent without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_filter: Option<AppFilter>,
+}
+
+/// What `--app` left out: the whole keychain's size and the sealed items that may be the app's.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppFilter {
+    /// The bundle id asked for.
+    pub app: String,
+    /// Items in the whole keychain, before the filter.
+    pub keychain_items: u64,
+    /// Sealed items ([`is_sealed`]): their app is unknown, so they may belong to `app`.
+    /// They are not in `items` nor in `summary`.
+    pub may_belong: u64,
+}
+
+/// An item whose attributes could not be read here (not decrypted, no access group): which
+/// app it belongs to is unknown.
+pub fn is_sealed(it: &KeychainItem) -> bool {
+    !it.decryptable && it.access_group.is_none()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -223,10 +248,30 @@ pub fn audit_backup(s: &Session) -> Result<KeychainAudit, Error> {
 }
 
 impl KeychainAudit {
-    /// Keep only the items (and the per-app counts) of the app `bundle_id`.
+    /// Keep only the items of the app `bundle_id`, their findings (and those not about an
+    /// item), its per-app counts; the summary is recounted over the items kept, and
+    /// `app_filter` says what was left out.
     pub fn retain_app(&mut self, bundle_id: &str) {
-        self.items.retain(|it| it.app.as_deref() == Some(bundle_id));
+        let filter = AppFilter {
+            app: bundle_id.to_owned(),
+            keychain_items: self.items.len() as u64,
+            may_belong: self.items.iter().filter(|it| is_sealed(it)).count() as u64,
+        };
+        let mine = |it: &KeychainItem| it.app.as_deref() == Some(bundle_id);
+        let others: std::collections::HashSet<(&str, usize)> = self
+            .items
+            .iter()
+            .filter(|it| !mine(it))
+            .map(|it| (it.table.as_str(), it.index))
+            .collect();
+        self.findings.retain(|f| match &f.location {
+            Location::Keychain { table, index, .. } => !others.contains(&(table.as_str(), *index)),
+            _ => true,
+        });
+        self.items.retain(mine);
         self.apps.retain(|k, _| k == bundle_id);
+        self.summary = count_items(&self.items).0;
+        self.app_filter = Some(filter);
     }
 }
 
@@ -254,7 +299,10 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
     }
     report.attribute_apps(&ownership(s, records));
     file_findings(s, &mut file, &report, &mut findings);
-    let (counts, apps) = count_items(&report.items, &mut findings);
+    let (counts, apps) = count_items(&report.items);
+    for it in &report.items {
+        item_findings(it, &mut findings);
+    }
     Ok(Some(KeychainAudit {
         schema: KEYCHAIN_SCHEMA,
         tool: ToolInfo::default(),
@@ -274,6 +322,7 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
         apps,
         summary: counts,
         findings,
+        app_filter: None,
     }))
 }
 
@@ -342,11 +391,8 @@ fn file_findings(
     }
 }
 
-/// Counts over the items (in all and per app), and each item's findings.
-fn count_items(
-    items: &[KeychainItem],
-    findings: &mut Vec<Finding>,
-) -> (KeychainCounts, BTreeMap<String, AppKeychain>) {
+/// Counts over the items, in all and per app.
+fn count_items(items: &[KeychainItem]) -> (KeychainCounts, BTreeMap<String, AppKeychain>) {
     let mut counts = KeychainCounts::default();
     let mut apps: BTreeMap<String, AppKeychain> = BTreeMap::new();
     for it in items {
@@ -374,7 +420,6 @@ fn count_items(
             a.device_bound += u64::from(it.device_bound);
             a.lost_on_new_device += u64::from(lost);
         }
-        item_findings(it, findings);
     }
     (counts, apps)
 }
@@ -398,11 +443,46 @@ fn item_findings(it: &KeychainItem, findings: &mut Vec<Finding>) {
     if let Some(rule) = rule {
         findings.push(Finding::new(rule, it.reason.clone().unwrap_or_default()).at(it));
     }
+    advice_findings(it, findings);
     if it.protection_class == Some(12) {
         findings.push(
             Finding::new(
                 &R::KEYCHAIN_AKPU_PRESENT,
                 "a WhenPasscodeSetThisDeviceOnly item is in the backup (iOS never exports them)",
+            )
+            .at(it),
+        );
+    }
+}
+
+/// Advice to the app's developer: a deprecated `Always` accessibility, and a session token
+/// that restores to any device. Only for items whose app is known and not Apple's.
+fn advice_findings(it: &KeychainItem, findings: &mut Vec<Finding>) {
+    let Some(app) = it.app.as_deref().filter(|a| *a != ownership::SYSTEM_OWNER) else {
+        return;
+    };
+    if let Some(pdmn @ ("dk" | "dku")) = it.pdmn.as_deref() {
+        let constant = it
+            .accessibility_constant
+            .unwrap_or("kSecAttrAccessibleAlways");
+        findings.push(
+            Finding::new(
+                &R::KEYCHAIN_DEPRECATED_CLASS,
+                format!("{app}: deprecated accessibility {pdmn} ({constant})"),
+            )
+            .at(it),
+        );
+    }
+    if it.restore.other_device != Some(true) {
+        return;
+    }
+    if let Some((attr, word)) = SESSION_TOKEN.matched_attribute(it) {
+        findings.push(
+            Finding::new(
+                &R::KEYCHAIN_MIGRATABLE_TOKEN,
+                format!(
+                    "{app}: a session token? its {attr} has the word \"{word}\"; it restores to any device"
+                ),
             )
             .at(it),
         );
@@ -450,3 +530,6 @@ pub fn attach(report: &mut ScanReport, kc: &Result<Option<KeychainAudit>, Error>
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,9 +1,10 @@
 //! The keychain audit rendered: a table, or JSON whose items carry secrets only on request.
 
-use crate::audit::keychain::{item_location, KeychainAudit};
-use crate::audit::Severity;
+use crate::audit::keychain::{is_sealed, item_location, KeychainAudit};
 use crate::keychain::{KeychainItem, RestoreSummary};
+use crate::ownership::SYSTEM_OWNER;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::Write;
 
 /// An item plus, only with --show-secrets, its secret.
@@ -56,124 +57,263 @@ pub fn json_value(a: &KeychainAudit, show_secrets: bool) -> serde_json::Result<s
     Ok(v)
 }
 
-/// Write the keychain audit as text: the file, one line per item, the summary, findings.
+/// Lines of the table are kept within this many columns where the data allows.
+const WIDTH: usize = 80;
+
+/// Width of the columns before the name: `tbl cls pdmn TDO dec restore fingerprint `.
+const FIXED: usize = 4 + 1 + 3 + 1 + 4 + 1 + 3 + 1 + 3 + 1 + 7 + 1 + 16 + 1;
+
+/// What the short column headers mean, printed under the items.
+const LEGEND: &[&str] = &[
+    "cls: Data Protection class; TDO: ThisDeviceOnly; dec: decrypted here",
+    "pdmn: accessibility: ak WhenUnlocked, ck AfterFirstUnlock, dk Always,",
+    "      akpu WhenPasscodeSet; aku, cku, dku: the same, ThisDeviceOnly",
+    "restore: to any device, to the same device only, never, ? unknown",
+];
+
+/// `n item` or `n items`.
+fn items(n: u64) -> String {
+    counted(n, "item")
+}
+
+/// `n <noun>`, with an `s` unless `n` is 1.
+fn counted(n: u64, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `s` padded to `width` characters, or cut to `width` with a final `…` when longer.
+fn cell(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        format!("{s:<width$}")
+    } else {
+        let cut: String = s.chars().take(width.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+/// Write one line without trailing spaces.
+fn line(out: &mut dyn Write, text: &str) -> std::io::Result<()> {
+    writeln!(out, "{}", text.trim_end())
+}
+
+/// The restore column's short word.
+fn restore_short(s: RestoreSummary) -> &'static str {
+    match s {
+        RestoreSummary::AnyDevice => "any",
+        RestoreSummary::SameDeviceOnly => "same",
+        RestoreSummary::Never => "never",
+        RestoreSummary::Unknown => "?",
+    }
+}
+
+/// The item's name as its location shows it: `service/account`, `account@server`, or empty.
+fn item_name(it: &KeychainItem) -> String {
+    let loc = item_location(it);
+    loc.split_once(' ')
+        .and_then(|(_, r)| r.split_once(' '))
+        .map(|(_, r)| r.to_string())
+        .unwrap_or_default()
+}
+
+/// One item's row (and, under it, why it was not decrypted and, when asked, its secret).
+fn write_row(out: &mut dyn Write, it: &KeychainItem, show_secrets: bool) -> std::io::Result<()> {
+    let yes_no = |b: Option<bool>| match b {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "?",
+    };
+    let cls = it
+        .protection_class
+        .map_or_else(|| "?".into(), |c| c.to_string());
+    let row = format!(
+        "{} {cls:>3} {} {:<3} {:<3} {:<7} {:<16} {}",
+        cell(&it.table, 4),
+        cell(it.pdmn.as_deref().unwrap_or("?"), 4),
+        yes_no(it.this_device_only),
+        yes_no(Some(it.decryptable)),
+        restore_short(it.restore.summary),
+        it.secret_fingerprint.as_deref().unwrap_or("-"),
+        cell(&item_name(it), WIDTH - FIXED),
+    );
+    line(out, &row)?;
+    if let Some(r) = &it.reason {
+        line(out, &format!("     not decrypted: {r}"))?;
+    }
+    if let (true, Some(secret)) = (show_secrets, secret_text(it).0) {
+        line(out, &format!("     secret: {secret}"))?;
+    }
+    Ok(())
+}
+
+/// The heading of an app's rows.
+fn app_heading(app: Option<&str>, n: u64) -> String {
+    match app {
+        Some(SYSTEM_OWNER) => format!("system (Apple's access groups), {}", items(n)),
+        Some(a) => format!("{a}, {}", items(n)),
+        None => format!("no app of this backup, {}", items(n)),
+    }
+}
+
+/// The readable items, grouped by app (apps by name, then Apple's, then those of no app of
+/// the backup), each group in export order, with the legend under them.
+fn write_items(out: &mut dyn Write, a: &KeychainAudit, show_secrets: bool) -> std::io::Result<()> {
+    let mut groups: BTreeMap<(u8, &str), Vec<&KeychainItem>> = BTreeMap::new();
+    for it in a.items.iter().filter(|it| !is_sealed(it)) {
+        let key = match it.app.as_deref() {
+            Some(SYSTEM_OWNER) => (1, SYSTEM_OWNER),
+            Some(app) => (0, app),
+            None => (2, ""),
+        };
+        groups.entry(key).or_default().push(it);
+    }
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let header = format!(
+        "\n{:<4} {:>3} {:<4} {:<3} {:<3} {:<7} {:<16} service/account or server",
+        "tbl", "cls", "pdmn", "TDO", "dec", "restore", "fingerprint"
+    );
+    line(out, &header)?;
+    for ((_, app), rows) in &groups {
+        let app = rows[0].app.as_deref().map(|_| *app);
+        line(out, &app_heading(app, rows.len() as u64))?;
+        for it in rows {
+            write_row(out, it, show_secrets)?;
+        }
+    }
+    for l in LEGEND {
+        line(out, l)?;
+    }
+    Ok(())
+}
+
+/// The sealed items in one line per reason and class, with a count and the tables.
+fn write_sealed(out: &mut dyn Write, a: &KeychainAudit) -> std::io::Result<()> {
+    type Group<'a> = BTreeMap<&'a str, u64>;
+    let mut groups: BTreeMap<(Option<u32>, &str, &str), (u64, Group)> = BTreeMap::new();
+    for it in a.items.iter().filter(|it| is_sealed(it)) {
+        let key = (
+            it.protection_class,
+            it.pdmn.as_deref().unwrap_or("?"),
+            it.reason.as_deref().unwrap_or("no reason recorded"),
+        );
+        let g = groups.entry(key).or_default();
+        g.0 += 1;
+        *g.1.entry(it.table.as_str()).or_default() += 1;
+    }
+    let total: u64 = groups.values().map(|g| g.0).sum();
+    if total == 0 {
+        return Ok(());
+    }
+    line(
+        out,
+        &format!(
+            "\nSealed: {} not decrypted here, so their app and name are unknown",
+            items(total)
+        ),
+    )?;
+    let mut reason = "";
+    for ((class, pdmn, why), (n, tables)) in &groups {
+        if *why != reason {
+            line(out, &format!("  not decrypted: {why}"))?;
+            reason = why;
+        }
+        let tables: Vec<String> = tables.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        let class = class.map_or_else(|| "?".into(), |c| c.to_string());
+        let row = format!(
+            "    {:>9}  cls {class:>2} {pdmn:<4}  {}",
+            items(*n),
+            tables.join(", ")
+        );
+        line(out, &row)?;
+    }
+    Ok(())
+}
+
+/// The counts of the items shown, and with `--app` what the filter left out.
+fn write_summary(out: &mut dyn Write, a: &KeychainAudit) -> std::io::Result<()> {
+    let s = &a.summary;
+    let of = a
+        .app_filter
+        .as_ref()
+        .map(|f| format!(" of {}", f.app))
+        .unwrap_or_default();
+    line(
+        out,
+        &format!(
+            "\n{}{of}: {} decryptable, {} device-bound, {} lost on a new device",
+            items(s.items),
+            s.decryptable,
+            s.device_bound,
+            s.lost_on_new_device
+        ),
+    )?;
+    for (k, v) in &s.by_restore {
+        line(out, &format!("  {k:<17} {v}"))?;
+    }
+    if let Some(f) = a.app_filter.as_ref().filter(|f| f.may_belong > 0) {
+        line(
+            out,
+            &format!(
+                "+ {} (of the keychain's {}) may belong to {} too:",
+                counted(f.may_belong, "sealed item"),
+                f.keychain_items,
+                f.app
+            ),
+        )?;
+        line(
+            out,
+            "  not decrypted here, so their app cannot be told; not counted above",
+        )?;
+    }
+    Ok(())
+}
+
+/// Write the keychain audit as text: the file, the items by app, the sealed items counted
+/// by reason, the summary, and the findings each with its fix.
 pub fn write_table(
     out: &mut dyn Write,
     a: &KeychainAudit,
     show_secrets: bool,
 ) -> std::io::Result<()> {
+    let state = |b, yes, no| if b { yes } else { no };
     writeln!(
         out,
         "Keychain of {} ({} backup, {})",
         a.backup.path,
-        if a.backup.encrypted {
-            "encrypted"
-        } else {
-            "unencrypted"
-        },
-        if a.backup.unlocked {
-            "unlocked"
-        } else {
-            "locked"
-        }
+        state(a.backup.encrypted, "encrypted", "unencrypted"),
+        state(a.backup.unlocked, "unlocked", "locked"),
     )?;
     let f = &a.keychain_file;
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     writeln!(
         out,
-        "File        fileID {} class {} {} bytes, keybag-uuid {} ({})",
+        "File ID     {}  class {}{}",
         f.file_id.as_deref().unwrap_or("-"),
-        f.protection_class
-            .map(|c| c.to_string())
-            .unwrap_or_else(|| "-".into()),
-        f.bytes.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
-        f.keybag_uuid.as_deref().unwrap_or("-"),
+        opt(f.protection_class.map(|c| c.to_string())),
+        f.bytes.map(|n| format!(", {n} bytes")).unwrap_or_default(),
+    )?;
+    writeln!(
+        out,
+        "Keybag      {} ({})",
+        f.keybag_uuid
+            .as_deref()
+            .unwrap_or("not named by the export"),
         match f.keybag_uuid_matches {
-            Some(true) => "matches the keybag",
-            Some(false) => "DOES NOT match the keybag",
+            Some(true) => "matches the backup's keybag",
+            Some(false) => "DOES NOT match the backup's keybag",
             None => "not compared",
         }
     )?;
-    writeln!(
-        out,
-        "\n{:<5} {:>3} {:<5} {:<4} {:<4} {:<16} {:<30} {:<40} {:<18}{}",
-        "table",
-        "cls",
-        "pdmn",
-        "TDO",
-        "dec",
-        "restore",
-        "app",
-        "service/account or server",
-        "fingerprint",
-        if show_secrets { " secret" } else { "" }
-    )?;
-    for it in &a.items {
-        let restore = match it.restore.summary {
-            RestoreSummary::AnyDevice => "any_device",
-            RestoreSummary::SameDeviceOnly => "same_device_only",
-            RestoreSummary::Never => "never",
-            RestoreSummary::Unknown => "unknown",
-        };
-        let loc = item_location(it);
-        let what = loc
-            .split_once(' ')
-            .and_then(|(_, r)| r.split_once(' '))
-            .map(|(_, r)| r)
-            .unwrap_or("");
-        let secret = if show_secrets {
-            secret_text(it)
-                .0
-                .map(|s| format!(" {s}"))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
-        writeln!(
-            out,
-            "{:<5} {:>3} {:<5} {:<4} {:<4} {:<16} {:<30} {:<40} {:<18}{}",
-            it.table,
-            it.protection_class
-                .map(|c| c.to_string())
-                .unwrap_or_else(|| "?".into()),
-            it.pdmn.as_deref().unwrap_or("?"),
-            match it.this_device_only {
-                Some(true) => "yes",
-                Some(false) => "no",
-                None => "?",
-            },
-            if it.decryptable { "yes" } else { "no" },
-            restore,
-            it.app.as_deref().unwrap_or("-"),
-            what,
-            it.secret_fingerprint.as_deref().unwrap_or("-"),
-            secret
-        )?;
-        if let Some(r) = &it.reason {
-            writeln!(out, "      not decrypted: {r}")?;
-        }
-    }
-    let s = &a.summary;
-    writeln!(
-        out,
-        "\n{} items: {} decryptable, {} device-bound, {} lost on a new device",
-        s.items, s.decryptable, s.device_bound, s.lost_on_new_device
-    )?;
-    for (k, v) in &s.by_restore {
-        writeln!(out, "  {k:<17} {v}")?;
-    }
+    write_items(out, a, show_secrets)?;
+    write_sealed(out, a)?;
+    write_summary(out, a)?;
     if !a.findings.is_empty() {
         writeln!(out, "\nFindings")?;
-        for f in &a.findings {
-            let sev: Severity = f.severity;
-            writeln!(
-                out,
-                "  {:<6} {:<26} {} [{}]",
-                sev.as_str(),
-                f.rule,
-                f.message,
-                f.location
-            )?;
-        }
+        super::table::write_findings(out, &a.findings, "  ")?;
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -39,7 +39,11 @@ fn human_bytes(n: u64) -> String {
 
 /// Each finding on one line, its rule's one-line fix under it (as cargo-deny prints help
 /// under each diagnostic).
-fn write_findings(out: &mut dyn Write, findings: &[Finding], indent: &str) -> io::Result<()> {
+pub(crate) fn write_findings(
+    out: &mut dyn Write,
+    findings: &[Finding],
+    indent: &str,
+) -> io::Result<()> {
     for f in findings {
         let loc = if f.location.is_whole() {
             String::new()

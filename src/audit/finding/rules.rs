@@ -143,6 +143,14 @@ catalogue! {
         "A WhenPasscodeSetThisDeviceOnly item is in the backup, which iOS never exports",
         "Suspect a crafted backup: iOS never exports WhenPasscodeSetThisDeviceOnly items.",
         "MASVS-STORAGE-1; MASTG-TEST-0052");
+    KEYCHAIN_DEPRECATED_CLASS = ("keychain.deprecated-class", Medium,
+        "An app's keychain item uses a deprecated accessibility: kSecAttrAccessibleAlways or AlwaysThisDeviceOnly (dk, dku)",
+        "Store the item with kSecAttrAccessibleAfterFirstUnlock (or WhenUnlocked, each optionally ThisDeviceOnly): the Always classes are deprecated since iOS 12 and readable while the device is locked.",
+        "MASVS-STORAGE-1; MASTG-TEST-0052");
+    KEYCHAIN_MIGRATABLE_TOKEN = ("keychain.migratable-token", Low,
+        "An app's keychain item named like a session token (token, session, oauth, cookie, jwt…) restores to any device",
+        "Store session tokens with a ThisDeviceOnly accessibility (e.g. kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly), so that a restore to another device does not carry the session along.",
+        "MASVS-STORAGE-1; MASTG-TEST-0052");
     FILE_DUPLICATE_PATH = ("file.duplicate-path", Low,
         "Two index rows name the same domain and path",
         "Suspect a hand-edited index.",
