@@ -210,3 +210,60 @@ fn app_filter_summary_describes_the_items_shown() {
         .collect();
     assert_eq!(rules, ["keychain.migratable-token"]);
 }
+
+/// A backup without a keychain reads the same whether its index has no keychain row
+/// (pyiosbackup's samples) or a row without a payload (mvt): a report with
+/// `keychain.missing`, exit 0, and 1 under `--fail-on medium` (issue 13 item 4).
+#[test]
+fn no_keychain_row_and_no_keychain_payload_read_alike() {
+    let cases = [
+        (
+            shared("external/pyiosbackup/backup_ios10_sqlite"),
+            Some("0000"),
+        ),
+        (shared("external/mvt/ios_backup"), None),
+    ];
+    for (dir, pw) in cases {
+        let Some(dir) = dir else {
+            eprintln!("skipped: ../shared/external absent");
+            continue;
+        };
+        let d = dir.to_str().unwrap();
+        let mut args = vec!["keychain", d, "--format", "json"];
+        if let Some(p) = pw {
+            args.extend(["--password", p]);
+        }
+        let r = json_ok(&args);
+        assert_eq!(r["keychain_file"]["present"], false, "{d}");
+        assert_eq!(r["summary"]["items"], 0);
+        let rules: Vec<_> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap())
+            .collect();
+        assert_eq!(rules, ["keychain.missing"], "{d}");
+        args.extend(["--fail-on", "medium"]);
+        assert_eq!(auditor(&args).status.code(), Some(1), "{d}");
+    }
+}
+
+/// `keychain --app` that selects nothing says so on stderr (issue 13 item 7); one that
+/// selects items does not.
+#[test]
+fn an_app_filter_that_selects_nothing_is_warned() {
+    let demo = repo(DEMO).display().to_string();
+    let pw = repo(DEMO_PASSWORD_FILE).display().to_string();
+    let run = |app: &str| {
+        let o = auditor(&["keychain", &demo, "--password-file", &pw, "--app", app]);
+        assert_eq!(o.status.code(), Some(0));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let e = run("com.nope");
+    assert!(
+        e.contains("warning: --app com.nope selected no keychain item"),
+        "{e}"
+    );
+    let e = run("com.example.bank");
+    assert!(!e.contains("selected no keychain item"), "{e}");
+}

@@ -239,12 +239,7 @@ pub fn audit_backup(s: &Session) -> Result<KeychainAudit, Error> {
     let (rows, _) = pick_rows(s, |_| false)?.ok_or_else(|| {
         Error::CredentialsMissing("the index is encrypted: a password is needed".into())
     })?;
-    audit(s, rows.rows())?.ok_or_else(|| {
-        Error::backup(
-            &s.backup.root,
-            "the index has no KeychainDomain/keychain-backup.plist: this backup holds no keychain",
-        )
-    })
+    Ok(audit(s, rows.rows())?.unwrap_or_else(|| no_keychain(s)))
 }
 
 impl KeychainAudit {
@@ -306,16 +301,7 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
     Ok(Some(KeychainAudit {
         schema: KEYCHAIN_SCHEMA,
         tool: ToolInfo::default(),
-        backup: KeychainBackupInfo {
-            path: s.backup.root.display().to_string(),
-            udid: s
-                .backup
-                .manifest
-                .as_ref()
-                .and_then(|m| m.lockdown.unique_device_id.clone()),
-            encrypted,
-            unlocked: s.class_keys.is_some(),
-        },
+        backup: backup_info(s),
         keychain_file: file,
         items: report.items,
         unknown_tables: report.unknown_tables,
@@ -324,6 +310,49 @@ pub fn audit(s: &Session, records: &[FileRecord]) -> Result<Option<KeychainAudit
         findings,
         app_filter: None,
     }))
+}
+
+/// The backup as the keychain report names it.
+fn backup_info(s: &Session) -> KeychainBackupInfo {
+    KeychainBackupInfo {
+        path: s.backup.root.display().to_string(),
+        udid: s
+            .backup
+            .manifest
+            .as_ref()
+            .and_then(|m| m.lockdown.unique_device_id.clone()),
+        encrypted: s.is_encrypted(),
+        unlocked: s.class_keys.is_some(),
+    }
+}
+
+/// The report of a backup whose index lists no keychain export: no items, and the finding
+/// a missing payload gets (so that both ways of having no keychain read alike).
+fn no_keychain(s: &Session) -> KeychainAudit {
+    KeychainAudit {
+        schema: KEYCHAIN_SCHEMA,
+        tool: ToolInfo::default(),
+        backup: backup_info(s),
+        keychain_file: KeychainFile {
+            present: false,
+            file_id: None,
+            encrypted: false,
+            protection_class: None,
+            bytes: None,
+            keybag_uuid: None,
+            keybag_uuid_matches: None,
+        },
+        items: Vec::new(),
+        unknown_tables: Vec::new(),
+        apps: BTreeMap::new(),
+        summary: KeychainCounts::default(),
+        findings: vec![Finding::new(
+            &R::KEYCHAIN_MISSING,
+            "the index lists no keychain-backup.plist: this backup holds no keychain",
+        )
+        .at(Location::file(KEYCHAIN_DOMAIN, KEYCHAIN_PATH))],
+        app_filter: None,
+    }
 }
 
 /// The items of the export's clear bytes; an empty report (and a finding) when the index

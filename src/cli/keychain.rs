@@ -33,6 +33,16 @@ pub fn run(a: KeychainArgs) -> Outcome {
     let mut audit = audit_backup(&session)?;
     if let Some(app) = &a.app {
         audit.retain_app(app);
+        if audit.items.is_empty() {
+            let sealed = audit.app_filter.as_ref().map_or(0, |f| f.may_belong);
+            output::warn(format_args!(
+                "--app {app} selected no keychain item of this backup{}",
+                match sealed {
+                    0 => String::new(),
+                    n => format!(" ({n} sealed items may still be its own)"),
+                }
+            ));
+        }
     }
     match a.report.format {
         ReportFormat::Json => {

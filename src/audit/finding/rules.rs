@@ -116,7 +116,7 @@ catalogue! {
         "Inspect it: a leftover of an earlier backup, or planted data.",
         "");
     KEYCHAIN_MISSING = ("keychain.missing", Medium,
-        "The index lists keychain-backup.plist but its payload is missing",
+        "The keychain export is not in the backup (no index row, or no payload)",
         "Check the copy of the backup: no keychain item comes back on restore.",
         "");
     KEYCHAIN_UNREADABLE = ("keychain.unreadable", High,
