@@ -212,8 +212,12 @@ fn write_apps(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
         if let Some(k) = &a.keychain {
             writeln!(
                 out,
-                "  {:<40} keychain: {} items, {} decryptable, {} device-bound, {} lost on a new device",
-                "", k.items, k.decryptable, k.device_bound, k.lost_on_new_device
+                "  {:<40} keychain: {}, {} decryptable, {} device-bound, {} lost on a new device",
+                "",
+                items(k.items),
+                k.decryptable,
+                k.device_bound,
+                k.lost_on_new_device
             )?;
         }
     }
@@ -244,12 +248,20 @@ fn write_files(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
     Ok(())
 }
 
-/// Counts as `key:value` pairs joined by spaces.
+/// `key:count` pairs; numeric keys (protection classes) in numeric order, not as text.
 fn counts_list<K: std::fmt::Display>(m: &std::collections::BTreeMap<K, u64>) -> String {
-    m.iter()
+    let mut pairs: Vec<(String, u64)> = m.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    pairs.sort_by_key(|(k, _)| (k.parse::<u64>().unwrap_or(u64::MAX), k.clone()));
+    pairs
+        .iter()
         .map(|(k, v)| format!("{k}:{v}"))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `1 item`, `2 items`.
+fn items(n: u64) -> String {
+    format!("{n} item{}", if n == 1 { "" } else { "s" })
 }
 
 /// The keychain totals line, with the per-table, per-class and restore counts when there are items.
@@ -259,8 +271,8 @@ fn write_keychain_totals(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> 
     };
     writeln!(
         out,
-        "\nKeychain    {} items, {} decryptable, {} device-bound, {} lost on a new device{}",
-        k.items,
+        "\nKeychain    {}, {} decryptable, {} device-bound, {} lost on a new device{}",
+        items(k.items),
         k.decryptable,
         k.device_bound,
         k.lost_on_new_device,
@@ -329,6 +341,23 @@ fn write_summary(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_sort_classes_as_numbers_and_items_agree_in_number() {
+        let m: std::collections::BTreeMap<String, u64> =
+            [("10", 1), ("11", 2), ("6", 3), ("unknown", 4)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+        // As text this would be 10:1 11:2 6:3 (issue 13 item 11).
+        assert_eq!(counts_list(&m), "6:3 10:1 11:2 unknown:4");
+        let t: std::collections::BTreeMap<&str, u64> = [("genp", 2), ("cert", 1)].into();
+        assert_eq!(counts_list(&t), "cert:1 genp:2");
+        assert_eq!(items(1), "1 item");
+        assert_eq!(items(0), "0 items");
+        assert_eq!(items(2), "2 items");
+    }
+
     #[test]
     fn each_finding_has_its_fix_under_it() {
         use crate::audit::Location;
