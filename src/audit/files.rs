@@ -28,9 +28,19 @@ pub(super) struct FileCtx<'a> {
     /// With `deep`: hash each payload's content (SHA-256).
     pub(super) deep_hash: bool,
     pub(super) deep_done: AtomicU64,
-    /// Bytes `deep` expects to read (the payloads on disk; 0 without a progress callback).
-    pub(super) deep_total: u64,
+    /// Bytes `deep` expects to read (the payloads on disk, or with `deep_only` those of the
+    /// rows it selected so far; 0 without a progress callback).
+    pub(super) deep_total: AtomicU64,
     pub(super) deep_progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+    /// With `deep`: read in full only the files of the domains this accepts (`scan --app`).
+    pub(super) deep_only: Option<&'a (dyn Fn(&str) -> bool + Sync)>,
+}
+
+impl FileCtx<'_> {
+    /// Is the row of this domain read in full?
+    pub(super) fn deep_for(&self, domain: &str) -> bool {
+        self.deep && self.deep_only.is_none_or(|keep| keep(domain))
+    }
 }
 
 /// What was learnt of a file's payload.
@@ -199,6 +209,7 @@ fn file_content(
 ) -> Content {
     let payloads = Payloads::new(ctx.listing, ctx.keys);
     let encrypted = rec.encryption_key.is_some();
+    let deep = ctx.deep_for(&rec.domain);
     let mut c = Content::default();
     // The file key, when the class key is available (locked: nothing to say; a bad
     // key or a device-bound class was said above).
@@ -214,7 +225,7 @@ fn file_content(
     // The payload is opened when its content matters (a key, or `deep`), else only
     // sized; either resolves one name in its open folder.
     let opened = listed.and_then(|c| {
-        let r = if encrypted || ctx.deep {
+        let r = if encrypted || deep {
             payloads.open_listed(c).map(|p| {
                 let n = p.stored_len();
                 (Some(p), n)
@@ -241,7 +252,7 @@ fn file_content(
     // First and last blocks, read with the one open, when a key makes them matter.
     let mut ends = file
         .filter(|_| encrypted && stored > 0 && stored % 16 == 0)
-        .map(|f| read_ends(f, stored, ctx.deep));
+        .map(|f| read_ends(f, stored, deep));
     // Shorter than the ciphertext of the recorded Size: cut short unless it proves an end.
     let expected = rec.size.map(|size| 16 * (size / 16 + 1));
     let short = encrypted && stored > 0 && expected.is_some_and(|e| stored < e);
@@ -285,14 +296,14 @@ fn file_content(
             )
             .at(loc()),
         );
-    } else if ctx.deep && (!encrypted || stored == 0 || plaintext_magic || file_key.is_some()) {
+    } else if deep && (!encrypted || stored == 0 || plaintext_magic || file_key.is_some()) {
         let key = file_key.as_ref().filter(|_| stored > 0 && !plaintext_magic);
         deep_content(ctx, &mut c, ends.as_mut(), file, key, findings, loc);
     }
-    if ctx.deep {
+    if deep {
         let done = ctx.deep_done.fetch_add(stored, Ordering::Relaxed) + stored;
         if let Some(cb) = ctx.deep_progress {
-            cb(done, ctx.deep_total);
+            cb(done, ctx.deep_total.load(Ordering::Relaxed));
         }
     }
     if !truncated {
@@ -392,8 +403,9 @@ mod tests {
             deep: false,
             deep_hash: false,
             deep_done: AtomicU64::new(0),
-            deep_total: 0,
+            deep_total: AtomicU64::new(0),
             deep_progress: None,
+            deep_only: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The findings model and the rules that classify a backup, its files and keychain items.
 
+mod app_view;
 mod apps;
 mod checks;
 mod files;

@@ -24,6 +24,9 @@ pub struct ScanReport {
     pub summary: Summary,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keychain: Option<KeychainSummary>,
+    /// With `scan --app`: the app the report is narrowed to, and what the whole backup holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_filter: Option<ScanAppFilter>,
     /// Per-file findings, counted as the file reports were made (also when `files` was
     /// not kept: `ScanOptions::summary_only`).
     #[serde(skip)]
@@ -31,6 +34,28 @@ pub struct ScanReport {
     /// Every distinct domain of the index rows, also of rows whose reports were not kept.
     #[serde(skip)]
     pub domains: std::collections::BTreeSet<String>,
+}
+
+/// What `scan --app` left out: `apps`, `files`, `summary`, the keychain counts and the
+/// findings are the app's (findings about the backup as a whole are kept); these are the
+/// whole backup's.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ScanAppFilter {
+    /// The bundle id asked for.
+    pub app: String,
+    /// Whether the backup knows the app (in Manifest.plist `Applications` or by a domain).
+    pub found: bool,
+    /// Index rows of the whole backup (`summary.entries` before the filter).
+    pub backup_entries: u64,
+    /// Regular files of the whole backup (`summary.files` before the filter).
+    pub backup_files: u64,
+    /// Keychain items of the whole keychain (when it was read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keychain_items: Option<u64>,
+    /// Sealed keychain items (attributes unreadable here, app unknown): they may be the
+    /// app's and are not counted in `keychain`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keychain_may_belong: Option<u64>,
 }
 
 /// Totals of the per-file findings.

@@ -39,6 +39,10 @@ pub struct ScanOptions<'a> {
     /// Hand back the index rows this accepts ([`Scanned::rows`]), so that a caller that
     /// needs rows (the canary search of `check`) does not read the index again.
     pub keep_row: Option<&'a (dyn Fn(&FileRecord) -> bool + Sync)>,
+    /// Report on this app only (`scan --app`): its files, its keychain items, the findings
+    /// about them and about the backup as a whole; the summary counts what is kept and
+    /// `app_filter` says what was left out. With `deep`, only its files are read in full.
+    pub app: Option<&'a str>,
 }
 
 /// Index rows turned into file reports per parallel batch (rows are streamed from the
@@ -88,6 +92,7 @@ pub fn scan_all(s: &Session, opts: &ScanOptions<'_>) -> Result<Scanned, Error> {
             findings: Vec::new(),
             summary: Summary::default(),
             keychain: None,
+            app_filter: None,
             per_file: PerFileTotals::default(),
             domains: Default::default(),
         },
@@ -141,6 +146,10 @@ pub fn scan_all(s: &Session, opts: &ScanOptions<'_>) -> Result<Scanned, Error> {
     if !report.index_read {
         let own = crate::ownership::Ownership::of_backup(&s.backup, [], []);
         report.apps = manifest_apps(s, &own).into_values().collect();
+        if let Some(app) = opts.app {
+            // No index: nothing is attributed; the app is known (or not) by Manifest.plist.
+            super::app_view::narrow(report, &mut findings, app, &Default::default());
+        }
     }
     report.backup = backup;
     report.findings = findings;
@@ -194,8 +203,20 @@ impl<'a> IndexScan<'a, '_> {
         let (s, opts, on_disk) = (self.s, self.opts, self.on_disk);
         let report = &mut out.report;
         report.index_read = true;
-        let ctx = self.file_ctx();
-        let mut st = self.stream(&index, &ctx, &mut report.summary)?;
+        let manifest = s
+            .backup
+            .manifest
+            .as_ref()
+            .map_or(&[][..], |m| &m.applications);
+        let app_only = |domain: &str| {
+            opts.app
+                .is_none_or(|b| crate::ownership::may_belong_to(domain, &[b], manifest))
+        };
+        let mut ctx = self.file_ctx();
+        if opts.app.is_some() {
+            ctx.deep_only = Some(&app_only);
+        }
+        let mut st = self.stream(&index, &ctx, &mut report.summary, &app_only)?;
         drop(index);
         let attributed = st.domains.attribute(s);
         let mut kept = st.kept;
@@ -217,8 +238,21 @@ impl<'a> IndexScan<'a, '_> {
         }
         report.files = kept;
         out.rows = st.rows;
+        if let Some(app) = opts.app {
+            super::app_view::narrow(report, self.findings, app, &attributed.owners);
+            if opts.summary_only {
+                report.files = Vec::new();
+            }
+        }
         if !s.is_encrypted() || s.class_keys.is_some() {
-            let kc = super::keychain::audit(s, st.kc_rows.rows());
+            let mut kc = super::keychain::audit(s, st.kc_rows.rows());
+            if let (Some(app), Ok(Some(a))) = (opts.app, kc.as_mut()) {
+                a.retain_app(app);
+                if let (Some(view), Some(f)) = (report.app_filter.as_mut(), &a.app_filter) {
+                    view.keychain_items = Some(f.keychain_items);
+                    view.keychain_may_belong = Some(f.may_belong);
+                }
+            }
             super::keychain::attach(report, &kc);
             self.findings.append(&mut report.findings);
             out.keychain = Some(kc);
@@ -232,7 +266,8 @@ impl<'a> IndexScan<'a, '_> {
         // The bytes `deep` will read, for its progress bar only (rows come in batches, so
         // their recorded sizes are not known up front): one `fstatat` per payload, in
         // parallel.
-        let deep_total: u64 = if opts.deep && opts.deep_progress.is_some() {
+        // (With `app`, the rows selected add their payloads' sizes batch by batch.)
+        let deep_total: u64 = if opts.deep && opts.deep_progress.is_some() && opts.app.is_none() {
             on_disk
                 .files
                 .par_iter()
@@ -254,8 +289,9 @@ impl<'a> IndexScan<'a, '_> {
             deep: opts.deep,
             deep_hash: !opts.deep_no_hash,
             deep_done: AtomicU64::new(0),
-            deep_total,
+            deep_total: AtomicU64::new(deep_total),
             deep_progress: opts.deep_progress,
+            deep_only: None,
         }
     }
 
@@ -267,6 +303,7 @@ impl<'a> IndexScan<'a, '_> {
         index: &Index,
         ctx: &FileCtx<'_>,
         summary: &mut Summary,
+        app_only: &dyn Fn(&str) -> bool,
     ) -> Result<Streamed, Error> {
         let opts = self.opts;
         let mut st = Streamed {
@@ -283,18 +320,33 @@ impl<'a> IndexScan<'a, '_> {
         let findings = &mut *self.findings;
         let batch_rows = if opts.deep { DEEP_BATCH } else { REPORT_BATCH };
         let mut batch: Vec<(FileRecord, u32)> = Vec::with_capacity(batch_rows.min(1 << 24));
+        // With `app`, every report that may be the app's is kept (its owner is known once
+        // every domain is) and the summary is recounted over the app's.
+        let no_files = opts.summary_only && opts.app.is_none();
         let mut run = |batch: &mut Vec<(FileRecord, u32)>, st: &mut Streamed| {
+            if ctx.deep_only.is_some() && ctx.deep_progress.is_some() {
+                let more: u64 = batch
+                    .iter()
+                    .filter(|(r, _)| r.kind == FileKind::File && ctx.deep_for(&r.domain))
+                    .map(|(r, _)| stored_estimate(r))
+                    .sum();
+                ctx.deep_total.fetch_add(more, Ordering::Relaxed);
+            }
             let reports = report_batch(ctx, opts.deep, batch);
             for (f, &(key, payload, domain)) in reports.0.iter().zip(&reports.1) {
                 st.fold.add(f, key, payload, findings, summary);
                 st.domains.add(domain, f);
             }
-            if !opts.summary_only {
+            if !no_files {
                 let reports = reports.0;
-                match opts.keep_file {
-                    Some(keep) => st.kept.extend(reports.into_iter().filter(|f| keep(f))),
-                    None if st.kept.is_empty() => st.kept = reports,
-                    None => st.kept.extend(reports),
+                let keep =
+                    |f: &FileReport| opts.keep_file.is_none_or(|k| k(f)) && app_only(&f.domain);
+                if opts.keep_file.is_some() || opts.app.is_some() {
+                    st.kept.extend(reports.into_iter().filter(keep));
+                } else if st.kept.is_empty() {
+                    st.kept = reports;
+                } else {
+                    st.kept.extend(reports);
                 }
             }
         };
@@ -333,6 +385,17 @@ impl<'a> IndexScan<'a, '_> {
                 "IsEncrypted is false but index rows carry EncryptionKeys",
             ));
         }
+    }
+}
+
+/// The bytes a file row's payload is expected to hold on disk (its ciphertext when it
+/// has a key), for a progress total.
+fn stored_estimate(r: &FileRecord) -> u64 {
+    let size = r.size.unwrap_or(0);
+    if r.encryption_key.is_some() && size > 0 {
+        16 * (size / 16 + 1)
+    } else {
+        size
     }
 }
 
@@ -445,50 +508,69 @@ impl RowTotals {
         }
         self.any_file |= f.kind == FileKind::File && f.size.unwrap_or(0) > 0;
         self.any_encrypted |= f.encrypted;
-        let has = |rule: &str| f.findings.iter().any(|x| x.rule == rule);
-        if has(R::FILE_NOT_CIPHERTEXT.id) {
+        if f.findings
+            .iter()
+            .any(|x| x.rule == R::FILE_NOT_CIPHERTEXT.id)
+        {
             self.stored_plain += 1;
         }
-        // One file counts once: failed (it did not decrypt, read or end), or verified.
-        if has(R::FILE_DECRYPT_FAILED.id) || has(R::FILE_UNREADABLE.id) || has(R::FILE_TRUNCATED.id)
-        {
-            self.deep_failed += 1;
-        } else if f.deep_read {
-            self.deep_verified += 1;
+        match deep_outcome(f) {
+            Some(false) => self.deep_failed += 1,
+            Some(true) => self.deep_verified += 1,
+            None => {}
         }
-        s.entries += 1;
-        match f.kind {
-            FileKind::File => {
-                s.files += 1;
-                if f.status == FileStatus::Present {
-                    s.files_present += 1;
-                    s.stored_bytes_present += f.stored_size.unwrap_or(0);
-                } else {
-                    s.files_missing += 1;
-                }
-                let bytes = f.content_size.or(f.size).unwrap_or(0);
-                if f.size == Some(0) {
-                    s.empty_files += 1;
-                }
-                s.content_bytes += bytes;
-                if let Some(c) = f.protection_class {
-                    let e = s.by_protection_class.entry(c.to_string()).or_default();
-                    e.files += 1;
-                    e.bytes += bytes;
-                }
+        count_file(s, &mut self.per_file, f);
+    }
+}
+
+/// With `deep`: whether the file was verified (`Some(true)`) or failed (`Some(false)`:
+/// it did not decrypt, read or end); one file counts once.
+pub(super) fn deep_outcome(f: &FileReport) -> Option<bool> {
+    let has = |rule: &str| f.findings.iter().any(|x| x.rule == rule);
+    if has(R::FILE_DECRYPT_FAILED.id) || has(R::FILE_UNREADABLE.id) || has(R::FILE_TRUNCATED.id) {
+        Some(false)
+    } else {
+        f.deep_read.then_some(true)
+    }
+}
+
+/// Count one file report into the summary and the per-file finding totals.
+pub(super) fn count_file(s: &mut Summary, per_file: &mut PerFileTotals, f: &FileReport) {
+    s.entries += 1;
+    match f.kind {
+        FileKind::File => {
+            s.files += 1;
+            if f.status == FileStatus::Present {
+                s.files_present += 1;
+                s.stored_bytes_present += f.stored_size.unwrap_or(0);
+            } else {
+                s.files_missing += 1;
             }
-            FileKind::Directory => s.directories += 1,
-            FileKind::Symlink => s.symlinks += 1,
-            FileKind::Other => {}
+            let bytes = f.content_size.or(f.size).unwrap_or(0);
+            if f.size == Some(0) {
+                s.empty_files += 1;
+            }
+            s.content_bytes += bytes;
+            if let Some(c) = f.protection_class {
+                let e = s.by_protection_class.entry(c.to_string()).or_default();
+                e.files += 1;
+                e.bytes += bytes;
+            }
         }
-        if has(R::FILE_SIZE_MISMATCH.id) {
-            s.size_mismatch_files += 1;
-        }
-        for x in &f.findings {
-            *s.findings.entry(x.rule).or_insert(0) += 1;
-            self.per_file.findings += 1;
-            self.per_file.max_severity = self.per_file.max_severity.max(Some(x.severity));
-        }
+        FileKind::Directory => s.directories += 1,
+        FileKind::Symlink => s.symlinks += 1,
+        FileKind::Other => {}
+    }
+    if f.findings
+        .iter()
+        .any(|x| x.rule == R::FILE_SIZE_MISMATCH.id)
+    {
+        s.size_mismatch_files += 1;
+    }
+    for x in &f.findings {
+        *s.findings.entry(x.rule).or_insert(0) += 1;
+        per_file.findings += 1;
+        per_file.max_severity = per_file.max_severity.max(Some(x.severity));
     }
 }
 

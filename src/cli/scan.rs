@@ -32,6 +32,11 @@ pub struct ScanArgs {
     /// ignored); report what is knowable without the password.
     #[arg(long)]
     pub no_password: bool,
+    /// Only this app (bundle id): its files (with its app groups and extensions), its
+    /// keychain items and the findings about them, beside those about the backup as a
+    /// whole; with --deep only its files are read in full.
+    #[arg(long, value_name = "BUNDLE")]
+    pub app: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -68,9 +73,16 @@ pub fn run_scan(a: ScanArgs) -> Outcome {
         summary_only: matches!(a.report.format, ReportFormat::Table) && !a.files,
         keep_file: None,
         keep_row: None,
+        app: a.app.as_deref(),
     };
     let mut r = scan(&session, &opts)?;
     bar.finish_and_clear();
+    if let Some(f) = r.app_filter.as_ref().filter(|f| !f.found) {
+        output::warn(format_args!(
+            "--app {}: no such app in this backup (`auditor scan` without --app lists its apps)",
+            f.app
+        ));
+    }
     output::emit(&a.report.output, &path, |out| match a.report.format {
         ReportFormat::Json => report::json::write_scan(out, &mut r),
         ReportFormat::Table => report::table::write_scan(out, &r, a.files),

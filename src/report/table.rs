@@ -162,6 +162,7 @@ pub fn write_info(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
 /// Render the whole scan report.
 pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::Result<()> {
     write_header(out, r)?;
+    write_app_filter(out, r)?;
     if r.index_read {
         write_apps(out, r)?;
         if show_files {
@@ -180,6 +181,33 @@ pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::
         for (rule, n) in &r.summary.findings {
             writeln!(out, "  {rule:<28} {n}")?;
         }
+    }
+    Ok(())
+}
+
+/// With `scan --app`: what the report is narrowed to.
+fn write_app_filter(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
+    let Some(f) = &r.app_filter else {
+        return Ok(());
+    };
+    let what = if !f.found {
+        "not in this backup".to_string()
+    } else if r.index_read {
+        format!(
+            "{} of the backup's {} files; findings about the backup as a whole are kept",
+            r.summary.files, f.backup_files
+        )
+    } else {
+        "its files are not known (the index was not read)".to_string()
+    };
+    writeln!(out, "Only app    {} ({what})", f.app)?;
+    if let Some(n) = f.keychain_may_belong.filter(|&n| n > 0) {
+        writeln!(
+            out,
+            "            {} sealed keychain {} may also be this app's (not counted)",
+            n,
+            if n == 1 { "item" } else { "items" }
+        )?;
     }
     Ok(())
 }
