@@ -11,6 +11,7 @@ pub mod extract;
 pub mod fixture;
 pub mod index;
 pub mod keychain;
+pub mod leaks;
 pub mod ownership;
 pub mod policy;
 pub mod report;

@@ -40,3 +40,27 @@ fn readme_starts_with_two_commands() {
     assert!(cmds[0].contains("cargo run") && cmds[0].contains("scan"));
     assert_eq!(cmds[1].trim(), "cargo test");
 }
+
+#[test]
+fn every_leak_rule_is_documented() {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules.md")).unwrap();
+    let mut missing = Vec::new();
+    for r in &auditor::leaks::builtin().rules {
+        let cat = serde_json::to_value(r.category).unwrap();
+        let conf = serde_json::to_value(r.confidence).unwrap();
+        let row = format!(
+            "| `{}` | {} | {} | {}: {} | {} |",
+            r.id,
+            cat.as_str().unwrap(),
+            conf.as_str().unwrap(),
+            r.title,
+            r.why,
+            r.fix
+        );
+        if !doc.lines().any(|l| l == row) {
+            missing.push(row);
+        }
+    }
+    assert!(missing.is_empty(), "docs/rules.md lacks: {missing:#?}");
+}

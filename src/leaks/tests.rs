@@ -1,0 +1,144 @@
+//! Every rule fires on each of its examples and stays silent on each of its near misses.
+
+use super::rules::{Matcher, Rules, RULES_TOML};
+use super::*;
+
+/// The ids of the rules that fire on an example (text, or a named field).
+fn fired<'r>(rules: &'r Rules, name: &str, text: &str) -> Vec<&'r str> {
+    let hits = if name.is_empty() {
+        rules.scan_text(text.as_bytes())
+    } else {
+        rules.scan_field(name, text.as_bytes())
+    };
+    hits.iter().map(|h| h.rule.id.as_str()).collect()
+}
+
+#[test]
+fn the_builtin_rules_compile_and_have_unique_ids() {
+    let r = builtin();
+    assert!(r.rules.len() >= 15, "{}", r.rules.len());
+    for cat in [
+        Category::Credential,
+        Category::Token,
+        Category::PrivateKey,
+        Category::Personal,
+    ] {
+        assert!(r.rules.iter().any(|x| x.category == cat), "{cat:?}");
+    }
+}
+
+#[test]
+fn every_rule_fires_on_its_examples() {
+    let rules = builtin();
+    for rule in &rules.rules {
+        for (name, text) in &rule.examples {
+            let ids = fired(rules, name, text);
+            assert!(
+                ids.contains(&rule.id.as_str()),
+                "{} does not fire on its example {name:?} {text:?} (fired: {ids:?})",
+                rule.id
+            );
+        }
+    }
+}
+
+#[test]
+fn no_rule_fires_on_a_near_miss() {
+    let rules = builtin();
+    for rule in &rules.rules {
+        for (name, text) in &rule.non_examples {
+            let ids = fired(rules, name, text);
+            assert!(
+                !ids.contains(&rule.id.as_str()),
+                "{} fires on its near miss {name:?} {text:?}",
+                rule.id
+            );
+        }
+    }
+}
+
+#[test]
+fn spans_point_at_the_value_only() {
+    let rules = builtin();
+    let text = b"x aws_access_key_id=AKIAZ7VRSQ4TBXW2NM5D y";
+    let hits = rules.scan_text(text);
+    assert_eq!(hits.len(), 1);
+    assert_eq!(&text[hits[0].span.clone()], b"AKIAZ7VRSQ4TBXW2NM5D");
+    // A JWT in a bearer header is one finding, the JWT (more confident), with its expiry.
+    let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTQyIiwiZXhwIjoxOTAwMDAwMDAwfQ.dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk4";
+    let text = format!("Authorization: Bearer {jwt}");
+    let hits = rules.scan_text(text.as_bytes());
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].rule.id, "leak.jwt");
+    assert_eq!(&text.as_bytes()[hits[0].span.clone()], jwt.as_bytes());
+    assert!(hits[0]
+        .note
+        .as_deref()
+        .unwrap()
+        .starts_with("expires 2030-"));
+    // A refresh token field holding a JWT: the JWT rule wins over the field-name rule.
+    let hits = rules.scan_field("refreshToken", jwt.as_bytes());
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].rule.id, "leak.jwt");
+}
+
+#[test]
+fn decoys_stay_silent() {
+    // What app data is full of and must not be reported (issue 14's decoys).
+    let decoys = [
+        "3F2504E0-4F89-11D3-9A0C-0305E82C3301",
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+        "CFBundleShortVersionString 4.12.1 (4120100)",
+        "Please enter your password to continue.",
+        "com.example.app.refreshToken",
+        "[UIImage imageNamed:@\"icon@2x.png\"]",
+        "timestamp 1700000000123456 id 4000000000000",
+    ];
+    let rules = builtin();
+    for d in decoys {
+        let hits = rules.scan_text(d.as_bytes());
+        assert!(
+            hits.is_empty(),
+            "{d:?}: {:?}",
+            hits.iter().map(|h| &h.rule.id).collect::<Vec<_>>()
+        );
+    }
+    for (name, value) in [
+        ("password", ""),
+        ("uuid", "3F2504E0-4F89-11D3-9A0C-0305E82C3301"),
+        (
+            "hash",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ),
+        ("passwordRequired", "true"),
+    ] {
+        let hits = rules.scan_field(name, value.as_bytes());
+        assert!(hits.is_empty(), "{name}={value}");
+    }
+}
+
+#[test]
+fn a_bad_rules_file_is_refused_with_the_rule_named() {
+    let bad = RULES_TOML.replacen("id = \"leak.iban\"", "id = \"iban\"", 1);
+    let e = Rules::parse(&bad).unwrap_err();
+    assert!(e.contains("rule iban"), "{e}");
+    let twice = format!(
+        "{RULES_TOML}\n[[rule]]\nid = \"leak.iban\"\ncategory = \"personal\"\nconfidence = \"low\"\ntitle = \"t\"\nwhy = \"w\"\nfix = \"f\"\npattern = \"x\"\nexamples = [\"x\"]\nnon_examples = [\"y\"]\n"
+    );
+    assert!(Rules::parse(&twice).unwrap_err().contains("defined twice"));
+    let broken = RULES_TOML.replacen(
+        "pattern = '''\\b(?P<secret>(?:AKIA",
+        "pattern = '''\\b(?P<secret>((?:AKIA",
+        1,
+    );
+    assert!(Rules::parse(&broken)
+        .unwrap_err()
+        .contains("leak.aws-access-key-id"));
+    // Name rules are never run over text.
+    assert!(builtin()
+        .rules
+        .iter()
+        .filter(|r| matches!(r.matcher, Matcher::Name(_)))
+        .all(|r| !r.examples.is_empty()));
+}
