@@ -5,6 +5,7 @@
 //! [`Rules::scan_field`] report where values are ([`Hit`]: a byte span, never the value);
 //! [`redact`] says where a secret is without echoing it.
 
+pub mod decode;
 pub mod detect;
 pub mod redact;
 pub mod rules;

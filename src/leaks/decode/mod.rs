@@ -1,0 +1,176 @@
+//! Content decoders: recognise a file by its bytes and hand its values out as fields.
+//!
+//! Each decoder turns one kind of content into [`Field`]s: a value, the name it is stored
+//! under (a plist key, a column, a JSON member, a cookie name) and where it is
+//! ([`Where`]). The sweep runs the leak rules over each field. A decoder never fails the
+//! sweep: content that does not decode as what its bytes claim falls back to the strings
+//! in it, and the fallback is said in a note.
+
+pub mod json;
+pub mod plist;
+pub mod sqlite;
+pub mod text;
+
+use serde::Serialize;
+
+/// What a file's bytes say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Plist,
+    Sqlite,
+    Json,
+    Text,
+    /// Binary content, searched as the printable strings in it.
+    Binary,
+    /// Images, audio, video: not searched (counted).
+    Media,
+    Empty,
+}
+
+/// Where in a file a value is. Serialised as `{"kind": …}` (docs/json-schema.md, `auditor.leaks/1`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Where {
+    /// A plist value by its key path (`/auth/refreshToken`, array items by index); for an
+    /// NSKeyedArchiver archive, the path of the resolved object.
+    Plist { key_path: String },
+    /// A SQLite cell.
+    Sqlite {
+        table: String,
+        column: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rowid: Option<i64>,
+    },
+    /// A JSON value by its JSON pointer (RFC 6901).
+    Json { pointer: String },
+    /// Text: 1-based line and the byte offset of the value in the file.
+    Text { line: u64, offset: u64 },
+    /// A printable run inside binary content, at this byte offset.
+    Bytes { offset: u64 },
+}
+
+/// One value of a file.
+pub struct Field<'a> {
+    pub at: Where,
+    /// The name the value is stored under, when the format has one.
+    pub name: Option<&'a str>,
+    pub value: &'a [u8],
+}
+
+/// Where a value nested in a field lies (a plist in a SQLite blob, a JSON text in a plist
+/// string): the outer place, then the inner one.
+pub fn nested(outer: &Where, inner: &Where) -> Where {
+    let outer_s = describe(outer);
+    match inner {
+        Where::Plist { key_path } => Where::Plist {
+            key_path: format!("{outer_s}{key_path}"),
+        },
+        Where::Json { pointer } => Where::Json {
+            pointer: format!("{outer_s}{pointer}"),
+        },
+        other => other.clone(),
+    }
+}
+
+/// A short text for a place (`/a/b`, `table.column[rowid 3]`, `line 4`).
+pub fn describe(w: &Where) -> String {
+    match w {
+        Where::Plist { key_path } => key_path.clone(),
+        Where::Sqlite {
+            table,
+            column,
+            rowid,
+        } => match rowid {
+            Some(r) => format!("{table}.{column}[rowid {r}]"),
+            None => format!("{table}.{column}"),
+        },
+        Where::Json { pointer } => pointer.clone(),
+        Where::Text { line, offset } => format!("line {line} (byte {offset})"),
+        Where::Bytes { offset } => format!("byte {offset}"),
+    }
+}
+
+/// Recognise content by its first bytes (and, for text, by being mostly printable UTF-8).
+pub fn sniff(b: &[u8]) -> Kind {
+    let head = &b[..b.len().min(64)];
+    let starts = |m: &[u8]| head.starts_with(m);
+    let trimmed = trim_start(b);
+    if b.is_empty() {
+        Kind::Empty
+    } else if starts(b"bplist00")
+        || (starts(b"<?xml") && contains(head, b"plist"))
+        || trimmed.starts_with(b"<plist")
+        || contains(&b[..b.len().min(256)], b"<!DOCTYPE plist")
+    {
+        Kind::Plist
+    } else if starts(b"SQLite format 3\0") {
+        Kind::Sqlite
+    } else if is_media(head) {
+        Kind::Media
+    } else if (trimmed.starts_with(b"{") || trimmed.starts_with(b"["))
+        && serde_json::from_slice::<serde::de::IgnoredAny>(b).is_ok()
+    {
+        Kind::Json
+    } else if text::looks_like_text(b) {
+        Kind::Text
+    } else {
+        Kind::Binary
+    }
+}
+
+fn trim_start(b: &[u8]) -> &[u8] {
+    let b = b.strip_prefix(b"\xef\xbb\xbf").unwrap_or(b);
+    let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    &b[n..]
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Images, audio and video by their magic numbers.
+fn is_media(h: &[u8]) -> bool {
+    let ftyp = h.len() >= 12 && &h[4..8] == b"ftyp";
+    h.starts_with(b"\xff\xd8\xff")
+        || h.starts_with(b"\x89PNG\r\n\x1a\n")
+        || h.starts_with(b"GIF8")
+        || ftyp
+        || (h.starts_with(b"RIFF")
+            && h.len() >= 12
+            && (&h[8..12] == b"WEBP" || &h[8..12] == b"WAVE" || &h[8..12] == b"AVI "))
+        || h.starts_with(b"ID3")
+        || h.starts_with(b"caff")
+        || h.starts_with(b"\x1a\x45\xdf\xa3")
+        || h.starts_with(b"II*\0")
+        || h.starts_with(b"MM\0*")
+}
+
+/// Hand every field of `b` (of kind `kind`) to `out`. Returns a note when the content
+/// did not decode (in full) as its kind: what could not be read, and that the whole file
+/// was then searched as strings.
+pub fn fields(kind: Kind, b: &[u8], out: &mut dyn FnMut(Field<'_>)) -> Option<String> {
+    let decoded = match kind {
+        Kind::Plist => plist::fields(b, out).map(|()| None),
+        Kind::Sqlite => sqlite::fields(b, out),
+        Kind::Json => json::fields(b, out).map(|()| None),
+        Kind::Text => {
+            text::fields(b, out);
+            Ok(None)
+        }
+        Kind::Binary => {
+            text::strings(b, out);
+            Ok(None)
+        }
+        Kind::Media | Kind::Empty => Ok(None),
+    };
+    match decoded {
+        Ok(note) => note,
+        Err(why) => {
+            text::strings(b, out);
+            Some(format!(
+                "does not decode as {kind:?} ({why}): searched as strings"
+            ))
+        }
+    }
+}
