@@ -31,6 +31,7 @@ pub fn walk(
             },
             name,
             value: text.as_bytes(),
+            deleted: false,
         })
     };
     match v {

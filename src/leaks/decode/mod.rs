@@ -6,10 +6,15 @@
 //! sweep: content that does not decode as what its bytes claim falls back to the strings
 //! in it, and the fallback is said in a note.
 
+pub mod compressed;
+pub mod cookies;
+pub mod encoded;
+pub mod freespace;
 pub mod json;
 pub mod plist;
 pub mod sqlite;
 pub mod text;
+pub mod wal;
 
 use serde::Serialize;
 
@@ -21,6 +26,10 @@ pub enum Kind {
     Sqlite,
     Json,
     Text,
+    /// Apple `binarycookies` (a cookie jar: `Cookies.binarycookies`).
+    Cookies,
+    /// gzip or zlib: inflated (bounded), then its content sniffed and decoded.
+    Compressed,
     /// Binary content, searched as the printable strings in it.
     Binary,
     /// Images, audio, video: not searched (counted).
@@ -48,6 +57,16 @@ pub enum Where {
     Text { line: u64, offset: u64 },
     /// A printable run inside binary content, at this byte offset.
     Bytes { offset: u64 },
+    /// An HTTP cookie of a cookie jar; `expires` in RFC 3339 (UTC), when it has one.
+    Cookie {
+        name: String,
+        domain: String,
+        path: String,
+        secure: bool,
+        http_only: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        expires: Option<String>,
+    },
 }
 
 /// One value of a file.
@@ -56,6 +75,21 @@ pub struct Field<'a> {
     /// The name the value is stored under, when the format has one.
     pub name: Option<&'a str>,
     pub value: &'a [u8],
+    /// The value is no longer live: found in free space (a SQLite freelist page, a
+    /// freeblock or unallocated space of a page) or in an uncommitted WAL frame.
+    pub deleted: bool,
+}
+
+impl<'a> Field<'a> {
+    /// A live value.
+    pub fn new(at: Where, name: Option<&'a str>, value: &'a [u8]) -> Self {
+        Field {
+            at,
+            name,
+            value,
+            deleted: false,
+        }
+    }
 }
 
 /// Where a value nested in a field lies (a plist in a SQLite blob, a JSON text in a plist
@@ -88,6 +122,7 @@ pub fn describe(w: &Where) -> String {
         Where::Json { pointer } => pointer.clone(),
         Where::Text { line, offset } => format!("line {line} (byte {offset})"),
         Where::Bytes { offset } => format!("byte {offset}"),
+        Where::Cookie { name, domain, .. } => format!("cookie {name}@{domain}"),
     }
 }
 
@@ -106,6 +141,10 @@ pub fn sniff(b: &[u8]) -> Kind {
         Kind::Plist
     } else if starts(b"SQLite format 3\0") {
         Kind::Sqlite
+    } else if starts(b"cook") {
+        Kind::Cookies
+    } else if compressed::sniff(b) {
+        Kind::Compressed
     } else if is_media(head) {
         Kind::Media
     } else if (trimmed.starts_with(b"{") || trimmed.starts_with(b"["))
@@ -154,6 +193,8 @@ pub fn fields(kind: Kind, b: &[u8], out: &mut dyn FnMut(Field<'_>)) -> Option<St
         Kind::Plist => plist::fields(b, out).map(|()| None),
         Kind::Sqlite => sqlite::fields(b, out),
         Kind::Json => json::fields(b, out).map(|()| None),
+        Kind::Cookies => cookies::fields(b, out),
+        Kind::Compressed => compressed::fields(b, out),
         Kind::Text => {
             text::fields(b, out);
             Ok(None)

@@ -60,6 +60,7 @@ fn walk(
             at: at(path),
             name,
             value: s.as_bytes(),
+            deleted: false,
         }),
         Value::Integer(i) => {
             let t = i.to_string();
@@ -67,6 +68,7 @@ fn walk(
                 at: at(path),
                 name,
                 value: t.as_bytes(),
+                deleted: false,
             })
         }
         Value::Real(r) => {
@@ -75,6 +77,7 @@ fn walk(
                 at: at(path),
                 name,
                 value: t.as_bytes(),
+                deleted: false,
             })
         }
         Value::Data(d) => data(d, path.as_str(), name, depth, out),
@@ -139,6 +142,7 @@ fn data(d: &[u8], path: &str, name: Option<&str>, depth: usize, out: &mut dyn Fn
                 at: outer,
                 name,
                 value: d,
+                deleted: false,
             })
         }
         _ => {}

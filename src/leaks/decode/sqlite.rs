@@ -1,9 +1,10 @@
-//! SQLite databases, opened from memory: every text cell (and blob, decoded) by table,
-//! column and rowid.
+//! SQLite databases, opened from memory: every cell by table, column and rowid, plus free space.
 //!
 //! The database is handed to SQLite as a read-only in-memory image (`sqlite3_deserialize`):
 //! nothing is written to disk and SQLite opens no other file. Hostile databases are bounded
-//! by SQLite itself (it checks page structure as it reads) and by [`MAX_CELLS`].
+//! by SQLite itself (it checks page structure as it reads) and by [`MAX_CELLS`]. WebKit
+//! LocalStorage (`ItemTable(key, value)`, values UTF-16LE) names each value by its key.
+//! Free space is read by [`super::freespace`], a `-wal` beside the file by [`super::wal`].
 
 use super::{Field, Where};
 use rusqlite::types::ValueRef;
@@ -12,9 +13,86 @@ use rusqlite::{Connection, OpenFlags};
 /// Cells read from one database at most (a bound on hostile or huge stores).
 pub const MAX_CELLS: usize = 5_000_000;
 
-/// Hand every text and blob cell of every table to `out`. `Ok(Some(note))` when some
-/// tables could not be read (the others were).
+/// Hand every text and blob cell of every table to `out`, then the printable strings of
+/// the free space ([`super::freespace`]) as `deleted` fields. `Ok(Some(note))` when some
+/// tables could not be read (the others were) or free space held strings.
 pub fn fields(b: &[u8], out: &mut dyn FnMut(Field<'_>)) -> Result<Option<String>, String> {
+    let image = readable(b);
+    let mut notes = live_fields(&image, out)?;
+    let found = super::freespace::deleted_strings(&image, MAX_CELLS, out);
+    if found > 0 {
+        notes.push(format!(
+            "{found} strings in free space (freelist pages, freeblocks, unallocated page space) marked deleted"
+        ));
+    }
+    Ok((!notes.is_empty()).then(|| notes.join("; ")))
+}
+
+/// Like [`fields`], with the `-wal` file found beside the database: committed frames are
+/// applied to a copy of the image first (SQLite's own rules: page size from the WAL header,
+/// matching salts, the cumulative checksum, up to the last commit frame), and the pages
+/// of frames that are not committed are searched as `deleted` strings at their offset in
+/// the WAL file.
+pub fn fields_with_wal(
+    db: &[u8],
+    wal: &[u8],
+    out: &mut dyn FnMut(Field<'_>),
+) -> Result<Option<String>, String> {
+    let applied = super::wal::apply(db, wal);
+    let mut notes = vec![applied.summary()];
+    let image = if applied.committed > 0 {
+        &applied.image[..]
+    } else {
+        db
+    };
+    let decoded = fields(image, out);
+    let mut found = 0usize;
+    for r in &applied.uncommitted {
+        super::text::strings(&wal[r.clone()], &mut |f| {
+            found += 1;
+            let offset = match f.at {
+                Where::Bytes { offset } => offset + r.start as u64,
+                _ => r.start as u64,
+            };
+            out(Field {
+                at: Where::Bytes { offset },
+                deleted: true,
+                ..f
+            })
+        });
+    }
+    if found > 0 {
+        notes.push(format!(
+            "{found} strings in uncommitted WAL frames marked deleted (offsets in the -wal file)"
+        ));
+    }
+    match decoded {
+        Ok(note) => notes.extend(note),
+        Err(e) => {
+            super::text::strings(image, out);
+            notes.push(format!(
+                "does not decode as Sqlite ({e}): searched as strings"
+            ));
+        }
+    }
+    Ok(Some(notes.join("; ")))
+}
+
+/// The image as SQLite will read it from memory: a WAL-mode header (bytes 18-19 = 2)
+/// reads as rollback journal (1), as the in-memory database has no WAL of its own.
+fn readable(b: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if b.len() >= 20 && b.starts_with(b"SQLite format 3\0") && (b[18] == 2 || b[19] == 2) {
+        let mut v = b.to_vec();
+        v[18] = 1;
+        v[19] = 1;
+        std::borrow::Cow::Owned(v)
+    } else {
+        std::borrow::Cow::Borrowed(b)
+    }
+}
+
+/// Every cell of every table; the problems of the tables that could not be read.
+fn live_fields(b: &[u8], out: &mut dyn FnMut(Field<'_>)) -> Result<Vec<String>, String> {
     let conn = open(b).map_err(|e| e.to_string())?;
     let tables: Vec<(String, bool)> = {
         let mut st = conn
@@ -45,7 +123,11 @@ pub fn fields(b: &[u8], out: &mut dyn FnMut(Field<'_>)) -> Result<Option<String>
             damaged.push(format!("table {table}: {e}"));
         }
     }
-    Ok((!damaged.is_empty()).then(|| format!("not read in full: {}", damaged.join("; "))))
+    Ok(if damaged.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!("not read in full: {}", damaged.join("; "))]
+    })
 }
 
 /// The database `b` as a read-only in-memory connection.
@@ -78,26 +160,37 @@ fn table_fields(
     };
     let mut st = conn.prepare(&sql)?;
     let columns: Vec<String> = st.column_names().skip(1).map(|c| c.to_string()).collect();
+    // WebKit LocalStorage: `ItemTable(key, value)`, a value is named by its row's key.
+    let key_column = table
+        .eq_ignore_ascii_case("ItemTable")
+        .then(|| columns.iter().position(|c| c.eq_ignore_ascii_case("key")))
+        .flatten();
     let mut rows = st.query([])?;
     while let Some(row) = rows.next()? {
         let rowid: Option<i64> = row.get(0).ok();
+        let key: Option<String> = key_column.and_then(|k| row.get(k + 1).ok());
         for (i, column) in columns.iter().enumerate() {
             if *budget == 0 {
                 return Err(rusqlite::Error::InvalidQuery);
             }
             *budget -= 1;
-            let at = || Where::Sqlite {
+            let at = Where::Sqlite {
                 table: table.to_owned(),
                 column: column.clone(),
                 rowid,
             };
+            let cell = Cell {
+                at,
+                column,
+                name: match (&key, key_column) {
+                    (Some(k), Some(kc)) if kc != i => k,
+                    _ => column,
+                },
+                local_storage: key_column.is_some(),
+            };
             match row.get_ref(i + 1)? {
-                ValueRef::Text(t) => out(Field {
-                    at: at(),
-                    name: Some(column),
-                    value: t,
-                }),
-                ValueRef::Blob(b) => blob(b, at(), column, out),
+                ValueRef::Text(t) => out(Field::new(cell.at, Some(cell.name), t)),
+                ValueRef::Blob(b) => blob(b, &cell, out),
                 _ => {}
             }
         }
@@ -105,42 +198,80 @@ fn table_fields(
     Ok(())
 }
 
-/// A blob: a plist or JSON is decoded, text searched as text, other bytes as strings.
-fn blob(b: &[u8], at: Where, column: &str, out: &mut dyn FnMut(Field<'_>)) {
+/// Where a cell is and what it is named.
+struct Cell<'c> {
+    at: Where,
+    column: &'c str,
+    /// The column, or for LocalStorage the row's key.
+    name: &'c str,
+    /// Values of `ItemTable` are UTF-16 text in any script.
+    local_storage: bool,
+}
+
+/// A blob: a plist or JSON is decoded, text searched as text, UTF-16 text (LocalStorage)
+/// as its UTF-8, other bytes as strings.
+fn blob(b: &[u8], cell: &Cell<'_>, out: &mut dyn FnMut(Field<'_>)) {
     let kind = super::sniff(b);
+    if kind == super::Kind::Binary {
+        if let Some(text) = utf16le(b, cell.local_storage) {
+            return decoded(text.as_bytes(), super::sniff(text.as_bytes()), cell, out);
+        }
+    }
+    decoded(b, kind, cell, out)
+}
+
+fn decoded(b: &[u8], kind: super::Kind, cell: &Cell<'_>, out: &mut dyn FnMut(Field<'_>)) {
+    let (table, rowid) = match &cell.at {
+        Where::Sqlite { table, rowid, .. } => (table.as_str(), *rowid),
+        _ => ("", None),
+    };
     let mut inner = |f: Field<'_>| {
         let place = match &f.at {
             Where::Plist { .. } | Where::Json { .. } => Where::Sqlite {
-                table: match &at {
-                    Where::Sqlite { table, .. } => table.clone(),
-                    _ => String::new(),
-                },
-                column: format!("{column}{}", super::describe(&f.at)),
-                rowid: match &at {
-                    Where::Sqlite { rowid, .. } => *rowid,
-                    _ => None,
-                },
+                table: table.to_owned(),
+                column: format!("{}{}", cell.column, super::describe(&f.at)),
+                rowid,
             },
-            _ => at.clone(),
+            _ => cell.at.clone(),
         };
         out(Field {
             at: place,
-            name: f.name.or(Some(column)),
-            value: f.value,
+            name: f.name.or(Some(cell.name)),
+            ..f
         })
     };
     match kind {
         super::Kind::Plist | super::Kind::Json => {
             super::fields(kind, b, &mut inner);
         }
-        super::Kind::Text => inner(Field {
-            at: at.clone(),
-            name: Some(column),
-            value: b,
-        }),
+        super::Kind::Text => inner(Field::new(cell.at.clone(), Some(cell.name), b)),
         super::Kind::Binary => super::text::strings(b, &mut inner),
         _ => {}
     }
+}
+
+/// UTF-16LE text as UTF-8: even length, no unpaired surrogate, no control character but
+/// whitespace, no noncharacter; unless `any_script`, at least half of it ASCII (random
+/// bytes decode to "text" in some script far more often than to ASCII).
+pub fn utf16le(b: &[u8], any_script: bool) -> Option<String> {
+    if b.len() < 2 || b.len() % 2 != 0 {
+        return None;
+    }
+    let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+    let mut s = String::with_capacity(b.len() / 2);
+    let mut ascii = 0usize;
+    for c in char::decode_utf16(units) {
+        let c = c.ok()?;
+        let bad = (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            || matches!(c, '\u{fffe}' | '\u{ffff}' | '\u{e000}'..='\u{f8ff}');
+        if bad {
+            return None;
+        }
+        ascii += usize::from(c.is_ascii());
+        s.push(c);
+    }
+    let chars = b.len() / 2;
+    (any_script || ascii * 2 >= chars).then_some(s)
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ pub fn fields(b: &[u8], out: &mut dyn FnMut(Field<'_>)) {
                 },
                 name: None,
                 value: line,
+                deleted: false,
             });
         }
         offset += line.len() + 1;
@@ -58,6 +59,7 @@ pub fn strings(b: &[u8], out: &mut dyn FnMut(Field<'_>)) {
                 },
                 name: None,
                 value: &b[start..i],
+                deleted: false,
             });
         }
     }
