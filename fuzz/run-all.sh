@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")"
 SECONDS_PER_TARGET="${1:-120}"
-TARGETS="${TARGETS:-keybag manifest_plist info_plist status_plist mbfile mbdb manifest_db keychain_blob der keychain_items extract_path}"
+TARGETS="${TARGETS:-keybag manifest_plist info_plist status_plist mbfile mbdb manifest_db keychain_blob der keychain_items extract_path leaks_plist leaks_sqlite leaks_json leaks_text leaks_cookies leaks_compressed leaks_encoded leaks_wal}"
 for t in $TARGETS; do
   mkdir -p "corpus/$t" "artifacts/$t"
   echo "== $t"

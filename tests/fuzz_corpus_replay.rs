@@ -311,7 +311,7 @@ fn run_driver(iters: u64) {
     let mut failures = Vec::new();
     for (name, _) in targets::TARGETS {
         // SQLite is ~100x slower per input than the other parsers.
-        let n = if *name == "manifest_db" {
+        let n = if matches!(*name, "manifest_db" | "leaks_sqlite" | "leaks_wal") {
             (iters / 10).max(1)
         } else {
             iters

@@ -28,6 +28,14 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("der", der),
     ("keychain_items", keychain_items),
     ("extract_path", extract_path),
+    ("leaks_plist", leaks_plist),
+    ("leaks_sqlite", leaks_sqlite),
+    ("leaks_json", leaks_json),
+    ("leaks_text", leaks_text),
+    ("leaks_cookies", leaks_cookies),
+    ("leaks_compressed", leaks_compressed),
+    ("leaks_encoded", leaks_encoded),
+    ("leaks_wal", leaks_wal),
 ];
 
 /// The conformance case `small-encrypted` KEK (EXPECTED.json `kdf.passcode_key_hex`): with it,
@@ -285,4 +293,87 @@ pub fn extract_path(data: &[u8]) {
     }
     let mut always = |_: &[String]| true;
     let _ = resolve_link(&comps, &mut always, target);
+}
+
+// ------------------------------------------------------------------------------------------
+// Leak decoders (src/leaks/decode/): any bytes decode to fields or a note, never a panic.
+
+use auditor::leaks::decode::{self as leaks_decode, Field, Kind, Where};
+
+/// Run one decoder kind over `data`; where a place is a byte offset into `data` itself it
+/// must lie inside it.
+fn leaks_fields(kind: Kind, data: &[u8]) {
+    let own_offsets = !matches!(kind, Kind::Compressed);
+    let mut n = 0usize;
+    let _ = leaks_decode::fields(kind, data, &mut |f: Field<'_>| {
+        n += 1;
+        let _ = leaks_decode::describe(&f.at);
+        if let (true, Where::Bytes { offset }) = (own_offsets, &f.at) {
+            assert!(
+                *offset as usize + f.value.len() <= data.len(),
+                "string past the end"
+            );
+        }
+    });
+    let _ = n;
+}
+
+/// Plists (binary, XML, NSKeyedArchiver) as the leak sweep reads them.
+pub fn leaks_plist(data: &[u8]) {
+    leaks_fields(Kind::Plist, data);
+}
+
+/// SQLite from memory, every cell, LocalStorage, free space.
+pub fn leaks_sqlite(data: &[u8]) {
+    leaks_fields(Kind::Sqlite, data);
+}
+
+/// JSON by pointer.
+pub fn leaks_json(data: &[u8]) {
+    leaks_fields(Kind::Json, data);
+}
+
+/// Text lines, strings of binary, and the sniffer that picks the decoder.
+pub fn leaks_text(data: &[u8]) {
+    let _ = leaks_decode::sniff(data);
+    leaks_fields(Kind::Text, data);
+    leaks_fields(Kind::Binary, data);
+}
+
+/// Apple binarycookies jars.
+pub fn leaks_cookies(data: &[u8]) {
+    leaks_fields(Kind::Cookies, data);
+    let _ = leaks_decode::cookies::parse(data);
+}
+
+/// gzip/zlib payloads (inflation capped), then whatever is inside.
+pub fn leaks_compressed(data: &[u8]) {
+    leaks_fields(Kind::Compressed, data);
+}
+
+/// Base64/hex values: decoded once; what decodes is decoded as its kind.
+pub fn leaks_encoded(data: &[u8]) {
+    if let Some(d) = leaks_decode::encoded::decode(data) {
+        assert!(matches!(d.kind, Kind::Plist | Kind::Json | Kind::Text));
+        let outer = Where::Json {
+            pointer: "/v".into(),
+        };
+        leaks_decode::encoded::fields(&d, &outer, Some("v"), &mut |_| {});
+    }
+}
+
+/// A database and its -wal: a u32 little-endian length of the database, the database,
+/// then the WAL. The applied image never grows past the two inputs.
+pub fn leaks_wal(data: &[u8]) {
+    let Some((len, rest)) = data.split_first_chunk::<4>() else {
+        return;
+    };
+    let n = (u32::from_le_bytes(*len) as usize).min(rest.len());
+    let (db, wal) = rest.split_at(n);
+    let a = leaks_decode::wal::apply(db, wal);
+    assert!(a.image.len() <= db.len() + wal.len() + 65_536, "WAL image grew");
+    for r in &a.uncommitted {
+        assert!(r.end <= wal.len());
+    }
+    let _ = leaks_decode::sqlite::fields_with_wal(db, wal, &mut |_| {});
 }
