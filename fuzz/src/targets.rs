@@ -371,7 +371,10 @@ pub fn leaks_wal(data: &[u8]) {
     let n = (u32::from_le_bytes(*len) as usize).min(rest.len());
     let (db, wal) = rest.split_at(n);
     let a = leaks_decode::wal::apply(db, wal);
-    assert!(a.image.len() <= db.len() + wal.len() + 65_536, "WAL image grew");
+    assert!(
+        a.image.len() <= db.len() + wal.len() + 65_536,
+        "WAL image grew"
+    );
     for r in &a.uncommitted {
         assert!(r.end <= wal.len());
     }

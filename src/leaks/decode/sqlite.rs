@@ -311,4 +311,67 @@ mod tests {
         assert!(has("kv.v", "v", "b"), "{got:?}");
         assert!(fields(b"SQLite format 3\0garbage", &mut |_| {}).is_err());
     }
+
+    #[test]
+    fn local_storage_values_are_utf16_text_named_by_key() {
+        let utf16 = |t: &str| -> String {
+            t.encode_utf16()
+                .flat_map(u16::to_le_bytes)
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
+        let b = db(&format!(
+            "CREATE TABLE ItemTable (key TEXT UNIQUE ON CONFLICT REPLACE, value BLOB NOT NULL);
+             INSERT INTO ItemTable VALUES('authToken', X'{}');
+             INSERT INTO ItemTable VALUES('prefs', X'{}');
+             INSERT INTO ItemTable VALUES('kana', X'{}');
+             CREATE TABLE other(v BLOB);
+             INSERT INTO other VALUES(X'{}');",
+            utf16("tok-0123456789abcdef"),
+            utf16("{\"refresh\":\"r-1\"}"),
+            utf16("ひらがな"),
+            utf16("ひらがな"),
+        ));
+        let mut got = Vec::new();
+        fields(&b, &mut |f| {
+            got.push((
+                super::super::describe(&f.at),
+                f.name.map(str::to_owned),
+                String::from_utf8_lossy(f.value).into_owned(),
+                f.deleted,
+            ))
+        })
+        .unwrap();
+        let has = |p: &str, n: &str, v: &str| {
+            got.iter()
+                .any(|(gp, gn, gv, d)| gp == p && gn.as_deref() == Some(n) && gv == v && !d)
+        };
+        assert!(
+            has(
+                "ItemTable.value[rowid 1]",
+                "authToken",
+                "tok-0123456789abcdef"
+            ),
+            "{got:?}"
+        );
+        assert!(
+            has("ItemTable.value/refresh[rowid 2]", "refresh", "r-1"),
+            "{got:?}"
+        );
+        assert!(
+            has("ItemTable.value[rowid 3]", "kana", "ひらがな"),
+            "{got:?}"
+        );
+        // Outside ItemTable, UTF-16 in another script is not taken as text (near miss).
+        assert!(!got
+            .iter()
+            .any(|(p, _, v, _)| p.starts_with("other") && v == "ひらがな"));
+        assert_eq!(
+            utf16le(&[0x00, 0xd8, 0x41, 0x00], true),
+            None,
+            "lone surrogate"
+        );
+        assert_eq!(utf16le(b"\x01\x00a\x00", true), None, "control");
+        assert_eq!(utf16le(b"abc", true), None, "odd length");
+    }
 }
