@@ -128,7 +128,9 @@ mod tests {
         e.finish().unwrap()
     }
 
-    fn collect(b: &[u8]) -> (Vec<(Where, Option<String>, String)>, Option<String>) {
+    type Got = Vec<(Where, Option<String>, String)>;
+
+    fn collect(b: &[u8]) -> (Got, Option<String>) {
         let mut got = Vec::new();
         let note = super::super::fields(sniff_kind(b), b, &mut |f| {
             got.push((

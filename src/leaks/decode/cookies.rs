@@ -231,7 +231,9 @@ pub fn build(cookies: &[(&str, &str, &str, &str, u32, f64)]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn collect(b: &[u8]) -> (Vec<(Where, Option<String>, String)>, Option<String>) {
+    type Got = Vec<(Where, Option<String>, String)>;
+
+    fn collect(b: &[u8]) -> (Got, Option<String>) {
         let mut got = Vec::new();
         let note = fields(b, &mut |f| {
             got.push((

@@ -58,11 +58,11 @@ pub fn free_regions(b: &[u8]) -> Vec<Range<usize>> {
     let mut regions = freelist(b, g, &mut free);
     let autovacuum = be32(b, 52).unwrap_or(0) != 0;
     let ptrmap_stride = g.usable / 5 + 1;
-    for p in 1..=g.pages {
+    for (p, &is_free) in free.iter().enumerate().skip(1) {
         // Pointer-map pages (auto-vacuum) start with a type byte that can look like a
         // b-tree page type: skipped (page 2, then every `usable/5 + 1` pages).
         let ptrmap = autovacuum && p >= 2 && (p - 2) % ptrmap_stride == 0;
-        if !free[p] && !ptrmap {
+        if !is_free && !ptrmap {
             btree_page(b, g, p, &mut regions);
         }
     }
