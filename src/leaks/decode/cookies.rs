@@ -307,7 +307,12 @@ mod tests {
         let (got, note) = collect(&jar[..page + second + 30]);
         assert_eq!(got.len(), 1);
         assert!(note.is_some());
-        // Near misses: not a jar at all, or a jar of nothing readable.
+        // Near misses: text that starts like the magic is text; not a jar at all, or a
+        // jar of nothing readable.
+        assert_eq!(
+            super::super::sniff(b"cookie_consent=yes\nsession=abc\n"),
+            super::super::Kind::Text
+        );
         assert!(fields(b"cookie: a=b", &mut |_| {}).is_err());
         assert!(fields(b"cook\xff\xff\xff\xff", &mut |_| {}).is_err());
         assert!(fields(b"cook\0\0\0\0", &mut |_| {}).unwrap().is_none());

@@ -141,7 +141,7 @@ pub fn sniff(b: &[u8]) -> Kind {
         Kind::Plist
     } else if starts(b"SQLite format 3\0") {
         Kind::Sqlite
-    } else if starts(b"cook") {
+    } else if starts(b"cook") && !text::looks_like_text(b) {
         Kind::Cookies
     } else if compressed::sniff(b) {
         Kind::Compressed
