@@ -94,7 +94,7 @@ fn small_encrypted_exports_every_file_byte_for_byte() {
                 pw.to_string(),
             )),
             None,
-            &mut |_, _| {},
+            &mut |_| {},
         )
         .unwrap();
     let records = session.records().unwrap().unwrap();

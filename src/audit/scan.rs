@@ -635,7 +635,7 @@ mod tests {
             s.unlock(
                 Unlock::Password(crate::crypto::Password::new(p.into())),
                 None,
-                &mut |_, _| {},
+                &mut |_| {},
             )
             .unwrap();
         }
