@@ -161,9 +161,7 @@ impl Serialize for Files<'_> {
                 size: w.size,
                 sha256: hex::encode(w.sha256),
                 protection_class: r.protection_class,
-                protection_class_name: r
-                    .protection_class
-                    .map(|c| ProtectionClass::new(c).name()),
+                protection_class_name: r.protection_class.map(|c| ProtectionClass::new(c).name()),
                 problem: w.problem,
             })?;
         }
@@ -237,7 +235,11 @@ fn not_written<'a>(r: &'a ExtractReport) -> Vec<NotWritten<'a>> {
 }
 
 /// Write `SHA256SUMS` and the JSON manifest into `out`.
-pub(crate) fn write(out: &Path, force: bool, c: &Contents<'_>) -> Result<ManifestInfo, ExtractError> {
+pub(crate) fn write(
+    out: &Path,
+    force: bool,
+    c: &Contents<'_>,
+) -> Result<ManifestInfo, ExtractError> {
     let finish = |name: &str, w: HashWrite<BufWriter<File>>| -> Result<String, ExtractError> {
         let io = |e| super::io_err(format!("cannot write {}", out.join(name).display()))(e);
         let HashWrite { inner, hash } = w;
@@ -274,7 +276,12 @@ pub(crate) fn write(out: &Path, force: bool, c: &Contents<'_>) -> Result<Manifes
         links: c.links,
         not_written: not_written(r),
     };
-    let io_m = |e| super::io_err(format!("cannot write {}", out.join(MANIFEST_FILE).display()))(e);
+    let io_m = |e| {
+        super::io_err(format!(
+            "cannot write {}",
+            out.join(MANIFEST_FILE).display()
+        ))(e)
+    };
     let mut json = HashWrite {
         inner: BufWriter::new(create(out, MANIFEST_FILE, force)?),
         hash: sha2::Sha256::new(),

@@ -371,7 +371,10 @@ pub(crate) fn write_files(
             let (outcome, hashed) = if dir_ok.get(j.parent as usize).copied().unwrap_or(false) {
                 export_file(ctx, rec, j, &mut credit)
             } else {
-                (Outcome::Refused(Refusal::Obstructed(parent_of(&j.path))), None)
+                (
+                    Outcome::Refused(Refusal::Obstructed(parent_of(&j.path))),
+                    None,
+                )
             };
             credit.done(&ctx.meter);
             let written = hashed.map(|h| Written {
