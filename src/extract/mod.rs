@@ -5,7 +5,9 @@
 //! `create_dir` after checking that nothing in the way is a link; files are created with
 //! `create_new` (exclusive) and decrypted with bounded memory (`crypto::cbc::decrypt_stream`),
 //! their length coming from the PKCS#7 padding, not from the recorded Size. Symbolic links
-//! are only created on request and only when their target stays inside `out`.
+//! are only created on request and only when their target stays inside `out`. Each file
+//! is hashed (SHA-256) as it is written, and the export ends by writing its manifest
+//! ([`manifest`]) at the top of `out`.
 
 pub mod glob;
 pub mod manifest;
