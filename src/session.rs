@@ -100,8 +100,9 @@ pub enum Unlock {
     Key(Key32),
 }
 
-/// Progress callback for key derivation: (rounds done, rounds total).
-pub type KdfProgress<'a> = &'a mut dyn FnMut(u64, u64);
+/// Progress callback for key derivation: one scale over both stages (see
+/// [`crypto::kdf::DeriveProgress`]).
+pub type KdfProgress<'a> = &'a mut dyn FnMut(crypto::kdf::DeriveProgress);
 
 /// An opened backup.
 pub struct Session {
@@ -211,9 +212,7 @@ impl Session {
             Unlock::Key(k) => k,
             Unlock::Password(p) => {
                 let params = keybag.kdf_params().map_err(|e| self.keybag_err(e))?;
-                let total = params.dpic.map(u64::from).unwrap_or(0);
-                let mut cb = |done: u32| progress(u64::from(done), total);
-                crypto::kdf::derive_kek(&p, &params, &mut cb)
+                crypto::kdf::derive_kek(&p, &params, progress)
             }
         };
         match keybag.unlock(&kek, device_key) {
@@ -360,7 +359,8 @@ pub struct OpenOptions<'a> {
     /// Asks for the password when none was given and one is wanted (called with the attempt,
     /// 1 to [`PASSWORD_TRIES`]: a wrong one is asked again); `None`: never ask.
     pub ask_password: Option<&'a mut dyn FnMut(u32) -> Result<Password, Error>>,
-    /// Key-derivation progress: (rounds done, rounds total).
+    /// Key-derivation progress (one scale over both stages; a password asked again
+    /// starts a new derivation, from 0).
     pub progress: KdfProgress<'a>,
 }
 
@@ -449,7 +449,7 @@ mod tests {
             device_key: None,
             keys_needed,
             ask_password: if ask { Some(&mut ask_fn) } else { None },
-            progress: &mut |_, _| {},
+            progress: &mut |_| {},
         };
         let r = open_unlocked(&dir, opts);
         (r, asked)
@@ -488,7 +488,7 @@ mod tests {
                 device_key: None,
                 keys_needed: true,
                 ask_password: Some(&mut ask),
-                progress: &mut |_, _| {},
+                progress: &mut |_| {},
             },
         )
         .unwrap();
@@ -511,7 +511,7 @@ mod tests {
                 device_key: None,
                 keys_needed: true,
                 ask_password: Some(&mut ask),
-                progress: &mut |_, _| {},
+                progress: &mut |_| {},
             },
         );
         (r, seen)
@@ -544,7 +544,7 @@ mod tests {
                 device_key: None,
                 keys_needed: true,
                 ask_password: None,
-                progress: &mut |_, _| {},
+                progress: &mut |_| {},
             },
         )
         .err()

@@ -27,7 +27,7 @@ pub(crate) fn demo_keychain() -> crate::audit::keychain::KeychainAudit {
         device_key: None,
         keys_needed: true,
         ask_password: None,
-        progress: &mut |_, _| {},
+        progress: &mut |_| {},
     };
     let s = open_unlocked(&root.join("00008130-000A11CE0DE0001E"), opts).unwrap();
     crate::audit::keychain::audit_backup(&s).unwrap()

@@ -19,6 +19,172 @@ fn run_json(args: &[&str]) -> (i32, Value) {
     (code, json(&out))
 }
 
+/// Check an export's manifest against the output folder, reading every file back: the
+/// manifest and SHA256SUMS hash as the report says, each listed file has its size and
+/// SHA-256, every file in the folder is listed (nothing else), SHA256SUMS says the same as
+/// the manifest, and `sha256sum -c` passes (when there is a `sha256sum`). Returns the
+/// manifest.
+fn check_manifest(out: &Path, rep: &Value) -> Value {
+    let m = &rep["manifest"];
+    assert_eq!(m["schema"], "auditor.extract-manifest/1", "{rep}");
+    let mpath = PathBuf::from(m["path"].as_str().unwrap());
+    let spath = PathBuf::from(m["sums_path"].as_str().unwrap());
+    assert_eq!(
+        mpath,
+        out.canonicalize()
+            .unwrap()
+            .join(auditor::extract::MANIFEST_FILE)
+    );
+    assert_eq!(
+        spath,
+        out.canonicalize()
+            .unwrap()
+            .join(auditor::extract::SUMS_FILE)
+    );
+    assert_eq!(sha256_file(&mpath), m["sha256"].as_str().unwrap());
+    assert_eq!(sha256_file(&spath), m["sums_sha256"].as_str().unwrap());
+    let manifest: Value = serde_json::from_slice(&std::fs::read(&mpath).unwrap()).unwrap();
+    assert_eq!(manifest["schema"], "auditor.extract-manifest/1");
+    assert_eq!(manifest["hash_algorithm"], "sha256");
+    let files = manifest["files"].as_array().unwrap();
+    assert_eq!(m["files"].as_u64(), Some(files.len() as u64));
+    assert_eq!(manifest["files_written"].as_u64(), Some(files.len() as u64));
+    let mut listed = std::collections::BTreeSet::new();
+    let mut sums = String::new();
+    for f in files {
+        let rel = f["path"].as_str().unwrap();
+        assert_eq!(
+            rel,
+            format!(
+                "{}/{}",
+                f["domain"].as_str().unwrap(),
+                f["relative_path"].as_str().unwrap()
+            )
+        );
+        let p = out.join(rel);
+        assert_eq!(sha256_file(&p), f["sha256"].as_str().unwrap(), "{rel}");
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().len(),
+            f["size"].as_u64().unwrap(),
+            "{rel}"
+        );
+        assert_eq!(f["file_id"].as_str().unwrap().len(), 40, "{rel}");
+        assert!(listed.insert(rel.to_string()), "{rel} listed twice");
+        sums.push_str(&format!("{}  {rel}\n", f["sha256"].as_str().unwrap()));
+    }
+    assert_eq!(std::fs::read_to_string(&spath).unwrap(), sums);
+    // Every regular file of the export is listed; the manifest's two are not.
+    let mut on_disk = std::collections::BTreeSet::new();
+    let mut stack = vec![out.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            if m.is_dir() {
+                stack.push(p);
+            } else if m.is_file() {
+                let rel = p.strip_prefix(out).unwrap().to_string_lossy().into_owned();
+                on_disk.insert(rel);
+            }
+        }
+    }
+    on_disk.remove(auditor::extract::MANIFEST_FILE);
+    on_disk.remove(auditor::extract::SUMS_FILE);
+    assert_eq!(on_disk, listed);
+    // What examiners run.
+    match std::process::Command::new("sha256sum")
+        .args(["-c", "--quiet", auditor::extract::SUMS_FILE])
+        .current_dir(out)
+        .output()
+    {
+        Ok(o) => assert!(
+            o.status.success(),
+            "sha256sum -c: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => eprintln!("skipped: sha256sum -c (no sha256sum here: {e})"),
+    }
+    manifest
+}
+
+/// The project's small encrypted fixture, written from its spec; returns the backup and
+/// the spec.
+fn small_fixture(dir: &Path) -> (PathBuf, Value) {
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs/small.json");
+    let backup = dir.join("backup");
+    let r = auditor(&["fixture", spec.to_str().unwrap(), backup.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let spec: Value = serde_json::from_slice(&std::fs::read(spec).unwrap()).unwrap();
+    (backup, spec)
+}
+
+/// The manifest of an export of the fixture: every hash checked by reading the files back
+/// and with sha256sum, one against the plaintext the spec put in, the missing files listed
+/// as not written.
+#[test]
+fn manifest_lists_every_file_with_the_hash_of_what_was_written() {
+    let t = tempfile::tempdir().unwrap();
+    let (backup, spec) = small_fixture(t.path());
+    let before = tree_digest(&backup);
+    let out = t.path().join("out");
+    let (code, rep) = run_json(&[
+        "extract",
+        backup.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--password",
+        spec["password"].as_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "the spec has files missing on disk: {rep}");
+    let manifest = check_manifest(&out, &rep);
+    let files = manifest["files"].as_array().unwrap();
+    assert_eq!(
+        Some(files.len() as u64),
+        rep["summary"]["exported"].as_u64()
+    );
+    // An independent witness: the text the spec wrote into the backup.
+    let sb = "Library/Preferences/com.apple.springboard.plist";
+    let text = spec["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == sb)
+        .unwrap()["content"]["text"]
+        .as_str()
+        .unwrap();
+    let entry = files
+        .iter()
+        .find(|f| f["domain"] == "HomeDomain" && f["relative_path"] == sb)
+        .unwrap();
+    assert_eq!(
+        entry["sha256"].as_str().unwrap(),
+        hex::encode(sha2::Sha256::digest(text.as_bytes()))
+    );
+    assert_eq!(entry["size"].as_u64(), Some(text.len() as u64));
+    assert_eq!(entry["protection_class"], 4);
+    assert_eq!(entry["protection_class_name"], "NSFileProtectionNone");
+    assert_eq!(entry["problem"], Value::Null);
+    // The files missing on disk are listed as not written, with why.
+    let missing: Vec<&Value> = manifest["not_written"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["category"] == "missing")
+        .collect();
+    let spec_missing = spec["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["missing_on_disk"] == true)
+        .count();
+    assert_eq!(missing.len(), spec_missing, "{manifest}");
+    assert!(missing.iter().all(|n| n["reason"] == "missing"));
+    assert_eq!(tree_digest(&backup), before, "the backup must not change");
+}
+
 /// Every present regular file of small-encrypted exports with the SHA-256 of EXPECTED.json
 /// (the plaintext, padding removed), at DIR/<domain>/<relativePath>, with its mtime.
 #[test]
@@ -74,6 +240,17 @@ fn small_encrypted_exports_every_file_byte_for_byte() {
         .map(|f| f["content_size"].as_u64().unwrap())
         .sum();
     assert_eq!(s["bytes"].as_u64(), Some(bytes));
+    // The manifest's hashes are EXPECTED.json's (an independent reading of the case).
+    let manifest = check_manifest(&out, &rep);
+    for f in &present {
+        let entry = manifest["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["domain"] == f["domain"] && m["relative_path"] == f["relativePath"])
+            .unwrap_or_else(|| panic!("not in the manifest: {f}"));
+        assert_eq!(entry["sha256"], f["sha256"]);
+    }
     // Missing files are listed, and not created.
     for m in rep["missing"].as_array().unwrap() {
         let p = out
@@ -94,7 +271,7 @@ fn small_encrypted_exports_every_file_byte_for_byte() {
                 pw.to_string(),
             )),
             None,
-            &mut |_, _| {},
+            &mut |_| {},
         )
         .unwrap();
     let records = session.records().unwrap().unwrap();
@@ -182,7 +359,15 @@ fn non_empty_out_needs_force_and_selection_filters() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     for t in &tops {
-        assert!(t == "keep.txt" || t.contains("com.example.bank"), "{t}");
+        let ours = [
+            auditor::extract::MANIFEST_FILE,
+            auditor::extract::SUMS_FILE,
+            "keep.txt",
+        ];
+        assert!(
+            ours.contains(&t.as_str()) || t.contains("com.example.bank"),
+            "{t}"
+        );
     }
 
     // Out inside the backup: refused.
@@ -484,4 +669,120 @@ fn unmatched_filters_are_said_and_a_bare_name_pattern_matches_at_any_depth() {
         r["selection"]["unmatched"],
         serde_json::json!(["--path Library/*.db"])
     );
+}
+
+/// A backup's own rows named like the manifest: at the top (as domains) they are refused
+/// and the manifest is the export's; deeper they are ordinary files, listed in it.
+#[test]
+fn rows_named_like_the_manifest_never_mix_with_it() {
+    let t = tempfile::tempdir().unwrap();
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs/small-unencrypted.json");
+    let backup = t.path().join("backup");
+    let r = auditor(&["fixture", spec.to_str().unwrap(), backup.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let conn = rusqlite::Connection::open(backup.join("Manifest.db")).unwrap();
+    let blob: Vec<u8> = conn
+        .query_row(
+            "SELECT file FROM Files WHERE flags = 1 AND relativePath = 'Library/SMS/sms.db'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let fake = b"0000000000000000000000000000000000000000000000000000000000000000  x\n";
+    let add = |domain: &str, path: &str| {
+        let id = hex::encode(sha1::Sha1::digest(format!("{domain}-{path}").as_bytes()));
+        conn.execute(
+            "INSERT INTO Files (fileID, domain, relativePath, flags, file) VALUES (?1, ?2, ?3, 1, ?4)",
+            rusqlite::params![id, domain, path, blob],
+        )
+        .unwrap();
+        let d = backup.join(&id[..2]);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(&id), fake).unwrap();
+    };
+    add("SHA256SUMS", "x");
+    add("sha256sums", "y");
+    add("auditor-extract-manifest.json", "z");
+    add("HomeDomain", "SHA256SUMS");
+    drop(conn);
+    let before = tree_digest(&backup);
+    let out = t.path().join("out");
+    let (code, rep) = run_json(&[
+        "extract",
+        backup.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{rep}");
+    let reserved: Vec<&str> = rep["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["reason"] == "reserved_name")
+        .map(|r| r["domain"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reserved,
+        ["SHA256SUMS", "auditor-extract-manifest.json", "sha256sums"]
+    );
+    // The top-level names are the export's own files, not the backup's content.
+    assert!(out.join("SHA256SUMS").is_file());
+    assert_ne!(std::fs::read(out.join("SHA256SUMS")).unwrap(), fake);
+    let manifest = check_manifest(&out, &rep);
+    // A file of that name inside a domain is content like any other, and listed.
+    assert_eq!(
+        std::fs::read(out.join("HomeDomain/SHA256SUMS")).unwrap(),
+        fake
+    );
+    assert!(manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["path"] == "HomeDomain/SHA256SUMS"));
+    let refused_in_manifest = manifest["not_written"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["category"] == "refused" && n["reason"] == "reserved_name")
+        .count();
+    assert_eq!(refused_in_manifest, 3);
+
+    // Again with --force over the first export: the manifest is replaced, and lists only
+    // what this run wrote; a folder in its way stops the export before anything is written.
+    let (_, rep2) = run_json(&[
+        "extract",
+        backup.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+        "--domain",
+        "HomeDomain",
+        "--format",
+        "json",
+    ]);
+    let m2 = &rep2["manifest"];
+    assert_eq!(
+        sha256_file(Path::new(m2["path"].as_str().unwrap())),
+        m2["sha256"].as_str().unwrap()
+    );
+    assert_eq!(m2["files"], rep2["summary"]["exported"]);
+    let other = t.path().join("other");
+    std::fs::create_dir_all(other.join(auditor::extract::SUMS_FILE)).unwrap();
+    let r = auditor(&[
+        "extract",
+        backup.to_str().unwrap(),
+        "--out",
+        other.to_str().unwrap(),
+        "--force",
+    ]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("in the way of the export's manifest"));
+    assert_eq!(
+        std::fs::read_dir(&other).unwrap().count(),
+        1,
+        "nothing written"
+    );
+    assert_eq!(tree_digest(&backup), before, "the backup must not change");
 }

@@ -47,7 +47,7 @@ impl Case {
             s.unlock(
                 Unlock::Password(Password::new(p.clone().into())),
                 None,
-                &mut |_, _| {},
+                &mut |_| {},
             )
             .unwrap();
         }

@@ -717,7 +717,7 @@ mod tests {
             s.unlock(
                 Unlock::Password(crate::crypto::Password::new(p.into())),
                 None,
-                &mut |_, _| {},
+                &mut |_| {},
             )
             .unwrap();
         }

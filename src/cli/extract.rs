@@ -1,10 +1,10 @@
-//! `auditor extract`: export decrypted files as `DIR/<domain>/<relativePath>`.
+//! `auditor extract`: export decrypted files as `DIR/<domain>/<relativePath>`, with their manifest.
 
 use super::credentials::CredentialArgs;
 use super::open::{open, Needs};
 use super::Outcome;
 use super::{output, progress, Format};
-use auditor::extract::{extract, ExtractOptions, Glob, Selection};
+use auditor::extract::{extract, ExtractOptions, ExtractProgress, Glob, Selection};
 use auditor::report;
 use auditor::session::locate;
 use auditor::{Error, ExitCode};
@@ -53,8 +53,12 @@ pub fn run(a: ExtractArgs) -> Outcome {
         .map(|p| Glob::path_pattern(p).map_err(|e| Error::Usage(format!("--path: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
     let session = open(&path, &a.credentials, Needs::KEYS)?;
+    // Over the bytes of the files planned (their recorded sizes), the files in its message.
     let bar = progress::bar(0, "exporting");
-    let cb = |done: u64, total: u64| progress::advance(&bar, done, total);
+    let cb = |p: ExtractProgress| {
+        bar.set_message(format!("{}/{} files", p.files_done, p.files_total));
+        progress::advance(&bar, p.bytes_done, p.bytes_total);
+    };
     let opts = ExtractOptions {
         out: a.out.clone(),
         force: a.force,
@@ -64,7 +68,7 @@ pub fn run(a: ExtractArgs) -> Outcome {
             paths,
         },
         symlinks: a.symlinks,
-        progress: Some(&cb),
+        progress: if bar.is_hidden() { None } else { Some(&cb) },
     };
     let r = extract(&session, &opts);
     bar.finish_and_clear();

@@ -3,8 +3,10 @@
 
 use super::credentials::{can_prompt, prompt, CredentialArgs, Resolved, HOW_TO_PASS};
 use super::{output, progress};
+use auditor::crypto::kdf::DeriveProgress;
 use auditor::session::{self, OpenOptions, Session};
 use auditor::Error;
+use indicatif::ProgressBar;
 use std::path::Path;
 
 /// What a subcommand wants of the credentials.
@@ -41,10 +43,20 @@ pub fn open(path: &Path, creds: &CredentialArgs, needs: Needs) -> Result<Session
     for w in &resolved.warnings {
         output::warn(w);
     }
-    let mut bar = None;
-    let mut on_progress = |done: u64, total: u64| {
-        let b = bar.get_or_insert_with(|| progress::bar(total, "deriving key"));
-        progress::advance(b, done, total);
+    // One bar per derivation, over both stages, the stage in its message; cleared when the
+    // derivation ends, so that a password asked again gets a bar of its own.
+    let mut bar: Option<(ProgressBar, u8)> = None;
+    let mut on_progress = |p: DeriveProgress| {
+        let (b, stage) = bar.get_or_insert_with(|| (progress::bar(p.total, "deriving key"), 0));
+        if *stage != p.stage_number {
+            *stage = p.stage_number;
+            b.set_message(format!("deriving key ({})", p.label()));
+        }
+        progress::advance(b, p.done, p.total);
+        if p.done >= p.total {
+            b.finish_and_clear();
+            bar = None;
+        }
     };
     let mut ask = prompt;
     let opts = OpenOptions {
@@ -58,7 +70,7 @@ pub fn open(path: &Path, creds: &CredentialArgs, needs: Needs) -> Result<Session
         progress: &mut on_progress,
     };
     let opened = session::open_unlocked(path, opts);
-    if let Some(b) = bar {
+    if let Some((b, _)) = bar {
         b.finish_and_clear();
     }
     opened.map_err(|e| match e {

@@ -257,24 +257,264 @@ fn hmac_rounds(
     hmac_rounds_portable(inner, outer, blocks, acc, n)
 }
 
-/// PBKDF2-HMAC-SHA1 with dkLen = 32 (the `pbkdf2` crate; ITER is small).
-/// `rounds == 0` is treated as 1 (the crate's behaviour).
+/// SHA-1 initial hash value (FIPS 180-4 §5.3.1).
+const H160: [u32; 5] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
+
+fn compress160(state: &mut [u32; 5], block: &[u8; 64]) {
+    sha1::block_api::compress(state, core::slice::from_ref(block));
+}
+
+/// [`sha256_finish`] for SHA-1: continue a state that has absorbed `absorbed` bytes (a
+/// multiple of 64) with `msg`, pad, and return the final state words.
+fn sha1_finish(mut state: [u32; 5], absorbed: u64, msg: &[u8]) -> [u32; 5] {
+    let mut block = [0u8; 64];
+    let mut chunks = msg.chunks_exact(64);
+    for c in &mut chunks {
+        block.copy_from_slice(c);
+        compress160(&mut state, &block);
+    }
+    let rest = chunks.remainder();
+    block.fill(0);
+    block[..rest.len()].copy_from_slice(rest);
+    block[rest.len()] = 0x80;
+    if rest.len() >= 56 {
+        compress160(&mut state, &block);
+        block.fill(0);
+    }
+    let bits = (absorbed + msg.len() as u64).wrapping_mul(8);
+    block[56..].copy_from_slice(&bits.to_be_bytes());
+    compress160(&mut state, &block);
+    block.zeroize();
+    state
+}
+
+/// Big-endian bytes of 5 state words into `out[..20]`.
+fn words160_to_bytes(w: &[u32; 5], out: &mut [u8]) {
+    for (o, x) in out.chunks_exact_mut(4).zip(w.iter()) {
+        o.copy_from_slice(&x.to_be_bytes());
+    }
+}
+
+/// HMAC-SHA1 inner and outer states after absorbing `key ^ ipad` / `key ^ opad`.
+fn hmac_sha1_states(password: &[u8]) -> ([u32; 5], [u32; 5]) {
+    let mut key = Zeroizing::new([0u8; 64]);
+    if password.len() > 64 {
+        let mut d = sha1::Sha1::digest(password);
+        key[..20].copy_from_slice(&d);
+        d.as_mut_slice().zeroize();
+    } else {
+        key[..password.len()].copy_from_slice(password);
+    }
+    let mut pad = Zeroizing::new([0u8; 64]);
+    let mut inner = H160;
+    for (p, k) in pad.iter_mut().zip(key.iter()) {
+        *p = k ^ 0x36;
+    }
+    compress160(&mut inner, &pad);
+    let mut outer = H160;
+    for (p, k) in pad.iter_mut().zip(key.iter()) {
+        *p = k ^ 0x5c;
+    }
+    compress160(&mut outer, &pad);
+    (inner, outer)
+}
+
+/// One 20-byte PBKDF2-HMAC-SHA1 output block `T_index` (`rounds` ≥ 1 HMACs), written to
+/// `out[..20]`; `progress` gets the HMACs done in this block now and then.
+fn pbkdf2_sha1_block(
+    states: (&[u32; 5], &[u32; 5]),
+    salt: &[u8],
+    index: u32,
+    rounds: u32,
+    out: &mut [u8],
+    progress: &mut dyn FnMut(u32),
+) {
+    let (inner, outer) = states;
+    let mut msg = Zeroizing::new(Vec::with_capacity(salt.len() + 4));
+    msg.extend_from_slice(salt);
+    msg.extend_from_slice(&index.to_be_bytes());
+    let mut ih = sha1_finish(*inner, 64, &msg);
+    // U_i = HMAC(P, U_{i-1}): a 20-byte message after the key block is 84 bytes = 672 bits,
+    // so each HMAC is one compression of a fixed padded block from each state.
+    let mut iblock = [0u8; 64];
+    iblock[20] = 0x80;
+    iblock[62] = 0x02;
+    iblock[63] = 0xa0;
+    let mut oblock = iblock;
+    words160_to_bytes(&ih, &mut oblock[..20]);
+    let mut u = sha1_finish(*outer, 64, &oblock[..20]);
+    let mut acc = u;
+    let mut done = 1u32;
+    while done < rounds {
+        let step = (rounds - done).min(PROGRESS_EVERY);
+        for _ in 0..step {
+            words160_to_bytes(&u, &mut iblock[..20]);
+            ih = *inner;
+            compress160(&mut ih, &iblock);
+            words160_to_bytes(&ih, &mut oblock[..20]);
+            u = *outer;
+            compress160(&mut u, &oblock);
+            for (a, x) in acc.iter_mut().zip(u.iter()) {
+                *a ^= x;
+            }
+        }
+        done += step;
+        progress(done);
+    }
+    if rounds == 1 {
+        progress(1);
+    }
+    words160_to_bytes(&acc, out);
+    acc.zeroize();
+    u.zeroize();
+    ih.zeroize();
+    iblock.zeroize();
+    oblock.zeroize();
+}
+
+/// PBKDF2-HMAC-SHA1 with dkLen = 32 (two 20-byte blocks, so `2 × rounds` HMACs), on
+/// `sha1`'s compression function with precomputed HMAC states. `progress` is called now
+/// and then with the HMACs done so far (every [`PROGRESS_EVERY`] rounds of a block and at
+/// the end of each block; the last call is `2 × rounds`). `rounds == 0` is treated as 1,
+/// as the `pbkdf2` crate does.
+pub fn pbkdf2_sha1_with_progress(
+    password: &[u8],
+    salt: &[u8],
+    rounds: u32,
+    progress: &mut dyn FnMut(u64),
+) -> Key32 {
+    let (mut inner, mut outer) = hmac_sha1_states(password);
+    let rounds = rounds.max(1);
+    let mut out = Zeroizing::new([0u8; 40]);
+    for (i, block) in out.chunks_exact_mut(20).enumerate() {
+        let before = i as u64 * u64::from(rounds);
+        let mut cb = |n: u32| progress(before + u64::from(n));
+        pbkdf2_sha1_block((&inner, &outer), salt, i as u32 + 1, rounds, block, &mut cb);
+    }
+    inner.zeroize();
+    outer.zeroize();
+    let mut key = [0u8; 32];
+    key.copy_from_slice(&out[..32]);
+    let k = Key32::new(key);
+    key.zeroize();
+    k
+}
+
+/// PBKDF2-HMAC-SHA1 with dkLen = 32 (ITER is small), without progress.
+/// `rounds == 0` is treated as 1 (the `pbkdf2` crate's behaviour).
 pub fn pbkdf2_sha1(password: &[u8], salt: &[u8], rounds: u32) -> Key32 {
-    let mut out = Zeroizing::new([0u8; 32]);
-    pbkdf2::pbkdf2_hmac::<sha1::Sha1>(password, salt, rounds, &mut out[..]);
-    Key32::new(*out)
+    pbkdf2_sha1_with_progress(password, salt, rounds, &mut |_| {})
+}
+
+/// One stage of the key derivation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KdfStage {
+    /// PBKDF2-HMAC-SHA256 over `DPIC` rounds (iOS ≥ 10.2, first stage).
+    Sha256,
+    /// PBKDF2-HMAC-SHA1 over `ITER` rounds (the second stage, or the only one).
+    Sha1,
+}
+
+impl KdfStage {
+    pub fn name(self) -> &'static str {
+        match self {
+            KdfStage::Sha256 => "SHA-256",
+            KdfStage::Sha1 => "SHA-1",
+        }
+    }
+}
+
+/// Progress of one whole derivation, all its stages on one scale: `done` of `total` work
+/// units, where a unit is one HMAC computation (two compressions of the stage's hash; a
+/// SHA-1 and a SHA-256 compression are counted alike — the SHA-1 stage is 20,000 of the
+/// 10,020,000 units of a real two-stage keybag, so the weighting cannot be seen). `done`
+/// never goes backwards within a derivation and the last report is `done == total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeriveProgress {
+    pub done: u64,
+    pub total: u64,
+    /// The stage running now.
+    pub stage: KdfStage,
+    /// 1-based number of the stage running now, of `stages`.
+    pub stage_number: u8,
+    /// 2 (SHA-256 then SHA-1) or 1 (legacy SHA-1 only).
+    pub stages: u8,
+}
+
+impl DeriveProgress {
+    /// `stage 1/2 SHA-256`, `stage 2/2 SHA-1`, or `SHA-1` for a one-stage derivation.
+    pub fn label(&self) -> String {
+        if self.stages > 1 {
+            format!(
+                "stage {}/{} {}",
+                self.stage_number,
+                self.stages,
+                self.stage.name()
+            )
+        } else {
+            self.stage.name().to_string()
+        }
+    }
+}
+
+impl KdfParams {
+    /// The stages in order, with their work in HMACs: `max(DPIC, 1)` for the SHA-256 stage
+    /// (dkLen 32 is one SHA-256 block) and `2 × max(ITER, 1)` for the SHA-1 stage (two
+    /// 20-byte SHA-1 blocks).
+    pub fn stages(&self) -> Vec<(KdfStage, u64)> {
+        let sha1 = (KdfStage::Sha1, 2 * u64::from(self.iter.max(1)));
+        match (self.scheme(), self.dpic) {
+            (KdfScheme::TwoStage, Some(dpic)) => {
+                vec![(KdfStage::Sha256, u64::from(dpic.max(1))), sha1]
+            }
+            _ => vec![sha1],
+        }
+    }
+
+    /// The work of the whole derivation ([`DeriveProgress::total`]).
+    pub fn work(&self) -> u64 {
+        self.stages().iter().map(|(_, n)| n).sum()
+    }
 }
 
 /// Derive the key-encryption key the keybag's class keys are wrapped with.
 /// Two-stage when both `DPSL` and `DPIC` are present (the SHA-256 stage's 32 raw output
-/// bytes are the SHA-1 stage's password), else legacy SHA-1 only.
-pub fn derive_kek(password: &Password, params: &KdfParams, progress: &mut dyn FnMut(u32)) -> Key32 {
+/// bytes are the SHA-1 stage's password), else legacy SHA-1 only. `progress` sees one
+/// scale over both stages ([`DeriveProgress`]): a report as each stage starts (`done` is
+/// then the work of the stages before it), sparse reports while it runs, and
+/// `done == total` at the end.
+pub fn derive_kek(
+    password: &Password,
+    params: &KdfParams,
+    progress: &mut dyn FnMut(DeriveProgress),
+) -> Key32 {
+    let total = params.work();
+    let stages = params.stages().len() as u8;
+    let at = |stage, stage_number, done| DeriveProgress {
+        done,
+        total,
+        stage,
+        stage_number,
+        stages,
+    };
     match (&params.dpsl, params.dpic) {
         (Some(dpsl), Some(dpic)) => {
-            let t = pbkdf2_sha256(password.as_bytes(), dpsl, dpic, progress);
-            pbkdf2_sha1(t.as_bytes(), &params.salt, params.iter)
+            progress(at(KdfStage::Sha256, 1, 0));
+            let t = pbkdf2_sha256(password.as_bytes(), dpsl, dpic, &mut |n| {
+                progress(at(KdfStage::Sha256, 1, u64::from(n)))
+            });
+            let base = u64::from(dpic.max(1));
+            progress(at(KdfStage::Sha1, 2, base));
+            pbkdf2_sha1_with_progress(t.as_bytes(), &params.salt, params.iter, &mut |n| {
+                progress(at(KdfStage::Sha1, 2, base + n))
+            })
         }
-        _ => pbkdf2_sha1(password.as_bytes(), &params.salt, params.iter),
+        _ => {
+            progress(at(KdfStage::Sha1, 1, 0));
+            pbkdf2_sha1_with_progress(password.as_bytes(), &params.salt, params.iter, &mut |n| {
+                progress(at(KdfStage::Sha1, 1, n))
+            })
+        }
     }
 }
 
@@ -475,6 +715,110 @@ mod tests {
         let mut calls = Vec::new();
         let _ = pbkdf2_sha256(b"p", b"s", 1, &mut |n| calls.push(n));
         assert_eq!(calls, vec![1]);
+    }
+
+    #[test]
+    fn pbkdf2_sha1_equals_crate_on_random_inputs() {
+        let mut next = xorshift(0x0123_4567_89AB_CDEF);
+        for _ in 0..200 {
+            let plen = (next() % 140) as usize;
+            let slen = (next() % 140) as usize;
+            let rounds = (next() % 40) as u32;
+            let p: Vec<u8> = (0..plen).map(|_| next() as u8).collect();
+            let s: Vec<u8> = (0..slen).map(|_| next() as u8).collect();
+            let mut want = [0u8; 32];
+            pbkdf2::pbkdf2_hmac::<sha1::Sha1>(&p, &s, rounds.max(1), &mut want);
+            assert_eq!(
+                pbkdf2_sha1(&p, &s, rounds).as_bytes(),
+                &want,
+                "plen={plen} slen={slen} rounds={rounds}"
+            );
+        }
+        for slen in 50..=70 {
+            let s = vec![0x5a; slen];
+            let mut want = [0u8; 32];
+            pbkdf2::pbkdf2_hmac::<sha1::Sha1>(b"pw", &s, 5, &mut want);
+            assert_eq!(pbkdf2_sha1(b"pw", &s, 5).as_bytes(), &want, "slen={slen}");
+        }
+        for plen in [63usize, 64, 65] {
+            let p = vec![0xa5; plen];
+            let mut want = [0u8; 32];
+            pbkdf2::pbkdf2_hmac::<sha1::Sha1>(&p, b"salt", 7, &mut want);
+            assert_eq!(pbkdf2_sha1(&p, b"salt", 7).as_bytes(), &want, "plen={plen}");
+        }
+    }
+
+    #[test]
+    fn sha1_progress_is_sparse_and_counts_both_blocks() {
+        let mut calls = Vec::new();
+        let _ = pbkdf2_sha1_with_progress(b"p", b"s", 150_000, &mut |n| calls.push(n));
+        assert_eq!(calls, vec![100_001, 150_000, 250_001, 300_000]);
+        let mut calls = Vec::new();
+        let _ = pbkdf2_sha1_with_progress(b"p", b"s", 0, &mut |n| calls.push(n));
+        assert_eq!(calls, vec![1, 2]);
+    }
+
+    /// Every report of one derivation: never backwards, one scale, ending at the total.
+    fn derive_reports(params: &KdfParams) -> Vec<DeriveProgress> {
+        let pw = Password::new(b"hunter2".to_vec());
+        let mut seen = Vec::new();
+        let _ = derive_kek(&pw, params, &mut |p| seen.push(p));
+        assert!(!seen.is_empty());
+        for w in seen.windows(2) {
+            assert!(w[0].done <= w[1].done, "backwards: {w:?}");
+            assert!(w[0].stage_number <= w[1].stage_number, "stage back: {w:?}");
+        }
+        assert!(seen
+            .iter()
+            .all(|p| p.total == params.work() && p.done <= p.total));
+        assert_eq!(seen.last().map(|p| p.done), Some(params.work()));
+        seen
+    }
+
+    #[test]
+    fn derive_progress_is_one_monotonic_scale_over_both_stages() {
+        let two = KdfParams {
+            dpsl: Some(b"dpsl".to_vec()),
+            dpic: Some(250_001),
+            salt: b"salt".to_vec(),
+            iter: 3,
+        };
+        assert_eq!(two.work(), 250_001 + 6);
+        let seen = derive_reports(&two);
+        let labels: Vec<String> = seen.iter().map(|p| p.label()).collect();
+        assert_eq!(
+            labels.first().map(String::as_str),
+            Some("stage 1/2 SHA-256")
+        );
+        assert_eq!(labels.last().map(String::as_str), Some("stage 2/2 SHA-1"));
+        let dones: Vec<u64> = seen.iter().map(|p| p.done).collect();
+        assert_eq!(
+            dones,
+            vec![0, 100_001, 200_001, 250_001, 250_001, 250_004, 250_007]
+        );
+        // Sparse: a handful of calls for a quarter-million rounds.
+        assert!(seen.len() < 10);
+
+        let legacy = KdfParams {
+            dpsl: None,
+            dpic: None,
+            salt: b"salt".to_vec(),
+            iter: 120_000,
+        };
+        assert_eq!(legacy.work(), 240_000);
+        let seen = derive_reports(&legacy);
+        assert!(seen.iter().all(|p| p.stages == 1 && p.label() == "SHA-1"));
+        let dones: Vec<u64> = seen.iter().map(|p| p.done).collect();
+        assert_eq!(dones, vec![0, 100_001, 120_000, 220_001, 240_000]);
+        // Zero counts are one round, as the derivation treats them.
+        let zero = KdfParams {
+            dpsl: Some(b"d".to_vec()),
+            dpic: Some(0),
+            salt: b"s".to_vec(),
+            iter: 0,
+        };
+        assert_eq!(zero.work(), 3);
+        derive_reports(&zero);
     }
 
     #[test]

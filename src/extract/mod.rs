@@ -5,24 +5,40 @@
 //! `create_dir` after checking that nothing in the way is a link; files are created with
 //! `create_new` (exclusive) and decrypted with bounded memory (`crypto::cbc::decrypt_stream`),
 //! their length coming from the PKCS#7 padding, not from the recorded Size. Symbolic links
-//! are only created on request and only when their target stays inside `out`.
+//! are only created on request and only when their target stays inside `out`. Each file
+//! is hashed (SHA-256) as it is written, and the export ends by writing its manifest
+//! ([`manifest`]) at the top of `out`.
 
 pub mod glob;
+pub mod manifest;
 pub mod path;
 mod plan;
 pub mod report;
 mod write;
 
 pub use glob::{Glob, GlobError};
+pub use manifest::{ManifestInfo, MANIFEST_FILE, MANIFEST_SCHEMA, SUMS_FILE};
 pub use path::Refusal;
 pub use plan::{Selection, Selector};
 pub use report::{ExtractReport, ExtractSummary, RowIssue, SelectionReport, EXTRACT_SCHEMA};
 
 use crate::index::FileRecord;
 use crate::session::Session;
+use manifest::{LinkEntry, Written};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
 use write::Outcome;
+
+/// How far an export is: bytes over the planned files' recorded Sizes (each file counted
+/// as its content is written, then in full once it is done, whatever became of it), and
+/// files done of files planned. Reported values never go back and the last report is the
+/// totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExtractProgress {
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub files_done: u64,
+    pub files_total: u64,
+}
 
 /// What to export and how.
 #[derive(Default)]
@@ -34,8 +50,8 @@ pub struct ExtractOptions<'a> {
     pub selection: Selection,
     /// Create symbolic links whose target stays inside `out`.
     pub symlinks: bool,
-    /// Called with (payload bytes done, payload bytes total).
-    pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+    /// Called now and then from the workers ([`ExtractProgress`]).
+    pub progress: Option<&'a (dyn Fn(ExtractProgress) + Sync)>,
 }
 
 /// Why an export could not start (row-level problems are in the report instead).
@@ -51,6 +67,8 @@ pub enum ExtractError {
     HoldsBackup { out: PathBuf, backup: PathBuf },
     #[error("the index is encrypted and the backup is not unlocked: a password is needed")]
     Locked,
+    #[error("{}: is in the way of the export's manifest (a folder, or not replaceable without --force)", .0.display())]
+    ManifestInTheWay(PathBuf),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -125,12 +143,15 @@ fn issue(r: &FileRecord, reason: &'static str, detail: String) -> RowIssue {
         kind: r.kind.as_str(),
         reason,
         detail,
+        sha256: None,
     }
 }
 
-/// Export the selected rows of an opened (and, when encrypted, unlocked) backup.
+/// Export the selected rows of an opened (and, when encrypted, unlocked) backup, then
+/// write the manifest of what was written ([`manifest`]) into the output folder.
 pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, crate::Error> {
     let out = prepare_out(&opts.out, &s.backup.root, opts.force)?;
+    manifest::check_reserved(&out)?;
     let records = s.records()?.ok_or(ExtractError::Locked)?;
     let mut selector = plan::Selector::for_records(&opts.selection, &s.backup, &records);
     let plan = plan::plan(&records, &mut selector);
@@ -140,19 +161,17 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
         .files
         .iter()
         .filter_map(|j| records.get(j.row).and_then(|r| r.size))
-        .sum();
+        .fold(0u64, u64::saturating_add);
     let ctx = write::ExportTarget {
         out: &out,
         payloads: s.payloads()?,
         force: opts.force,
         symlinks: opts.symlinks,
-        progress: opts.progress,
-        done: AtomicU64::new(0),
-        total,
+        meter: write::Meter::new(opts.progress, total, plan.files.len() as u64),
     };
     let (dir_ok, dirs_created, dir_problems) = write::make_dirs(&ctx, &plan);
-    let mut outcomes = write::write_files(&ctx, &plan, &dir_ok, &records);
-    outcomes.extend(write::make_links(&ctx, &plan, &dir_ok));
+    let files = write::write_files(&ctx, &plan, &dir_ok, &records);
+    let links = write::make_links(&ctx, &plan, &dir_ok);
     write::set_dir_times(&ctx, &plan, &dir_ok, &records);
 
     let mut rep = ExtractReport {
@@ -183,6 +202,7 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
         undecryptable: Vec::new(),
         failed: Vec::new(),
         skipped_symlinks: Vec::new(),
+        manifest: None,
     };
     for (i, why) in &plan.refused {
         if let Some(r) = records.get(*i) {
@@ -199,7 +219,56 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
             rep.refused.push(issue(r, why.code(), why.to_string()));
         }
     }
-    for (i, o) in outcomes {
+    let link_entries: Vec<LinkEntry<'_>> = plan
+        .links
+        .iter()
+        .zip(&links)
+        .filter(|(_, (_, o))| matches!(o, Outcome::LinkCreated))
+        .filter_map(|(l, _)| {
+            let r = records.get(l.row)?;
+            Some(LinkEntry {
+                path: &l.path,
+                domain: &r.domain,
+                relative_path: &r.relative_path,
+                file_id: &r.file_id,
+                target: &l.target,
+            })
+        })
+        .collect();
+    let mut written = Vec::new();
+    let outcomes = files
+        .into_iter()
+        .map(|f| {
+            let sha = f.written.as_ref().map(|w| hex::encode(w.sha256));
+            written.extend(f.written);
+            (f.row, f.outcome, sha)
+        })
+        .chain(links.into_iter().map(|(row, o)| (row, o, None)));
+    tally(&mut rep, &records, outcomes);
+    written.sort_by_key(|w: &Written| w.job);
+    let info = manifest::write(
+        &out,
+        opts.force,
+        &manifest::Contents {
+            report: &rep,
+            records: &records,
+            jobs: &plan.files,
+            written: &written,
+            links: &link_entries,
+        },
+    )?;
+    rep.manifest = Some(info);
+    Ok(rep)
+}
+
+/// Sort each row's outcome into the report (with the SHA-256 of a failed row's kept
+/// content), then count the lists.
+fn tally(
+    rep: &mut ExtractReport,
+    records: &[FileRecord],
+    outcomes: impl Iterator<Item = (usize, Outcome, Option<String>)>,
+) {
+    for (i, o, sha256) in outcomes {
         let Some(r) = records.get(i) else { continue };
         let sum = &mut rep.summary;
         match o {
@@ -222,7 +291,10 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
                 "the index lists this file but its payload is not on disk".into(),
             )),
             Outcome::Undecryptable(code, d) => rep.undecryptable.push(issue(r, code, d)),
-            Outcome::Failed(code, d) => rep.failed.push(issue(r, code, d)),
+            Outcome::Failed(code, d) => rep.failed.push(RowIssue {
+                sha256,
+                ..issue(r, code, d)
+            }),
             Outcome::Refused(why) => rep.refused.push(issue(r, why.code(), why.to_string())),
         }
     }
@@ -242,12 +314,74 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
     sum.undecryptable = rep.undecryptable.len() as u64;
     sum.failed = rep.failed.len() as u64;
     sum.symlinks_skipped = rep.skipped_symlinks.len() as u64;
-    Ok(rep)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::Unlock;
+    use std::sync::Mutex;
+
+    /// The project's small encrypted fixture (46 files, some of MBs), opened and unlocked.
+    fn small_session(dir: &Path) -> Session {
+        let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs/small.json");
+        let spec =
+            crate::fixture::Spec::from_json(&std::fs::read_to_string(spec).unwrap()).unwrap();
+        let b = dir.join("b");
+        crate::fixture::write(&spec, &b).unwrap();
+        let mut s = Session::open(&b).unwrap();
+        s.unlock(
+            Unlock::Password(crate::crypto::Password::new(b"fixture-small-pw".to_vec())),
+            None,
+            &mut |_| {},
+        )
+        .unwrap();
+        s
+    }
+
+    #[test]
+    fn progress_only_grows_and_ends_at_the_totals() {
+        use sha2::Digest;
+        let t = tempfile::tempdir().unwrap();
+        let s = small_session(t.path());
+        let seen = Mutex::new(Vec::new());
+        let cb = |p: ExtractProgress| seen.lock().unwrap().push(p);
+        let opts = ExtractOptions {
+            out: t.path().join("out"),
+            progress: Some(&cb),
+            ..Default::default()
+        };
+        let rep = extract(&s, &opts).unwrap();
+        let seen = seen.lock().unwrap().clone();
+        let last = *seen.last().expect("progress was reported");
+        let records = s.records().unwrap().unwrap();
+        let planned = records
+            .iter()
+            .filter(|r| r.kind == crate::index::FileKind::File)
+            .count() as u64;
+        assert_eq!(last.files_total, planned);
+        assert_eq!(last.files_done, last.files_total);
+        assert_eq!(last.bytes_done, last.bytes_total);
+        assert!(last.bytes_total > 4_000_000, "{last:?}");
+        for w in seen.windows(2) {
+            assert!(w[0].bytes_done <= w[1].bytes_done, "{w:?}");
+            assert!(w[0].files_done <= w[1].files_done, "{w:?}");
+            assert!(w[0] != w[1], "a report repeats the one before: {w:?}");
+        }
+        assert!(seen
+            .iter()
+            .all(|p| p.bytes_total == last.bytes_total && p.files_total == planned));
+        // The manifest lists every file written, with the hash of its bytes on disk.
+        let m = rep.manifest.as_ref().unwrap();
+        assert_eq!(m.files, rep.summary.exported);
+        let sums = std::fs::read_to_string(&m.sums_path).unwrap();
+        assert_eq!(sums.lines().count() as u64, m.files);
+        for line in sums.lines() {
+            let (hash, path) = line.split_once("  ").unwrap();
+            let bytes = std::fs::read(opts.out.join(path)).unwrap();
+            assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), hash, "{path}");
+        }
+    }
 
     #[test]
     fn out_folder_rules() {

@@ -11,6 +11,7 @@
 //! | NUL and control characters U+0001–U+001F, U+007F | not representable or terminal-hostile |
 //! | `\` and `:` | path separators on Windows and classic macOS / HFS+ |
 //! | more than 255 bytes | longer than every common file system's name limit |
+//! | a domain named `auditor-extract-manifest.json` or `SHA256SUMS` (any case) | the export's own files |
 //!
 //! Characters that are legal on APFS, ext4 and the like but not on Windows or FAT
 //! (`* ? " < > |`, trailing dots or spaces, device names such as `CON`) are kept as they are.
@@ -65,6 +66,9 @@ pub enum Refusal {
     LinkBadTarget(String),
     /// Something already in the output folder (with `--force`) is in the way.
     Obstructed(String),
+    /// A domain named like one of the export's own files (`auditor-extract-manifest.json`,
+    /// `SHA256SUMS`, in any letter case): it would mix with the manifest.
+    Reserved(String),
 }
 
 impl Refusal {
@@ -91,6 +95,7 @@ impl Refusal {
             Refusal::LinkNoTarget => "link_no_target",
             Refusal::LinkBadTarget(_) => "link_bad_target",
             Refusal::Obstructed(_) => "obstructed",
+            Refusal::Reserved(_) => "reserved_name",
         }
     }
 }
@@ -145,6 +150,10 @@ impl fmt::Display for Refusal {
                 f,
                 "{p} already exists in the output folder and is in the way"
             ),
+            Refusal::Reserved(d) => write!(
+                f,
+                "the domain {d:?} has the name of the export's manifest (reserved in the output folder)"
+            ),
         }
     }
 }
@@ -178,6 +187,9 @@ pub fn components<'a>(domain: &'a str, relative_path: &'a str) -> Result<Vec<&'a
         return Err(Refusal::EmptyDomain);
     }
     check_component(domain)?;
+    if super::manifest::is_reserved(domain) {
+        return Err(Refusal::Reserved(domain.to_string()));
+    }
     let mut out = vec![domain];
     if relative_path.is_empty() {
         return Ok(out);

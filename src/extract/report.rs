@@ -17,6 +17,9 @@ pub struct RowIssue {
     pub reason: &'static str,
     /// Human-readable explanation.
     pub detail: String,
+    /// SHA-256 (hex) of the content kept in the output folder for a `failed` row that was
+    /// written all the same (bad padding, modification time not set); `null` otherwise.
+    pub sha256: Option<String>,
 }
 
 /// Counts.
@@ -64,6 +67,9 @@ pub struct ExtractReport {
     pub failed: Vec<RowIssue>,
     /// Safe links not created because `--symlinks` was not given.
     pub skipped_symlinks: Vec<RowIssue>,
+    /// The manifest written into the output folder: every file written, with its SHA-256
+    /// (`auditor.extract-manifest/1`), and `SHA256SUMS` (always present once an export ran).
+    pub manifest: Option<super::manifest::ManifestInfo>,
 }
 
 /// The selection, echoed.

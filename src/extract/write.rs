@@ -1,16 +1,20 @@
 //! Carrying out the plan: directories (never through a link), files in parallel, links, times.
 
+use super::manifest::Written;
 use super::path::{resolve_link, Refusal};
 use super::plan::{FileJob, LinkJob, Plan};
+use super::ExtractProgress;
 use crate::crypto::cbc::StreamProblem;
 use crate::crypto::KeyUnavailable;
 use crate::index::FileRecord;
-use crate::session::payload::{Payloads, Unavailable};
+use crate::session::payload::{Payloads, Sink, Unavailable};
 use rayon::prelude::*;
+use sha2::Digest;
 use std::fs::{self, File, OpenOptions};
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 /// What happened to one row.
@@ -32,9 +36,140 @@ pub(crate) struct ExportTarget<'a> {
     pub payloads: Payloads<'a>,
     pub force: bool,
     pub symlinks: bool,
-    pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
-    pub done: AtomicU64,
-    pub total: u64,
+    pub meter: Meter<'a>,
+}
+
+/// Bytes between two progress reports from inside one file.
+const REPORT_EVERY: u64 = 1 << 20;
+
+/// The export's progress, shared by the workers. Bytes count each planned file for its
+/// recorded Size: as its content is written (never past that), then the rest when the file
+/// is done whatever became of it, so the count ends at exactly the total. Reports are made
+/// under a lock from counters that only grow, so the callback never sees them go back; a
+/// worker that finds the lock taken skips its report instead of waiting.
+pub(crate) struct Meter<'a> {
+    cb: Option<&'a (dyn Fn(ExtractProgress) + Sync)>,
+    bytes: AtomicU64,
+    files: AtomicU64,
+    bytes_total: u64,
+    files_total: u64,
+    last: Mutex<ExtractProgress>,
+}
+
+impl<'a> Meter<'a> {
+    pub fn new(
+        cb: Option<&'a (dyn Fn(ExtractProgress) + Sync)>,
+        bytes_total: u64,
+        files_total: u64,
+    ) -> Self {
+        Meter {
+            cb,
+            bytes: AtomicU64::new(0),
+            files: AtomicU64::new(0),
+            bytes_total,
+            files_total,
+            last: Mutex::new(ExtractProgress {
+                bytes_total,
+                files_total,
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn add_bytes(&self, n: u64) {
+        if n > 0 {
+            let _ = self
+                .bytes
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                    Some(b.saturating_add(n))
+                });
+        }
+    }
+
+    /// Call back with the counts now; `wait`: even if another worker is reporting.
+    pub fn report(&self, wait: bool) {
+        let Some(cb) = self.cb else { return };
+        let mut last = match (wait, self.last.try_lock()) {
+            (_, Ok(g)) => g,
+            (true, Err(std::sync::TryLockError::WouldBlock)) => {
+                self.last.lock().unwrap_or_else(|p| p.into_inner())
+            }
+            (_, Err(std::sync::TryLockError::Poisoned(p))) => p.into_inner(),
+            (false, Err(_)) => return,
+        };
+        let now = ExtractProgress {
+            bytes_done: self.bytes.load(Ordering::Relaxed).min(self.bytes_total),
+            bytes_total: self.bytes_total,
+            files_done: self.files.load(Ordering::Relaxed).min(self.files_total),
+            files_total: self.files_total,
+        };
+        if now != *last {
+            *last = now;
+            cb(now);
+        }
+    }
+}
+
+/// One file's share of the progress: its recorded Size, and how much of it is counted.
+struct Credit {
+    cap: u64,
+    counted: u64,
+    unreported: u64,
+}
+
+impl Credit {
+    /// `written` bytes of content so far.
+    fn written(&mut self, meter: &Meter<'_>, written: u64) {
+        let now = written.min(self.cap);
+        if now > self.counted {
+            meter.add_bytes(now - self.counted);
+            self.unreported += now - self.counted;
+            self.counted = now;
+            if self.unreported >= REPORT_EVERY {
+                self.unreported = 0;
+                meter.report(false);
+            }
+        }
+    }
+
+    /// The file is done (whatever became of it): count the rest of its Size, and it.
+    fn done(self, meter: &Meter<'_>) {
+        meter.add_bytes(self.cap - self.counted);
+        meter.files.fetch_add(1, Ordering::Relaxed);
+        meter.report(false);
+    }
+}
+
+/// The output file, hashing (SHA-256) and counting what goes into it, as it goes in.
+struct HashSink<'f, 'm> {
+    file: &'f mut File,
+    hash: sha2::Sha256,
+    len: u64,
+    credit: &'f mut Credit,
+    meter: &'f Meter<'m>,
+}
+
+impl Write for HashSink<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hash.update(buf.get(..n).unwrap_or_default());
+        self.len += n as u64;
+        self.credit.written(self.meter, self.len);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Plaintext payloads go through the hash too (a buffered copy, not `copy_file_range`).
+impl Sink for HashSink<'_, '_> {}
+
+/// A file left in the output folder: its length and SHA-256 as written.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hashed {
+    pub len: u64,
+    pub sha256: [u8; 32],
 }
 
 /// `UNIX_EPOCH + secs` (negative before 1970), if representable.
@@ -138,18 +273,30 @@ fn unavailable(why: Unavailable, rec: &FileRecord) -> Outcome {
     }
 }
 
-fn export_file(ctx: &ExportTarget<'_>, rec: &FileRecord, job: &FileJob) -> Outcome {
+/// Write one file; the outcome, and its hash when a file was left in the output folder.
+fn export_file(
+    ctx: &ExportTarget<'_>,
+    rec: &FileRecord,
+    job: &FileJob,
+    credit: &mut Credit,
+) -> (Outcome, Option<Hashed>) {
     let payload = match ctx.payloads.open(rec) {
         Ok(p) => p,
-        Err(why) => return unavailable(why, rec),
+        Err(why) => return (unavailable(why, rec), None),
     };
-    let stored = payload.stored_len();
     let dest = ctx.out.join(&job.path);
     let mut out = match create_output(&dest, ctx.force) {
         Ok(f) => f,
-        Err(o) => return o,
+        Err(o) => return (o, None),
     };
-    let written = payload.stream(&mut out).map(|o| {
+    let mut sink = HashSink {
+        file: &mut out,
+        hash: sha2::Sha256::new(),
+        len: 0,
+        credit,
+        meter: &ctx.meter,
+    };
+    let written = payload.stream(&mut sink).map(|o| {
         let problem = o.problem.map(|p| match p {
             StreamProblem::NotBlockAligned => format!(
                 "ciphertext length {} is not a non-zero multiple of 16; the decrypted whole blocks were kept",
@@ -161,33 +308,43 @@ fn export_file(ctx: &ExportTarget<'_>, rec: &FileRecord, job: &FileJob) -> Outco
         });
         (o.content_len, problem)
     });
-    let done = ctx.done.fetch_add(stored, Ordering::Relaxed) + stored;
-    if let Some(cb) = ctx.progress {
-        cb(done, ctx.total);
-    }
+    let hashed = Hashed {
+        len: sink.len,
+        sha256: sink.hash.finalize().into(),
+    };
     let (n, problem) = match written {
         Ok(x) => x,
         Err(e) => {
             drop(out);
             let _ = fs::remove_file(&dest);
-            return Outcome::Failed("io_error", format!("exporting to {}: {e}", dest.display()));
+            let o = Outcome::Failed("io_error", format!("exporting to {}: {e}", dest.display()));
+            return (o, None);
         }
     };
     if let Some(t) = rec.last_modified.and_then(unix_time) {
         if let Err(e) = out.set_modified(t) {
-            return Outcome::Failed(
+            let o = Outcome::Failed(
                 "mtime_failed",
                 format!(
                     "cannot set the modification time of {}: {e}",
                     dest.display()
                 ),
             );
+            return (o, Some(hashed));
         }
     }
     match problem {
-        Some(p) => Outcome::Failed("decrypt_failed", p),
-        None => Outcome::Exported(n),
+        Some(p) => (Outcome::Failed("decrypt_failed", p), Some(hashed)),
+        None => (Outcome::Exported(n), Some(hashed)),
     }
+}
+
+/// What became of one planned file.
+pub(crate) struct FileDone {
+    pub row: usize,
+    pub outcome: Outcome,
+    /// Set when a file was left in the output folder.
+    pub written: Option<Written>,
 }
 
 /// Write every planned file (big ones first, so they do not finish last), in parallel.
@@ -196,21 +353,49 @@ pub(crate) fn write_files(
     plan: &Plan,
     dir_ok: &[bool],
     records: &[FileRecord],
-) -> Vec<(usize, Outcome)> {
-    let mut jobs: Vec<&FileJob> = plan.files.iter().collect();
-    jobs.sort_by_key(|j| std::cmp::Reverse(records.get(j.row).and_then(|r| r.size).unwrap_or(0)));
-    jobs.par_iter()
+) -> Vec<FileDone> {
+    let mut jobs: Vec<(usize, &FileJob)> = plan.files.iter().enumerate().collect();
+    jobs.sort_by_key(|(_, j)| {
+        std::cmp::Reverse(records.get(j.row).and_then(|r| r.size).unwrap_or(0))
+    });
+    let done: Vec<FileDone> = jobs
+        .par_iter()
         .with_min_len(16)
-        .filter_map(|j| {
+        .filter_map(|&(k, j)| {
             let rec = records.get(j.row)?;
-            let o = if dir_ok.get(j.parent as usize).copied().unwrap_or(false) {
-                export_file(ctx, rec, j)
-            } else {
-                Outcome::Refused(Refusal::Obstructed(parent_of(&j.path)))
+            let mut credit = Credit {
+                cap: rec.size.unwrap_or(0),
+                counted: 0,
+                unreported: 0,
             };
-            Some((j.row, o))
+            let (outcome, hashed) = if dir_ok.get(j.parent as usize).copied().unwrap_or(false) {
+                export_file(ctx, rec, j, &mut credit)
+            } else {
+                (
+                    Outcome::Refused(Refusal::Obstructed(parent_of(&j.path))),
+                    None,
+                )
+            };
+            credit.done(&ctx.meter);
+            let written = hashed.map(|h| Written {
+                job: k,
+                row: j.row,
+                size: h.len,
+                sha256: h.sha256,
+                problem: match &outcome {
+                    Outcome::Failed(code, _) => Some(*code),
+                    _ => None,
+                },
+            });
+            Some(FileDone {
+                row: j.row,
+                outcome,
+                written,
+            })
         })
-        .collect()
+        .collect();
+    ctx.meter.report(true);
+    done
 }
 
 fn parent_of(path: &str) -> String {

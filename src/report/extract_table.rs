@@ -20,6 +20,16 @@ pub fn write(o: &mut dyn Write, r: &ExtractReport) -> std::io::Result<()> {
         "  refused {}, missing {}, undecryptable {}, failed {}, links not created {}",
         s.refused, s.missing, s.undecryptable, s.failed, s.symlinks_skipped
     )?;
+    if let Some(m) = &r.manifest {
+        writeln!(o, "  manifest {} (SHA-256 {})", m.path, m.sha256)?;
+        writeln!(
+            o,
+            "  {} files hashed in {}: check with `sha256sum -c {}` in the output folder",
+            m.files,
+            m.sums_path,
+            crate::extract::SUMS_FILE
+        )?;
+    }
     let sections: [(&str, &Vec<RowIssue>); 5] = [
         (
             "Refused (unsafe or colliding paths, never written)",
