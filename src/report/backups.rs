@@ -68,8 +68,8 @@ fn fit(s: &str, w: usize, middle: bool) -> String {
     out
 }
 
-/// The column widths: each its widest cell, the flexible ones (folder, device, UDID; in
-/// that order of giving way) narrowed until the line fits [`WIDTH`].
+/// The column widths: each its widest cell, then the widest of the flexible ones (folder,
+/// device, UDID) narrowed a character at a time until the line fits [`WIDTH`].
 fn widths(rows: &[[String; 5]]) -> [usize; 5] {
     const MIN: [usize; 5] = [12, 10, 20, 9, 14];
     let mut w = [0usize; 5];
@@ -80,12 +80,26 @@ fn widths(rows: &[[String; 5]]) -> [usize; 5] {
     }
     // Two spaces of indent, two between columns.
     let line = |w: &[usize; 5]| 2 + w.iter().sum::<usize>() + 2 * (w.len() - 1);
-    for i in [0, 1, 4] {
-        let over = line(&w).saturating_sub(WIDTH);
-        let floor = MIN[i].min(w[i]);
-        w[i] -= over.min(w[i] - floor);
+    while line(&w) > WIDTH {
+        let Some(i) = [0, 1, 4]
+            .into_iter()
+            .filter(|&i| w[i] > MIN[i])
+            // Of equal widths, the UDID gives way first, the device name last.
+            .max_by_key(|&i| (w[i], [1, 0, 0, 0, 2][i]))
+        else {
+            break;
+        };
+        w[i] -= 1;
     }
     w
+}
+
+/// A problem met reading a backup's plists, under its row: the file's path relative to the
+/// folder given, cut in the middle to fit (its end says what is wrong).
+fn problem_line(given: &Path, problem: &str) -> String {
+    let prefix = format!("{}{}", given.display(), std::path::MAIN_SEPARATOR);
+    let p = problem.strip_prefix(&prefix).unwrap_or(problem);
+    format!("    ! {}", fit(p, WIDTH - 6, true))
 }
 
 /// The table: a header row, then one row per backup (newest first), then under a backup the
@@ -121,7 +135,7 @@ pub fn table_lines(given: &Path, backups: &[CollectionEntry]) -> Vec<String> {
         lines.push(format!("  {}", cells.join("  ")));
         if i > 0 {
             for p in &sorted[i - 1].problems {
-                lines.push(fit(&format!("    ! {p}"), WIDTH, false));
+                lines.push(problem_line(given, p));
             }
         }
     }
@@ -246,8 +260,13 @@ mod tests {
         ];
         v[1].problems
             .push("M/Backup/x/Info.plist: not a regular file".into());
+        v[1].problems.push(format!(
+            "M/Backup/{}/Info.plist: {}",
+            "x".repeat(80),
+            "too big"
+        ));
         let lines = table_lines(Path::new("M"), &v);
-        assert_eq!(lines.len(), 4, "{lines:#?}");
+        assert_eq!(lines.len(), 5, "{lines:#?}");
         for l in &lines {
             assert!(
                 l.chars().count() <= WIDTH,
@@ -260,12 +279,15 @@ mod tests {
         assert_eq!(col(&lines[0], "DATE"), col(&lines[1], "2024-06-01"));
         assert_eq!(col(&lines[0], "DATE"), col(&lines[2], "- "));
         assert!(
-            lines[1].contains('…') && lines[1].ends_with("…5E801E"),
+            lines[1].contains('…')
+                && lines[1].starts_with("  Backup…")
+                && lines[1].ends_with("5E801E"),
             "{}",
             lines[1]
         );
+        assert!(lines[4].ends_with("Info.plist: too big"), "{}", lines[4]);
         assert!(
-            lines[3].starts_with("    ! M/Backup/x/Info.plist"),
+            lines[3] == "    ! Backup/x/Info.plist: not a regular file",
             "{}",
             lines[3]
         );
