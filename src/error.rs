@@ -230,9 +230,9 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "MobileSync holds 2 backups; give one of them:\n  \
-             FOLDER  DEVICE  DATE  ENCRYPTED  UDID\n  \
-             A       Phone   -     yes        -\n  \
-             B       -       -     ?          -"
+             FOLDER  DEVICE  DATE  ENCRYPTED\n  \
+             A       Phone   -     yes\n  \
+             B       -       -     ?"
         );
     }
 }

@@ -70,22 +70,24 @@ fn fit(s: &str, w: usize, middle: bool) -> String {
 
 /// The column widths: each its widest cell, then the widest of the flexible ones (folder,
 /// device, UDID) narrowed a character at a time until the line fits [`WIDTH`].
-fn widths(rows: &[[String; 5]]) -> [usize; 5] {
+fn widths(rows: &[Vec<String>]) -> Vec<usize> {
     const MIN: [usize; 5] = [12, 10, 20, 9, 14];
-    let mut w = [0usize; 5];
+    // Of equal widths, the UDID gives way first, the device name last.
+    const RANK: [u8; 5] = [1, 0, 0, 0, 2];
+    let cols = rows.first().map_or(0, Vec::len);
+    let mut w = vec![0usize; cols];
     for r in rows {
         for (i, c) in r.iter().enumerate() {
             w[i] = w[i].max(c.chars().count());
         }
     }
     // Two spaces of indent, two between columns.
-    let line = |w: &[usize; 5]| 2 + w.iter().sum::<usize>() + 2 * (w.len() - 1);
+    let line = |w: &[usize]| 2 + w.iter().sum::<usize>() + 2 * (w.len().saturating_sub(1));
     while line(&w) > WIDTH {
         let Some(i) = [0, 1, 4]
             .into_iter()
-            .filter(|&i| w[i] > MIN[i])
-            // Of equal widths, the UDID gives way first, the device name last.
-            .max_by_key(|&i| (w[i], [1, 0, 0, 0, 2][i]))
+            .filter(|&i| i < cols && w[i] > MIN[i])
+            .max_by_key(|&i| (w[i], RANK[i]))
         else {
             break;
         };
@@ -102,19 +104,34 @@ fn problem_line(given: &Path, problem: &str) -> String {
     format!("    ! {}", fit(p, WIDTH - 6, true))
 }
 
+/// Does some backup's UDID say more than its folder's name (which is the UDID in Finder's
+/// and iTunes' own folders)? Without, the UDID column is left out.
+fn udid_column(backups: &[&CollectionEntry]) -> bool {
+    backups.iter().any(|e| {
+        e.udid.is_some() && e.udid.as_deref() != e.path.file_name().and_then(|n| n.to_str())
+    })
+}
+
 /// The table: a header row, then one row per backup (newest first), then under a backup the
-/// problems met reading its plists; every line within [`WIDTH`] columns.
+/// problems met reading its plists; every line within [`WIDTH`] columns. The UDID column is
+/// there only when some UDID is not its folder's name.
 pub fn table_lines(given: &Path, backups: &[CollectionEntry]) -> Vec<String> {
     let sorted = sorted(backups);
-    let mut rows = vec![["FOLDER", "DEVICE", "DATE", "ENCRYPTED", "UDID"].map(String::from)];
+    let cols = if udid_column(&sorted) { 5 } else { 4 };
+    let mut rows = vec![["FOLDER", "DEVICE", "DATE", "ENCRYPTED", "UDID"]
+        .map(String::from)
+        .to_vec()];
     for e in &sorted {
-        rows.push([
+        rows.push(vec![
             folder(given, e),
             e.device_name.clone().unwrap_or_else(|| "-".into()),
             e.date.clone().unwrap_or_else(|| "-".into()),
             encrypted(e.encrypted).into(),
             e.udid.clone().unwrap_or_else(|| "-".into()),
         ]);
+    }
+    for r in &mut rows {
+        r.truncate(cols);
     }
     let w = widths(&rows);
     let mut lines = Vec::new();
@@ -124,11 +141,9 @@ pub fn table_lines(given: &Path, backups: &[CollectionEntry]) -> Vec<String> {
             .enumerate()
             .map(|(c, s)| {
                 let s = fit(s, w[c], c != 1);
-                let pad = w[c] - s.chars().count();
-                if c == 4 {
-                    s
-                } else {
-                    format!("{s}{}", " ".repeat(pad))
+                match c + 1 == cols {
+                    true => s,
+                    false => format!("{s}{}", " ".repeat(w[c] - s.chars().count())),
                 }
             })
             .collect();
@@ -258,6 +273,7 @@ mod tests {
             ),
             entry(&format!("M/Backup/{long}"), Some("Short"), None),
         ];
+        v[1].udid = Some("different".into());
         v[1].problems
             .push("M/Backup/x/Info.plist: not a regular file".into());
         v[1].problems.push(format!(
@@ -294,7 +310,33 @@ mod tests {
         // Near miss: rows that fit are not cut.
         let short = [entry("M/abc", Some("Phone"), None)];
         let lines = table_lines(Path::new("M"), &short);
-        assert_eq!(lines[1], "  abc     Phone   -     yes        abc");
+        assert_eq!(lines[1], "  abc     Phone   -     yes");
         assert!(!lines.iter().any(|l| l.contains('…')));
+    }
+
+    #[test]
+    fn the_udid_column_is_there_when_it_says_more_than_the_folder() {
+        let mut v = vec![entry(
+            "M/Backup/00008120-001A2B3C4D5E801E",
+            Some("Phone"),
+            None,
+        )];
+        let lines = table_lines(Path::new("M"), &v);
+        assert_eq!(
+            lines[0],
+            "  FOLDER                            DEVICE  DATE  ENCRYPTED"
+        );
+        assert_eq!(
+            lines[1],
+            "  Backup/00008120-001A2B3C4D5E801E  Phone   -     yes"
+        );
+        v[0].udid = Some("00008120-001A2B3C4D5E8FFF".into());
+        let lines = table_lines(Path::new("M"), &v);
+        assert!(lines[0].ends_with("ENCRYPTED  UDID"), "{}", lines[0]);
+        assert!(
+            lines[1].ends_with("yes        00008120-001A2B3C4D5E8FFF"),
+            "{}",
+            lines[1]
+        );
     }
 }
