@@ -109,25 +109,16 @@ fn keybag_problem(e: &CryptoError) -> String {
     }
 }
 
-/// The folder and the backups it holds, one a line.
+/// The folder and the backups it holds, one a line (aligned, newest first).
 fn several_backups(path: &std::path::Path, backups: &[CollectionEntry]) -> String {
     let mut msg = format!(
         "{} holds {} backups; give one of them:",
         path.display(),
         backups.len()
     );
-    for e in backups {
-        msg.push_str(&format!(
-            "\n  {}  {}  {}  {}",
-            e.path.display(),
-            e.device_name.as_deref().unwrap_or("?"),
-            e.date.as_deref().unwrap_or("?"),
-            match e.encrypted {
-                Some(true) => "encrypted",
-                Some(false) => "not encrypted",
-                None => "encryption unknown",
-            }
-        ));
+    for line in crate::report::backups::table_lines(path, backups) {
+        msg.push('\n');
+        msg.push_str(&line);
     }
     msg
 }
@@ -238,7 +229,10 @@ mod tests {
         assert_eq!(e.exit_code(), ExitCode::Usage);
         assert_eq!(
             e.to_string(),
-            "MobileSync holds 2 backups; give one of them:\n  A  Phone  ?  encrypted\n  B  ?  ?  encryption unknown"
+            "MobileSync holds 2 backups; give one of them:\n  \
+             FOLDER  DEVICE  DATE  ENCRYPTED\n  \
+             A       Phone   -     yes\n  \
+             B       -       -     ?"
         );
     }
 }

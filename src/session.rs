@@ -121,7 +121,27 @@ pub struct Session {
 impl Session {
     /// Open the backup folder and parse what needs no secret.
     pub fn open(path: &Path) -> Result<Session, Error> {
-        let backup = Backup::open(path).map_err(Error::from)?;
+        Ok(Session::of(Backup::open(path).map_err(Error::from)?))
+    }
+
+    /// Open a Manifest.plist on its own ([`Backup::open_manifest`]): its keybag can be
+    /// reported and unlocked; there is no index and no payload.
+    pub fn open_manifest(path: &Path) -> Result<Session, Error> {
+        Ok(Session::of(
+            Backup::open_manifest(path).map_err(Error::from)?,
+        ))
+    }
+
+    /// Open what [`resolve`] found.
+    pub fn open_target(target: &Target) -> Result<Session, Error> {
+        match target {
+            Target::Folder { path, .. } => Session::open(path),
+            Target::ManifestPlist(path) => Session::open_manifest(path),
+        }
+    }
+
+    /// The session of an opened backup, its keybag parsed.
+    fn of(backup: Backup) -> Session {
         let (keybag, keybag_error) = match backup.manifest.as_ref().and_then(|m| m.keybag.as_ref())
         {
             None => (None, None),
@@ -130,7 +150,7 @@ impl Session {
                 Err(e) => (None, Some(e)),
             },
         };
-        Ok(Session {
+        Session {
             backup,
             keybag,
             keybag_error,
@@ -138,11 +158,11 @@ impl Session {
             kek: None,
             notes: Default::default(),
             listing: Default::default(),
-        })
+        }
     }
 
     fn manifest_path(&self) -> std::path::PathBuf {
-        self.backup.root.join("Manifest.plist")
+        self.backup.manifest_path()
     }
 
     /// A keybag error, about Manifest.plist.
@@ -364,11 +384,55 @@ pub struct OpenOptions<'a> {
     pub progress: KdfProgress<'a>,
 }
 
-/// Resolve `path` to one backup folder; a folder holding several backups is refused with
-/// their list ([`Error::SeveralBackups`]).
-pub fn locate(path: &Path) -> Result<PathBuf, Error> {
+/// What a path given by the user names, once resolved by [`resolve`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// One backup folder; `only_in` is the folder given when this backup was the only one
+    /// found in it (one or two levels down).
+    Folder {
+        path: PathBuf,
+        only_in: Option<PathBuf>,
+    },
+    /// A Manifest.plist on its own (a regular file, whatever its name).
+    ManifestPlist(PathBuf),
+}
+
+impl Target {
+    /// The file or folder to read.
+    pub fn path(&self) -> &Path {
+        match self {
+            Target::Folder { path, .. } | Target::ManifestPlist(path) => path,
+        }
+    }
+
+    /// The backup folder, for the commands that need a whole backup: a file is refused
+    /// (exit 4), named, with what to pass instead.
+    pub fn folder(self) -> Result<PathBuf, Error> {
+        match self {
+            Target::Folder { path, .. } => Ok(path),
+            Target::ManifestPlist(path) => Err(crate::backup::BackupError::NotABackup {
+                path,
+                problem: crate::backup::FILE_NOT_FOLDER.into(),
+            }
+            .into()),
+        }
+    }
+}
+
+/// Resolve `path` to one backup folder, the only backup in a folder (one or two levels
+/// down), or a file; a folder holding several backups is refused with their list
+/// ([`Error::SeveralBackups`]).
+pub fn resolve(path: &Path) -> Result<Target, Error> {
     match crate::backup::locate(path)? {
-        Located::Single(p) => Ok(p),
+        Located::Single(p) => Ok(Target::Folder {
+            path: p,
+            only_in: None,
+        }),
+        Located::File(p) => Ok(Target::ManifestPlist(p)),
+        Located::Collection(mut backups) if backups.len() == 1 => Ok(Target::Folder {
+            path: backups.remove(0).path,
+            only_in: Some(path.to_path_buf()),
+        }),
         Located::Collection(backups) => Err(Error::SeveralBackups {
             path: path.to_path_buf(),
             backups,
@@ -376,11 +440,22 @@ pub fn locate(path: &Path) -> Result<PathBuf, Error> {
     }
 }
 
+/// Resolve `path` to one backup folder ([`resolve`]; a file is refused, see
+/// [`Target::folder`]).
+pub fn locate(path: &Path) -> Result<PathBuf, Error> {
+    resolve(path)?.folder()
+}
+
 /// Open the backup folder at `path` and unlock it with what `opts` gives. A password is
 /// asked for (when the caller may ask) only if the backup is encrypted and either the keys
 /// are needed or the index is ciphertext.
 pub fn open_unlocked(path: &Path, opts: OpenOptions<'_>) -> Result<Session, Error> {
-    let mut session = Session::open(path)?;
+    unlock_opened(Session::open(path)?, opts)
+}
+
+/// Unlock an opened session with what `opts` gives (as [`open_unlocked`]).
+pub fn unlock_opened(mut session: Session, opts: OpenOptions<'_>) -> Result<Session, Error> {
+    let path = session.backup.root.clone();
     let encrypted = session.is_encrypted();
     let mut ask = None;
     let unlock = match opts.unlock {

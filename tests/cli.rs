@@ -134,7 +134,7 @@ fn collection_folder_is_listed() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("holds 2 backups"), "{err}");
     assert!(
-        err.contains("Oracle Test iPhone") && err.contains("encrypted"),
+        err.contains("Oracle Test iPhone") && err.contains("ENCRYPTED") && err.contains(" yes "),
         "{err}"
     );
 }
@@ -602,4 +602,437 @@ fn scan_json_has_file_times_and_owner_ids() {
         }
     }
     assert!(timed > 0, "no row had a time: the test would prove nothing");
+}
+
+/// Write a small fixture backup (the `small.json` spec, encrypted, or `small-unencrypted.json`)
+/// with its device named `name`, dated `date` and its UDID `udid`, into `dir/<udid>`.
+fn fixture_backup(
+    dir: &std::path::Path,
+    encrypted: bool,
+    udid: &str,
+    name: &str,
+    date: &str,
+) -> std::path::PathBuf {
+    let spec = if encrypted {
+        "small.json"
+    } else {
+        "small-unencrypted.json"
+    };
+    let text = std::fs::read_to_string(repo("fixtures/specs").join(spec)).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["device"]["udid"] = udid.into();
+    v["device"]["name"] = name.into();
+    v["date"] = date.into();
+    // A few files are enough: these tests are about the folders, not the payloads.
+    v["files"].as_array_mut().unwrap().truncate(2);
+    let spec: auditor::fixture::Spec = serde_json::from_value(v).unwrap();
+    let out = dir.join(udid);
+    std::fs::create_dir_all(dir).unwrap();
+    auditor::fixture::write(&spec, &out).unwrap();
+    out
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+const UDID_A: &str = "00008120-000F1C7A5E11A001";
+const UDID_B: &str = "00008030-001122334455667E";
+
+/// `info FILE` reads a Manifest.plist on its own, whatever its name, as `info` on the folder
+/// reads it, without calling the files it was not given missing (issue 13 item 9).
+#[test]
+fn info_reads_a_manifest_plist_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = fixture_backup(tmp.path(), true, UDID_A, "Phone A", "2024-06-01T12:00:00Z");
+    let alone = tmp.path().join("Manifest-copy.plist");
+    std::fs::copy(b.join("Manifest.plist"), &alone).unwrap();
+    let whole = json_ok(&["info", b.to_str().unwrap(), "--format", "json"]);
+    let r = json_ok(&["info", alone.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(r["schema"], "auditor.scan/1");
+    assert_eq!(r["backup"]["input"], "manifest_plist");
+    assert_eq!(whole["backup"]["input"], "backup_folder");
+    assert_eq!(r["backup"]["path"], alone.to_str().unwrap());
+    for k in [
+        "udid",
+        "device_name",
+        "ios_version",
+        "date",
+        "passcode_set",
+        "kdf",
+    ] {
+        assert_eq!(r["backup"][k], whole["backup"][k], "{k}");
+    }
+    assert_eq!(r["backup"]["encryption"]["declared"], true);
+    assert_eq!(r["backup"]["encryption"]["manifest_key_class"], 4);
+    assert_eq!(r["keybag"], whole["keybag"]);
+    assert_eq!(r["backup"]["index"], "none");
+    let rules = |v: &serde_json::Value| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // The KDF is judged as on the folder; nothing beside the plist is said to be missing.
+    assert!(rules(&r).contains(&"backup.weak-kdf".to_string()), "{r}");
+    assert!(!rules(&r).iter().any(|x| x == "backup.missing-file"), "{r}");
+    let mut folder_rules = rules(&whole);
+    folder_rules.retain(|x| x != "backup.not-full");
+    assert_eq!(rules(&r), folder_rules);
+    // The table says plainly what was read.
+    let o = auditor(&["info", alone.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = stdout(&o);
+    assert!(t.contains("Input       a Manifest.plist alone"), "{t}");
+    assert!(t.contains("Index       not read"), "{t}");
+    assert!(t.contains("backup.weak-kdf"), "{t}");
+    assert!(!t.contains("missing"), "{t}");
+    // The folder's table has no such line.
+    let o = auditor(&["info", b.to_str().unwrap()]);
+    assert!(!stdout(&o).contains("Input "), "{}", stdout(&o));
+    // --fail-on gates on the plist's findings as on the folder's.
+    let o = auditor(&["info", alone.to_str().unwrap(), "--fail-on", "medium"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // Never written over: -o onto the plist read is refused, and so is its backup folder.
+    let before = std::fs::read(&alone).unwrap();
+    let o = auditor(&[
+        "info",
+        alone.to_str().unwrap(),
+        "-o",
+        alone.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("refusing to overwrite the Manifest.plist"));
+    assert_eq!(std::fs::read(&alone).unwrap(), before);
+    let inner = b.join("Manifest.plist");
+    let o = auditor(&[
+        "info",
+        inner.to_str().unwrap(),
+        "-o",
+        b.join("r.txt").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!b.join("r.txt").exists());
+    // Near miss: beside a plist kept on its own, a report may be written.
+    let o = auditor(&[
+        "info",
+        alone.to_str().unwrap(),
+        "-o",
+        tmp.path().join("r.txt").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// The commands that need a whole backup refuse a file: exit 4, the file named, and what to
+/// pass instead.
+#[test]
+fn commands_that_need_a_backup_refuse_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = fixture_backup(tmp.path(), false, UDID_A, "Phone A", "2024-06-01T12:00:00Z");
+    let file = b.join("Manifest.plist");
+    let f = file.to_str().unwrap();
+    let pol = tmp.path().join("p.toml");
+    std::fs::write(&pol, "schema = 1\n").unwrap();
+    let out = tmp.path().join("x");
+    let runs: [Vec<&str>; 5] = [
+        vec!["scan", f],
+        vec!["keychain", f],
+        vec!["extract", f, "-o", out.to_str().unwrap()],
+        vec!["check", f, "--policy", pol.to_str().unwrap()],
+        vec!["policy", "init", f],
+    ];
+    for args in &runs {
+        let o = auditor(args);
+        assert_eq!(o.status.code(), Some(4), "{args:?}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.starts_with(&format!("auditor: {f}: not an iOS backup: a file, not a backup folder: pass the backup folder")),
+            "{args:?}: {e}"
+        );
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+    assert!(!out.exists());
+}
+
+/// A plist that is not one, cut short or empty: exit 4 naming the file, never a panic.
+#[test]
+fn info_on_a_bad_plist_file_names_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("cut.plist", b"bplist00\xd1\x01\x02", ""),
+        ("empty.plist", b"", ""),
+        (
+            "other.plist",
+            b"<?xml version=\"1.0\"?><plist version=\"1.0\"><dict><key>x</key><integer>1</integer></dict></plist>",
+            "not a Manifest.plist",
+        ),
+        ("array.plist", b"<plist version=\"1.0\"><array/></plist>", ""),
+    ];
+    for (name, bytes, says) in cases {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        for args in [
+            vec!["info", p.to_str().unwrap()],
+            vec!["key", p.to_str().unwrap(), "--password", "x"],
+        ] {
+            let o = auditor(&args);
+            assert_eq!(o.status.code(), Some(4), "{args:?}: {}", stderr(&o));
+            let e = stderr(&o);
+            assert!(e.starts_with(&format!("auditor: {}: ", p.display())), "{e}");
+            assert!(e.contains(says), "{e}");
+            assert!(!e.contains("internal error"), "{e}");
+        }
+    }
+}
+
+/// `key` on a Manifest.plist alone derives the key from its keybag: the same key as on the
+/// backup folder.
+#[test]
+fn key_derives_from_a_manifest_plist_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = fixture_backup(tmp.path(), true, UDID_A, "Phone A", "2024-06-01T12:00:00Z");
+    let alone = tmp.path().join("M.plist");
+    std::fs::copy(b.join("Manifest.plist"), &alone).unwrap();
+    let key = |p: &std::path::Path| {
+        let o = auditor(&["key", p.to_str().unwrap(), "--password", "fixture-small-pw"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stdout(&o).trim().to_string()
+    };
+    let k = key(&alone);
+    assert_eq!(k.len(), 64, "{k}");
+    assert_eq!(k, key(&b));
+    // A wrong password is found out by the keybag alone (exit 3).
+    let o = auditor(&["key", alone.to_str().unwrap(), "--password", "nope"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+}
+
+/// The real Manifest.plist files of john-samples (only the keybag at hand): `info` reads
+/// each, judges its KDF, and `key` unlocks the cheap legacy one with its password.
+#[test]
+fn info_on_john_samples_manifest_files() {
+    let Some(dir) = shared("external/john-samples") else {
+        return;
+    };
+    for (name, scheme, weak) in [
+        ("Manifest-10-test123.plist", "two_stage", false),
+        ("Manifest-9-test123.plist", "legacy_sha1", true),
+        ("Manifest-9-123456.plist", "legacy_sha1", true),
+    ] {
+        let p = dir.join(name);
+        let r = json_ok(&["info", p.to_str().unwrap(), "--format", "json"]);
+        assert_eq!(r["backup"]["input"], "manifest_plist", "{name}");
+        assert_eq!(r["backup"]["encryption"]["declared"], true, "{name}");
+        assert_eq!(r["backup"]["kdf"]["scheme"], scheme, "{name}");
+        assert!(r["backup"]["udid"].as_str().unwrap().len() == 40, "{name}");
+        assert_eq!(
+            r["keybag"]["classes"].as_array().unwrap().len(),
+            11,
+            "{name}"
+        );
+        let rules: Vec<&str> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            rules.contains(&"backup.weak-kdf"),
+            weak,
+            "{name}: {rules:?}"
+        );
+        assert!(!rules.contains(&"backup.missing-file"), "{name}: {rules:?}");
+        let o = auditor(&["info", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(stdout(&o).contains("a Manifest.plist alone"));
+    }
+    // The folder itself holds no backup: the error says where a plist alone goes.
+    let o = auditor(&["info", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(stderr(&o).contains("auditor info FILE"), "{}", stderr(&o));
+    // Legacy KDF (10,000 PBKDF2-SHA1 rounds): the key is cheap to derive here.
+    let p = dir.join("Manifest-9-123456.plist");
+    let o = auditor(&["key", p.to_str().unwrap(), "--password", "123456"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim().len(), 64);
+    let o = auditor(&["key", p.to_str().unwrap(), "--password", "test123"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+}
+
+/// A folder that holds one backup (one level down, or two as in `MobileSync/Backup/<UDID>`
+/// given `MobileSync`) is read as that backup, said on stderr.
+#[test]
+fn the_only_backup_of_a_folder_is_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sync = tmp.path().join("MobileSync");
+    let b = fixture_backup(
+        &sync.join("Backup"),
+        false,
+        UDID_A,
+        "Phone A",
+        "2024-06-01T12:00:00Z",
+    );
+    let before = tree_digest(&sync);
+    for (given, args) in [
+        (sync.join("Backup"), vec!["scan"]),
+        (sync.clone(), vec!["scan"]),
+        (sync.clone(), vec!["info"]),
+    ] {
+        let mut args = args.clone();
+        let g = given.to_str().unwrap().to_string();
+        args.extend([g.as_str(), "--format", "json"]);
+        let o = auditor(&args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "auditor: using the only backup in {}: {}\n",
+                given.display(),
+                b.display()
+            )
+        );
+        assert_eq!(json(&o)["backup"]["path"], b.to_str().unwrap());
+    }
+    // Given the backup itself, nothing is said.
+    let o = auditor(&["info", b.to_str().unwrap()]);
+    assert_eq!((o.status.code(), stderr(&o).as_str()), (Some(0), ""));
+    // Not three levels down.
+    let o = auditor(&["info", tmp.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    // Nor through a link two levels down.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::create_dir(other.path().join("sub")).unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&b, other.path().join("sub/link")).unwrap();
+        let o = auditor(&["info", other.path().to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+        // One level down, a link to a backup counts (the user's own layout).
+        std::os::unix::fs::symlink(&b, other.path().join("top")).unwrap();
+        let o = auditor(&["info", other.path().to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    assert_eq!(before, tree_digest(&sync), "the backup was modified");
+}
+
+/// Several backups: listed aligned within 80 columns, newest first, with `--format json` as
+/// an `auditor.backups/1` document; exit 2 where one backup is needed, exit 0 for `info`.
+#[test]
+fn several_backups_are_listed_aligned_and_in_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sync = tmp.path().join("MobileSync");
+    let dir = sync.join("Backup");
+    let old = fixture_backup(&dir, false, UDID_A, "Old Phone", "2023-01-02T03:04:05Z");
+    let new = fixture_backup(
+        &dir,
+        true,
+        UDID_B,
+        "A phone whose owner gave it a very long name indeed",
+        "2025-02-03T04:05:06Z",
+    );
+    // An entry that is no backup, a dangling link, and a copy of the old backup's
+    // Manifest.plist whose Info.plist is a FIFO.
+    std::fs::create_dir(dir.join("notes")).unwrap();
+    let third = dir.join("0123456789abcdef0123456789abcdef01234567");
+    std::fs::create_dir(&third).unwrap();
+    std::fs::copy(old.join("Manifest.plist"), third.join("Manifest.plist")).unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(tmp.path().join("gone"), dir.join("dangling")).unwrap();
+        let fifo = third.join("Info.plist");
+        let ok = Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(ok.success());
+    }
+    // (Not the third: reading its FIFO would wait for a writer.)
+    let digest = || (tree_digest(&old), tree_digest(&new));
+    let before = digest();
+    for given in [&dir, &sync] {
+        let g = given.to_str().unwrap();
+        // A command that needs one backup: exit 2, the listing on stderr.
+        let o = auditor(&["scan", g]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let e = stderr(&o);
+        let lines: Vec<&str> = e.lines().collect();
+        assert_eq!(
+            lines[0],
+            format!("auditor: {g} holds 3 backups; give one of them:")
+        );
+        assert!(lines[1].starts_with("  FOLDER "), "{e}");
+        for l in &lines[1..] {
+            assert!(l.chars().count() <= 80, "{l:?}");
+        }
+        // Newest first: the new, then the old and the third (its copy: the same date, so by
+        // folder), and the third's problem, its path relative to the folder given.
+        assert!(
+            lines[2].contains("2025-02-03T04:05:06Z") && lines[2].contains('…'),
+            "{e}"
+        );
+        assert!(
+            lines[3].contains("Old Phone") && lines[3].contains("2023-01-02"),
+            "{e}"
+        );
+        let rel = third.strip_prefix(given).unwrap().to_str().unwrap();
+        assert!(lines[4].starts_with(&format!("  {}", &rel[..4])), "{e}");
+        assert!(
+            lines[5].starts_with(&format!("    ! {}", &rel[..4]))
+                && lines[5].ends_with("/Info.plist: not a regular file"),
+            "{e}"
+        );
+        let at = |l: &str, s: &str| l.find(s).map(|i| l[..i].chars().count());
+        assert_eq!(at(lines[1], "DATE"), at(lines[2], "2025-"));
+        assert_eq!(at(lines[1], "ENCRYPTED"), at(lines[2], "yes "));
+        assert_eq!(at(lines[1], "ENCRYPTED"), at(lines[3], "no "));
+        // With --format json the listing is also on stdout.
+        let o = auditor(&["scan", g, "--format", "json"]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let v = json(&o);
+        assert_eq!(v["schema"], "auditor.backups/1");
+        assert_eq!(v["path"], g);
+        let paths: Vec<&str> = v["backups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["path"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                new.to_str().unwrap(),
+                old.to_str().unwrap(),
+                third.to_str().unwrap()
+            ]
+        );
+        assert_eq!(v["backups"][0]["encrypted"], true);
+        assert_eq!(v["backups"][0]["udid"], UDID_B);
+        assert_eq!(v["backups"][1]["device_name"], "Old Phone");
+        assert_eq!(v["backups"][1]["date"], "2023-01-02T03:04:05Z");
+        assert_eq!(v["backups"][2]["date"], "2023-01-02T03:04:05Z");
+        assert!(v["backups"][2]["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("not a regular file"));
+        // Near miss: table output puts nothing on stdout.
+        assert!(auditor(&["keychain", g]).stdout.is_empty());
+        // `info` lists them and exits 0: the listing is what there is to tell.
+        let o = auditor(&["info", g]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let t = stdout(&o);
+        assert!(
+            t.starts_with(&format!("{g} holds 3 backups (newest first)")),
+            "{t}"
+        );
+        assert_eq!(t.lines().nth(1), lines.get(1).copied());
+        let o = auditor(&["info", g, "--format", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(json(&o)["backups"].as_array().unwrap().len(), 3);
+        // SARIF has no listing: exit 2 as the other commands.
+        let o = auditor(&["info", g, "--format", "sarif"]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    }
+    assert_eq!(before, digest(), "a backup was modified");
 }

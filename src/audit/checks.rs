@@ -3,7 +3,7 @@
 use super::finding::rules as R;
 use super::model::*;
 use super::{Finding, Location};
-use crate::backup::{Backup, DbState, IndexKind, Layout, ManifestPlist, StatusPlist};
+use crate::backup::{Backup, DbState, IndexKind, Input, Layout, ManifestPlist, StatusPlist};
 use crate::crypto::keybag::{WRAP_DEVICE, WRAP_PASSCODE};
 use crate::crypto::ClassKeyState;
 use crate::session::Session;
@@ -26,7 +26,11 @@ fn needs(wrap: u32) -> &'static str {
 pub(super) fn backup_part(s: &Session, findings: &mut Vec<Finding>) -> BackupSummary {
     let b: &Backup = &s.backup;
     let mut sum = backup_summary(s);
-    required_files(b, findings);
+    // A Manifest.plist given alone: the files beside it were not asked for, so their
+    // absence says nothing of the backup.
+    if b.input == Input::BackupFolder {
+        required_files(b, findings);
+    }
     plist_problems(b, findings);
     identity_consistency(b, sum.udid.as_deref(), findings);
     // Absent plists are already findings of their own (backup.missing-file).
@@ -54,6 +58,7 @@ fn backup_summary(s: &Session) -> BackupSummary {
     let pick = first_present;
     BackupSummary {
         path: b.root.display().to_string(),
+        input: b.input,
         udid: pick(
             lock.map(|l| &l.unique_device_id),
             info.map(|i| &i.unique_identifier),
@@ -239,7 +244,11 @@ fn identity_consistency(b: &Backup, udid: Option<&str>, findings: &mut Vec<Findi
             }
         }
     }
-    if let (Some(udid), Some(folder)) = (udid, b.root.file_name().and_then(|f| f.to_str())) {
+    let folder = match b.input {
+        Input::BackupFolder => b.root.file_name().and_then(|f| f.to_str()),
+        Input::ManifestPlist => None,
+    };
+    if let (Some(udid), Some(folder)) = (udid, folder) {
         let looks_like_udid =
             folder.len() >= 24 && folder.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
         if looks_like_udid && !folder.eq_ignore_ascii_case(udid) {

@@ -1,6 +1,7 @@
 //! The scan report: what `auditor scan`/`info` found, serialised as the versioned JSON schema.
 
 use super::Finding;
+use crate::backup::Input;
 use crate::index::FileKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -85,7 +86,11 @@ impl Default for ToolInfo {
 /// The backup as a whole.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct BackupSummary {
+    /// The backup folder, or the Manifest.plist given alone.
     pub path: String,
+    /// `backup_folder`, or `manifest_plist` when a Manifest.plist was given alone (nothing
+    /// else was read: `index` is then `none` and `layout` `unknown`).
+    pub input: Input,
     pub udid: Option<String>,
     pub device_name: Option<String>,
     pub product_type: Option<String>,

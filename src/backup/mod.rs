@@ -199,6 +199,12 @@ fn is_file(p: &Path) -> bool {
     fs::metadata(p).map(|m| m.is_file()).unwrap_or(false)
 }
 
+/// Does `dir` hold a file a backup folder has (Manifest.plist, Manifest.db, Manifest.mbdb
+/// or Info.plist)?
+pub fn is_backup_folder(dir: &Path) -> bool {
+    has_backup_marker(dir)
+}
+
 fn has_backup_marker(dir: &Path) -> bool {
     [
         "Manifest.plist",
@@ -215,8 +221,12 @@ fn has_backup_marker(dir: &Path) -> bool {
 pub enum Located {
     /// One backup folder.
     Single(PathBuf),
-    /// A `MobileSync/Backup`-style folder holding several backups (sorted by folder name).
+    /// A folder holding backups, one or two levels down (a `MobileSync/Backup` or a
+    /// `MobileSync` folder), sorted by folder path; one entry when it holds only one.
     Collection(Vec<CollectionEntry>),
+    /// A regular file: a Manifest.plist on its own, whatever its name (see
+    /// [`Backup::open_manifest`]).
+    File(PathBuf),
 }
 
 /// One backup inside a folder of backups, with what its plists say about it.
@@ -234,43 +244,115 @@ pub struct CollectionEntry {
     pub problems: Vec<String>,
 }
 
-/// Decide whether `path` is a backup folder or a folder of backups.
+/// Most backup folders a collection lists (beyond, the rest are left out).
+const MAX_COLLECTION: usize = 100_000;
+
+/// Decide whether `path` is a backup folder, a folder of backups (backups one level down,
+/// else two levels down, as in `MobileSync/Backup/<UDID>` given `MobileSync`), or a file.
+/// At most [`MAX_SCAN_ENTRIES`] folder entries are looked at in all; no link is followed
+/// below the first level, and a backup's own folders are never entered.
 pub fn locate(path: &Path) -> Result<Located, BackupError> {
     let meta = fs::metadata(path).map_err(|e| BackupError::io(path, e))?;
+    if meta.is_file() {
+        return Ok(Located::File(path.to_path_buf()));
+    }
     if !meta.is_dir() {
         return Err(BackupError::NotABackup {
             path: path.to_path_buf(),
-            problem: "not a folder".into(),
+            problem: "not a folder or a regular file".into(),
         });
     }
     if has_backup_marker(path) {
         return Ok(Located::Single(path.to_path_buf()));
     }
-    let mut subdirs = Vec::new();
-    let mut seen = 0usize;
-    folder::list(path, |name, _| {
-        // Links to backups count (the metadata follows them).
-        let p = path.join(name);
-        seen += 1;
-        if seen <= MAX_SCAN_ENTRIES
-            && subdirs.len() <= 100_000
-            && fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false)
-            && has_backup_marker(&p)
-        {
-            subdirs.push(p);
+    let mut budget = MAX_SCAN_ENTRIES;
+    let Subfolders {
+        backups: mut found,
+        others,
+        plists,
+    } = backups_in(path, &mut budget, true)?;
+    if found.is_empty() {
+        // Two levels down: the folders of the folders that are not backups. A folder that
+        // cannot be listed there is passed over (it is not the one the user named).
+        for dir in others {
+            if budget == 0 || found.len() >= MAX_COLLECTION {
+                break;
+            }
+            if let Ok(more) = backups_in(&dir, &mut budget, false) {
+                found.extend(more.backups);
+            }
+        }
+    }
+    if found.is_empty() {
+        let hint = match plists {
+            true => {
+                "; a Manifest.plist on its own (whatever its name) is read by `auditor info FILE`"
+            }
+            false => "",
+        };
+        return Err(BackupError::NotABackup {
+            path: path.to_path_buf(),
+            problem: format!("no Manifest.plist, Manifest.db, Manifest.mbdb or Info.plist here or in the folders one or two levels down{hint}"),
+        });
+    }
+    found.sort();
+    found.truncate(MAX_COLLECTION);
+    Ok(Located::Collection(
+        found.into_iter().map(|p| collection_entry(&p)).collect(),
+    ))
+}
+
+/// What a folder holds, as [`locate`] looks at it.
+struct Subfolders {
+    /// Sub-folders that are backups.
+    backups: Vec<PathBuf>,
+    /// Sub-folders that are not.
+    others: Vec<PathBuf>,
+    /// Whether some regular file is named `*.plist` (a Manifest.plist kept on its own?).
+    plists: bool,
+}
+
+/// The sub-folders of `dir` that are backups, and those that are not; `budget` counts down
+/// the entries looked at. With `follow`, links to folders count (the user's own layout);
+/// without, only real folders do (two levels down, nothing is reached through a link).
+fn backups_in(dir: &Path, budget: &mut usize, follow: bool) -> Result<Subfolders, BackupError> {
+    let mut backups = Vec::new();
+    let mut others = Vec::new();
+    let mut plists = false;
+    folder::list(dir, |name, kind| {
+        if *budget == 0 {
+            return Ok(());
+        }
+        *budget -= 1;
+        if kind == folder::EntryType::File {
+            plists |= name.to_string_lossy().ends_with(".plist");
+            return Ok(());
+        }
+        let p = dir.join(name);
+        let is_dir = match kind {
+            folder::EntryType::Dir => true,
+            folder::EntryType::Symlink if follow => {
+                fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false)
+            }
+            _ => false,
+        };
+        if !is_dir {
+            return Ok(());
+        }
+        if has_backup_marker(&p) {
+            if backups.len() < MAX_COLLECTION {
+                backups.push(p);
+            }
+        } else if others.len() < MAX_COLLECTION {
+            others.push(p);
         }
         Ok(())
     })?;
-    if subdirs.is_empty() {
-        return Err(BackupError::NotABackup {
-            path: path.to_path_buf(),
-            problem: "no Manifest.plist, Manifest.db, Manifest.mbdb or Info.plist here or in any subfolder".into(),
-        });
-    }
-    subdirs.sort();
-    Ok(Located::Collection(
-        subdirs.into_iter().map(|p| collection_entry(&p)).collect(),
-    ))
+    Ok(Subfolders {
+        backups,
+        others,
+        plists,
+    })
 }
 
 fn collection_entry(dir: &Path) -> CollectionEntry {
@@ -400,10 +482,29 @@ pub enum Layout {
     Unknown,
 }
 
-/// An opened backup folder: its plists, index kind and layout. Read-only.
+/// What the user gave: a backup folder, or a Manifest.plist on its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Input {
+    /// A backup folder (the `<UDID>` folder).
+    #[default]
+    BackupFolder,
+    /// A Manifest.plist file alone (any name): no Info.plist, Status.plist, index or
+    /// payloads are read.
+    ManifestPlist,
+}
+
+/// What a command that needs a whole backup says of a file given instead of a folder.
+pub const FILE_NOT_FOLDER: &str = "a file, not a backup folder: pass the backup folder (the <UDID> folder holding Manifest.plist, Manifest.db and the payload folders); a Manifest.plist on its own is read only by `auditor info` and `auditor key`";
+
+/// An opened backup folder (or a Manifest.plist alone): its plists, index kind and layout.
+/// Read-only.
 #[derive(Debug, Clone)]
 pub struct Backup {
+    /// The backup folder; with [`Input::ManifestPlist`], the file itself.
     pub root: PathBuf,
+    /// A folder, or a Manifest.plist on its own.
+    pub input: Input,
     /// `None` when Manifest.plist is absent (e.g. MVT's cut-down test backup).
     pub manifest: Option<ManifestPlist>,
     /// `None` when Info.plist is absent.
@@ -459,7 +560,11 @@ impl Backup {
         if !meta.is_dir() {
             return Err(BackupError::NotABackup {
                 path: path.to_path_buf(),
-                problem: "not a folder".into(),
+                problem: if meta.is_file() {
+                    FILE_NOT_FOLDER.into()
+                } else {
+                    "not a folder".into()
+                },
             });
         }
         let root = path.to_path_buf();
@@ -528,6 +633,7 @@ impl Backup {
         let layout = detect_layout(&root)?;
         Ok(Backup {
             root,
+            input: Input::BackupFolder,
             manifest,
             info,
             status,
@@ -536,6 +642,47 @@ impl Backup {
             notes,
             damaged,
         })
+    }
+
+    /// Read a Manifest.plist on its own (any file name; e.g. when only the keybag is at
+    /// hand): its device fields, encryption and keybag. Nothing beside it is read: there is
+    /// no Info.plist, Status.plist, index or payload, and none is said to be missing. A file
+    /// that does not parse, or that has none of Manifest.plist's keys, is refused.
+    pub fn open_manifest(path: &Path) -> Result<Backup, BackupError> {
+        let bytes = read_capped(path, MAX_PLIST_BYTES)?;
+        let malformed = |problem: String| BackupError::Malformed {
+            path: path.to_path_buf(),
+            problem,
+        };
+        let manifest = ManifestPlist::parse(&bytes).map_err(malformed)?;
+        let bare = ManifestPlist {
+            problems: manifest.problems.clone(),
+            ..ManifestPlist::default()
+        };
+        if manifest == bare {
+            return Err(malformed(
+                "not a Manifest.plist: none of BackupKeyBag, IsEncrypted, Lockdown, Date, Version or Applications is present".into(),
+            ));
+        }
+        Ok(Backup {
+            root: path.to_path_buf(),
+            input: Input::ManifestPlist,
+            manifest: Some(manifest),
+            info: None,
+            status: None,
+            index: IndexKind::None,
+            layout: Layout::Unknown,
+            notes: Vec::new(),
+            damaged: Vec::new(),
+        })
+    }
+
+    /// The Manifest.plist read: `<root>/Manifest.plist`, or the file given alone.
+    pub fn manifest_path(&self) -> PathBuf {
+        match self.input {
+            Input::BackupFolder => self.root.join("Manifest.plist"),
+            Input::ManifestPlist => self.root.clone(),
+        }
     }
 
     /// Read the index file (Manifest.db or Manifest.mbdb) into memory, up to `max` bytes.

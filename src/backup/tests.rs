@@ -543,3 +543,79 @@ fn read_capped_refuses_large_files() {
         Err(BackupError::Malformed { .. }) | Err(BackupError::Io { .. })
     ));
 }
+
+/// A file is located as a file; `Backup::open` refuses it with what to pass instead, and
+/// `Backup::open_manifest` reads it alone (issue 13 item 9).
+#[test]
+fn a_manifest_plist_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("Manifest-x.plist");
+    fs::write(&f, MINIMAL_PLIST).unwrap();
+    assert_eq!(locate(&f).unwrap(), Located::File(f.clone()));
+    let e = Backup::open(&f).unwrap_err();
+    assert!(e.to_string().contains("a file, not a backup folder"), "{e}");
+    let b = Backup::open_manifest(&f).unwrap();
+    assert_eq!(b.input, Input::ManifestPlist);
+    assert_eq!(b.manifest_path(), f);
+    assert_eq!(b.manifest.unwrap().is_encrypted, Some(false));
+    assert!(b.notes.is_empty() && b.damaged.is_empty());
+    assert_eq!((b.index, b.layout), (IndexKind::None, Layout::Unknown));
+    // A plist with none of Manifest.plist's keys, and one that does not parse: named.
+    fs::write(
+        &f,
+        br#"<plist version="1.0"><dict><key>x</key><true/></dict></plist>"#,
+    )
+    .unwrap();
+    let e = Backup::open_manifest(&f).unwrap_err();
+    assert!(
+        matches!(&e, BackupError::Malformed { path, .. } if path == &f),
+        "{e}"
+    );
+    assert!(e.to_string().contains("not a Manifest.plist"), "{e}");
+    fs::write(&f, b"bplist00").unwrap();
+    assert!(matches!(
+        Backup::open_manifest(&f),
+        Err(BackupError::Malformed { .. })
+    ));
+    // A folder is not a Manifest.plist.
+    assert!(Backup::open_manifest(tmp.path()).is_err());
+}
+
+/// Backups two levels down are found only when there are none one level down, and not
+/// through a link there.
+#[test]
+fn backups_two_levels_down() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let deep = root.join("Backup/A");
+    fs::create_dir_all(&deep).unwrap();
+    fs::write(deep.join("Manifest.plist"), MINIMAL_PLIST).unwrap();
+    fs::create_dir_all(root.join("Other/empty")).unwrap();
+    match locate(root).unwrap() {
+        Located::Collection(v) => {
+            assert_eq!(v.len(), 1);
+            assert_eq!(v[0].path, deep);
+        }
+        other => panic!("{other:?}"),
+    }
+    // One level down wins: the deeper one is not looked for.
+    let near = root.join("B");
+    fs::create_dir(&near).unwrap();
+    fs::write(near.join("Info.plist"), MINIMAL_PLIST).unwrap();
+    match locate(root).unwrap() {
+        Located::Collection(v) => {
+            assert_eq!(v.iter().map(|e| &e.path).collect::<Vec<_>>(), [&near])
+        }
+        other => panic!("{other:?}"),
+    }
+    #[cfg(unix)]
+    {
+        let other = tempfile::tempdir().unwrap();
+        fs::create_dir(other.path().join("sub")).unwrap();
+        std::os::unix::fs::symlink(&deep, other.path().join("sub/link")).unwrap();
+        assert!(matches!(
+            locate(other.path()),
+            Err(BackupError::NotABackup { .. })
+        ));
+    }
+}

@@ -1,12 +1,11 @@
 //! `auditor check`: evaluate a policy file against a backup; exit 1 when an expectation fails.
 
 use super::credentials::CredentialArgs;
-use super::open::{open, Needs};
+use super::open::{locate, open, Listing, Needs};
 use super::output;
 use super::Outcome;
 use auditor::policy;
 use auditor::report;
-use auditor::session::locate;
 use auditor::{Error, ExitCode};
 use clap::ValueEnum;
 use std::path::PathBuf;
@@ -47,7 +46,11 @@ pub struct CheckArgs {
 pub fn run(a: CheckArgs) -> Outcome {
     // The policy first: a bad one is exit 2 before any password is asked for.
     let pol = policy::load(&a.policy).map_err(Error::from)?;
-    let path = locate(&a.backup)?;
+    let listing = match a.format {
+        CheckFormat::Json => Listing::Json,
+        _ => Listing::None,
+    };
+    let path = locate(&a.backup, listing)?;
     // A backup-level-only policy needs no password: never prompt for one then.
     let needed = pol.needs_index();
     let needs = Needs {

@@ -1,12 +1,11 @@
 //! `auditor extract`: export decrypted files as `DIR/<domain>/<relativePath>`, with their manifest.
 
 use super::credentials::CredentialArgs;
-use super::open::{open, Needs};
+use super::open::{locate, open, Listing, Needs};
 use super::Outcome;
 use super::{output, progress, Format};
 use auditor::extract::{extract, ExtractOptions, ExtractProgress, Glob, Selection};
 use auditor::report;
-use auditor::session::locate;
 use auditor::{Error, ExitCode};
 use std::path::PathBuf;
 
@@ -46,7 +45,11 @@ pub struct ExtractArgs {
 /// Exit 0 when every selected file was exported, 1 when some row was refused, missing,
 /// undecryptable or failed (listed in the report); 2, 3, 4 as `scan`.
 pub fn run(a: ExtractArgs) -> Outcome {
-    let path = locate(&a.backup)?;
+    let listing = match a.format {
+        Format::Json => Listing::Json,
+        Format::Table => Listing::None,
+    };
+    let path = locate(&a.backup, listing)?;
     let paths = a
         .paths
         .iter()

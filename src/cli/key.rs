@@ -1,17 +1,17 @@
 //! `auditor key`: derive the backup key once and print it for --key/--key-file.
 
 use super::credentials::CredentialArgs;
-use super::open::{open, Needs};
+use super::open::{resolve, unlock, Listing, Needs};
 use super::output;
 use super::Outcome;
-use auditor::session::locate;
+use auditor::session::Session;
 use auditor::{Error, ExitCode};
 use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct KeyArgs {
-    /// The backup folder.
+    /// The backup folder, or its Manifest.plist alone (the keybag is all the key needs).
     pub backup: PathBuf,
     #[command(flatten)]
     pub credentials: CredentialArgs,
@@ -25,9 +25,9 @@ pub struct KeyArgs {
 }
 
 pub fn run(a: KeyArgs) -> Outcome {
-    let path = locate(&a.backup)?;
+    let target = resolve(&a.backup, Listing::None)?;
     if let Some(p) = &a.output {
-        output::refuse_inside_backup(p, &path)?;
+        output::refuse_inside_backup(p, target.path())?;
         // Refused now, not after seconds of key derivation.
         if !a.force && std::fs::symlink_metadata(p).is_ok() {
             return Err(Error::Usage(format!(
@@ -37,7 +37,7 @@ pub fn run(a: KeyArgs) -> Outcome {
             .into());
         }
     }
-    let session = open(&path, &a.credentials, Needs::KEYS)?;
+    let session = unlock(Session::open_target(&target)?, &a.credentials, Needs::KEYS)?;
     let kek = session.kek.as_ref().ok_or_else(|| {
         Error::CredentialsMissing("the backup is not encrypted: there is no key to derive".into())
     })?;

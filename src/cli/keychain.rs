@@ -1,13 +1,12 @@
 //! `auditor keychain`: list, decrypt and classify backed-up keychain items.
 
 use super::credentials::CredentialArgs;
-use super::open::{open, Needs};
+use super::open::{locate, open, Needs};
 use super::Outcome;
 use super::{output, ReportArgs, ReportFormat};
 use auditor::audit::finding::Gate;
 use auditor::audit::keychain::audit_backup;
 use auditor::report;
-use auditor::session::locate;
 use auditor::{Error, ExitCode};
 use std::path::PathBuf;
 
@@ -28,7 +27,7 @@ pub struct KeychainArgs {
 }
 
 pub fn run(a: KeychainArgs) -> Outcome {
-    let path = locate(&a.backup)?;
+    let path = locate(&a.backup, a.report.format.listing())?;
     let session = open(&path, &a.credentials, Needs::KEYS)?;
     let mut audit = audit_backup(&session)?;
     if let Some(app) = &a.app {

@@ -45,6 +45,16 @@ pub enum ReportFormat {
     Sarif,
 }
 
+impl ReportFormat {
+    /// How a folder of several backups is listed on stdout before the error (exit 2).
+    pub fn listing(self) -> open::Listing {
+        match self {
+            ReportFormat::Json => open::Listing::Json,
+            ReportFormat::Table | ReportFormat::Sarif => open::Listing::None,
+        }
+    }
+}
+
 /// Options shared by the reporting subcommands.
 #[derive(Debug, clap::Args, Clone)]
 pub struct ReportArgs {

@@ -4,10 +4,10 @@
 use super::credentials::{can_prompt, prompt, CredentialArgs, Resolved, HOW_TO_PASS};
 use super::{output, progress};
 use auditor::crypto::kdf::DeriveProgress;
-use auditor::session::{self, OpenOptions, Session};
+use auditor::session::{self, OpenOptions, Session, Target};
 use auditor::Error;
 use indicatif::ProgressBar;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What a subcommand wants of the credentials.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +32,12 @@ impl Needs {
 
 /// Open and (when credentials are given or needed) unlock the backup at `path`.
 pub fn open(path: &Path, creds: &CredentialArgs, needs: Needs) -> Result<Session, Error> {
+    unlock(Session::open(path)?, creds, needs)
+}
+
+/// Unlock an opened session (a backup folder, or a Manifest.plist alone) when credentials
+/// are given or needed.
+pub fn unlock(session: Session, creds: &CredentialArgs, needs: Needs) -> Result<Session, Error> {
     let resolved = if needs.unlock {
         creds.resolve()?
     } else {
@@ -69,7 +75,7 @@ pub fn open(path: &Path, creds: &CredentialArgs, needs: Needs) -> Result<Session
         },
         progress: &mut on_progress,
     };
-    let opened = session::open_unlocked(path, opts);
+    let opened = session::unlock_opened(session, opts);
     if let Some((b, _)) = bar {
         b.finish_and_clear();
     }
@@ -77,4 +83,50 @@ pub fn open(path: &Path, creds: &CredentialArgs, needs: Needs) -> Result<Session
         Error::PasswordNeeded(_) => Error::CredentialsMissing(format!("{e}: {HOW_TO_PASS}")),
         e => e,
     })
+}
+
+/// Resolve the path a subcommand was given ([`session::resolve`]): the only backup in a
+/// folder is used, said on stderr; with several, `listing` (when the output is JSON) puts
+/// their listing on stdout before the error (exit 2) says it on stderr.
+pub fn resolve(path: &Path, listing: Listing) -> Result<Target, Error> {
+    match session::resolve(path) {
+        Ok(t) => {
+            if let Target::Folder {
+                path: chosen,
+                only_in: Some(dir),
+            } = &t
+            {
+                output::say(format_args!(
+                    "auditor: using the only backup in {}: {}",
+                    dir.display(),
+                    chosen.display()
+                ));
+            }
+            Ok(t)
+        }
+        Err(Error::SeveralBackups { path, backups }) => {
+            if listing == Listing::Json {
+                // The error that follows is the command's outcome; a stdout that cannot be
+                // written changes nothing of it.
+                let _ = output::finish(output::backups_json(&path, &backups));
+            }
+            Err(Error::SeveralBackups { path, backups })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// How a command that needs one backup lists several on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// Only in the error on stderr.
+    None,
+    /// Also as an `auditor.backups/1` document on stdout.
+    Json,
+}
+
+/// The one backup folder a command that needs a whole backup works on ([`resolve`]); a
+/// file is refused (exit 4) with what to pass instead.
+pub fn locate(path: &Path, listing: Listing) -> Result<PathBuf, Error> {
+    resolve(path, listing)?.folder()
 }

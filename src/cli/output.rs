@@ -70,8 +70,33 @@ pub fn explain_fail_on(gate: &auditor::audit::finding::Gate) {
     ));
 }
 
-/// Refuse an output path whose folder is the backup folder or inside it (evidence).
+/// Print the `auditor.backups/1` listing of `backups` (in the folder `given`) on stdout.
+pub fn backups_json(given: &Path, backups: &[auditor::backup::CollectionEntry]) -> io::Result<()> {
+    let mut o = io::BufWriter::new(io::stdout().lock());
+    auditor::report::backups::write_json(&mut o, given, backups)?;
+    o.flush()
+}
+
+/// Refuse an output path whose folder is the backup folder or inside it (evidence). For a
+/// Manifest.plist given alone, the file itself is refused, and so is its folder when that
+/// looks like a backup folder.
 pub fn refuse_inside_backup(p: &Path, backup: &Path) -> Result<(), Error> {
+    if std::fs::metadata(backup).is_ok_and(|m| m.is_file()) {
+        let same = matches!((p.canonicalize(), backup.canonicalize()), (Ok(a), Ok(b)) if a == b);
+        if same {
+            return Err(Error::Usage(format!(
+                "--output {}: refusing to overwrite the Manifest.plist read (it is evidence)",
+                p.display()
+            )));
+        }
+        return match backup
+            .parent()
+            .filter(|d| auditor::backup::is_backup_folder(d))
+        {
+            Some(dir) => refuse_inside_backup(p, dir),
+            None => Ok(()),
+        };
+    }
     let parent = p
         .parent()
         .filter(|x| !x.as_os_str().is_empty())

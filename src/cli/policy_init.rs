@@ -1,10 +1,9 @@
 //! `auditor policy init`: write a starting policy from what a backup shows.
 
 use super::credentials::CredentialArgs;
-use super::open::{open, Needs};
+use super::open::{locate, open, Listing, Needs};
 use super::output;
 use super::Outcome;
-use auditor::session::locate;
 use auditor::{Error, ExitCode};
 use std::path::PathBuf;
 
@@ -41,7 +40,7 @@ pub fn run(a: PolicyArgs) -> Outcome {
 }
 
 fn init(a: InitArgs) -> Outcome {
-    let path = locate(&a.backup)?;
+    let path = locate(&a.backup, Listing::None)?;
     let session = open(&path, &a.credentials, Needs::KEYS)?;
     let started = auditor::policy::init::start(&session, &a.apps)?;
     if let Some(e) = &started.keychain_error {

@@ -1,18 +1,19 @@
 //! `auditor scan` and `auditor info`.
 
 use super::credentials::{CredentialArgs, HOW_TO_PASS};
-use super::open::{open, Needs};
+use super::open::{self, locate, open, Listing, Needs};
 use super::Outcome;
 use super::{output, progress, ReportArgs, ReportFormat};
 use auditor::audit::scan::{fails, scan, ScanOptions};
 use auditor::report;
-use auditor::session::{locate, Session};
+use auditor::session::Session;
 use auditor::{Error, ExitCode};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct ScanArgs {
-    /// The backup folder (the `<UDID>` folder), or a MobileSync/Backup folder to list.
+    /// The backup folder (the `<UDID>` folder); a MobileSync or MobileSync/Backup folder
+    /// holding only one backup is read as that one.
     pub backup: PathBuf,
     #[command(flatten)]
     pub credentials: CredentialArgs,
@@ -41,14 +42,15 @@ pub struct ScanArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct InfoArgs {
-    /// The backup folder (the `<UDID>` folder), or a MobileSync/Backup folder to list.
+    /// The backup folder (the `<UDID>` folder), a folder of backups to list (MobileSync or
+    /// MobileSync/Backup), or a Manifest.plist on its own (any file name).
     pub backup: PathBuf,
     #[command(flatten)]
     pub report: ReportArgs,
 }
 
 pub fn run_scan(a: ScanArgs) -> Outcome {
-    let path = locate(&a.backup)?;
+    let path = locate(&a.backup, a.report.format.listing())?;
     let needs = Needs {
         keys: a.deep,
         prompt: !a.no_password,
@@ -101,9 +103,21 @@ fn fail_on(report: &ReportArgs, r: &auditor::audit::ScanReport) -> ExitCode {
     ExitCode::Findings
 }
 
+/// `auditor info`: a backup folder, a Manifest.plist alone, or the listing of a folder of
+/// several backups (table or JSON, exit 0: the listing is what there is to tell; with
+/// `--format sarif`, which has no listing, exit 2 as the other commands).
 pub fn run_info(a: InfoArgs) -> Outcome {
-    let path = locate(&a.backup)?;
-    let session = Session::open(&path)?;
+    let target = match open::resolve(&a.backup, Listing::None) {
+        Err(Error::SeveralBackups { path, backups }) if a.report.format != ReportFormat::Sarif => {
+            output::emit(&a.report.output, &path, |out| match a.report.format {
+                ReportFormat::Json => report::backups::write_json(out, &path, &backups),
+                _ => report::backups::write_table(out, &path, &backups),
+            })?;
+            return Ok(ExitCode::Ok);
+        }
+        r => r?,
+    };
+    let session = Session::open_target(&target)?;
     let r = scan(
         &session,
         &ScanOptions {
@@ -111,10 +125,12 @@ pub fn run_info(a: InfoArgs) -> Outcome {
             ..Default::default()
         },
     )?;
-    output::emit(&a.report.output, &path, |out| match a.report.format {
-        ReportFormat::Json => report::json::write(out, &r),
-        ReportFormat::Table => report::table::write_info(out, &r),
-        ReportFormat::Sarif => report::sarif::write(out, &r),
+    output::emit(&a.report.output, target.path(), |out| {
+        match a.report.format {
+            ReportFormat::Json => report::json::write(out, &r),
+            ReportFormat::Table => report::table::write_info(out, &r),
+            ReportFormat::Sarif => report::sarif::write(out, &r),
+        }
     })?;
     Ok(fail_on(&a.report, &r))
 }

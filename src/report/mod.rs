@@ -1,5 +1,6 @@
 //! Renderers of audit results (tables, JSON, SARIF, JUnit); the JSON schema is a versioned contract.
 
+pub mod backups;
 pub mod check_table;
 pub mod extract_table;
 pub mod json;

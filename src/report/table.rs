@@ -74,7 +74,14 @@ pub(crate) fn write_fix(out: &mut dyn Write, rule: Option<&Rule>, indent: &str) 
 /// Render the backup and keybag part (used by `info` and at the top of `scan`).
 pub fn write_header(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
     let b = &r.backup;
+    let alone = b.input == crate::backup::Input::ManifestPlist;
     writeln!(out, "Backup      {}", b.path)?;
+    if alone {
+        writeln!(
+            out,
+            "Input       a Manifest.plist alone: Info.plist, Status.plist, the index and the payloads were not read"
+        )?;
+    }
     writeln!(
         out,
         "Device      {} ({}), iOS {} ({})",
@@ -90,15 +97,26 @@ pub fn write_header(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
         opt(&b.serial)
     )?;
     writeln!(out, "Date        {}", opt(&b.date))?;
-    writeln!(
-        out,
-        "Complete    {} (SnapshotState {}, full backup {})",
-        yes_no(b.complete),
-        opt(&b.snapshot_state),
-        yes_no(b.is_full_backup)
-    )?;
+    if alone {
+        writeln!(out, "Complete    unknown (Status.plist not read)")?;
+    } else {
+        writeln!(
+            out,
+            "Complete    {} (SnapshotState {}, full backup {})",
+            yes_no(b.complete),
+            opt(&b.snapshot_state),
+            yes_no(b.is_full_backup)
+        )?;
+    }
     writeln!(out, "Passcode    {}", yes_no(b.passcode_set))?;
-    writeln!(out, "Index       {} (layout {})", b.index, b.layout)?;
+    if alone {
+        writeln!(
+            out,
+            "Index       not read (only a Manifest.plist was given)"
+        )?;
+    } else {
+        writeln!(out, "Index       {} (layout {})", b.index, b.layout)?;
+    }
     let e = &b.encryption;
     writeln!(
         out,
