@@ -7,3 +7,4 @@ pub mod junit;
 pub mod keychain;
 pub mod sarif;
 pub mod table;
+pub mod text;
