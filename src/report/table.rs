@@ -1,7 +1,12 @@
 //! Human-readable text rendering of a scan report.
 
+use super::text;
 use crate::audit::finding::Rule;
-use crate::audit::{rules, Finding, ScanReport};
+use crate::audit::{
+    class_sort_key, rules, AppReport, FileReport, FileStatus, Finding, KeybagClass,
+    KeybagSummary, Location, ScanReport,
+};
+use crate::index::FileKind;
 use std::io::{self, Write};
 
 /// The value, or `-` when absent.
@@ -37,114 +42,149 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-/// Each finding on one line, its rule's one-line fix under it (as cargo-deny prints help
-/// under each diagnostic).
+/// Each finding, its message and location wrapped under its rule, and the rule's one-line
+/// fix under it (as cargo-deny prints help under each diagnostic).
 pub(crate) fn write_findings(
     out: &mut dyn Write,
     findings: &[Finding],
     indent: &str,
 ) -> io::Result<()> {
+    write_findings_at(out, findings, indent, None)
+}
+
+/// [`write_findings`], without the location of those at `here` (the row they are under).
+fn write_findings_at(
+    out: &mut dyn Write,
+    findings: &[Finding],
+    indent: &str,
+    here: Option<&Location>,
+) -> io::Result<()> {
     for f in findings {
-        let loc = if f.location.is_whole() {
+        let loc = if f.location.is_whole() || Some(&f.location) == here {
             String::new()
         } else {
             format!(" [{}]", f.location)
         };
-        writeln!(
-            out,
-            "{indent}{:<6} {:<28} {}{loc}",
-            f.severity.as_str(),
-            f.rule,
-            f.message
-        )?;
+        let head = format!("{indent}{:<6} {:<28} ", f.severity.as_str(), f.rule);
+        let message = format!("{}{loc}", f.message);
+        text::wrapped(out, &head, &message, text::width(indent) + 7)?;
         write_fix(out, rules::by_id(f.rule), indent)?;
     }
     Ok(())
 }
 
-/// The rule's one-line fix under a finding line that starts at `indent` (nothing for an
-/// unknown rule); the `scan` and `check` tables both print it.
+/// The rule's fix under a finding line that starts at `indent`, wrapped under itself
+/// (nothing for an unknown rule); the `scan` and `check` tables both print it.
 pub(crate) fn write_fix(out: &mut dyn Write, rule: Option<&Rule>, indent: &str) -> io::Result<()> {
     match rule {
-        Some(rule) => writeln!(out, "{indent}{:<6} fix: {}", "", rule.fix),
+        Some(rule) => {
+            let head = format!("{indent}{:<6} fix: ", "");
+            text::wrapped(out, &head, rule.fix, text::width(&head))
+        }
         None => Ok(()),
     }
 }
 
+/// One `label  value` line of the header, the value wrapped under itself.
+fn field(out: &mut dyn Write, label: &str, value: &str) -> io::Result<()> {
+    text::wrapped(out, &format!("{label:<12}"), value, 12)
+}
+
+/// What the keybag table's columns mean.
+const KEYBAG_LEGEND: &[&str] = &[
+    "  cls: Data Protection class",
+    "  wrap: what its key is wrapped with: 2 the password, 1 the device's key,",
+    "        3 both (so it opens only on the device)",
+    "  state: unlocked with the password given, device_bound, or locked (none given)",
+];
+
 /// Render the backup and keybag part (used by `info` and at the top of `scan`).
 pub fn write_header(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
     let b = &r.backup;
-    writeln!(out, "Backup      {}", b.path)?;
-    writeln!(
-        out,
-        "Device      {} ({}), iOS {} ({})",
+    field(out, "Backup", &b.path)?;
+    let device = format!(
+        "{} ({}), iOS {} ({})",
         opt(&b.device_name),
         opt(&b.product_type),
         opt(&b.ios_version),
         opt(&b.build)
-    )?;
-    writeln!(
+    );
+    field(out, "Device", &device)?;
+    field(
         out,
-        "UDID        {}   serial {}",
-        opt(&b.udid),
-        opt(&b.serial)
+        "UDID",
+        &format!("{}   serial {}", opt(&b.udid), opt(&b.serial)),
     )?;
-    writeln!(out, "Date        {}", opt(&b.date))?;
-    writeln!(
-        out,
-        "Complete    {} (SnapshotState {}, full backup {})",
+    field(out, "Date", &opt(&b.date))?;
+    let complete = format!(
+        "{} (SnapshotState {}, full backup {})",
         yes_no(b.complete),
         opt(&b.snapshot_state),
         yes_no(b.is_full_backup)
-    )?;
-    writeln!(out, "Passcode    {}", yes_no(b.passcode_set))?;
-    writeln!(out, "Index       {} (layout {})", b.index, b.layout)?;
+    );
+    field(out, "Complete", &complete)?;
+    field(out, "Passcode", yes_no(b.passcode_set))?;
+    field(out, "Index", &format!("{} (layout {})", b.index, b.layout))?;
     let e = &b.encryption;
-    writeln!(
-        out,
-        "Encryption  declared {}, index ciphertext {}, payloads encrypted {}{}",
+    let encryption = format!(
+        "declared {}, index ciphertext {}, payloads encrypted {}{}",
         yes_no(e.declared),
         yes_no(e.index_encrypted),
         yes_no(e.payloads_encrypted),
         e.manifest_key_class
             .map(|c| format!(", ManifestKey class {c}"))
             .unwrap_or_default()
-    )?;
+    );
+    field(out, "Encryption", &encryption)?;
     if let Some(k) = &b.kdf {
-        match k.sha256_rounds {
-            Some(n) => writeln!(
-                out,
-                "KDF         two-stage: PBKDF2-SHA256 x {n} then PBKDF2-SHA1 x {}",
+        let kdf = match k.sha256_rounds {
+            Some(n) => format!(
+                "two-stage: PBKDF2-SHA256 x {n} then PBKDF2-SHA1 x {}",
                 k.sha1_rounds
-            )?,
-            None => writeln!(
-                out,
-                "KDF         legacy single stage: PBKDF2-SHA1 x {} (weak)",
+            ),
+            None => format!(
+                "legacy single stage: PBKDF2-SHA1 x {} (weak)",
                 k.sha1_rounds
-            )?,
-        }
+            ),
+        };
+        field(out, "KDF", &kdf)?;
     }
-    writeln!(out, "Unlocked    {}", if b.unlocked { "yes" } else { "no" })?;
+    field(out, "Unlocked", if b.unlocked { "yes" } else { "no" })?;
     if let Some(kb) = &r.keybag {
-        writeln!(
-            out,
-            "\nKeybag      version {}, type {}, uuid {}",
-            opt(&kb.version),
-            opt(&kb.kind),
-            opt(&kb.uuid)
-        )?;
-        writeln!(
-            out,
-            "  {:>5}  {:<52} {:>4}  {:<16} state",
-            "class", "name", "wrap", "needs"
-        )?;
-        for c in &kb.classes {
-            writeln!(
-                out,
-                "  {:>5}  {:<52} {:>4}  {:<16} {}",
-                c.class, c.name, c.wrap, c.needs, c.state
-            )?;
-        }
+        write_keybag(out, kb)?;
+    }
+    Ok(())
+}
+
+/// The keybag's classes in ascending order, each name whole, the columns in the legend.
+fn write_keybag(out: &mut dyn Write, kb: &KeybagSummary) -> io::Result<()> {
+    writeln!(out)?;
+    let about = format!(
+        "version {}, type {}, uuid {}",
+        opt(&kb.version),
+        opt(&kb.kind),
+        opt(&kb.uuid)
+    );
+    field(out, "Keybag", &about)?;
+    // 52 columns: the longest class name, NSFileProtectionCompleteUntilFirstUserAuthentication.
+    text::line(
+        out,
+        &format!("  {:>3}  {:<52}  {:>4}  state", "cls", "name", "wrap"),
+    )?;
+    let mut classes: Vec<&KeybagClass> = kb.classes.iter().collect();
+    classes.sort_by_key(|c| c.class);
+    for c in classes {
+        let row = format!(
+            "  {:>3}  {}  {:>4}  {}",
+            c.class,
+            text::fit(c.name, 52),
+            c.wrap,
+            c.state
+        );
+        text::line(out, &row)?;
+    }
+    for l in KEYBAG_LEGEND {
+        text::line(out, l)?;
     }
     Ok(())
 }
@@ -176,7 +216,9 @@ pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::
     }
     let per_file: u64 = r.per_file.findings;
     if per_file > 0 && !show_files {
-        writeln!(out, "\n{per_file} per-file findings (use --files or --format json to list them); all findings by rule:")?;
+        writeln!(out)?;
+        let note = format!("{per_file} per-file findings (use --files or --format json to list them); all findings by rule:");
+        text::wrapped(out, "", &note, 2)?;
         for (rule, n) in &r.summary.findings {
             writeln!(out, "  {rule:<28} {n}")?;
         }
@@ -184,66 +226,112 @@ pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::
     Ok(())
 }
 
-/// The apps table: one row per app, with its keychain counts under it when known.
+/// Columns of the apps table: bundle id, version, files, miss, bytes; the classes take the rest.
+const APP_ID: usize = 32;
+const APP_VERSION: usize = 9;
+/// Where the classes column starts.
+const APP_CLASSES: usize = 2 + APP_ID + 1 + APP_VERSION + 1 + 5 + 1 + 4 + 1 + 10 + 1;
+
+/// What the apps table's columns mean.
+const APPS_LEGEND: &[&str] = &[
+    "  files: regular files in the app's domains; miss: those not on disk;",
+    "  bytes: their content; classes: files per Data Protection class (class:files)",
+];
+
+/// The apps table: one row per app by bundle id, its keychain counts under it when known.
 fn write_apps(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
     writeln!(out, "\nApps ({})", r.apps.len())?;
-    writeln!(
-        out,
-        "  {:<40} {:<10} {:>6} {:>7} {:>7} {:>10}  classes",
-        "bundle id", "version", "files", "present", "missing", "bytes"
-    )?;
-    for a in &r.apps {
-        let classes: Vec<String> = a
-            .by_protection_class
-            .iter()
-            .map(|(k, v)| format!("{k}:{v}"))
-            .collect();
-        writeln!(
-            out,
-            "  {:<40} {:<10} {:>6} {:>7} {:>7} {:>10}  {}",
-            a.bundle_id,
-            a.version.as_deref().unwrap_or("-"),
+    if r.apps.is_empty() {
+        return Ok(());
+    }
+    let header = format!(
+        "  {:<APP_ID$} {:<APP_VERSION$} {:>5} {:>4} {:>10} classes",
+        "bundle id", "version", "files", "miss", "bytes"
+    );
+    text::line(out, &header)?;
+    let mut apps: Vec<&AppReport> = r.apps.iter().collect();
+    apps.sort_by(|a, b| a.bundle_id.cmp(&b.bundle_id));
+    for a in apps {
+        let row = format!(
+            "  {} {} {:>5} {:>4} {:>10} ",
+            text::fit(&a.bundle_id, APP_ID),
+            text::fit(a.version.as_deref().unwrap_or("-"), APP_VERSION),
             a.files,
-            a.present,
             a.missing,
             human_bytes(a.bytes),
-            classes.join(" ")
-        )?;
+        );
+        // The classes wrap under themselves rather than push the row past 80 columns.
+        text::wrapped(out, &row, &counts_list(&a.by_protection_class), APP_CLASSES)?;
         if let Some(k) = &a.keychain {
-            writeln!(
-                out,
-                "  {:<40} keychain: {}, {} decryptable, {} device-bound, {} lost on a new device",
-                "",
+            let counts = format!(
+                "{}, {} decryptable, {} device-bound, {} lost on a new device",
                 items(k.items),
                 k.decryptable,
                 k.device_bound,
                 k.lost_on_new_device
-            )?;
+            );
+            text::wrapped(out, "    keychain: ", &counts, 14)?;
         }
+    }
+    for l in APPS_LEGEND {
+        text::line(out, l)?;
     }
     Ok(())
 }
 
-/// The files list (`--files`): one line per index row, its findings under it.
+/// What the files table's columns mean.
+const FILES_LEGEND: &[&str] = &[
+    "    row: file, missing (a file whose payload is not on disk), dir, link, other",
+    "    cls: Data Protection class; enc: encrypted payload; size: recorded bytes",
+];
+
+/// The row column: the kind, and for a regular file whether its payload is on disk.
+fn row_word(f: &FileReport) -> &'static str {
+    match (f.kind, f.status) {
+        (FileKind::File, FileStatus::Missing) => "missing",
+        (FileKind::File, _) => "file",
+        (FileKind::Directory, _) => "dir",
+        (FileKind::Symlink, _) => "link",
+        (FileKind::Other, _) => "other",
+    }
+}
+
+/// The files list (`--files`): the rows by domain, then relative path, under a heading per
+/// domain; long paths cut in the middle so the file name stays; each row's findings under it.
 fn write_files(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
-    writeln!(out, "\nFiles ({})", r.files.len())?;
-    for f in &r.files {
-        let class = f
-            .protection_class
-            .map(|c| c.to_string())
-            .unwrap_or_else(|| "-".into());
-        writeln!(
-            out,
-            "  {:<9} {:<7} {:<3} {:<5} {:>10}  {}/{}",
-            f.kind.as_str(),
-            f.status.as_str(),
-            class,
+    writeln!(out, "\nFiles ({}) by domain, then path", r.files.len())?;
+    if r.files.is_empty() {
+        return Ok(());
+    }
+    // 4 + row 7 + cls 3 + enc 5 + size 10, spaced: the path has the other 46 columns.
+    const PATH: usize = text::WIDTH - 34;
+    text::line(
+        out,
+        &format!("    {:<7} {:>3} {:<5} {:>10}  path", "row", "cls", "enc", "size"),
+    )?;
+    let mut files: Vec<&FileReport> = r.files.iter().collect();
+    files.sort_by(|a, b| (&a.domain, &a.relative_path).cmp(&(&b.domain, &b.relative_path)));
+    let mut domain = None;
+    for f in files {
+        if domain != Some(&f.domain) {
+            text::line(out, &format!("  {}", text::fit(&f.domain, text::WIDTH - 2)))?;
+            domain = Some(&f.domain);
+        }
+        let row = format!(
+            "    {:<7} {:>3} {:<5} {:>10}  {}",
+            row_word(f),
+            opt(&f.protection_class),
             if f.encrypted { "enc" } else { "plain" },
-            f.size.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
-            f.domain,
-            f.relative_path
-        )?;
-        write_findings(out, &f.findings, "      ")?;
+            opt(&f.size),
+            text::fit_middle(&f.relative_path, PATH)
+        );
+        text::line(out, &row)?;
+        // Under its row, a finding about the row needs no location.
+        let here = Location::file(&f.domain, &f.relative_path);
+        write_findings_at(out, &f.findings, "        ", Some(&here))?;
+    }
+    for l in FILES_LEGEND {
+        text::line(out, l)?;
     }
     Ok(())
 }
@@ -251,7 +339,7 @@ fn write_files(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
 /// `key:count` pairs; numeric keys (protection classes) in numeric order, not as text.
 fn counts_list<K: std::fmt::Display>(m: &std::collections::BTreeMap<K, u64>) -> String {
     let mut pairs: Vec<(String, u64)> = m.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-    pairs.sort_by_key(|(k, _)| (k.parse::<u64>().unwrap_or(u64::MAX), k.clone()));
+    pairs.sort_by(|a, b| class_sort_key(&a.0).cmp(&class_sort_key(&b.0)));
     pairs
         .iter()
         .map(|(k, v)| format!("{k}:{v}"))
@@ -269,9 +357,9 @@ fn write_keychain_totals(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> 
     let Some(k) = &r.keychain else {
         return Ok(());
     };
-    writeln!(
-        out,
-        "\nKeychain    {}, {} decryptable, {} device-bound, {} lost on a new device{}",
+    writeln!(out)?;
+    let totals = format!(
+        "{}, {} decryptable, {} device-bound, {} lost on a new device{}",
         items(k.items),
         k.decryptable,
         k.device_bound,
@@ -280,20 +368,17 @@ fn write_keychain_totals(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> 
             .as_deref()
             .map(|e| format!(" ({e})"))
             .unwrap_or_default()
-    )?;
+    );
+    field(out, "Keychain", &totals)?;
     if k.items > 0 {
-        writeln!(
-            out,
-            "            by table {} ; by class {}",
-            counts_list(&k.by_table),
-            counts_list(&k.by_class)
-        )?;
-        writeln!(
-            out,
-            "            restore {} ; {} not attributable to an app (attributes encrypted with device-bound keys)",
-            counts_list(&k.by_restore),
+        field(out, "", &format!("by table {}", counts_list(&k.by_table)))?;
+        field(out, "", &format!("by class {}", counts_list(&k.by_class)))?;
+        field(out, "", &format!("restore {}", counts_list(&k.by_restore)))?;
+        let unattributed = format!(
+            "{} not attributable to an app (attributes encrypted with device-bound keys)",
             k.unattributed
-        )?;
+        );
+        field(out, "", &unattributed)?;
     }
     Ok(())
 }
@@ -302,9 +387,8 @@ fn write_keychain_totals(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> 
 fn write_summary(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
     let s = &r.summary;
     writeln!(out, "\nSummary")?;
-    writeln!(
-        out,
-        "  {} index rows: {} files ({} present, {} missing, {} empty), {} directories, {} symlinks",
+    let rows = format!(
+        "{} index rows: {} files ({} present, {} missing, {} empty), {} directories, {} symlinks",
         s.entries,
         s.files,
         s.files_present,
@@ -312,19 +396,19 @@ fn write_summary(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
         s.empty_files,
         s.directories,
         s.symlinks
-    )?;
-    writeln!(
-        out,
-        "  content {} ; stored on disk {} ; {} size mismatches ; {} orphans",
+    );
+    text::wrapped(out, "  ", &rows, 4)?;
+    let sizes = format!(
+        "content {} ; stored on disk {} ; {} size mismatches ; {} orphans",
         human_bytes(s.content_bytes),
         human_bytes(s.stored_bytes_present),
         s.size_mismatch_files,
         s.orphans
-    )?;
+    );
+    text::wrapped(out, "  ", &sizes, 4)?;
     if let Some(d) = &s.deep {
-        writeln!(
-            out,
-            "  deep: {} payloads verified ({}), {} failed{}",
+        let deep = format!(
+            "deep: {} payloads verified ({}), {} failed{}",
             d.verified,
             human_bytes(d.bytes),
             d.failed,
@@ -333,7 +417,8 @@ fn write_summary(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
             } else {
                 " (not hashed: --no-hash)"
             }
-        )?;
+        );
+        text::wrapped(out, "  ", &deep, 4)?;
     }
     Ok(())
 }

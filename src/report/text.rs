@@ -61,15 +61,15 @@ pub fn fit(s: &str, w: usize) -> String {
 }
 
 /// A path in exactly `w` columns, cut in the middle when wider so that its file name stays
-/// visible: `Library/Caches/…/Cache.db`. The end keeps at least two thirds of the room, and
-/// the whole file name when it leaves 4 columns for the start.
+/// visible: `Library/Caches/co…/Cache.db`. The end is the whole file name (from its `/`)
+/// when that leaves 4 columns for the start, else the last columns of the name.
 pub fn fit_middle(s: &str, w: usize) -> String {
     if width(s) <= w {
         return pad(s.to_string(), w);
     }
     let room = w.saturating_sub(1);
     let name = s.rfind('/').map_or(s, |i| &s[i..]);
-    let tail_w = (room * 2 / 3).max(width(name).min(room.saturating_sub(4)));
+    let tail_w = width(name).min(room.saturating_sub(4));
     let end = tail(s, tail_w);
     let start = head(s, room - width(end));
     pad(format!("{start}…{end}"), w)
@@ -77,12 +77,17 @@ pub fn fit_middle(s: &str, w: usize) -> String {
 
 /// `text` broken at spaces into lines of at most `first` columns (the first line) and
 /// `rest` columns (the others). A word wider than its line stays whole on a line of its
-/// own; the spacing inside a line is the text's own.
+/// own (a first line too narrow for the first word is left empty when the others are
+/// wider); the spacing inside a line is the text's own.
 pub fn wrap(text: &str, first: usize, rest: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut cur = String::new();
     let mut started = false;
     for word in text.split(' ') {
+        // A first word too wide for the first line starts on the next, when that is wider.
+        if !started && width(word) > first && rest > first {
+            lines.push(String::new());
+        }
         let room = if lines.is_empty() { first } else { rest };
         if started && width(&cur) + 1 + width(word) > room && !cur.trim().is_empty() {
             lines.push(std::mem::take(&mut cur));
@@ -143,7 +148,7 @@ mod tests {
         let f = fit_middle(p, 30);
         assert_eq!(width(&f), 30);
         assert!(f.ends_with("/Cache.db") && f.contains('…'), "{f}");
-        assert_eq!(f, "Library/Ap…app/Caches/Cache.db");
+        assert_eq!(f, "Library/Application …/Cache.db");
         assert_eq!(fit_middle("a/b.txt", 10), "a/b.txt   ");
         // A file name too long for the room is itself cut, keeping its end.
         let long = format!("Documents/{}.sqlite", "x".repeat(60));
@@ -166,6 +171,8 @@ mod tests {
             "two"
         ]);
         assert_eq!(wrap("", 5, 5), [""]);
+        // The first word does not fit after a wide prefix: the prefix stands alone.
+        assert_eq!(wrap("com.example.long: text", 10, 30), ["", "com.example.long: text"]);
         assert_eq!(wrap("keep  two spaces", 40, 40), ["keep  two spaces"]);
         let mut out = Vec::new();
         wrapped(&mut out, "  note ", &"word ".repeat(30), 7).unwrap();

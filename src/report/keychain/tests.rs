@@ -116,3 +116,30 @@ fn secrets_only_when_asked() {
     assert!(!table(&a, false).contains(&secret));
     assert!(table(&a, true).contains(&format!("     secret: {secret}")));
 }
+
+#[test]
+fn json_has_every_field_of_the_audit_and_classes_in_numeric_order() {
+    let a = demo_keychain();
+    let text = serde_json::to_string(&json(&a, false)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let whole = serde_json::to_value(&a).unwrap();
+    for (k, want) in whole.as_object().unwrap() {
+        assert_eq!(&v[k], want, "{k}");
+    }
+    assert_eq!(v["secrets_shown"], false);
+    assert_eq!(v.as_object().unwrap().len(), whole.as_object().unwrap().len() + 1);
+    let classes: Vec<u64> = a
+        .summary
+        .by_class
+        .keys()
+        .filter_map(|k| k.parse().ok())
+        .collect();
+    assert!(classes.iter().any(|c| *c >= 10) && classes.iter().any(|c| *c < 10));
+    let summary = &text[text.find("\"summary\":").unwrap()..];
+    let mut pos: Vec<(usize, u64)> = classes
+        .iter()
+        .map(|c| (summary.find(&format!("\"{c}\":")).unwrap(), *c))
+        .collect();
+    pos.sort();
+    assert!(pos.windows(2).all(|w| w[0].1 < w[1].1), "{summary}");
+}
