@@ -216,9 +216,13 @@ pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::
     }
     let per_file: u64 = r.per_file.findings;
     if per_file > 0 && !show_files {
+        let note = format!(
+            "{} (--files or --format json lists them)",
+            counted(per_file, "per-file finding", "per-file findings")
+        );
         writeln!(out)?;
-        let note = format!("{per_file} per-file findings (use --files or --format json to list them); all findings by rule:");
         text::wrapped(out, "", &note, 2)?;
+        writeln!(out, "All findings by rule:")?;
         for (rule, n) in &r.summary.findings {
             writeln!(out, "  {rule:<28} {n}")?;
         }
@@ -227,7 +231,7 @@ pub fn write_scan(out: &mut dyn Write, r: &ScanReport, show_files: bool) -> io::
 }
 
 /// Columns of the apps table: bundle id, version, files, miss, bytes; the classes take the rest.
-const APP_ID: usize = 32;
+const APP_ID: usize = 30;
 const APP_VERSION: usize = 9;
 /// Where the classes column starts.
 const APP_CLASSES: usize = 2 + APP_ID + 1 + APP_VERSION + 1 + 5 + 1 + 4 + 1 + 10 + 1;
@@ -254,7 +258,7 @@ fn write_apps(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
     for a in apps {
         let row = format!(
             "  {} {} {:>5} {:>4} {:>10} ",
-            text::fit(&a.bundle_id, APP_ID),
+            text::fit_id(&a.bundle_id, APP_ID),
             text::fit(a.version.as_deref().unwrap_or("-"), APP_VERSION),
             a.files,
             a.missing,
@@ -349,7 +353,12 @@ fn counts_list<K: std::fmt::Display>(m: &std::collections::BTreeMap<K, u64>) -> 
 
 /// `1 item`, `2 items`.
 fn items(n: u64) -> String {
-    format!("{n} item{}", if n == 1 { "" } else { "s" })
+    counted(n, "item", "items")
+}
+
+/// `n` and the noun in the number `n` asks for.
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The keychain totals line, with the per-table, per-class and restore counts when there are items.
@@ -375,7 +384,7 @@ fn write_keychain_totals(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> 
         field(out, "", &format!("by class {}", counts_list(&k.by_class)))?;
         field(out, "", &format!("restore {}", counts_list(&k.by_restore)))?;
         let unattributed = format!(
-            "{} not attributable to an app (attributes encrypted with device-bound keys)",
+            "{} not attributable to an app (their attributes need the device key)",
             k.unattributed
         );
         field(out, "", &unattributed)?;
@@ -388,22 +397,24 @@ fn write_summary(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
     let s = &r.summary;
     writeln!(out, "\nSummary")?;
     let rows = format!(
-        "{} index rows: {} files ({} present, {} missing, {} empty), {} directories, {} symlinks",
+        "{} index rows: {}, {}, {}",
         s.entries,
-        s.files,
-        s.files_present,
-        s.files_missing,
-        s.empty_files,
-        s.directories,
-        s.symlinks
+        counted(s.files, "file", "files"),
+        counted(s.directories, "directory", "directories"),
+        counted(s.symlinks, "symlink", "symlinks")
     );
     text::wrapped(out, "  ", &rows, 4)?;
+    let files = format!(
+        "files: {} present, {} missing, {} empty",
+        s.files_present, s.files_missing, s.empty_files
+    );
+    text::wrapped(out, "  ", &files, 4)?;
     let sizes = format!(
-        "content {} ; stored on disk {} ; {} size mismatches ; {} orphans",
+        "content {} ; stored on disk {} ; {} ; {}",
         human_bytes(s.content_bytes),
         human_bytes(s.stored_bytes_present),
-        s.size_mismatch_files,
-        s.orphans
+        counted(s.size_mismatch_files, "size mismatch", "size mismatches"),
+        counted(s.orphans, "orphan", "orphans")
     );
     text::wrapped(out, "  ", &sizes, 4)?;
     if let Some(d) = &s.deep {

@@ -64,14 +64,29 @@ pub fn fit(s: &str, w: usize) -> String {
 /// visible: `Library/Caches/co…/Cache.db`. The end is the whole file name (from its `/`)
 /// when that leaves 4 columns for the start, else the last columns of the name.
 pub fn fit_middle(s: &str, w: usize) -> String {
+    let room = w.saturating_sub(1);
+    let name = s.rfind('/').map_or(s, |i| &s[i..]);
+    cut_middle(s, w, width(name).min(room.saturating_sub(4)))
+}
+
+/// A dotted id (a bundle id) in exactly `w` columns, cut in the middle when wider: the
+/// start keeps a third of the room, the end (where ids differ) the rest:
+/// `com.apple…nNotificationContent`.
+pub fn fit_id(s: &str, w: usize) -> String {
+    let room = w.saturating_sub(1);
+    cut_middle(s, w, room - room / 3)
+}
+
+/// `s` padded to `w` columns, or its start, `…` and its last `tail_w` columns when wider.
+fn cut_middle(s: &str, w: usize, tail_w: usize) -> String {
     if width(s) <= w {
         return pad(s.to_string(), w);
     }
-    let room = w.saturating_sub(1);
-    let name = s.rfind('/').map_or(s, |i| &s[i..]);
-    let tail_w = width(name).min(room.saturating_sub(4));
-    let end = tail(s, tail_w);
-    let start = head(s, room - width(end));
+    if w == 0 {
+        return String::new();
+    }
+    let end = tail(s, tail_w.min(w - 1));
+    let start = head(s, w - 1 - width(end));
     pad(format!("{start}…{end}"), w)
 }
 
@@ -159,6 +174,19 @@ mod tests {
         let f = fit_middle("Medien/Fotos/Größe/写真アルバム/画像ファイル.heic", 24);
         assert_eq!(width(&f), 24, "{f}");
         assert_eq!(f, "Medie…/画像ファイル.heic");
+    }
+
+    #[test]
+    fn fit_id_keeps_both_ends_of_a_bundle_id() {
+        let ids = [
+            "com.apple.AppPredictionWidget.Siri.ActionPredictionNotificationContent",
+            "com.apple.AppPredictionWidget.Siri.ActionPredictionNotificationContentIntents",
+        ];
+        let cut: Vec<String> = ids.iter().map(|id| fit_id(id, 30)).collect();
+        assert_eq!(cut[0], "com.apple…nNotificationContent");
+        assert_eq!(cut[1], "com.apple…cationContentIntents");
+        assert_eq!(fit_id("com.apple.Maps", 30), format!("{:<30}", "com.apple.Maps"));
+        assert_eq!(width(&fit_id("de.bücher.写真アプリケーション.Erweiterung", 20)), 20);
     }
 
     #[test]
