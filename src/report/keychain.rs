@@ -229,7 +229,8 @@ fn write_sealed(out: &mut dyn Write, a: &KeychainAudit) -> std::io::Result<()> {
     let mut reason = "";
     for ((class, pdmn, why), (n, tables)) in &groups {
         if *why != reason {
-            wrapped(out, "  not decrypted: ", why, 17)?;
+            // Under the `Sealed` heading, which says they were not decrypted.
+            wrapped(out, "  ", why, 4)?;
             reason = why;
         }
         let tables: Vec<String> = tables.iter().map(|(t, n)| format!("{t} {n}")).collect();

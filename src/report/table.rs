@@ -469,7 +469,8 @@ mod tests {
             lines,
             [
                 "  medium file.missing                 gone [D/a]",
-                &format!("         fix: {}", rules::FILE_MISSING.fix),
+                "         fix: Check the copy of the backup: partial or incremental copies miss",
+                "              payloads, which do not come back on restore.",
                 // The backup as a whole: no location in brackets.
                 "  info   backup.note                  a note",
                 &format!("         fix: {}", rules::BACKUP_NOTE.fix),
