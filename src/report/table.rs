@@ -478,6 +478,102 @@ mod tests {
         );
     }
 
+    /// The scan table of `r` as text.
+    fn scan_text(r: &ScanReport, files: bool) -> String {
+        let mut out = Vec::new();
+        write_scan(&mut out, r, files).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The first column of the lines after the one that starts with `header`, up to a
+    /// line that starts with `end`.
+    fn column<'a>(text: &'a str, header: &str, end: &str) -> Vec<&'a str> {
+        text.lines()
+            .skip_while(|l| !l.starts_with(header))
+            .skip(1)
+            .take_while(|l| !l.starts_with(end))
+            .filter_map(|l| l.split_whitespace().next())
+            .collect()
+    }
+
+    #[test]
+    fn keybag_classes_ascend_whatever_the_order_of_the_report() {
+        let mut r = crate::test_support::demo_scan();
+        r.keybag.as_mut().unwrap().classes.reverse();
+        let text = scan_text(&r, false);
+        let classes = column(&text, "  cls  name", "  cls:");
+        let want: Vec<String> = (1..=11).map(|c| c.to_string()).collect();
+        assert_eq!(classes, want, "{text}");
+        // Every name whole, and each column in the legend.
+        assert!(text.contains("  3  NSFileProtectionCompleteUntilFirstUserAuthentication     2"));
+        for word in ["cls:", "wrap:", "state:"] {
+            assert!(text.contains(&format!("\n  {word} ")), "legend lacks {word}");
+        }
+    }
+
+    #[test]
+    fn apps_by_bundle_id_and_long_ids_cut_in_the_middle() {
+        let mut r = crate::test_support::demo_scan();
+        r.apps.reverse();
+        let messenger = r
+            .apps
+            .iter_mut()
+            .find(|a| a.bundle_id == "com.example.messenger")
+            .unwrap();
+        messenger.bundle_id = "com.apple.WebContentFilter.remoteUI.WebContentAnalysisUI".into();
+        let text = scan_text(&r, false);
+        let ids = column(&text, "  bundle id", "  files:");
+        let ids: Vec<&str> = ids.into_iter().filter(|i| *i != "keychain:").collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        let row = text.lines().find(|l| l.contains("com.apple…")).unwrap();
+        assert!(row.starts_with("  com.apple…WebContentAnalysisUI 8.4 "), "{row}");
+        let header = text.lines().find(|l| l.starts_with("  bundle id")).unwrap();
+        // The columns stay where the header puts them.
+        let col = row.find(" 8.4 ").map(|i| text::width(&row[..i]) + 1);
+        assert_eq!(col, header.find("version"));
+        for word in ["files:", "miss:", "bytes:", "classes:"] {
+            assert!(text.contains(word), "legend lacks {word}");
+        }
+    }
+
+    #[test]
+    fn files_have_a_header_and_are_sorted_by_domain_then_path() {
+        let mut r = crate::test_support::demo_scan();
+        r.files.reverse();
+        let text = scan_text(&r, true);
+        let lines: Vec<&str> = text.lines().collect();
+        let at = lines.iter().position(|l| l.starts_with("Files (")).unwrap();
+        assert_eq!(lines[at + 1], "    row     cls enc         size  path");
+        // Domain headings at 2 columns, rows at 4, findings deeper: in sorted order.
+        let mut seen: Vec<(String, String)> = Vec::new();
+        let mut domain = String::new();
+        for l in &lines[at + 2..] {
+            if l.is_empty() {
+                break;
+            }
+            if l.starts_with("    row:") || l.starts_with("    cls:") {
+                continue;
+            }
+            if !l.starts_with("   ") {
+                domain = l.trim().to_string();
+            } else if !l.starts_with("        ") {
+                let path = l.get(34..).unwrap_or("").to_string();
+                seen.push((domain.clone(), path));
+            }
+        }
+        assert_eq!(seen.len(), r.files.len());
+        let mut sorted = seen.clone();
+        sorted.sort();
+        assert_eq!(seen, sorted);
+        // The missing photo says so in the row column; its finding under it, no location.
+        let missing = lines.iter().position(|l| l.starts_with("    missing ")).unwrap();
+        assert!(lines[missing].ends_with("Media/DCIM/100APPLE/IMG_0002.HEIC"));
+        assert!(lines[missing + 1].starts_with("        medium file.missing"));
+        assert!(!lines[missing + 1].contains('['), "{}", lines[missing + 1]);
+    }
+
     #[test]
     fn bytes_are_human() {
         assert_eq!(human_bytes(512), "512 B");
