@@ -642,7 +642,11 @@ fn every_table_fits_80_columns_without_trailing_spaces() {
     ];
     for args in runs {
         let o = auditor(args);
-        assert!(o.status.code().is_some_and(|c| c <= 1), "{args:?}: {}", stderr(&o));
+        assert!(
+            o.status.code().is_some_and(|c| c <= 1),
+            "{args:?}: {}",
+            stderr(&o)
+        );
         let text = String::from_utf8(o.stdout).unwrap();
         assert!(text.lines().count() > 3, "{args:?}: {text}");
         let bad = misfit_lines(&text);

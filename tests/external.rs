@@ -390,7 +390,10 @@ fn real_backups_tables_fit_and_keybag_classes_ascend() {
         let bad = misfit_lines(&text);
         assert!(bad.is_empty(), "{args:?}: {bad:#?}");
         if args[0] == "info" {
-            let at = text.lines().position(|l| l.starts_with("  cls  name")).unwrap();
+            let at = text
+                .lines()
+                .position(|l| l.starts_with("  cls  name"))
+                .unwrap();
             let rows: Vec<&str> = text.lines().skip(at + 1).take(11).collect();
             let firsts: Vec<u64> = rows
                 .iter()

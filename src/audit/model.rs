@@ -370,10 +370,14 @@ mod tests {
         assert_eq!(v["by_class"], serde_json::to_value(&k.by_class).unwrap());
         let mut s = Summary::default();
         for c in ["4", "none", "10", "2"] {
-            s.by_protection_class.insert(c.into(), ClassCount::default());
+            s.by_protection_class
+                .insert(c.into(), ClassCount::default());
         }
         let text = serde_json::to_string(&s).unwrap();
         let at = |key: &str| text.find(&format!("\"{key}\":{{")).unwrap();
-        assert!(at("2") < at("4") && at("4") < at("10") && at("10") < at("none"), "{text}");
+        assert!(
+            at("2") < at("4") && at("4") < at("10") && at("10") < at("none"),
+            "{text}"
+        );
     }
 }

@@ -3,8 +3,8 @@
 use super::text;
 use crate::audit::finding::Rule;
 use crate::audit::{
-    class_sort_key, rules, AppReport, FileReport, FileStatus, Finding, KeybagClass,
-    KeybagSummary, Location, ScanReport,
+    class_sort_key, rules, AppReport, FileReport, FileStatus, Finding, KeybagClass, KeybagSummary,
+    Location, ScanReport,
 };
 use crate::index::FileKind;
 use std::io::{self, Write};
@@ -311,7 +311,10 @@ fn write_files(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
     const PATH: usize = text::WIDTH - 34;
     text::line(
         out,
-        &format!("    {:<7} {:>3} {:<5} {:>10}  path", "row", "cls", "enc", "size"),
+        &format!(
+            "    {:<7} {:>3} {:<5} {:>10}  path",
+            "row", "cls", "enc", "size"
+        ),
     )?;
     let mut files: Vec<&FileReport> = r.files.iter().collect();
     files.sort_by(|a, b| (&a.domain, &a.relative_path).cmp(&(&b.domain, &b.relative_path)));
@@ -507,7 +510,10 @@ mod tests {
         // Every name whole, and each column in the legend.
         assert!(text.contains("  3  NSFileProtectionCompleteUntilFirstUserAuthentication     2"));
         for word in ["cls:", "wrap:", "state:"] {
-            assert!(text.contains(&format!("\n  {word} ")), "legend lacks {word}");
+            assert!(
+                text.contains(&format!("\n  {word} ")),
+                "legend lacks {word}"
+            );
         }
     }
 
@@ -528,7 +534,10 @@ mod tests {
         sorted.sort();
         assert_eq!(ids, sorted);
         let row = text.lines().find(|l| l.contains("com.apple…")).unwrap();
-        assert!(row.starts_with("  com.apple…WebContentAnalysisUI 8.4 "), "{row}");
+        assert!(
+            row.starts_with("  com.apple…WebContentAnalysisUI 8.4 "),
+            "{row}"
+        );
         let header = text.lines().find(|l| l.starts_with("  bundle id")).unwrap();
         // The columns stay where the header puts them.
         let col = row.find(" 8.4 ").map(|i| text::width(&row[..i]) + 1);
@@ -568,7 +577,10 @@ mod tests {
         sorted.sort();
         assert_eq!(seen, sorted);
         // The missing photo says so in the row column; its finding under it, no location.
-        let missing = lines.iter().position(|l| l.starts_with("    missing ")).unwrap();
+        let missing = lines
+            .iter()
+            .position(|l| l.starts_with("    missing "))
+            .unwrap();
         assert!(lines[missing].ends_with("Media/DCIM/100APPLE/IMG_0002.HEIC"));
         assert!(lines[missing + 1].starts_with("        medium file.missing"));
         assert!(!lines[missing + 1].contains('['), "{}", lines[missing + 1]);

@@ -185,22 +185,30 @@ mod tests {
         let cut: Vec<String> = ids.iter().map(|id| fit_id(id, 30)).collect();
         assert_eq!(cut[0], "com.apple…nNotificationContent");
         assert_eq!(cut[1], "com.apple…cationContentIntents");
-        assert_eq!(fit_id("com.apple.Maps", 30), format!("{:<30}", "com.apple.Maps"));
-        assert_eq!(width(&fit_id("de.bücher.写真アプリケーション.Erweiterung", 20)), 20);
+        assert_eq!(
+            fit_id("com.apple.Maps", 30),
+            format!("{:<30}", "com.apple.Maps")
+        );
+        assert_eq!(
+            width(&fit_id("de.bücher.写真アプリケーション.Erweiterung", 20)),
+            20
+        );
     }
 
     #[test]
     fn wrap_breaks_at_spaces_and_keeps_long_words_whole() {
         assert_eq!(wrap("a bb ccc dddd", 6, 6), ["a bb", "ccc", "dddd"]);
         assert_eq!(wrap("a bb ccc dddd", 4, 20), ["a bb", "ccc dddd"]);
-        assert_eq!(wrap("one averyveryverylongword two", 8, 8), [
-            "one",
-            "averyveryverylongword",
-            "two"
-        ]);
+        assert_eq!(
+            wrap("one averyveryverylongword two", 8, 8),
+            ["one", "averyveryverylongword", "two"]
+        );
         assert_eq!(wrap("", 5, 5), [""]);
         // The first word does not fit after a wide prefix: the prefix stands alone.
-        assert_eq!(wrap("com.example.long: text", 10, 30), ["", "com.example.long: text"]);
+        assert_eq!(
+            wrap("com.example.long: text", 10, 30),
+            ["", "com.example.long: text"]
+        );
         assert_eq!(wrap("keep  two spaces", 40, 40), ["keep  two spaces"]);
         let mut out = Vec::new();
         wrapped(&mut out, "  note ", &"word ".repeat(30), 7).unwrap();

@@ -134,7 +134,10 @@ fn json_has_every_field_of_the_audit_and_classes_in_numeric_order() {
         assert_eq!(&v[k], want, "{k}");
     }
     assert_eq!(v["secrets_shown"], false);
-    assert_eq!(v.as_object().unwrap().len(), whole.as_object().unwrap().len() + 1);
+    assert_eq!(
+        v.as_object().unwrap().len(),
+        whole.as_object().unwrap().len() + 1
+    );
     let classes: Vec<u64> = a
         .summary
         .by_class
