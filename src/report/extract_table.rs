@@ -11,11 +11,17 @@ const SHOW: usize = 20;
 pub fn write(o: &mut dyn Write, r: &ExtractReport) -> std::io::Result<()> {
     let s = &r.summary;
     wrapped(o, "", &format!("Exported to {}", r.out), 2)?;
-    let counts = format!(
-        "{} of {} index rows selected: {} files ({} bytes), {} folders created, {} links created",
-        s.selected, s.rows, s.exported, s.bytes, s.directories, s.symlinks_created
+    wrapped(
+        o,
+        "  ",
+        &format!("{} of {} index rows selected", s.selected, s.rows),
+        4,
+    )?;
+    let created = format!(
+        "written: {} files ({} bytes), {} folders created, {} links created",
+        s.exported, s.bytes, s.directories, s.symlinks_created
     );
-    wrapped(o, "  ", &counts, 4)?;
+    wrapped(o, "  ", &created, 4)?;
     let problems = format!(
         "refused {}, missing {}, undecryptable {}, failed {}, links not created {}",
         s.refused, s.missing, s.undecryptable, s.failed, s.symlinks_skipped
