@@ -15,8 +15,8 @@ pub(crate) fn shared(rel: &str) -> Option<PathBuf> {
     }
 }
 
-/// The keychain audit of the bundled demo backup (encrypted, opened with its password).
-pub(crate) fn demo_keychain() -> crate::audit::keychain::KeychainAudit {
+/// The bundled demo backup (encrypted), opened with its password.
+fn demo_session() -> crate::session::Session {
     use crate::session::{open_unlocked, OpenOptions, Unlock};
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
     let pw = std::fs::read_to_string(root.join("password.txt")).unwrap();
@@ -29,6 +29,15 @@ pub(crate) fn demo_keychain() -> crate::audit::keychain::KeychainAudit {
         ask_password: None,
         progress: &mut |_| {},
     };
-    let s = open_unlocked(&root.join("00008130-000A11CE0DE0001E"), opts).unwrap();
-    crate::audit::keychain::audit_backup(&s).unwrap()
+    open_unlocked(&root.join("00008130-000A11CE0DE0001E"), opts).unwrap()
+}
+
+/// The keychain audit of the bundled demo backup (encrypted, opened with its password).
+pub(crate) fn demo_keychain() -> crate::audit::keychain::KeychainAudit {
+    crate::audit::keychain::audit_backup(&demo_session()).unwrap()
+}
+
+/// The scan report of the bundled demo backup, every file's report kept.
+pub(crate) fn demo_scan() -> crate::audit::ScanReport {
+    crate::audit::scan::scan(&demo_session(), &Default::default()).unwrap()
 }

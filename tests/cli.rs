@@ -1036,3 +1036,52 @@ fn several_backups_are_listed_aligned_and_in_json() {
     }
     assert_eq!(before, digest(), "a backup was modified");
 }
+/// Every table writer on the demo backup: scan, scan --files, info, keychain, check,
+/// extract. No line ends in a space and none is wider than 80 columns, but for the single
+/// values `misfit_lines` exempts (tests/common: one unbreakable word, or a path after its
+/// label).
+#[test]
+fn every_table_fits_80_columns_without_trailing_spaces() {
+    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    // The check itself: a trailing space and a wide line of words are caught, a single
+    // word or a labelled path alone is not.
+    let probe = format!(
+        "ok\nend \n{}\n  {}\nBackup      {}",
+        "a ".repeat(41).trim_end(),
+        "p".repeat(90),
+        "p".repeat(90)
+    );
+    assert_eq!(misfit_lines(&probe).len(), 2, "{probe}");
+    let tmp = tempfile::tempdir().unwrap();
+    let b = repo(DEMO);
+    let b = b.to_str().unwrap();
+    let pw = repo(DEMO_PASSWORD_FILE);
+    let pw = pw.to_str().unwrap();
+    let policy = tmp.path().join("policy.toml");
+    let policy = policy.to_str().unwrap();
+    let out_dir = tmp.path().join("x");
+    let out_dir = out_dir.to_str().unwrap();
+    let init = auditor(&["policy", "init", b, "--password-file", pw, "-o", policy]);
+    assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
+    let runs: [&[&str]; 7] = [
+        &["info", b],
+        &["scan", b, "--password-file", pw],
+        &["scan", b, "--password-file", pw, "--files"],
+        &["scan", b, "--password-file", pw, "--deep"],
+        &["keychain", b, "--password-file", pw],
+        &["check", b, "--password-file", pw, "--policy", policy],
+        &["extract", b, "--password-file", pw, "--out", out_dir],
+    ];
+    for args in runs {
+        let o = auditor(args);
+        assert!(
+            o.status.code().is_some_and(|c| c <= 1),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        let text = String::from_utf8(o.stdout).unwrap();
+        assert!(text.lines().count() > 3, "{args:?}: {text}");
+        let bad = misfit_lines(&text);
+        assert!(bad.is_empty(), "{args:?}: {bad:#?}\n{text}");
+    }
+}

@@ -355,3 +355,51 @@ fn john_samples_and_cowabungalite_keybags() {
         );
     }
 }
+
+/// The tables of the real backups: hv20's keybag lists its classes 11→1, the report 1→11
+/// (table and JSON); hv20 and mvt (308 apps, long bundle ids and paths) fit 80 columns but
+/// for the unbreakable values `misfit_lines` exempts.
+#[test]
+fn real_backups_tables_fit_and_keybag_classes_ascend() {
+    let Some(hv20) = shared("external/hv20/Backup") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let pw = password_file(tmp.path(), "20201225");
+    let hv20 = hv20.to_str().unwrap();
+    let r = json_ok(&["info", hv20, "--format", "json"]);
+    let classes: Vec<u64> = r["keybag"]["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["class"].as_u64().unwrap())
+        .collect();
+    assert_eq!(classes, (1..=11).collect::<Vec<u64>>());
+    let mut runs: Vec<Vec<&str>> = vec![
+        vec!["info", hv20],
+        vec!["scan", hv20, "--password-file", &pw, "--files"],
+        vec!["keychain", hv20, "--password-file", &pw],
+    ];
+    let mvt = shared("external/mvt/ios_backup");
+    if let Some(m) = mvt.as_deref().and_then(|m| m.to_str()) {
+        runs.push(vec!["scan", m, "--files"]);
+    }
+    for args in &runs {
+        let o = auditor(args);
+        let text = String::from_utf8(o.stdout).unwrap();
+        let bad = misfit_lines(&text);
+        assert!(bad.is_empty(), "{args:?}: {bad:#?}");
+        if args[0] == "info" {
+            let at = text
+                .lines()
+                .position(|l| l.starts_with("  cls  name"))
+                .unwrap();
+            let rows: Vec<&str> = text.lines().skip(at + 1).take(11).collect();
+            let firsts: Vec<u64> = rows
+                .iter()
+                .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+                .collect();
+            assert_eq!(firsts, (1..=11).collect::<Vec<u64>>(), "{text}");
+        }
+    }
+}

@@ -1103,11 +1103,25 @@ fn check_table_prints_each_findings_fix_under_it() {
         .position(|l| l.contains("Documents/weak.txt"))
         .unwrap_or_else(|| panic!("{text}"));
     let fix = auditor::policy::rules::MIN_PROTECTION.fix;
-    assert_eq!(
-        lines[at + 1],
-        format!("               fix: {fix}"),
-        "{text}"
-    );
+    // The finding and its fix wrap to 80 columns: the fix starts on the line after the
+    // finding's last line, under it, and reads whole with the line breaks undone.
+    let fix_at = lines
+        .iter()
+        .position(|l| l.starts_with("               fix: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(fix_at > at, "{text}");
+    let flat = |ls: &[&str]| {
+        ls.join(" ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let fix_lines: Vec<&str> = lines[fix_at..]
+        .iter()
+        .take_while(|l| l.starts_with("               "))
+        .copied()
+        .collect();
+    assert_eq!(flat(&fix_lines), format!("fix: {fix}"), "{text}");
     // Near miss: a passing expectation has no finding, so no fix line.
     assert_eq!(text.matches("fix: ").count(), 1, "{text}");
     // And an expectation that cannot be checked gets none: the fix does not address it.

@@ -365,7 +365,7 @@ pub(super) fn keybag_part(s: &Session, findings: &mut Vec<Finding>) -> Option<Ke
             );
         }
     }
-    let classes = kb
+    let mut classes: Vec<KeybagClass> = kb
         .classes
         .iter()
         .map(|c| {
@@ -387,6 +387,8 @@ pub(super) fn keybag_part(s: &Session, findings: &mut Vec<Finding>) -> Option<Ke
             }
         })
         .collect();
+    // Ascending, whatever order the keybag stores them in (11→1 on some iOS 9 backups).
+    classes.sort_by_key(|c| c.class);
     Some(KeybagSummary {
         version: kb.version,
         kind: kb.kind,

@@ -48,6 +48,8 @@ pub struct KeychainCounts {
     /// Items that do not come back on a restore to a different device.
     pub lost_on_new_device: u64,
     pub by_table: BTreeMap<String, u64>,
+    /// Items per protection class, in ascending class order (`unknown` last).
+    #[serde(serialize_with = "super::model::class_order")]
     pub by_class: BTreeMap<String, u64>,
     /// `{any_device, same_device_only, never, unknown}` counts.
     pub by_restore: BTreeMap<&'static str, u64>,

@@ -142,6 +142,7 @@ pub struct KeybagSummary {
     pub kind: Option<u32>,
     pub uuid: Option<String>,
     pub wrap: Option<u32>,
+    /// In ascending class order (the keybag's own order varies between backups).
     pub classes: Vec<KeybagClass>,
     /// null: no credentials given; true: unlocked; (a wrong password is an error, exit 3).
     pub unlocked: Option<bool>,
@@ -171,6 +172,7 @@ pub struct AppReport {
     pub missing: u64,
     /// Content bytes (decrypted length when known, else recorded Size).
     pub bytes: u64,
+    #[serde(serialize_with = "class_order")]
     pub by_protection_class: BTreeMap<String, u64>,
     /// In Manifest.plist `Applications`.
     pub in_manifest: bool,
@@ -201,6 +203,7 @@ pub struct KeychainSummary {
     pub unattributed: u64,
     pub by_table: BTreeMap<String, u64>,
     /// Items per protection class (from the clear blob header; `unknown` when unreadable).
+    #[serde(serialize_with = "class_order")]
     pub by_class: BTreeMap<String, u64>,
     /// `{any_device, same_device_only, never, unknown}` counts.
     pub by_restore: BTreeMap<&'static str, u64>,
@@ -262,6 +265,24 @@ fn rfc3339<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Erro
     }
 }
 
+/// How keys of a map keyed by protection class sort: numbers in numeric order, then words
+/// (`none`, `unknown`) as text.
+pub fn class_sort_key(k: &str) -> (u64, &str) {
+    (k.parse().unwrap_or(u64::MAX), k)
+}
+
+/// A map keyed by protection class serialised in [`class_sort_key`] order,
+/// `{"6": …, "10": …, "11": …}` rather than as text sorts (`"10"`, `"11"`, `"6"`); keys and
+/// values unchanged.
+pub fn class_order<S: serde::Serializer, V: Serialize>(
+    m: &BTreeMap<String, V>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let mut entries: Vec<(&String, &V)> = m.iter().collect();
+    entries.sort_by(|a, b| class_sort_key(a.0).cmp(&class_sort_key(b.0)));
+    s.collect_map(entries)
+}
+
 fn kind_text<S: serde::Serializer>(k: &FileKind, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(k.as_str())
 }
@@ -317,6 +338,7 @@ pub struct Summary {
     pub size_mismatch_files: u64,
     pub content_bytes: u64,
     pub stored_bytes_present: u64,
+    #[serde(serialize_with = "class_order")]
     pub by_protection_class: BTreeMap<String, ClassCount>,
     pub apps: u64,
     pub orphans: u64,
@@ -355,5 +377,37 @@ impl ScanReport {
                 super::finding::rules::by_id(rule).map(|r| (r.id, r.severity, n))
             }),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_keyed_by_class_serialise_in_numeric_order() {
+        let mut k = KeychainSummary::default();
+        for (c, n) in [("10", 1), ("11", 2), ("6", 3), ("unknown", 4), ("9", 5)] {
+            k.by_class.insert(c.to_string(), n);
+        }
+        let text = serde_json::to_string(&k).unwrap();
+        assert!(
+            text.contains(r#""by_class":{"6":3,"9":5,"10":1,"11":2,"unknown":4}"#),
+            "{text}"
+        );
+        // Keys and values unchanged: the same map when read back.
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["by_class"], serde_json::to_value(&k.by_class).unwrap());
+        let mut s = Summary::default();
+        for c in ["4", "none", "10", "2"] {
+            s.by_protection_class
+                .insert(c.into(), ClassCount::default());
+        }
+        let text = serde_json::to_string(&s).unwrap();
+        let at = |key: &str| text.find(&format!("\"{key}\":{{")).unwrap();
+        assert!(
+            at("2") < at("4") && at("4") < at("10") && at("10") < at("none"),
+            "{text}"
+        );
     }
 }

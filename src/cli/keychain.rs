@@ -7,7 +7,7 @@ use super::{output, ReportArgs, ReportFormat};
 use auditor::audit::finding::Gate;
 use auditor::audit::keychain::audit_backup;
 use auditor::report;
-use auditor::{Error, ExitCode};
+use auditor::ExitCode;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -45,8 +45,7 @@ pub fn run(a: KeychainArgs) -> Outcome {
     }
     match a.report.format {
         ReportFormat::Json => {
-            let v = report::keychain::json_value(&audit, a.show_secrets)
-                .map_err(|e| Error::Internal(e.to_string()))?;
+            let v = report::keychain::json(&audit, a.show_secrets);
             output::emit(&a.report.output, &path, |out| report::json::write(out, &v))?;
         }
         ReportFormat::Table => output::emit(&a.report.output, &path, |out| {

@@ -145,7 +145,13 @@ fn app_header(out: &mut String, bundle: &str, files: &[&FileReport]) {
             .entry(f.protection_class.map_or("none".into(), |x| x.to_string()))
             .or_default() += 1;
     }
-    let class_list: Vec<String> = classes.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    let mut class_list: Vec<(&String, &u64)> = classes.iter().collect();
+    class_list
+        .sort_by(|a, b| crate::audit::class_sort_key(a.0).cmp(&crate::audit::class_sort_key(b.0)));
+    let class_list: Vec<String> = class_list
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
     let mut domains: Vec<&str> = files.iter().map(|f| f.domain.as_str()).collect();
     domains.sort_unstable();
     domains.dedup();

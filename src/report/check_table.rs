@@ -1,15 +1,16 @@
 //! The `check` report as a table: each expectation with its findings, then the verdict.
 
+use super::text::wrapped;
 use crate::policy::{rules, CheckReport, Status};
 use std::io::Write;
 
 /// Write the `check` report as text: one line per expectation, its findings below it.
 pub fn write(out: &mut dyn Write, r: &CheckReport) -> std::io::Result<()> {
-    writeln!(
-        out,
+    let title = format!(
         "auditor check: policy {} on backup {}",
         r.policy.path, r.backup.path
-    )?;
+    );
+    wrapped(out, "", &title, 2)?;
     if let (Some(n), Some(v)) = (&r.backup.device_name, &r.backup.ios_version) {
         writeln!(out, "device: {n}, iOS {v}")?;
     }
@@ -21,19 +22,15 @@ pub fn write(out: &mut dyn Write, r: &CheckReport) -> std::io::Result<()> {
             Status::Error => "ERROR",
         };
         let scope = e.app.as_deref().map_or(String::new(), |a| format!("{a}: "));
-        writeln!(
-            out,
-            "{word} {:<30} {scope}{} ({}:{})",
-            e.rule, e.description, r.policy.path, e.policy_line
-        )?;
+        let what = format!(
+            "{scope}{} ({}:{})",
+            e.description, r.policy.path, e.policy_line
+        );
+        wrapped(out, &format!("{word} {:<30} ", e.rule), &what, 6)?;
         for f in r.findings_of(&e.id) {
-            writeln!(
-                out,
-                "        {:<6} {}: {}",
-                f.severity.as_str(),
-                f.location.display(),
-                f.message
-            )?;
+            let head = format!("        {:<6} ", f.severity.as_str());
+            let finding = format!("{}: {}", f.location.display(), f.message);
+            wrapped(out, &head, &finding, 15)?;
             // The rule's fix, as under `scan`'s findings; not under "cannot be checked",
             // which the fix does not address.
             if e.status != Status::Error {
@@ -42,7 +39,7 @@ pub fn write(out: &mut dyn Write, r: &CheckReport) -> std::io::Result<()> {
         }
         if let Some(n) = &e.note {
             if e.status != Status::Error {
-                writeln!(out, "        note: {n}")?;
+                wrapped(out, "        note: ", n, 14)?;
             }
         }
     }
@@ -50,12 +47,11 @@ pub fn write(out: &mut dyn Write, r: &CheckReport) -> std::io::Result<()> {
         writeln!(out)?;
     }
     for w in &r.warnings {
-        writeln!(out, "WARN  {w}")?;
+        wrapped(out, "WARN  ", w, 6)?;
     }
     let s = &r.summary;
-    writeln!(
-        out,
-        "\n{}: {} expectations: {} passed, {} failed, {} could not be checked; {} findings{}",
+    let verdict = format!(
+        "{}: {} expectations: {} passed, {} failed, {} could not be checked; {} findings{}",
         if r.passed { "PASSED" } else { "FAILED" },
         s.expectations,
         s.passed,
@@ -66,5 +62,7 @@ pub fn write(out: &mut dyn Write, r: &CheckReport) -> std::io::Result<()> {
             (true, n @ 1..) => format!("; --strict: {n} warning(s) fail the check"),
             _ => String::new(),
         }
-    )
+    );
+    writeln!(out)?;
+    wrapped(out, "", &verdict, 2)
 }

@@ -1,5 +1,6 @@
 //! The `extract` report as a table: what was exported, then the rows that were not.
 
+use super::text::{fit_middle, line, wrapped, WIDTH};
 use crate::extract::{ExtractReport, RowIssue};
 use std::io::Write;
 
@@ -9,26 +10,37 @@ const SHOW: usize = 20;
 /// Write the export report as text: the counts, then up to [`SHOW`] rows per problem.
 pub fn write(o: &mut dyn Write, r: &ExtractReport) -> std::io::Result<()> {
     let s = &r.summary;
-    writeln!(o, "Exported to {}", r.out)?;
-    writeln!(
+    wrapped(o, "", &format!("Exported to {}", r.out), 2)?;
+    wrapped(
         o,
-        "  {} of {} index rows selected: {} files ({} bytes), {} folders created, {} links created",
-        s.selected, s.rows, s.exported, s.bytes, s.directories, s.symlinks_created
+        "  ",
+        &format!("{} of {} index rows selected", s.selected, s.rows),
+        4,
     )?;
-    writeln!(
-        o,
-        "  refused {}, missing {}, undecryptable {}, failed {}, links not created {}",
+    let created = format!(
+        "written: {} files ({} bytes), {} folders created, {} links created",
+        s.exported, s.bytes, s.directories, s.symlinks_created
+    );
+    wrapped(o, "  ", &created, 4)?;
+    let problems = format!(
+        "refused {}, missing {}, undecryptable {}, failed {}, links not created {}",
         s.refused, s.missing, s.undecryptable, s.failed, s.symlinks_skipped
-    )?;
+    );
+    wrapped(o, "  ", &problems, 4)?;
     if let Some(m) = &r.manifest {
-        writeln!(o, "  manifest {} (SHA-256 {})", m.path, m.sha256)?;
-        writeln!(
+        wrapped(
             o,
-            "  {} files hashed in {}: check with `sha256sum -c {}` in the output folder",
+            "  ",
+            &format!("manifest {} (SHA-256 {})", m.path, m.sha256),
+            4,
+        )?;
+        let sums = format!(
+            "{} files hashed in {}: check with `sha256sum -c {}` in the output folder",
             m.files,
             m.sums_path,
             crate::extract::SUMS_FILE
-        )?;
+        );
+        wrapped(o, "  ", &sums, 4)?;
     }
     let sections: [(&str, &Vec<RowIssue>); 5] = [
         (
@@ -46,14 +58,14 @@ pub fn write(o: &mut dyn Write, r: &ExtractReport) -> std::io::Result<()> {
         }
         writeln!(o, "\n{title}:")?;
         for x in rows.iter().take(SHOW) {
-            writeln!(
-                o,
-                "  {}/{}  [{}] {}",
+            // The path on its line (cut in the middle, keeping the file name), why under it.
+            let path = format!(
+                "{}/{}",
                 x.domain.escape_debug(),
-                x.relative_path.escape_debug(),
-                x.reason,
-                x.detail
-            )?;
+                x.relative_path.escape_debug()
+            );
+            line(o, &format!("  {}", fit_middle(&path, WIDTH - 2)))?;
+            wrapped(o, "    ", &format!("[{}] {}", x.reason, x.detail), 4)?;
         }
         if rows.len() > SHOW {
             writeln!(

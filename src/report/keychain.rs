@@ -1,6 +1,10 @@
 //! The keychain audit rendered: a table, or JSON whose items carry secrets only on request.
 
-use crate::audit::keychain::{is_sealed, item_location, KeychainAudit};
+use crate::audit::keychain::{
+    is_sealed, item_location, AppFilter, KeychainAudit, KeychainBackupInfo, KeychainCounts,
+    KeychainFile,
+};
+use crate::audit::{AppKeychain, Finding, ToolInfo};
 use crate::keychain::{KeychainItem, RestoreSummary};
 use crate::ownership::SYSTEM_OWNER;
 use serde::Serialize;
@@ -31,10 +35,28 @@ fn secret_text(it: &KeychainItem) -> (Option<String>, Option<&'static str>) {
     }
 }
 
-/// The audit as a JSON value (docs/json-schema.md), its items with their secrets when
-/// `show_secrets`, and `secrets_shown` saying which.
-pub fn json_value(a: &KeychainAudit, show_secrets: bool) -> serde_json::Result<serde_json::Value> {
-    let items: Vec<ItemOut> = a
+/// The keychain JSON (docs/json-schema.md): the audit with its items carrying their secrets
+/// when `show_secrets`, and `secrets_shown` saying which. Its fields are the audit's, in their
+/// order, so that maps keep the order they serialise in (classes in numeric order).
+#[derive(Serialize)]
+pub struct KeychainJson<'a> {
+    schema: &'a str,
+    tool: &'a ToolInfo,
+    backup: &'a KeychainBackupInfo,
+    keychain_file: &'a KeychainFile,
+    items: Vec<ItemOut<'a>>,
+    unknown_tables: &'a [String],
+    apps: &'a BTreeMap<String, AppKeychain>,
+    summary: &'a KeychainCounts,
+    findings: &'a [Finding],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app_filter: Option<&'a AppFilter>,
+    secrets_shown: bool,
+}
+
+/// The audit as its JSON document, items with their secrets when `show_secrets`.
+pub fn json(a: &KeychainAudit, show_secrets: bool) -> KeychainJson<'_> {
+    let items = a
         .items
         .iter()
         .map(|item| {
@@ -50,15 +72,22 @@ pub fn json_value(a: &KeychainAudit, show_secrets: bool) -> serde_json::Result<s
             }
         })
         .collect();
-    // The library's items carry no secret; swap in the ones that may.
-    let mut v = serde_json::to_value(a)?;
-    v["items"] = serde_json::to_value(&items)?;
-    v["secrets_shown"] = serde_json::Value::Bool(show_secrets);
-    Ok(v)
+    KeychainJson {
+        schema: a.schema,
+        tool: &a.tool,
+        backup: &a.backup,
+        keychain_file: &a.keychain_file,
+        items,
+        unknown_tables: &a.unknown_tables,
+        apps: &a.apps,
+        summary: &a.summary,
+        findings: &a.findings,
+        app_filter: a.app_filter.as_ref(),
+        secrets_shown: show_secrets,
+    }
 }
 
-/// Lines of the table are kept within this many columns where the data allows.
-const WIDTH: usize = 80;
+use super::text::{fit as cell, line, wrapped, WIDTH};
 
 /// Width of the columns before the name: `tbl cls pdmn TDO dec restore fingerprint `.
 const FIXED: usize = 4 + 1 + 3 + 1 + 4 + 1 + 3 + 1 + 3 + 1 + 7 + 1 + 16 + 1;
@@ -79,21 +108,6 @@ fn items(n: u64) -> String {
 /// `n <noun>`, with an `s` unless `n` is 1.
 fn counted(n: u64, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
-}
-
-/// `s` padded to `width` characters, or cut to `width` with a final `…` when longer.
-fn cell(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        format!("{s:<width$}")
-    } else {
-        let cut: String = s.chars().take(width.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
-}
-
-/// Write one line without trailing spaces.
-fn line(out: &mut dyn Write, text: &str) -> std::io::Result<()> {
-    writeln!(out, "{}", text.trim_end())
 }
 
 /// The restore column's short word.
@@ -137,7 +151,7 @@ fn write_row(out: &mut dyn Write, it: &KeychainItem, show_secrets: bool) -> std:
     );
     line(out, &row)?;
     if let Some(r) = &it.reason {
-        line(out, &format!("     not decrypted: {r}"))?;
+        wrapped(out, "     not decrypted: ", r, 20)?;
     }
     if let (true, Some(secret)) = (show_secrets, secret_text(it).0) {
         line(out, &format!("     secret: {secret}"))?;
@@ -215,17 +229,14 @@ fn write_sealed(out: &mut dyn Write, a: &KeychainAudit) -> std::io::Result<()> {
     let mut reason = "";
     for ((class, pdmn, why), (n, tables)) in &groups {
         if *why != reason {
-            line(out, &format!("  not decrypted: {why}"))?;
+            // Under the `Sealed` heading, which says they were not decrypted.
+            wrapped(out, "  ", why, 4)?;
             reason = why;
         }
         let tables: Vec<String> = tables.iter().map(|(t, n)| format!("{t} {n}")).collect();
         let class = class.map_or_else(|| "?".into(), |c| c.to_string());
-        let row = format!(
-            "    {:>9}  cls {class:>2} {pdmn:<4}  {}",
-            items(*n),
-            tables.join(", ")
-        );
-        line(out, &row)?;
+        let head = format!("    {:>9}  cls {class:>2} {pdmn:<4}  ", items(*n));
+        wrapped(out, &head, &tables.join(", "), head.len())?;
     }
     Ok(())
 }
@@ -238,29 +249,26 @@ fn write_summary(out: &mut dyn Write, a: &KeychainAudit) -> std::io::Result<()> 
         .as_ref()
         .map(|f| format!(" of {}", f.app))
         .unwrap_or_default();
-    line(
-        out,
-        &format!(
-            "\n{}{of}: {} decryptable, {} device-bound, {} lost on a new device",
-            items(s.items),
-            s.decryptable,
-            s.device_bound,
-            s.lost_on_new_device
-        ),
-    )?;
+    let counts = format!(
+        "{}{of}: {} decryptable, {} device-bound, {} lost on a new device",
+        items(s.items),
+        s.decryptable,
+        s.device_bound,
+        s.lost_on_new_device
+    );
+    writeln!(out)?;
+    wrapped(out, "", &counts, 2)?;
     for (k, v) in &s.by_restore {
         line(out, &format!("  {k:<17} {v}"))?;
     }
     if let Some(f) = a.app_filter.as_ref().filter(|f| f.may_belong > 0) {
-        line(
-            out,
-            &format!(
-                "+ {} (of the keychain's {}) may belong to {} too:",
-                counted(f.may_belong, "sealed item"),
-                f.keychain_items,
-                f.app
-            ),
-        )?;
+        let more = format!(
+            "+ {} (of the keychain's {}) may belong to {} too:",
+            counted(f.may_belong, "sealed item"),
+            f.keychain_items,
+            f.app
+        );
+        wrapped(out, "", &more, 2)?;
         line(
             out,
             "  not decrypted here, so their app cannot be told; not counted above",
@@ -277,13 +285,13 @@ pub fn write_table(
     show_secrets: bool,
 ) -> std::io::Result<()> {
     let state = |b, yes, no| if b { yes } else { no };
-    writeln!(
-        out,
+    let title = format!(
         "Keychain of {} ({} backup, {})",
         a.backup.path,
         state(a.backup.encrypted, "encrypted", "unencrypted"),
         state(a.backup.unlocked, "unlocked", "locked"),
-    )?;
+    );
+    wrapped(out, "", &title, 2)?;
     let f = &a.keychain_file;
     let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     writeln!(
@@ -293,9 +301,8 @@ pub fn write_table(
         opt(f.protection_class.map(|c| c.to_string())),
         f.bytes.map(|n| format!(", {n} bytes")).unwrap_or_default(),
     )?;
-    writeln!(
-        out,
-        "Keybag      {} ({})",
+    let keybag = format!(
+        "{} ({})",
         f.keybag_uuid
             .as_deref()
             .unwrap_or("not named by the export"),
@@ -304,7 +311,8 @@ pub fn write_table(
             Some(false) => "DOES NOT match the backup's keybag",
             None => "not compared",
         }
-    )?;
+    );
+    wrapped(out, "Keybag      ", &keybag, 12)?;
     write_items(out, a, show_secrets)?;
     write_sealed(out, a)?;
     write_summary(out, a)?;

@@ -8,3 +8,4 @@ pub mod junit;
 pub mod keychain;
 pub mod sarif;
 pub mod table;
+pub mod text;

@@ -165,3 +165,27 @@ pub fn deep_xml_plist(depth: usize) -> Vec<u8> {
     s.push_str("</dict></plist>");
     s.into_bytes()
 }
+
+/// The lines of a table's text that break the layout: wider than 80 terminal columns, or
+/// ending in a space. Exempt from the width, and only from it: a line that is one value
+/// that cannot be broken, i.e. one word after its indent (a path, a location or a bundle id
+/// on a line of its own), or a label naming a path and that path (`Backup <path>`,
+/// `Keychain of <path>`, `Exported to <path>`): this machine's paths are as long as they are.
+pub fn misfit_lines(text: &str) -> Vec<String> {
+    const LABELS: [&[&str]; 3] = [&["Backup"], &["Keychain", "of"], &["Exported", "to"]];
+    let unbreakable = |l: &str| {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        words.len() == 1
+            || LABELS
+                .iter()
+                .any(|lab| words.len() == lab.len() + 1 && words.starts_with(lab))
+    };
+    text.lines()
+        .filter(|l| {
+            l.ends_with(' ')
+                || l.contains('\t')
+                || (unicode_width::UnicodeWidthStr::width(*l) > 80 && !unbreakable(l))
+        })
+        .map(str::to_string)
+        .collect()
+}

@@ -34,8 +34,8 @@ fn rows_fit_80_columns_with_a_fixed_fingerprint_column_and_a_legend() {
         .unwrap();
     assert!(long.ends_with('…') && long.chars().count() == 80, "{long}");
     for l in body(&text) {
-        // The path of the backup and the reasons are the data's own length.
-        if !l.starts_with("Keychain of") && !l.contains("not decrypted:") {
+        // The path of the backup is the data's own length; the rest wraps or is cut.
+        if !l.starts_with("Keychain of") {
             assert!(l.chars().count() <= 80, "{l}");
         }
     }
@@ -73,11 +73,18 @@ fn each_finding_has_its_fix_under_it() {
     let a = demo_keychain();
     assert!(!a.findings.is_empty());
     let text = table(&a, false);
-    let lines: Vec<&str> = text.lines().collect();
+    // Messages and fixes wrap to 80 columns: read the text with its line breaks undone.
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     for f in &a.findings {
-        let i = lines.iter().position(|l| l.contains(&f.message)).unwrap();
         let fix = crate::audit::rules::by_id(f.rule).unwrap().fix;
-        assert_eq!(lines[i + 1].trim_start(), format!("fix: {fix}"));
+        let want = format!(
+            "{} {} {} [{}] fix: {fix}",
+            f.severity.as_str(),
+            f.rule,
+            f.message,
+            f.location
+        );
+        assert!(flat.contains(&want), "{want}\n{text}");
     }
 }
 
@@ -115,4 +122,34 @@ fn secrets_only_when_asked() {
         .to_string();
     assert!(!table(&a, false).contains(&secret));
     assert!(table(&a, true).contains(&format!("     secret: {secret}")));
+}
+
+#[test]
+fn json_has_every_field_of_the_audit_and_classes_in_numeric_order() {
+    let a = demo_keychain();
+    let text = serde_json::to_string(&json(&a, false)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let whole = serde_json::to_value(&a).unwrap();
+    for (k, want) in whole.as_object().unwrap() {
+        assert_eq!(&v[k], want, "{k}");
+    }
+    assert_eq!(v["secrets_shown"], false);
+    assert_eq!(
+        v.as_object().unwrap().len(),
+        whole.as_object().unwrap().len() + 1
+    );
+    let classes: Vec<u64> = a
+        .summary
+        .by_class
+        .keys()
+        .filter_map(|k| k.parse().ok())
+        .collect();
+    assert!(classes.iter().any(|c| *c >= 10) && classes.iter().any(|c| *c < 10));
+    let summary = &text[text.find("\"summary\":").unwrap()..];
+    let mut pos: Vec<(usize, u64)> = classes
+        .iter()
+        .map(|c| (summary.find(&format!("\"{c}\":")).unwrap(), *c))
+        .collect();
+    pos.sort();
+    assert!(pos.windows(2).all(|w| w[0].1 < w[1].1), "{summary}");
 }
