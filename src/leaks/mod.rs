@@ -7,6 +7,7 @@
 
 pub mod decode;
 pub mod detect;
+pub mod model;
 pub mod redact;
 pub mod rules;
 pub mod validate;
