@@ -10,6 +10,7 @@ pub mod detect;
 pub mod model;
 pub mod redact;
 pub mod rules;
+pub mod sweep;
 pub mod validate;
 
 pub use detect::Hit;

@@ -57,7 +57,11 @@ impl Exposure {
     pub fn of(encrypted: Option<bool>) -> Exposure {
         let enc = encrypted == Some(true);
         Exposure {
-            readable_by: if enc { "backup_password" } else { "anyone_with_the_files" },
+            readable_by: if enc {
+                "backup_password"
+            } else {
+                "anyone_with_the_files"
+            },
             restores_to_new_device: true,
             in_icloud_backup: true,
             text: if enc {
@@ -115,13 +119,16 @@ pub struct Leak {
     pub value: Option<String>,
 }
 
-/// A file not searched in full.
+/// A file not searched in full, or read in a way worth saying.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileNote {
     pub app: Option<String>,
     pub domain: String,
     pub path: String,
-    /// Stable reason: `decrypt_failed`, `unreadable`, `locked`, `partly_decoded`.
+    /// Stable reason: `locked` (its class key is not at hand), `decrypt_failed`,
+    /// `unreadable`, `too_large` (over `max_file_size`), `partly_decoded` (a decoder could
+    /// not read all of it: searched as strings, or in part), `info` (how it was read:
+    /// inflated, a WAL applied, free space searched).
     pub reason: &'static str,
     pub note: String,
 }
@@ -135,7 +142,8 @@ pub struct LeakSummary {
     pub bytes_searched: u64,
     /// Files not searched, by reason: `media`, `too_large` (over `max_file_size`),
     /// `empty`, `missing` (no payload), `not_decryptable` (class key not available),
-    /// `decrypt_failed`, `unreadable`.
+    /// `decrypt_failed`, `unreadable`, `wal_with_database` (a `-wal` searched with its
+    /// database).
     pub skipped: BTreeMap<&'static str, u64>,
     pub max_file_size: u64,
     pub leaks: u64,

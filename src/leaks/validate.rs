@@ -234,7 +234,20 @@ const NOT_TLDS: &[&str] = &[
     "h",
 ];
 
-/// An e-mail address whose domain is a host name (not an asset-scale suffix or a file name).
+/// Domains of messaging identifiers that look like e-mail addresses and are not: WhatsApp
+/// JIDs (`<phone>@s.whatsapp.net`, groups `@g.us`, `@broadcast`, linked ids `@lid`) and
+/// XMPP-style ids of Facebook Messenger chat.
+const NOT_MAIL_DOMAINS: &[&str] = &[
+    "s.whatsapp.net",
+    "g.us",
+    "c.us",
+    "broadcast",
+    "lid",
+    "chat.facebook.com",
+];
+
+/// An e-mail address whose domain is a host name (not an asset-scale suffix, a file name
+/// or a messaging service's identifier domain).
 pub fn email(s: &str) -> bool {
     let Some((local, domain)) = s.rsplit_once('@') else {
         return false;
@@ -246,7 +259,9 @@ pub fn email(s: &str) -> bool {
             && l.ends_with(['x', 'X'])
             && l[..l.len() - 1].chars().all(|c| c.is_ascii_digit())
     };
+    let domain_lc = domain.to_ascii_lowercase();
     !local.is_empty()
+        && !NOT_MAIL_DOMAINS.contains(&domain_lc.as_str())
         && labels.len() >= 2
         && !NOT_TLDS.contains(&tld.as_str())
         && !scale(labels[0])

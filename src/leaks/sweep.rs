@@ -1,0 +1,611 @@
+//! The leak sweep: every file of the selected domains decrypted in memory, decoded by its
+//! content and searched with the leak rules, over the session's one payload opener.
+//!
+//! The index is read once ([`crate::audit::keychain::pick_rows`]): the rows of the selected
+//! domains are kept, with the keychain's, so that a value found in a file and held by a
+//! keychain item is said to be the same. Files are read in parallel, each whole and at most
+//! `max_file_size` bytes, into wiped buffers; nothing decrypted is written anywhere. A
+//! SQLite database with its `-wal` beside it is searched with the WAL applied (the `-wal`
+//! is then not searched again on its own).
+
+use super::decode::{self, encoded, sqlite, text, Field, Kind, Where};
+use super::model::{
+    severity, Exposure, FileNote, Leak, LeakBackup, LeakSummary, LeaksReport, LEAKS_SCHEMA,
+};
+use super::redact;
+use super::rules::{builtin, Rule, Rules};
+use crate::audit::keychain::{audit as keychain_audit, pick_rows};
+use crate::audit::ToolInfo;
+use crate::crypto::KeyUnavailable;
+use crate::index::{FileKind, FileRecord};
+use crate::ownership::{app_domain, may_belong_to, Ownership};
+use crate::session::payload::{Payloads, ReadError, Unavailable};
+use crate::session::Session;
+use crate::Error;
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Default of `--max-file-size`: larger files are skipped (and named in the notes).
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 << 20;
+
+/// Distinct leaks kept per file; past it the file gets a note (a bound on hostile input).
+pub const MAX_LEAKS_PER_FILE: usize = 1000;
+
+/// What to sweep.
+#[derive(Debug, Clone)]
+pub struct LeakOptions {
+    /// Only this app's domains (its app, group and plugin domains).
+    pub app: Option<String>,
+    /// HomeDomain and the other system domains too (app domains only when false).
+    pub all_domains: bool,
+    /// Files larger than this (stored bytes) are not read.
+    pub max_file_size: u64,
+    /// Put each value in `Leak::value` (`--show-secrets`).
+    pub show_secrets: bool,
+}
+
+impl Default for LeakOptions {
+    fn default() -> Self {
+        LeakOptions {
+            app: None,
+            all_domains: false,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            show_secrets: false,
+        }
+    }
+}
+
+/// Sweep the backup of `s` (unlocked when it is encrypted). `progress(done, total)` is
+/// called as files are searched (from several threads; `done` only grows).
+pub fn sweep(
+    s: &Session,
+    opts: &LeakOptions,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<LeaksReport, Error> {
+    let manifest_apps = s
+        .backup
+        .manifest
+        .as_ref()
+        .map_or(&[][..], |m| m.applications.as_slice());
+    let app: Vec<&str> = opts.app.as_deref().into_iter().collect();
+    let selected = |domain: &str| -> bool {
+        match opts.app {
+            Some(_) => may_belong_to(domain, &app, manifest_apps),
+            None => opts.all_domains || app_domain(domain).is_some(),
+        }
+    };
+    let (keychain_rows, mut rows) = pick_rows(s, |r| {
+        r.kind == FileKind::File && !r.file_id.is_empty() && selected(&r.domain)
+    })?
+    .ok_or_else(|| {
+        Error::CredentialsMissing("the index is encrypted: a password is needed".into())
+    })?;
+    let owners = Ownership::of_backup(
+        &s.backup,
+        app.iter().copied(),
+        keychain_rows
+            .rows()
+            .iter()
+            .chain(rows.iter())
+            .map(|r| r.domain.as_str()),
+    );
+    let owner_of = |domain: &str| owners.domain_owner(domain);
+    if let Some(a) = &opts.app {
+        // `may_belong_to` is a superset of the attribution: keep only the app's own rows.
+        rows.retain(|r| owner_of(&r.domain).as_deref() == Some(a.as_str()));
+    }
+    let mut notes = Vec::new();
+    let keychain = keychain_values(s, keychain_rows.rows(), &mut notes);
+
+    // A `-wal` whose database is swept is searched with it, not on its own.
+    let by_path: HashMap<(&str, &str), &FileRecord> = rows
+        .iter()
+        .map(|r| ((r.domain.as_str(), r.relative_path.as_str()), r))
+        .collect();
+    let wal_of = |r: &FileRecord| {
+        by_path
+            .get(&(r.domain.as_str(), &*format!("{}-wal", r.relative_path)))
+            .copied()
+    };
+    let beside_db = |r: &FileRecord| {
+        r.relative_path
+            .strip_suffix("-wal")
+            .is_some_and(|db| by_path.contains_key(&(r.domain.as_str(), db)))
+    };
+
+    let payloads = s.payloads()?;
+    let rules = builtin();
+    let total = rows.len() as u64;
+    let done = AtomicU64::new(0);
+    progress(0, total);
+    let ctx = Ctx {
+        payloads: &payloads,
+        rules,
+        opts,
+        keychain: &keychain,
+        encrypted: s.is_encrypted(),
+    };
+    let results: Vec<FileResult> = rows
+        .par_iter()
+        .map(|r| {
+            let out = if beside_db(r) {
+                FileResult::skipped("wal_with_database")
+            } else {
+                ctx.search(r, wal_of(r))
+            };
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+            out
+        })
+        .collect();
+
+    let exposure = Exposure::of(s.backup.manifest.as_ref().and_then(|m| m.is_encrypted));
+    let mut summary = LeakSummary {
+        max_file_size: opts.max_file_size,
+        ..LeakSummary::default()
+    };
+    let mut leaks = Vec::new();
+    for (r, res) in rows.iter().zip(results) {
+        let app = owner_of(&r.domain);
+        if let Some(reason) = res.skipped {
+            *summary.skipped.entry(reason).or_default() += 1;
+        }
+        if let Some(kind) = res.kind {
+            summary.files_searched += 1;
+            summary.bytes_searched += res.bytes;
+            *summary.by_kind.entry(kind).or_default() += 1;
+        }
+        if let Some((reason, note)) = res.note {
+            notes.push(FileNote {
+                app: app.clone(),
+                domain: r.domain.clone(),
+                path: r.relative_path.clone(),
+                reason,
+                note,
+            });
+        }
+        for p in res.leaks {
+            leaks.push(p.into_leak(r, app.clone(), res.kind.unwrap_or(Kind::Binary), &exposure));
+        }
+    }
+    leaks.sort_by(|a, b| {
+        (a.app.is_none(), &a.app, &a.domain, &a.path).cmp(&(
+            b.app.is_none(),
+            &b.app,
+            &b.domain,
+            &b.path,
+        ))
+    });
+    summary.leaks = leaks.len() as u64;
+    for l in &leaks {
+        *summary.by_category.entry(l.category).or_default() += 1;
+        *summary.by_rule.entry(l.rule.clone()).or_default() += 1;
+    }
+    Ok(LeaksReport {
+        schema: LEAKS_SCHEMA,
+        tool: ToolInfo::default(),
+        backup: backup_info(s),
+        exposure,
+        leaks,
+        notes,
+        summary,
+        app: opts.app.clone(),
+    })
+}
+
+/// The backup's identity as Info.plist (else Manifest.plist's Lockdown) gives it.
+fn backup_info(s: &Session) -> LeakBackup {
+    let info = s.backup.info.as_ref();
+    let lockdown = s.backup.manifest.as_ref().map(|m| &m.lockdown);
+    LeakBackup {
+        path: s.backup.root.display().to_string(),
+        udid: info
+            .and_then(|i| i.unique_identifier.clone())
+            .or_else(|| lockdown.and_then(|l| l.unique_device_id.clone())),
+        device_name: info
+            .and_then(|i| i.device_name.clone())
+            .or_else(|| lockdown.and_then(|l| l.device_name.clone())),
+        ios_version: info
+            .and_then(|i| i.product_version.clone())
+            .or_else(|| lockdown.and_then(|l| l.product_version.clone())),
+        encrypted: s.backup.manifest.as_ref().and_then(|m| m.is_encrypted),
+    }
+}
+
+/// Fingerprints of the keychain's decrypted secrets → the item that holds it, so that a
+/// file holding a keychain item's value says so. A keychain that cannot be read is a note.
+fn keychain_values(
+    s: &Session,
+    rows: &[FileRecord],
+    notes: &mut Vec<FileNote>,
+) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    match keychain_audit(s, rows) {
+        Ok(Some(k)) => {
+            for it in &k.items {
+                if let Some(fp) = &it.secret_fingerprint {
+                    let what = it
+                        .service
+                        .as_deref()
+                        .or(it.server.as_deref())
+                        .or(it.label.as_deref())
+                        .map_or(String::new(), |w| format!(" ({w})"));
+                    out.entry(fp.clone())
+                        .or_insert_with(|| format!("{} item {}{what}", it.table, it.index));
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(e) => notes.push(FileNote {
+            app: None,
+            domain: crate::audit::keychain::KEYCHAIN_DOMAIN.to_string(),
+            path: "keychain-backup.plist".to_string(),
+            reason: "unreadable",
+            note: format!(
+                "the keychain could not be read, so no leak is matched to a keychain item: {e}"
+            ),
+        }),
+    }
+    out
+}
+
+/// What searching one file gave.
+#[derive(Default)]
+struct FileResult {
+    /// What the file is, when it was searched.
+    kind: Option<Kind>,
+    bytes: u64,
+    skipped: Option<&'static str>,
+    note: Option<(&'static str, String)>,
+    leaks: Vec<Pending>,
+}
+
+impl FileResult {
+    fn skipped(reason: &'static str) -> Self {
+        FileResult {
+            skipped: Some(reason),
+            ..FileResult::default()
+        }
+    }
+
+    fn unsearched(reason: &'static str, note_reason: &'static str, note: String) -> Self {
+        FileResult {
+            skipped: Some(reason),
+            note: Some((note_reason, note)),
+            ..FileResult::default()
+        }
+    }
+}
+
+/// A leak of a file before it is placed (the file's row gives the rest).
+struct Pending {
+    rule: &'static Rule,
+    at: Where,
+    field: Option<String>,
+    in_value: Option<[usize; 2]>,
+    deleted: bool,
+    occurrences: u64,
+    preview: String,
+    fingerprint: String,
+    note: Option<String>,
+    value: Option<String>,
+}
+
+impl Pending {
+    fn into_leak(self, r: &FileRecord, app: Option<String>, kind: Kind, e: &Exposure) -> Leak {
+        let rule = self.rule;
+        Leak {
+            app,
+            domain: r.domain.clone(),
+            path: r.relative_path.clone(),
+            protection_class: r.protection_class,
+            rule: rule.id.clone(),
+            category: rule.category,
+            confidence: rule.confidence,
+            severity: severity(rule.category, rule.confidence),
+            title: rule.title.clone(),
+            file_kind: kind,
+            location: self.at,
+            in_value: self.in_value,
+            field: self.field,
+            deleted: self.deleted,
+            occurrences: self.occurrences,
+            preview: self.preview,
+            fingerprint: self.fingerprint,
+            note: self.note,
+            fix: rule.fix.clone(),
+            exposure: e.text.clone(),
+            value: self.value,
+        }
+    }
+}
+
+/// What every file's search shares.
+struct Ctx<'a> {
+    payloads: &'a Payloads<'a>,
+    rules: &'static Rules,
+    opts: &'a LeakOptions,
+    keychain: &'a HashMap<String, String>,
+    /// The backup is declared encrypted (Manifest.plist `IsEncrypted`).
+    encrypted: bool,
+}
+
+impl Ctx<'_> {
+    /// Read, decode and search one file (`wal`: its `-wal` row, for a database).
+    fn search(&self, r: &FileRecord, wal: Option<&FileRecord>) -> FileResult {
+        let bytes = match self.read(r) {
+            Ok(b) => b,
+            Err(res) => return res,
+        };
+        let kind = decode::sniff(&bytes);
+        match kind {
+            Kind::Media => return FileResult::skipped("media"),
+            Kind::Empty => return FileResult::skipped("empty"),
+            _ => {}
+        }
+        let mut found = Found::new(self);
+        let mut wal_note = None;
+        let decoder_note = {
+            let mut each = |f: Field<'_>| found.field(f);
+            let wal_bytes = match (kind, wal) {
+                (Kind::Sqlite, Some(w)) => match self.read(w) {
+                    Ok(b) => Some(b),
+                    Err(res) => {
+                        wal_note = res.note.map(|(_, n)| format!("its -wal was not read: {n}"));
+                        None
+                    }
+                },
+                _ => None,
+            };
+            match wal_bytes {
+                Some(w) => match sqlite::fields_with_wal(&bytes, &w, &mut each) {
+                    Ok(n) => n,
+                    Err(why) => {
+                        text::strings(&bytes, &mut each);
+                        Some(format!(
+                            "does not decode as Sqlite ({why}): searched as strings"
+                        ))
+                    }
+                },
+                None => decode::fields(kind, &bytes, &mut each),
+            }
+        };
+        let mut notes: Vec<String> = decoder_note.into_iter().chain(wal_note).collect();
+        if found.capped {
+            notes.push(format!(
+                "more than {MAX_LEAKS_PER_FILE} distinct values matched: only the first {MAX_LEAKS_PER_FILE} are listed"
+            ));
+        }
+        FileResult {
+            kind: Some(kind),
+            bytes: bytes.len() as u64,
+            skipped: None,
+            note: (!notes.is_empty()).then(|| {
+                let text = notes.join("; ");
+                (note_reason(&text, found.capped), text)
+            }),
+            leaks: found.leaks,
+        }
+    }
+
+    /// The plaintext of a row, or why it cannot be had (as the file's result).
+    fn read(&self, r: &FileRecord) -> Result<zeroize::Zeroizing<Vec<u8>>, FileResult> {
+        let payload = match self.payloads.open(r) {
+            Ok(p) => p,
+            // A backup not declared encrypted whose rows keep their keys is a decrypted
+            // copy (tools such as mvt store them so): its payloads are plaintext.
+            Err(Unavailable::Locked) if !self.encrypted => {
+                match self
+                    .payloads
+                    .find(r)
+                    .and_then(|c| self.payloads.open_listed(c))
+                {
+                    Ok(p) => p,
+                    Err(Unavailable::Missing | Unavailable::BadFileId) => {
+                        return Err(FileResult::skipped("missing"))
+                    }
+                    Err(e) => {
+                        return Err(FileResult::unsearched(
+                            "unreadable",
+                            "unreadable",
+                            format!("the payload cannot be opened: {e}"),
+                        ))
+                    }
+                }
+            }
+            Err(Unavailable::Missing | Unavailable::BadFileId) => {
+                return Err(FileResult::skipped("missing"))
+            }
+            Err(Unavailable::Unreadable(e)) => {
+                return Err(FileResult::unsearched(
+                    "unreadable",
+                    "unreadable",
+                    format!("the payload cannot be opened: {e}"),
+                ))
+            }
+            Err(why @ (Unavailable::Locked | Unavailable::BadKey(_))) => {
+                return Err(FileResult::unsearched(
+                    "not_decryptable",
+                    "locked",
+                    why.to_string(),
+                ))
+            }
+            Err(Unavailable::Key(k)) => {
+                let reason = match k {
+                    KeyUnavailable::UnwrapFailed(..) => "decrypt_failed",
+                    _ => "locked",
+                };
+                return Err(FileResult::unsearched(
+                    "not_decryptable",
+                    reason,
+                    Unavailable::Key(k).to_string(),
+                ));
+            }
+        };
+        let stored = payload.stored_len();
+        if stored > self.opts.max_file_size {
+            return Err(FileResult::unsearched(
+                "too_large",
+                "too_large",
+                format!(
+                    "{stored} bytes, over --max-file-size {}: not searched",
+                    self.opts.max_file_size
+                ),
+            ));
+        }
+        payload
+            .read_whole(self.opts.max_file_size)
+            .map_err(|e| match e {
+                ReadError::Io(e) => FileResult::unsearched(
+                    "unreadable",
+                    "unreadable",
+                    format!("the payload cannot be read: {e}"),
+                ),
+                ReadError::Decrypt(e) => FileResult::unsearched(
+                    "decrypt_failed",
+                    "decrypt_failed",
+                    format!("the payload does not decrypt: {e}"),
+                ),
+            })
+    }
+}
+
+/// `partly_decoded` when a decoder could not read all of a file (it was then searched as
+/// strings, or only in part), `info` when the note only says how it was read (inflated,
+/// WAL applied, free space searched).
+fn note_reason(text: &str, capped: bool) -> &'static str {
+    let partial = [
+        "does not decode",
+        "not read",
+        "could not",
+        "cannot",
+        "truncated",
+    ];
+    if capped || partial.iter().any(|p| text.contains(p)) {
+        "partly_decoded"
+    } else {
+        "info"
+    }
+}
+
+/// The leaks of one file, one per distinct (rule, value), with how often each recurs.
+struct Found<'a> {
+    ctx: &'a Ctx<'a>,
+    leaks: Vec<Pending>,
+    seen: HashMap<(&'static str, String), usize>,
+    capped: bool,
+}
+
+impl<'a> Found<'a> {
+    fn new(ctx: &'a Ctx<'a>) -> Self {
+        Found {
+            ctx,
+            leaks: Vec::new(),
+            seen: HashMap::new(),
+            capped: false,
+        }
+    }
+
+    /// Search a field, then (once, never deeper) the plist, JSON or JWT its base64 or hex
+    /// value hides.
+    fn field(&mut self, f: Field<'_>) {
+        self.search(&f);
+        if let Some(d) = encoded::decode(f.value) {
+            let mut inner = Vec::new();
+            encoded::fields(&d, &f.at, f.name, &mut |g| {
+                inner.push((g.at, g.name.map(str::to_owned), g.value.to_vec(), g.deleted))
+            });
+            for (at, name, value, deleted) in inner {
+                let value = zeroize::Zeroizing::new(value);
+                self.search(&Field {
+                    at,
+                    name: name.as_deref(),
+                    value: &value,
+                    deleted: deleted || f.deleted,
+                });
+            }
+        }
+    }
+
+    fn search(&mut self, f: &Field<'_>) {
+        let rules = self.ctx.rules;
+        let hits = match f.name {
+            Some(n) => rules.scan_field(n, f.value),
+            None => rules.scan_text(f.value),
+        };
+        for h in hits {
+            let Some(value) = f.value.get(h.span.clone()) else {
+                continue;
+            };
+            let fingerprint = redact::fingerprint(value);
+            let key = (h.rule.id.as_str(), fingerprint);
+            if let Some(&i) = self.seen.get(&key) {
+                self.leaks[i].occurrences += 1;
+                continue;
+            }
+            if self.leaks.len() >= MAX_LEAKS_PER_FILE {
+                self.capped = true;
+                continue;
+            }
+            let in_keychain = self
+                .ctx
+                .keychain
+                .get(&key.1)
+                .map(|item| format!("the same value is in the keychain: {item}"));
+            let note = match (h.note, in_keychain) {
+                (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+                (a, b) => a.or(b),
+            };
+            let whole = h.span.start == 0 && h.span.end == f.value.len();
+            self.seen.insert((key.0, key.1.clone()), self.leaks.len());
+            self.leaks.push(Pending {
+                rule: h.rule,
+                at: f.at.clone(),
+                field: f.name.map(str::to_owned),
+                in_value: (!whole).then_some([h.span.start, h.span.end]),
+                deleted: f.deleted,
+                occurrences: 1,
+                preview: redact::preview(value),
+                fingerprint: key.1,
+                note,
+                value: self
+                    .ctx
+                    .opts
+                    .show_secrets
+                    .then(|| String::from_utf8_lossy(value).into_owned()),
+            });
+        }
+    }
+}
+
+/// Apps named by `--app` that own nothing swept (for the CLI's warning): true when the
+/// report holds no file of the app and the backup does not list it.
+pub fn app_unknown(s: &Session, app: &str, report: &LeaksReport) -> bool {
+    let listed: HashSet<&str> = s
+        .backup
+        .manifest
+        .as_ref()
+        .map(|m| {
+            m.applications
+                .iter()
+                .map(|a| a.bundle_id.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    report.summary.files_searched == 0
+        && report.summary.skipped.values().sum::<u64>() == 0
+        && !listed.contains(app)
+}
+
+/// The `--fail-on` gate over the leaks: each rule with its leaks at or above `threshold`.
+pub fn gate(r: &LeaksReport, threshold: crate::audit::Severity) -> crate::audit::finding::Gate {
+    let rules = builtin();
+    crate::audit::finding::Gate::new(
+        threshold,
+        r.leaks.iter().filter_map(|l| {
+            rules
+                .get(&l.rule)
+                .map(|rule| (rule.id.as_str(), l.severity, 1))
+        }),
+    )
+}
