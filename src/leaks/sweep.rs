@@ -63,6 +63,17 @@ pub fn sweep(
     opts: &LeakOptions,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<LeaksReport, Error> {
+    sweep_with(s, opts, builtin(), progress)
+}
+
+/// [`sweep`] with other rules than the built-in ones (`check` adds a policy's own rules
+/// to them: [`Rules::parse`] of the built-in text and the policy's).
+pub fn sweep_with(
+    s: &Session,
+    opts: &LeakOptions,
+    rules: &Rules,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<LeaksReport, Error> {
     let manifest_apps = s
         .backup
         .manifest
@@ -115,7 +126,6 @@ pub fn sweep(
     };
 
     let payloads = s.payloads()?;
-    let rules = builtin();
     let total = rows.len() as u64;
     let done = AtomicU64::new(0);
     progress(0, total);
@@ -126,7 +136,7 @@ pub fn sweep(
         keychain: &keychain,
         encrypted: s.is_encrypted(),
     };
-    let results: Vec<FileResult> = rows
+    let results: Vec<FileResult<'_>> = rows
         .par_iter()
         .map(|r| {
             let out = if beside_db(r) {
@@ -251,16 +261,16 @@ fn keychain_values(
 
 /// What searching one file gave.
 #[derive(Default)]
-struct FileResult {
+struct FileResult<'r> {
     /// What the file is, when it was searched.
     kind: Option<Kind>,
     bytes: u64,
     skipped: Option<&'static str>,
     note: Option<(&'static str, String)>,
-    leaks: Vec<Pending>,
+    leaks: Vec<Pending<'r>>,
 }
 
-impl FileResult {
+impl FileResult<'_> {
     fn skipped(reason: &'static str) -> Self {
         FileResult {
             skipped: Some(reason),
@@ -278,8 +288,8 @@ impl FileResult {
 }
 
 /// A leak of a file before it is placed (the file's row gives the rest).
-struct Pending {
-    rule: &'static Rule,
+struct Pending<'r> {
+    rule: &'r Rule,
     at: Where,
     field: Option<String>,
     in_value: Option<[usize; 2]>,
@@ -291,7 +301,7 @@ struct Pending {
     value: Option<String>,
 }
 
-impl Pending {
+impl Pending<'_> {
     fn into_leak(self, r: &FileRecord, app: Option<String>, kind: Kind, e: &Exposure) -> Leak {
         let rule = self.rule;
         Leak {
@@ -323,16 +333,16 @@ impl Pending {
 /// What every file's search shares.
 struct Ctx<'a> {
     payloads: &'a Payloads<'a>,
-    rules: &'static Rules,
+    rules: &'a Rules,
     opts: &'a LeakOptions,
     keychain: &'a HashMap<String, String>,
     /// The backup is declared encrypted (Manifest.plist `IsEncrypted`).
     encrypted: bool,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
     /// Read, decode and search one file (`wal`: its `-wal` row, for a database).
-    fn search(&self, r: &FileRecord, wal: Option<&FileRecord>) -> FileResult {
+    fn search(&self, r: &FileRecord, wal: Option<&FileRecord>) -> FileResult<'a> {
         let bytes = match self.read(r) {
             Ok(b) => b,
             Err(res) => return res,
@@ -389,7 +399,7 @@ impl Ctx<'_> {
     }
 
     /// The plaintext of a row, or why it cannot be had (as the file's result).
-    fn read(&self, r: &FileRecord) -> Result<zeroize::Zeroizing<Vec<u8>>, FileResult> {
+    fn read(&self, r: &FileRecord) -> Result<zeroize::Zeroizing<Vec<u8>>, FileResult<'a>> {
         let payload = match self.payloads.open(r) {
             Ok(p) => p,
             // A backup not declared encrypted whose rows keep their keys is a decrypted
@@ -489,15 +499,15 @@ fn note_reason(text: &str, capped: bool) -> &'static str {
 }
 
 /// The leaks of one file, one per distinct (rule, value), with how often each recurs.
-struct Found<'a> {
-    ctx: &'a Ctx<'a>,
-    leaks: Vec<Pending>,
-    seen: HashMap<(&'static str, String), usize>,
+struct Found<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    leaks: Vec<Pending<'a>>,
+    seen: HashMap<(&'a str, String), usize>,
     capped: bool,
 }
 
-impl<'a> Found<'a> {
-    fn new(ctx: &'a Ctx<'a>) -> Self {
+impl<'c, 'a> Found<'c, 'a> {
+    fn new(ctx: &'c Ctx<'a>) -> Self {
         Found {
             ctx,
             leaks: Vec::new(),
