@@ -54,6 +54,9 @@ struct RuleSpec {
     pattern: Option<String>,
     context: Option<String>,
     name: Option<String>,
+    /// The value of a decryptable keychain item, found in a file (`leak.keychain-copy`).
+    #[serde(default)]
+    keychain: bool,
     #[serde(default)]
     validate: Vec<Check>,
     min_entropy: Option<f64>,
@@ -83,6 +86,9 @@ pub enum Matcher {
     },
     /// Over a field's name; the field's value is the candidate.
     Name(regex::Regex),
+    /// A decryptable keychain item's value, searched for in each file by the sweep (its
+    /// examples are the sweep's tests: they need a keychain).
+    Keychain,
 }
 
 /// A compiled leak rule.
@@ -166,6 +172,7 @@ fn compile(s: RuleSpec) -> Result<Rule, String> {
         return Err("an id starts with `leak.`".into());
     }
     let matcher = match (&s.pattern, &s.name) {
+        (None, None) if s.keychain => Matcher::Keychain,
         (Some(p), None) => {
             let regex = Regex::new(p).map_err(|e| e.to_string())?;
             let context = s
@@ -185,7 +192,7 @@ fn compile(s: RuleSpec) -> Result<Rule, String> {
             }
             Matcher::Name(regex::Regex::new(n).map_err(|e| e.to_string())?)
         }
-        _ => return Err("exactly one of `pattern` and `name`".into()),
+        _ => return Err("exactly one of `pattern`, `name` and `keychain = true`".into()),
     };
     if s.validate.contains(&Check::Entropy) != s.min_entropy.is_some() {
         return Err("`entropy` and `min_entropy` go together".into());
@@ -193,7 +200,7 @@ fn compile(s: RuleSpec) -> Result<Rule, String> {
     let text = |v: Vec<String>| v.into_iter().map(|t| (String::new(), t)).collect();
     let (examples, non_examples) = match matcher {
         Matcher::Pattern { .. } => (text(s.examples), text(s.non_examples)),
-        Matcher::Name(_) => (s.named_examples, s.named_non_examples),
+        Matcher::Name(_) | Matcher::Keychain => (s.named_examples, s.named_non_examples),
     };
     Ok(Rule {
         id: s.id,

@@ -13,7 +13,8 @@ use super::model::{
     severity, Exposure, FileNote, Leak, LeakBackup, LeakSummary, LeaksReport, LEAKS_SCHEMA,
 };
 use super::redact;
-use super::rules::{builtin, Rule, Rules};
+use super::rules::{builtin, Matcher, Rule, Rules};
+use super::Hit;
 use crate::audit::keychain::{audit as keychain_audit, pick_rows};
 use crate::audit::ToolInfo;
 use crate::crypto::KeyUnavailable;
@@ -135,6 +136,10 @@ pub fn sweep_with(
         opts,
         keychain: &keychain,
         encrypted: s.is_encrypted(),
+        keychain_rule: rules
+            .rules
+            .iter()
+            .find(|r| matches!(r.matcher, Matcher::Keychain)),
     };
     let results: Vec<FileResult<'_>> = rows
         .par_iter()
@@ -222,39 +227,97 @@ fn backup_info(s: &Session) -> LeakBackup {
     }
 }
 
-/// Fingerprints of the keychain's decrypted secrets → the item that holds it, so that a
-/// file holding a keychain item's value says so. A keychain that cannot be read is a note.
-fn keychain_values(
-    s: &Session,
-    rows: &[FileRecord],
-    notes: &mut Vec<FileNote>,
-) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    match keychain_audit(s, rows) {
-        Ok(Some(k)) => {
-            for it in &k.items {
-                if let Some(fp) = &it.secret_fingerprint {
-                    let what = it
-                        .service
-                        .as_deref()
-                        .or(it.server.as_deref())
-                        .or(it.label.as_deref())
-                        .map_or(String::new(), |w| format!(" ({w})"));
-                    out.entry(fp.clone())
-                        .or_insert_with(|| format!("{} item {}{what}", it.table, it.index));
+/// Keychain values shorter than this are not searched for in files (a 4-digit PIN would
+/// match everywhere).
+pub const MIN_KEYCHAIN_VALUE: usize = 8;
+
+/// The decryptable keychain items' values, to find copies of them in files
+/// (`leak.keychain-copy`) and to say which item holds a value a rule found. The values stay
+/// in wiped buffers; lookups go through a bitmap of first byte pairs, then a comparison.
+#[derive(Default)]
+struct KeychainValues {
+    /// (value, fingerprint, the item in words).
+    values: Vec<(zeroize::Zeroizing<Vec<u8>>, String, String)>,
+    /// Bit `u16(first two bytes)` set for each value.
+    first_pairs: Vec<u64>,
+    by_fingerprint: HashMap<String, usize>,
+}
+
+impl KeychainValues {
+    fn pair(b: &[u8]) -> usize {
+        (usize::from(b[0]) << 8) | usize::from(b[1])
+    }
+
+    /// Each place in `hay` where a value starts: (index of the value, its span).
+    fn find(&self, hay: &[u8]) -> Vec<(usize, std::ops::Range<usize>)> {
+        let mut out = Vec::new();
+        if self.values.is_empty() || hay.len() < MIN_KEYCHAIN_VALUE {
+            return out;
+        }
+        for i in 0..hay.len() - 1 {
+            let p = Self::pair(&hay[i..]);
+            if self.first_pairs[p / 64] & (1 << (p % 64)) == 0 {
+                continue;
+            }
+            for (k, (v, _, _)) in self.values.iter().enumerate() {
+                if hay[i..].starts_with(v) {
+                    out.push((k, i..i + v.len()));
                 }
             }
         }
-        Ok(None) => {}
-        Err(e) => notes.push(FileNote {
-            app: None,
-            domain: crate::audit::keychain::KEYCHAIN_DOMAIN.to_string(),
-            path: "keychain-backup.plist".to_string(),
-            reason: "unreadable",
-            note: format!(
-                "the keychain could not be read, so no leak is matched to a keychain item: {e}"
-            ),
-        }),
+        out
+    }
+}
+
+/// The keychain's decryptable values (see [`KeychainValues`]). A keychain that cannot be
+/// read is a note: no value is then matched to an item.
+fn keychain_values(s: &Session, rows: &[FileRecord], notes: &mut Vec<FileNote>) -> KeychainValues {
+    let mut out = KeychainValues {
+        first_pairs: vec![0; 1024],
+        ..KeychainValues::default()
+    };
+    let mut k = match keychain_audit(s, rows) {
+        Ok(Some(k)) => k,
+        Ok(None) => return out,
+        Err(e) => {
+            notes.push(FileNote {
+                app: None,
+                domain: crate::audit::keychain::KEYCHAIN_DOMAIN.to_string(),
+                path: "keychain-backup.plist".to_string(),
+                reason: "unreadable",
+                note: format!(
+                    "the keychain could not be read, so no value is matched to a keychain item: {e}"
+                ),
+            });
+            return out;
+        }
+    };
+    for it in &mut k.items {
+        let (Some(secret), Some(fp)) = (it.secret.take(), it.secret_fingerprint.clone()) else {
+            continue;
+        };
+        if secret.len() < MIN_KEYCHAIN_VALUE
+            || out.by_fingerprint.contains_key(&fp)
+            || secret
+                .as_utf8()
+                .is_some_and(|t| !super::validate::not_placeholder(t))
+        {
+            continue;
+        }
+        let what = it
+            .service
+            .as_deref()
+            .or(it.server.as_deref())
+            .or(it.label.as_deref())
+            .map_or(String::new(), |w| format!(" ({w})"));
+        let p = KeychainValues::pair(secret.as_bytes());
+        out.first_pairs[p / 64] |= 1 << (p % 64);
+        out.by_fingerprint.insert(fp.clone(), out.values.len());
+        out.values.push((
+            zeroize::Zeroizing::new(secret.as_bytes().to_vec()),
+            fp,
+            format!("{} item {}{what}", it.table, it.index),
+        ));
     }
     out
 }
@@ -335,9 +398,11 @@ struct Ctx<'a> {
     payloads: &'a Payloads<'a>,
     rules: &'a Rules,
     opts: &'a LeakOptions,
-    keychain: &'a HashMap<String, String>,
+    keychain: &'a KeychainValues,
     /// The backup is declared encrypted (Manifest.plist `IsEncrypted`).
     encrypted: bool,
+    /// The rule that reports keychain values found in files, when the rules have one.
+    keychain_rule: Option<&'a Rule>,
 }
 
 impl<'a> Ctx<'a> {
@@ -539,10 +604,22 @@ impl<'c, 'a> Found<'c, 'a> {
 
     fn search(&mut self, f: &Field<'_>) {
         let rules = self.ctx.rules;
-        let hits = match f.name {
+        let mut hits = match f.name {
             Some(n) => rules.scan_field(n, f.value),
             None => rules.scan_text(f.value),
         };
+        if let Some(rule) = self.ctx.keychain_rule {
+            for (k, span) in self.ctx.keychain.find(f.value) {
+                hits.push(Hit {
+                    rule,
+                    span,
+                    note: Some(format!(
+                        "the value of keychain {}",
+                        self.ctx.keychain.values[k].2
+                    )),
+                });
+            }
+        }
         for h in hits {
             let Some(value) = f.value.get(h.span.clone()) else {
                 continue;
@@ -560,8 +637,10 @@ impl<'c, 'a> Found<'c, 'a> {
             let in_keychain = self
                 .ctx
                 .keychain
+                .by_fingerprint
                 .get(&key.1)
-                .map(|item| format!("the same value is in the keychain: {item}"));
+                .map(|&k| format!("the same value is in the keychain: {}", self.ctx.keychain.values[k].2));
+            let in_keychain = in_keychain.filter(|_| !matches!(h.rule.matcher, Matcher::Keychain));
             let note = match (h.note, in_keychain) {
                 (Some(a), Some(b)) => Some(format!("{a}; {b}")),
                 (a, b) => a.or(b),
