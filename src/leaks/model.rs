@@ -57,7 +57,11 @@ impl Exposure {
     pub fn of(encrypted: Option<bool>) -> Exposure {
         let enc = encrypted == Some(true);
         Exposure {
-            readable_by: if enc { "backup_password" } else { "anyone_with_the_files" },
+            readable_by: if enc {
+                "backup_password"
+            } else {
+                "anyone_with_the_files"
+            },
             restores_to_new_device: true,
             in_icloud_backup: true,
             text: if enc {
