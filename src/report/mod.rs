@@ -6,6 +6,7 @@ pub mod extract_table;
 pub mod json;
 pub mod junit;
 pub mod keychain;
+pub mod leaks;
 pub mod sarif;
 pub mod table;
 pub mod text;

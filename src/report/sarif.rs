@@ -1,9 +1,9 @@
 //! SARIF 2.1.0 rendering of the findings of any command, as GitHub code scanning accepts it.
 //!
 //! One run per log. The driver lists the catalogue the command reports through (the scan
-//! rules for `scan`, `info` and `keychain`, the policy rules for `check`), each with its
-//! stable `ruleId`, descriptions, help with the fix and MASVS/MASTG references and
-//! `security-severity`. Each finding is a result with the backup location (file, payload,
+//! rules for `scan`, `info` and `keychain`, the policy rules for `check`, the leak rules of
+//! `rules.toml` for `leaks`), each with its stable `ruleId`, descriptions, help with the
+//! fix and MASVS/MASTG references and `security-severity`. Each finding is a result with the backup location (file, payload,
 //! keychain item, app) as a logical location and a `partialFingerprints` entry that does not
 //! depend on line numbers or messages ([`Finding::fingerprint`],
 //! [`PolicyFinding::fingerprint`]). A check result is located at the policy file's line of
@@ -12,6 +12,9 @@
 
 use crate::audit::keychain::KeychainAudit;
 use crate::audit::{rules as scan_rules, Finding, Location, Rule, ScanReport, Severity};
+use crate::leaks::decode::describe;
+use crate::leaks::model::{severity as leak_severity, Leak, LeaksReport};
+use crate::leaks::{Category, Confidence, Rule as LeakRule};
 use crate::policy::report::{CheckReport, PolicyFinding};
 use crate::policy::rules as policy_rules;
 use serde_json::{json, Value};
@@ -172,6 +175,16 @@ fn result(
 
 /// The log of one run: the tool with the catalogue `rules`, one invocation, the results.
 fn log(version: &str, rules: &[Rule], invocation: Value, results: Vec<Value>) -> Value {
+    log_with(
+        version,
+        rules.iter().map(rule_descriptor).collect(),
+        invocation,
+        results,
+    )
+}
+
+/// [`log`] with the driver's rule descriptors given as they are.
+fn log_with(version: &str, rules: Vec<Value>, invocation: Value, results: Vec<Value>) -> Value {
     json!({
         "$schema": SARIF_SCHEMA_URI,
         "version": "2.1.0",
@@ -180,7 +193,7 @@ fn log(version: &str, rules: &[Rule], invocation: Value, results: Vec<Value>) ->
                 "name": "auditor",
                 "version": version,
                 "semanticVersion": version,
-                "rules": rules.iter().map(rule_descriptor).collect::<Vec<_>>(),
+                "rules": rules,
             }},
             "invocations": [{
                 "executionSuccessful": true,
@@ -325,6 +338,175 @@ impl ToSarif for KeychainAudit {
             scan_rules::ALL,
             json!({"backup": self.backup.path, "items": self.summary.items}),
             scan_results(&self.backup.path, self.findings.iter()),
+        )
+    }
+}
+
+/// The OWASP references of every leak rule (docs/leaks.md).
+pub const LEAK_REFERENCES: &str = "MASVS-STORAGE-1; MASVS-STORAGE-2; MASWE-0006; MASTG-TEST-0215";
+
+/// What a leak rule's descriptor says: a built-in rule, or the title and fix a leak
+/// carries when its rule is not built in.
+struct LeakRuleInfo<'a> {
+    id: &'a str,
+    title: &'a str,
+    why: &'a str,
+    fix: &'a str,
+    category: Category,
+    confidence: Confidence,
+}
+
+impl<'a> From<&'a LeakRule> for LeakRuleInfo<'a> {
+    fn from(r: &'a LeakRule) -> Self {
+        LeakRuleInfo {
+            id: &r.id,
+            title: &r.title,
+            why: &r.why,
+            fix: &r.fix,
+            category: r.category,
+            confidence: r.confidence,
+        }
+    }
+}
+
+/// The descriptor of a leak rule: title, why (full description), fix and references (help),
+/// the level of its severity, its category and confidence (precision) as properties.
+fn leak_rule_descriptor(r: &LeakRuleInfo) -> Value {
+    let severity = leak_severity(r.category, r.confidence);
+    let refs = LEAK_REFERENCES.split("; ");
+    let category = super::leaks::category_str(r.category);
+    let tags: Vec<&str> = ["security", "ios-backup", "secrets", category]
+        .into_iter()
+        .chain(refs)
+        .collect();
+    json!({
+        "id": r.id,
+        "name": rule_name(r.id),
+        "shortDescription": {"text": r.title},
+        "fullDescription": {"text": r.why},
+        "help": {
+            "text": format!(
+                "{}\n\n{}\n\nHow to fix: {}\n\nReferences: {LEAK_REFERENCES}",
+                r.title, r.why, r.fix
+            ),
+            "markdown": format!(
+                "**{}**\n\n{}\n\n**How to fix:** {}\n\n**References:** {LEAK_REFERENCES}\n\nSee docs/rules.md (Leak rules) and docs/leaks.md.",
+                r.title, r.why, r.fix
+            ),
+        },
+        "defaultConfiguration": {"level": level(severity)},
+        "properties": {
+            "tags": tags,
+            "precision": super::leaks::confidence_str(r.confidence),
+            "problem.severity": match severity { Severity::High => "error", Severity::Medium => "warning", _ => "recommendation" },
+            "security-severity": security_severity(severity),
+            "category": category,
+        },
+    })
+}
+
+/// One leak as a result: at its file (`domain/path`, relative) and, as a logical location,
+/// its place in the file; fingerprinted by rule, file and the value's fingerprint (and an
+/// occurrence number when those repeat).
+fn leak_result(l: &Leak, rule_index: usize, fingerprint: String) -> Value {
+    let file = format!("{}/{}", l.domain, l.path);
+    let at = describe(&l.location);
+    let place = format!("{file} at {at}");
+    let mut properties = json!({
+        "severity": l.severity.as_str(),
+        "app": l.app,
+        "category": super::leaks::category_str(l.category),
+        "confidence": super::leaks::confidence_str(l.confidence),
+        "field": l.field,
+        "location": l.location,
+        "deleted": l.deleted,
+        "occurrences": l.occurrences,
+        "file_kind": super::leaks::kind_str(l.file_kind),
+        "protection_class": l.protection_class,
+        "preview": l.preview,
+        "fingerprint": l.fingerprint,
+    });
+    if let Some(note) = &l.note {
+        properties["note"] = json!(note);
+    }
+    if let Some(value) = &l.value {
+        properties["value"] = json!(value);
+    }
+    json!({
+        "ruleId": l.rule,
+        "ruleIndex": rule_index,
+        "level": level(l.severity),
+        "message": {"text": format!("{} in {file} at {at} ({})", l.title, l.preview)},
+        "locations": [{
+            "physicalLocation": {"artifactLocation": {"uri": path_uri(Path::new(&file))}},
+            "logicalLocations": [{
+                "name": place,
+                "fullyQualifiedName": place,
+                "kind": "resource",
+            }],
+        }],
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
+        "properties": properties,
+    })
+}
+
+/// `leaks`: the built-in leak rules (and any rule a leak names that is not built in), one
+/// result per leak.
+impl ToSarif for LeaksReport {
+    fn to_sarif(&self) -> Value {
+        let mut rules: Vec<LeakRuleInfo> = crate::leaks::builtin()
+            .rules
+            .iter()
+            .map(LeakRuleInfo::from)
+            .collect();
+        for l in &self.leaks {
+            if !rules.iter().any(|r| r.id == l.rule) {
+                rules.push(LeakRuleInfo {
+                    id: &l.rule,
+                    title: &l.title,
+                    why: &l.title,
+                    fix: &l.fix,
+                    category: l.category,
+                    confidence: l.confidence,
+                });
+            }
+        }
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let results = self
+            .leaks
+            .iter()
+            .map(|l| {
+                let file = format!("{}/{}", l.domain, l.path);
+                let base = crate::audit::finding::fingerprint(&[&l.rule, &file, &l.fingerprint]);
+                let n = seen.entry(base.clone()).or_default();
+                *n += 1;
+                let fingerprint = if *n == 1 {
+                    base
+                } else {
+                    crate::audit::finding::fingerprint(&[
+                        &l.rule,
+                        &file,
+                        &l.fingerprint,
+                        &n.to_string(),
+                    ])
+                };
+                let index = rules.iter().position(|r| r.id == l.rule).unwrap_or(0);
+                leak_result(l, index, fingerprint)
+            })
+            .collect();
+        let mut invocation = json!({
+            "backup": self.backup.path,
+            "files_searched": self.summary.files_searched,
+            "leaks": self.summary.leaks,
+        });
+        if let Some(app) = &self.app {
+            invocation["app"] = json!(app);
+        }
+        log_with(
+            self.tool.version,
+            rules.iter().map(leak_rule_descriptor).collect(),
+            invocation,
+            results,
         )
     }
 }

@@ -27,7 +27,7 @@ fn yes_no(v: Option<bool>) -> &'static str {
 }
 
 /// A byte count in B, or KiB…TiB with one decimal.
-fn human_bytes(n: u64) -> String {
+pub(crate) fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;
     let mut u = 0;
