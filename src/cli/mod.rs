@@ -6,6 +6,7 @@ mod extract;
 mod fixture;
 mod key;
 mod keychain;
+mod leaks;
 mod open;
 pub mod output;
 mod policy_init;
@@ -81,6 +82,9 @@ pub enum Command {
     Keychain(keychain::KeychainArgs),
     /// Write a synthetic backup from a JSON spec (tests, benchmarks, CI).
     Fixture(fixture::FixtureArgs),
+    /// Find secrets and personal data in the backup's app files (tokens, passwords, keys,
+    /// e-mail addresses…), where each is, and who can read it.
+    Leaks(leaks::LeaksArgs),
     /// Check a backup against a policy file (CI gate): exit 1 when an expectation fails.
     Check(check::CheckArgs),
     /// Policy files: `policy init` writes a starting policy from a backup.
@@ -118,6 +122,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Info(a) => scan::run_info(a),
         Command::Key(a) => key::run(a),
         Command::Keychain(a) => keychain::run(a),
+        Command::Leaks(a) => leaks::run(a),
         Command::Fixture(a) => fixture::run(a),
         Command::Check(a) => check::run(a),
         Command::Policy(a) => policy_init::run(a),

@@ -634,12 +634,12 @@ impl<'c, 'a> Found<'c, 'a> {
                 self.capped = true;
                 continue;
             }
-            let in_keychain = self
-                .ctx
-                .keychain
-                .by_fingerprint
-                .get(&key.1)
-                .map(|&k| format!("the same value is in the keychain: {}", self.ctx.keychain.values[k].2));
+            let in_keychain = self.ctx.keychain.by_fingerprint.get(&key.1).map(|&k| {
+                format!(
+                    "the same value is in the keychain: {}",
+                    self.ctx.keychain.values[k].2
+                )
+            });
             let in_keychain = in_keychain.filter(|_| !matches!(h.rule.matcher, Matcher::Keychain));
             let note = match (h.note, in_keychain) {
                 (Some(a), Some(b)) => Some(format!("{a}; {b}")),

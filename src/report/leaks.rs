@@ -240,18 +240,23 @@ fn write_fixes(out: &mut dyn Write, r: &LeaksReport) -> io::Result<()> {
     Ok(())
 }
 
-/// The files not searched in full, the first [`MAX_NOTES`] of them, and how many more.
+/// The files not searched in full, then those read in a way worth saying (`info`): the
+/// first [`MAX_NOTES`] of each, and how many more.
 fn write_notes(out: &mut dyn Write, notes: &[FileNote]) -> io::Result<()> {
+    let (info, partial): (Vec<&FileNote>, Vec<&FileNote>) =
+        notes.iter().partition(|n| n.reason == "info");
+    write_note_list(out, "Not searched in full", &partial)?;
+    write_note_list(out, "Searched, with a note on how", &info)
+}
+
+fn write_note_list(out: &mut dyn Write, heading: &str, notes: &[&FileNote]) -> io::Result<()> {
     if notes.is_empty() {
         return Ok(());
     }
     writeln!(out)?;
     line(
         out,
-        &format!(
-            "Not searched in full: {}",
-            counted(notes.len() as u64, "file")
-        ),
+        &format!("{heading}: {}", counted(notes.len() as u64, "file")),
     )?;
     for n in notes.iter().take(MAX_NOTES) {
         let head = format!("  {:<REASON_W$} ", n.reason);
