@@ -403,3 +403,44 @@ fn bad_leak_policies_exit_2_with_the_line() {
         "unknown field `value`",
     );
 }
+
+#[test]
+fn policy_init_suggests_leaks_that_work_when_uncommented() {
+    let fx = build();
+    let b = fx.backup.display().to_string();
+    let pw = fx.root.join("pw.txt").display().to_string();
+    let out = auditor(&["policy", "init", &b, "--password-file", &pw, "--app", BANK]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("# [app.leaks]"), "{text}");
+    // Uncommented, the suggestion is a valid expectation: the preferences' password and AWS
+    // key fail; the allow entry allows nothing here (the seeded key needs the user rule).
+    let uncommented: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("# [app.leaks]")
+                || l.starts_with("# forbid = ")
+                || l.starts_with("# allow = ")
+            {
+                &l[2..]
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let pol = fx.policy("init.toml", &uncommented);
+    let (code, r) = fx.check_json(&pol);
+    assert_eq!(code, 1, "{r:#}\n{uncommented}");
+    assert_eq!(
+        leak_rules_of(&r),
+        ["leak.aws-access-key-id", "leak.password-field"]
+    );
+    let note = expectation(&r, "app/com.example.bank/leaks")["note"]
+        .as_str()
+        .unwrap();
+    assert!(
+        note.contains("(path=Documents/fixtures/**) matched no leak"),
+        "{note}"
+    );
+}
