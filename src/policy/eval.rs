@@ -9,6 +9,7 @@ use crate::audit::model::{BackupSummary, FileReport, FileStatus, ScanReport, Too
 use crate::audit::{Finding, Severity};
 use crate::index::FileKind;
 use crate::keychain::{KeychainItem, ReasonCode};
+use crate::leaks::model::{Leak, LeaksReport};
 use crate::ownership::Ownership;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -34,6 +35,9 @@ pub struct Evidence<'a> {
     pub keychain: KeychainEvidence<'a>,
     /// File canary search (None when no canary searches files).
     pub files: Option<&'a FileSearch>,
+    /// The leak sweep of each app of the policy (by index; None for an app without
+    /// `[app.leaks]`, `Err` when its sweep failed). Empty when no app has leaks.
+    pub leaks: &'a [Option<Result<LeaksReport, String>>],
 }
 
 /// The expectation results and findings evaluated so far.
@@ -111,6 +115,50 @@ impl Expectation {
             app: self.app.clone(),
             expectation: String::new(),
             policy_line: self.origin.line,
+            leak: None,
+        });
+    }
+
+    /// A `policy.leak` finding for `leak` (the policy's severity, else the leak's).
+    fn fail_leak(&mut self, leak: &Leak, severity: Option<Severity>) {
+        if self.findings.len() >= MAX_FINDINGS_PER_EXPECTATION {
+            self.dropped += 1;
+            return;
+        }
+        let mut extra = Vec::new();
+        if leak.occurrences > 1 {
+            extra.push(format!("{} times", leak.occurrences));
+        }
+        if leak.deleted {
+            extra.push("in deleted space".to_string());
+        }
+        let extra = if extra.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", extra.join(", "))
+        };
+        let at = crate::leaks::decode::describe(&leak.location);
+        let category = category_name(leak.category);
+        self.findings.push(PolicyFinding {
+            finding: Finding {
+                rule: self.rule.id,
+                severity: severity.unwrap_or(leak.severity),
+                message: format!(
+                    "{} ({category}: {}) in {} at {at}: {}{extra}, fingerprint {} (value not shown)",
+                    leak.rule, leak.title, leak.path, leak.preview, leak.fingerprint
+                ),
+                location: Location::file(&leak.domain, &leak.path),
+            },
+            app: self.app.clone(),
+            expectation: String::new(),
+            policy_line: self.origin.line,
+            leak: Some(LeakRef {
+                rule: leak.rule.clone(),
+                category,
+                fingerprint: leak.fingerprint.clone(),
+                location: at,
+                preview: leak.preview.clone(),
+            }),
         });
     }
 
@@ -589,6 +637,145 @@ fn app_part(
     for (ci, c) in ap.canaries.iter().enumerate() {
         out.push(canary_part(index, ap, ci, c, ev));
     }
+    if let Some(l) = &ap.leaks {
+        out.push(leak_part(
+            bundle,
+            l,
+            ev.leaks.get(index).and_then(Option::as_ref),
+        ));
+    }
+}
+
+/// `[app.leaks]`: no leak the policy forbids, and does not allow, in the app's files.
+fn leak_part(
+    bundle: &str,
+    l: &LeakExpectation,
+    sweep: Option<&Result<LeaksReport, String>>,
+) -> Expectation {
+    let forbid: Vec<String> = l.forbid.iter().map(Forbid::name).collect();
+    let mut x = Expectation::new(
+        format!("app/{bundle}/leaks"),
+        &R::LEAK,
+        l.severity.unwrap_or(R::LEAK.severity),
+        Some(bundle),
+        format!(
+            "no leak of {} in the app's files (unless allowed)",
+            forbid.join(", ")
+        ),
+        l.origin,
+    );
+    let report = match sweep {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => {
+            x.cannot_check(
+                Location::app(bundle),
+                format!("the app's files could not be swept: {e}"),
+            );
+            return x;
+        }
+        None => {
+            x.cannot_check(
+                Location::app(bundle),
+                "the app's files were not swept".into(),
+            );
+            return x;
+        }
+    };
+    x.checked = report.summary.files_searched;
+    let mut allowed = vec![0u64; l.allow.len()];
+    let mut other: BTreeMap<&str, u64> = BTreeMap::new();
+    for k in report
+        .leaks
+        .iter()
+        .filter(|k| k.app.as_deref() == Some(bundle))
+    {
+        if !l.forbids(&k.rule, k.category) {
+            *other.entry(category_name(k.category)).or_default() += 1;
+        } else if let Some(i) = l
+            .allow
+            .iter()
+            .position(|a| a.allows(&k.rule, &k.fingerprint, &k.path))
+        {
+            allowed[i] += 1;
+        } else {
+            x.fail_leak(k, l.severity);
+        }
+    }
+    let total: u64 = allowed.iter().sum();
+    if total > 0 {
+        let each: Vec<String> = l
+            .allow
+            .iter()
+            .zip(&allowed)
+            .filter(|(_, n)| **n > 0)
+            .map(|(a, n)| format!("line {}: {n}", a.origin.line))
+            .collect();
+        x.notes.push(format!(
+            "{total} leak{} allowed by the policy ({})",
+            if total == 1 { "" } else { "s" },
+            each.join(", ")
+        ));
+    }
+    for (a, _) in l.allow.iter().zip(&allowed).filter(|(_, n)| **n == 0) {
+        x.notes.push(format!(
+            "allow entry at line {} ({}) matched no leak",
+            a.origin.line,
+            a.describe()
+        ));
+    }
+    if !other.is_empty() {
+        let n: u64 = other.values().sum();
+        let each: Vec<String> = other.iter().map(|(c, n)| format!("{c}: {n}")).collect();
+        x.notes.push(format!(
+            "{n} other leak{} not forbidden by the policy ({})",
+            if n == 1 { "" } else { "s" },
+            each.join(", ")
+        ));
+    }
+    leak_file_notes(&mut x, bundle, report);
+    x
+}
+
+/// What the sweep could not search in the app's files: a file that could not be read or
+/// decrypted makes the expectation "cannot be checked" (a note when it failed anyway);
+/// files over `max_file_size` and files decoded only in part are noted.
+fn leak_file_notes(x: &mut Expectation, bundle: &str, report: &LeaksReport) {
+    let notes: Vec<_> = report
+        .notes
+        .iter()
+        .filter(|n| n.app.as_deref() == Some(bundle))
+        .collect();
+    let count = |reason: &str| notes.iter().filter(|n| n.reason == reason).count();
+    let (large, partly) = (count("too_large"), count("partly_decoded"));
+    if large > 0 {
+        x.notes.push(format!(
+            "{large} files over max_file_size ({} bytes) were not searched",
+            report.summary.max_file_size
+        ));
+    }
+    if partly > 0 {
+        x.notes.push(format!(
+            "{partly} files could only be searched in part (see `auditor leaks`)"
+        ));
+    }
+    let unread: Vec<_> = notes
+        .iter()
+        .filter(|n| matches!(n.reason, "unreadable" | "decrypt_failed" | "locked"))
+        .collect();
+    if let Some(first) = unread.first() {
+        let why = format!(
+            "{} files could not be searched (first: {}/{}: {})",
+            unread.len(),
+            first.domain,
+            first.path,
+            first.note
+        );
+        if x.findings.is_empty() {
+            x.cannot_check(Location::app(bundle), why);
+        } else {
+            x.notes.push(why);
+        }
+    }
 }
 
 /// `required`: the app is in the backup (`present`: in the manifest or with a domain).
@@ -873,7 +1060,7 @@ fn hollow(expectations: &[ExpectationResult]) -> Vec<String> {
         .iter()
         .filter(|e| e.status == Status::Pass && e.checked == 0)
         .filter(|e| !absent.contains(&e.app.as_deref()))
-        .filter(|e| e.rule == R::MIN_PROTECTION.id || e.rule == R::CANARY.id)
+        .filter(|e| [R::MIN_PROTECTION.id, R::CANARY.id, R::LEAK.id].contains(&e.rule))
         .map(|e| {
             format!(
                 "{} (policy line {}) examined nothing: {}",
@@ -881,6 +1068,8 @@ fn hollow(expectations: &[ExpectationResult]) -> Vec<String> {
                 e.policy_line,
                 if e.rule == R::CANARY.id {
                     "no file or keychain item was searched"
+                } else if e.rule == R::LEAK.id {
+                    "no file of the app was searched for leaks"
                 } else {
                     "no file matches the glob"
                 }

@@ -68,6 +68,8 @@ struct RawPolicy {
     backup: Option<RawBackup>,
     #[serde(default)]
     app: Vec<Spanned<RawApp>>,
+    #[serde(default)]
+    leak_rule: Vec<Spanned<RawLeakRule>>,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +99,52 @@ struct RawApp {
     keychain: Vec<Spanned<RawKeychain>>,
     #[serde(default)]
     canary: Vec<Spanned<RawCanary>>,
+    #[serde(default)]
+    leaks: Option<Spanned<RawLeaks>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLeaks {
+    #[serde(default)]
+    forbid: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    allow: Vec<Spanned<RawAllow>>,
+    #[serde(default)]
+    severity: Option<Spanned<String>>,
+    #[serde(default)]
+    max_file_size: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAllow {
+    #[serde(default)]
+    fingerprint: Option<Spanned<String>>,
+    #[serde(default)]
+    path: Option<Spanned<String>>,
+    #[serde(default)]
+    rule: Option<Spanned<String>>,
+    /// Why it is allowed (for the reader of the policy; not used).
+    #[serde(default)]
+    #[allow(dead_code)]
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLeakRule {
+    id: Spanned<String>,
+    category: Spanned<String>,
+    pattern: Spanned<String>,
+    #[serde(default)]
+    confidence: Option<Spanned<String>>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    fix: Option<String>,
+    examples: Spanned<Vec<Spanned<String>>>,
+    non_examples: Spanned<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -284,10 +332,18 @@ pub fn parse(text: &str, path: &Path) -> Result<Policy, PolicyError> {
         ));
     }
     let backup = compile_backup(&source, raw.backup)?;
+    let (leak_rules, user_rules) = compile_leak_rules(&source, &raw.leak_rule)?;
+    let known_rule = |id: &str| {
+        leak_rules
+            .as_ref()
+            .unwrap_or_else(|| crate::leaks::builtin())
+            .get(id)
+            .is_some()
+    };
     let mut apps: Vec<AppPolicy> = Vec::new();
     for a in raw.app {
         let span = a.span();
-        let app = compile_app(&source, span.clone(), a.into_inner())?;
+        let app = compile_app(&source, span.clone(), a.into_inner(), &known_rule)?;
         if apps.iter().any(|x| x.bundle_id == app.bundle_id) {
             return Err(source.err(
                 span,
@@ -304,6 +360,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Policy, PolicyError> {
         schema: SUPPORTED_SCHEMA as u32,
         backup,
         apps,
+        leak_rules,
+        user_rules,
     })
 }
 
@@ -411,6 +469,7 @@ fn compile_app(
     source: &PolicySource<'_>,
     span: Range<usize>,
     a: RawApp,
+    known_rule: &dyn Fn(&str) -> bool,
 ) -> Result<AppPolicy, PolicyError> {
     let bundle_id = a.bundle_id.get_ref().trim().to_string();
     if bundle_id.is_empty()
@@ -455,7 +514,12 @@ fn compile_app(
     }
     let file_canaries = canary_set(source, span.clone(), &canaries, |c| c.in_files)?;
     let keychain_canaries = canary_set(source, span.clone(), &canaries, |c| c.in_keychain)?;
+    let leaks = match &a.leaks {
+        Some(l) => Some(compile_leaks(source, l, known_rule)?),
+        None => None,
+    };
     Ok(AppPolicy {
+        leaks,
         bundle_id,
         required: a.required.unwrap_or(true),
         origin: source.origin(span),
@@ -738,4 +802,316 @@ fn read_canary_file(path: &Path) -> Result<String, String> {
         .map_err(|e| format!("cannot read canary file {}: {e}", path.display()))?;
     String::from_utf8(bytes)
         .map_err(|_| format!("canary file {} is not UTF-8 text", path.display()))
+}
+
+// ---------------------------------------------------------------------------------------
+// Leak expectations (`[app.leaks]`) and the policy's own leak rules (`[[leak_rule]]`).
+
+/// The categories `forbid` names when it is not given: the secrets (not `personal`).
+pub const DEFAULT_FORBID: [crate::leaks::Category; 3] = [
+    crate::leaks::Category::Credential,
+    crate::leaks::Category::Token,
+    crate::leaks::Category::PrivateKey,
+];
+
+/// Prefix of the ids of a policy's own leak rules (built-in ones start with `leak.`).
+pub const USER_RULE_PREFIX: &str = "user.";
+
+/// A leak category by its name.
+fn category_of(name: &str) -> Option<crate::leaks::Category> {
+    use crate::leaks::Category as C;
+    [C::Credential, C::Token, C::PrivateKey, C::Personal]
+        .into_iter()
+        .find(|c| category_name(*c) == name)
+}
+
+const CATEGORY_EXPECTED: &str = "\"credential\", \"token\", \"private_key\" or \"personal\"";
+
+/// Compile one `[app.leaks]` (`known_rule`: is this a leak rule id of the policy's rules?).
+fn compile_leaks(
+    source: &PolicySource<'_>,
+    l: &Spanned<RawLeaks>,
+    known_rule: &dyn Fn(&str) -> bool,
+) -> Result<LeakExpectation, PolicyError> {
+    let r = l.get_ref();
+    let forbid = match &r.forbid {
+        None => DEFAULT_FORBID
+            .iter()
+            .map(|c| Forbid::Category(*c))
+            .collect(),
+        Some(list) => {
+            if list.get_ref().is_empty() {
+                return Err(source.err(
+                    list.span(),
+                    format!(
+                        "forbid is empty: name categories ({CATEGORY_EXPECTED}) or leak rule ids, or remove the key for the default [\"credential\", \"token\", \"private_key\"]"
+                    ),
+                ));
+            }
+            let mut out = Vec::new();
+            for f in list.get_ref() {
+                let name = f.get_ref().as_str();
+                let entry = if let Some(c) = category_of(name) {
+                    Forbid::Category(c)
+                } else if known_rule(name) {
+                    Forbid::Rule(name.to_string())
+                } else {
+                    return Err(source.err(
+                        f.span(),
+                        format!(
+                            "unknown leak category or rule {name:?}: expected a category ({CATEGORY_EXPECTED}), a built-in rule id (`leak.*`, docs/rules.md) or the id of a [[leak_rule]] of this policy (`user.*`)"
+                        ),
+                    ));
+                };
+                if !out.contains(&entry) {
+                    out.push(entry);
+                }
+            }
+            out
+        }
+    };
+    let mut allow = Vec::new();
+    for a in &r.allow {
+        let x = a.get_ref();
+        if x.fingerprint.is_none() && x.path.is_none() && x.rule.is_none() {
+            return Err(source.err(
+                a.span(),
+                "an allow entry needs at least one of fingerprint, path or rule",
+            ));
+        }
+        let fingerprint = match &x.fingerprint {
+            None => None,
+            Some(f) => {
+                let v = f.get_ref().to_ascii_lowercase();
+                if v.len() != 16 || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(source.err(
+                        f.span(),
+                        format!(
+                            "bad fingerprint {:?}: expected the 16 hex digits of a leak's `fingerprint` (check --format json)",
+                            f.get_ref()
+                        ),
+                    ));
+                }
+                Some(v)
+            }
+        };
+        let rule = match &x.rule {
+            None => None,
+            Some(id) if known_rule(id.get_ref()) => Some(id.get_ref().clone()),
+            Some(id) => {
+                return Err(source.err(
+                    id.span(),
+                    format!(
+                        "unknown leak rule {:?}: expected a built-in rule id (`leak.*`, docs/rules.md) or the id of a [[leak_rule]] of this policy",
+                        id.get_ref()
+                    ),
+                ))
+            }
+        };
+        let path = x
+            .path
+            .as_ref()
+            .map(|p| compile_glob(source, p))
+            .transpose()?;
+        allow.push(LeakAllow {
+            fingerprint,
+            path,
+            rule,
+            origin: source.origin(a.span()),
+        });
+    }
+    let severity = match &r.severity {
+        None => None,
+        Some(_) => Some(source.severity(&r.severity, super::rules::LEAK.severity)?),
+    };
+    let max_file_size = match &r.max_file_size {
+        None => crate::leaks::sweep::DEFAULT_MAX_FILE_SIZE,
+        Some(m) => u64::try_from(*m.get_ref())
+            .ok()
+            .filter(|v| *v >= 1)
+            .ok_or_else(|| {
+                source.err(
+                    m.span(),
+                    format!(
+                        "max_file_size = {}: expected a number of bytes, at least 1",
+                        m.get_ref()
+                    ),
+                )
+            })?,
+    };
+    Ok(LeakExpectation {
+        forbid,
+        allow,
+        severity,
+        max_file_size,
+        origin: source.origin(l.span()),
+    })
+}
+
+/// A user rule as `Rules::parse` reads it (the `rules.toml` format).
+#[derive(serde::Serialize)]
+struct GenRule {
+    id: String,
+    category: crate::leaks::Category,
+    confidence: crate::leaks::Confidence,
+    title: String,
+    why: String,
+    fix: String,
+    pattern: String,
+    examples: Vec<String>,
+    non_examples: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+struct GenRules {
+    rule: Vec<GenRule>,
+}
+
+/// Compile the policy's `[[leak_rule]]`s: each checked (id, category, regex, examples that
+/// fire and near misses that do not), then added to the built-in rules. None when there
+/// are none; also the user rules' ids.
+fn compile_leak_rules(
+    source: &PolicySource<'_>,
+    raw: &[Spanned<RawLeakRule>],
+) -> Result<(Option<crate::leaks::Rules>, Vec<String>), PolicyError> {
+    use crate::leaks::{Confidence, Rules};
+    if raw.is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    let mut gen = Vec::new();
+    let mut ids: Vec<String> = Vec::new();
+    for r in raw {
+        let x = r.get_ref();
+        let id = x.id.get_ref();
+        let rest = id.strip_prefix(USER_RULE_PREFIX).unwrap_or("");
+        if rest.is_empty()
+            || !rest.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            || !rest
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+        {
+            return Err(source.err(
+                x.id.span(),
+                format!(
+                    "bad leak rule id {id:?}: expected `{USER_RULE_PREFIX}` then lower-case letters, digits, '.', '_' or '-' (e.g. \"user.internal-api-key\"; `leak.*` ids are the built-in rules')"
+                ),
+            ));
+        }
+        if ids.contains(id) {
+            return Err(source.err(x.id.span(), format!("leak rule {id:?} is defined twice")));
+        }
+        let category = category_of(x.category.get_ref()).ok_or_else(|| {
+            source.err(
+                x.category.span(),
+                format!(
+                    "unknown leak category {:?}: expected {CATEGORY_EXPECTED}",
+                    x.category.get_ref()
+                ),
+            )
+        })?;
+        let confidence = match x.confidence.as_ref().map(|c| (c, c.get_ref().as_str())) {
+            None => Confidence::High,
+            Some((_, "high")) => Confidence::High,
+            Some((_, "medium")) => Confidence::Medium,
+            Some((_, "low")) => Confidence::Low,
+            Some((c, other)) => {
+                return Err(source.err(
+                    c.span(),
+                    format!(
+                        "unknown confidence {other:?}: expected \"high\", \"medium\" or \"low\""
+                    ),
+                ))
+            }
+        };
+        let pattern = x.pattern.get_ref();
+        let re = regex::bytes::RegexBuilder::new(pattern)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map_err(|e| {
+                source.err(
+                    x.pattern.span(),
+                    format!("bad leak rule pattern (Rust regex syntax expected): {e}"),
+                )
+            })?;
+        if re.is_match(b"") {
+            return Err(source.err(
+                x.pattern.span(),
+                "the leak rule pattern matches the empty string: it would match everywhere",
+            ));
+        }
+        for (list, what) in [(&x.examples, "examples"), (&x.non_examples, "non_examples")] {
+            if list.get_ref().is_empty() {
+                return Err(source.err(
+                    list.span(),
+                    format!(
+                        "{what} is empty: a leak rule needs at least one example that must match and one near miss that must not"
+                    ),
+                ));
+            }
+        }
+        let text = |l: &Spanned<Vec<Spanned<String>>>| -> Vec<String> {
+            l.get_ref().iter().map(|e| e.get_ref().clone()).collect()
+        };
+        gen.push(GenRule {
+            id: format!("leak.{id}"),
+            category,
+            confidence,
+            title: x.title.clone().unwrap_or_else(|| id.clone()),
+            why: format!("A value matching the policy's leak rule {id}."),
+            fix: x.fix.clone().unwrap_or_else(|| {
+                "Do not write this value to the app's files; keep secrets in the keychain's secret data (kSecValueData), or exclude the file from backups.".into()
+            }),
+            pattern: pattern.clone(),
+            examples: text(&x.examples),
+            non_examples: text(&x.non_examples),
+        });
+        ids.push(id.clone());
+    }
+    let generated = toml::to_string(&GenRules { rule: gen })
+        .map_err(|e| source.err(raw[0].span(), format!("leak rules: {e}")))?;
+    let at_first = |e: String| source.err(raw[0].span(), format!("leak rules: {e}"));
+    // The user rules alone: each fires on its examples and not on its near misses (alone,
+    // so that an overlapping built-in rule does not hide a user rule's match).
+    let alone = Rules::parse(&generated).map_err(at_first)?;
+    for (r, rule) in raw.iter().zip(&alone.rules) {
+        let x = r.get_ref();
+        let fires = |t: &str| {
+            alone
+                .scan_text(t.as_bytes())
+                .iter()
+                .any(|h| h.rule.id == rule.id)
+        };
+        for (n, e) in x.examples.get_ref().iter().enumerate() {
+            if !fires(e.get_ref()) {
+                return Err(source.err(
+                    e.span(),
+                    format!(
+                        "example {} of leak rule {} does not match its pattern",
+                        n + 1,
+                        x.id.get_ref()
+                    ),
+                ));
+            }
+        }
+        for (n, e) in x.non_examples.get_ref().iter().enumerate() {
+            if fires(e.get_ref()) {
+                return Err(source.err(
+                    e.span(),
+                    format!(
+                        "non-example {} of leak rule {} matches its pattern (a near miss must not)",
+                        n + 1,
+                        x.id.get_ref()
+                    ),
+                ));
+            }
+        }
+    }
+    let builtin = crate::leaks::rules::RULES_TOML;
+    let mut rules = Rules::parse(&format!("{builtin}\n{generated}")).map_err(at_first)?;
+    // Rules::parse takes `leak.` ids only: the user rules (appended last) get their own back.
+    let first = rules.rules.len() - ids.len();
+    for (rule, id) in rules.rules[first..].iter_mut().zip(&ids) {
+        rule.id = id.clone();
+    }
+    Ok((Some(rules), ids))
 }

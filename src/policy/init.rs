@@ -135,6 +135,10 @@ fn app_section(
         out,
         "\n# Values the app must never write in plaintext (test credentials, tokens), e.g.:\n# [[app.canary]]\n# name = \"test-password\"\n# literal = \"...\"            # or regex = \"...\", literals_file = \"canaries.txt\""
     );
+    let _ = writeln!(
+        out,
+        "\n# Secrets the app must never leave in its files (docs/policy.md \"Leak expectations\"), e.g.:\n# [app.leaks]\n# forbid = [\"credential\", \"token\", \"private_key\"]\n# allow = [{{ path = \"Documents/fixtures/**\", reason = \"seeded test data\" }}]"
+    );
 }
 
 /// The comment above an app's table: its files by protection class, and its domains.

@@ -120,6 +120,7 @@ pub fn check(s: &Session, policy: &Policy) -> Result<CheckReport, Error> {
     } else {
         None
     };
+    let leaks = sweep_leaks(s, policy)?;
     Ok(eval::evaluate(
         policy,
         &Evidence {
@@ -127,8 +128,46 @@ pub fn check(s: &Session, policy: &Policy) -> Result<CheckReport, Error> {
             owners: &owners,
             keychain,
             files,
+            leaks: &leaks,
         },
     ))
+}
+
+/// The leak sweep of each app with `[app.leaks]` (None for the others), over its own
+/// domains only.
+///
+/// One sweep per such app (`LeakOptions::app`): a sweep reads the index once and decrypts
+/// the files it selects, and decrypting files is what costs; a single sweep of every app
+/// domain (`app: None`) would decrypt the files of every app of the backup (hundreds on a
+/// phone in use) to keep the few the policy names. A sweep that fails is that app's
+/// expectation "cannot be checked"; missing credentials stop the check.
+fn sweep_leaks(
+    s: &Session,
+    policy: &Policy,
+) -> Result<Vec<Option<Result<crate::leaks::model::LeaksReport, String>>>, Error> {
+    if !policy.needs_leaks() {
+        return Ok(Vec::new());
+    }
+    let rules = policy.leak_rules();
+    let mut out = Vec::new();
+    for a in &policy.apps {
+        let Some(l) = &a.leaks else {
+            out.push(None);
+            continue;
+        };
+        let opts = crate::leaks::sweep::LeakOptions {
+            app: Some(a.bundle_id.clone()),
+            all_domains: false,
+            max_file_size: l.max_file_size,
+            show_secrets: false,
+        };
+        match crate::leaks::sweep::sweep_with(s, &opts, rules, &|_, _| {}) {
+            Ok(r) => out.push(Some(Ok(r))),
+            Err(e @ Error::CredentialsMissing(_)) => return Err(e),
+            Err(e) => out.push(Some(Err(e.to_string()))),
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -27,6 +27,11 @@ pub struct Policy {
     pub schema: u32,
     pub backup: BackupPolicy,
     pub apps: Vec<AppPolicy>,
+    /// The leak rules of `[app.leaks]`: the built-in ones plus the policy's
+    /// `[[leak_rule]]`s (None when the policy has none: the built-in set is used).
+    pub leak_rules: Option<crate::leaks::Rules>,
+    /// Ids of the policy's own leak rules (`user.*`), in file order.
+    pub user_rules: Vec<String>,
 }
 
 impl Policy {
@@ -39,6 +44,16 @@ impl Policy {
         self.apps
             .iter()
             .any(|a| !a.keychain.is_empty() || a.canaries.iter().any(|c| c.in_keychain))
+    }
+    /// Whether any app has leak expectations (`[app.leaks]`: its files are swept).
+    pub fn needs_leaks(&self) -> bool {
+        self.apps.iter().any(|a| a.leaks.is_some())
+    }
+    /// The leak rules the sweep uses.
+    pub fn leak_rules(&self) -> &crate::leaks::Rules {
+        self.leak_rules
+            .as_ref()
+            .unwrap_or_else(|| crate::leaks::builtin())
     }
     /// Whether any expectation searches file contents.
     pub fn needs_contents(&self) -> bool {
@@ -73,6 +88,98 @@ pub struct AppPolicy {
     pub file_canaries: Option<CanarySet>,
     /// Patterns of canaries with `in_keychain`.
     pub keychain_canaries: Option<CanarySet>,
+    /// `[app.leaks]`: leaks that must not be in the app's files.
+    pub leaks: Option<LeakExpectation>,
+}
+
+/// The policy's (and the JSON's) name of a leak category.
+pub fn category_name(c: crate::leaks::Category) -> &'static str {
+    use crate::leaks::Category as C;
+    match c {
+        C::Credential => "credential",
+        C::Token => "token",
+        C::PrivateKey => "private_key",
+        C::Personal => "personal",
+    }
+}
+
+/// What a `forbid` entry names: a leak category or one rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forbid {
+    Category(crate::leaks::Category),
+    Rule(String),
+}
+
+impl Forbid {
+    /// Does a leak of `rule` in `category` fall under this entry?
+    pub fn covers(&self, rule: &str, category: crate::leaks::Category) -> bool {
+        match self {
+            Forbid::Category(c) => *c == category,
+            Forbid::Rule(r) => r == rule,
+        }
+    }
+    /// As written in the policy.
+    pub fn name(&self) -> String {
+        match self {
+            Forbid::Category(c) => category_name(*c).to_string(),
+            Forbid::Rule(r) => r.clone(),
+        }
+    }
+}
+
+/// One `allow` entry of `[app.leaks]`: a leak matching every field given is allowed.
+#[derive(Debug, Clone)]
+pub struct LeakAllow {
+    /// The leak's value fingerprint (16 lower-case hex digits).
+    pub fingerprint: Option<String>,
+    /// A glob over the leak's relative path.
+    pub path: Option<PathGlob>,
+    /// A leak rule id.
+    pub rule: Option<String>,
+    pub origin: Origin,
+}
+
+impl LeakAllow {
+    /// Does this entry allow a leak of `rule` with `fingerprint` in `relative_path`?
+    pub fn allows(&self, rule: &str, fingerprint: &str, relative_path: &str) -> bool {
+        self.fingerprint.as_deref().is_none_or(|f| f == fingerprint)
+            && self.rule.as_deref().is_none_or(|r| r == rule)
+            && self.path.as_ref().is_none_or(|g| g.is_match(relative_path))
+    }
+    /// `fingerprint=…, rule=…, path=…` for notes.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(f) = &self.fingerprint {
+            parts.push(format!("fingerprint={f}"));
+        }
+        if let Some(r) = &self.rule {
+            parts.push(format!("rule={r}"));
+        }
+        if let Some(p) = &self.path {
+            parts.push(format!("path={}", p.pattern));
+        }
+        parts.join(", ")
+    }
+}
+
+/// `[app.leaks]`: the app's files are swept with the leak rules; a leak whose category or
+/// rule is forbidden, and that no `allow` entry allows, fails the expectation.
+#[derive(Debug, Clone)]
+pub struct LeakExpectation {
+    pub forbid: Vec<Forbid>,
+    pub allow: Vec<LeakAllow>,
+    /// The policy's severity for every finding; None: each leak's own severity.
+    pub severity: Option<Severity>,
+    /// Files larger than this are not searched (noted).
+    pub max_file_size: u64,
+    pub origin: Origin,
+}
+
+impl LeakExpectation {
+    /// Is a leak of `rule` in `category` forbidden?
+    pub fn forbids(&self, rule: &str, category: crate::leaks::Category) -> bool {
+        self.forbid.iter().any(|f| f.covers(rule, category))
+    }
 }
 
 /// A glob over relative paths inside an app's domains.

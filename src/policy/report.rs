@@ -48,6 +48,24 @@ pub struct PolicyFinding {
     pub expectation: String,
     /// Line of that expectation in the policy file.
     pub policy_line: usize,
+    /// For `policy.leak`: the leak (its rule and value fingerprint, never the value).
+    pub leak: Option<LeakRef>,
+}
+
+/// The leak behind a `policy.leak` finding (JSON `leak`): what allows it in the policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeakRef {
+    /// The leak rule (`leak.*` built in, `user.*` the policy's).
+    pub rule: String,
+    /// `credential`, `token`, `private_key` or `personal`.
+    pub category: &'static str,
+    /// The value's fingerprint (16 hex digits), as `auditor leaks` reports it: an
+    /// `allow = [{ fingerprint = "…" }]` entry allows it.
+    pub fingerprint: String,
+    /// Where in the file (a plist key path, a table.column[rowid], a line).
+    pub location: String,
+    /// Redacted preview of the value (`AK…(20 chars)`).
+    pub preview: String,
 }
 
 impl std::ops::Deref for PolicyFinding {
@@ -60,14 +78,18 @@ impl std::ops::Deref for PolicyFinding {
 impl PolicyFinding {
     /// Stable identity, independent of policy line numbers and of the message:
     /// [`fingerprint`] of the rule id, the app, the location's identity and the expectation
-    /// id (a file can break two expectations of one rule).
+    /// id (a file can break two expectations of one rule); for a leak, also the leak rule
+    /// and the value's fingerprint (a file can hold several leaks).
     pub fn fingerprint(&self) -> String {
-        fingerprint(&[
-            self.rule,
-            self.app.as_deref().unwrap_or(""),
-            &self.location.identity(),
-            &self.expectation,
-        ])
+        let mut parts = vec![self.rule, self.app.as_deref().unwrap_or("")];
+        let identity = self.location.identity();
+        parts.push(&identity);
+        parts.push(&self.expectation);
+        if let Some(l) = &self.leak {
+            parts.push(&l.rule);
+            parts.push(&l.fingerprint);
+        }
+        fingerprint(&parts)
     }
 }
 
@@ -82,6 +104,8 @@ struct PolicyFindingJson<'a> {
     location: &'a Location,
     expectation: &'a str,
     policy_line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leak: Option<&'a LeakRef>,
 }
 
 impl Serialize for PolicyFinding {
@@ -94,6 +118,7 @@ impl Serialize for PolicyFinding {
             location: &self.location,
             expectation: &self.expectation,
             policy_line: self.policy_line,
+            leak: self.leak.as_ref(),
         }
         .serialize(s)
     }

@@ -55,6 +55,10 @@ catalogue! {
         "A canary value appears in plaintext in the app's files or keychain attributes",
         "Keep the secret only in the keychain's secret data (kSecValueData), never in files, preferences, databases, logs or keychain attributes such as the account or label; if it must be on disk, exclude the file from backups.",
         "MASVS-STORAGE-1; MASVS-STORAGE-2; MASTG-TEST-0052; MASTG-TEST-0058");
+    LEAK = ("policy.leak", High,
+        "A leak rule the policy forbids for the app matches a value in the app's files",
+        "Keep secrets only in the keychain's secret data (kSecValueData), never in files, preferences, databases or caches; if the value is known test data, allow it in the policy by fingerprint or path.",
+        "MASVS-STORAGE-1; MASVS-STORAGE-2; MASTG-TEST-0052; MASTG-TEST-0058");
 }
 
 /// The rule with this id.
@@ -73,7 +77,7 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), ALL.len());
-        assert_eq!(ALL.len(), 12);
+        assert_eq!(ALL.len(), 13);
         assert!(ALL.iter().all(|r| r.id.starts_with("policy.")));
         assert_eq!(
             by_id("policy.canary").map(|r| r.severity),

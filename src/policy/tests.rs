@@ -264,3 +264,214 @@ fn line_col_counts_chars() {
     assert_eq!(line_col("é = 1\nx", 3), (1, 3));
     assert_eq!(line_col("ab", 99), (1, 3));
 }
+
+const LEAKS: &str = r#"schema = 1
+
+[[app]]
+bundle_id = "com.example.bank"
+[app.leaks]
+forbid = ["credential", "leak.email-address", "user.internal-api-key"]
+allow = [
+  { fingerprint = "0123456789ABCDEF" },
+  { path = "Documents/fixtures/**", reason = "seeded test data" },
+  { rule = "leak.email-address", path = "Library/Caches/**" },
+]
+severity = "medium"
+max_file_size = 1048576
+
+[[app]]
+bundle_id = "com.example.notes"
+
+[[leak_rule]]
+id = "user.internal-api-key"
+category = "token"
+pattern = 'ik_[A-Za-z0-9]{32}'
+title = "Internal API key"
+fix = "Keep it on the server."
+confidence = "medium"
+examples = ["ik_abcdefghijklmnopqrstuvwxyz012345"]
+non_examples = ["ik_abcdefghijklmnopqrstuvwxyz01234"]
+"#;
+
+#[test]
+fn leak_expectations_and_user_rules_parse() {
+    use super::model::Forbid;
+    use crate::audit::Severity;
+    use crate::leaks::{Category, Confidence};
+    let p = parse(LEAKS, Path::new("p.toml")).unwrap();
+    assert!(p.needs_leaks());
+    assert!(p.apps[1].leaks.is_none());
+    let l = p.apps[0].leaks.as_ref().unwrap();
+    assert_eq!(l.origin.line, 5);
+    assert_eq!(
+        l.forbid,
+        [
+            Forbid::Category(Category::Credential),
+            Forbid::Rule("leak.email-address".into()),
+            Forbid::Rule("user.internal-api-key".into()),
+        ]
+    );
+    assert!(l.forbids("leak.password-field", Category::Credential));
+    assert!(!l.forbids("leak.aws-access-key-id", Category::Token));
+    assert!(l.forbids("user.internal-api-key", Category::Token));
+    assert_eq!(l.severity, Some(Severity::Medium));
+    assert_eq!(l.max_file_size, 1 << 20);
+    assert_eq!(l.allow.len(), 3);
+    assert_eq!(l.allow[0].fingerprint.as_deref(), Some("0123456789abcdef"));
+    assert_eq!(l.allow[1].origin.line, 9);
+    assert!(l.allow[0].allows("leak.jwt", "0123456789abcdef", "x"));
+    assert!(!l.allow[0].allows("leak.jwt", "0123456789abcdee", "x"));
+    assert!(l.allow[1].allows("leak.jwt", "f", "Documents/fixtures/a/b.json"));
+    assert!(!l.allow[1].allows("leak.jwt", "f", "Documents/other.json"));
+    assert!(l.allow[2].allows("leak.email-address", "f", "Library/Caches/x"));
+    assert!(!l.allow[2].allows("leak.jwt", "f", "Library/Caches/x"));
+
+    // The user rule is compiled beside the built-in ones, under its own id.
+    assert_eq!(p.user_rules, ["user.internal-api-key"]);
+    let rules = p.leak_rules();
+    assert_eq!(rules.rules.len(), crate::leaks::builtin().rules.len() + 1);
+    let r = rules.get("user.internal-api-key").unwrap();
+    assert_eq!(r.category, Category::Token);
+    assert_eq!(r.confidence, Confidence::Medium);
+    assert_eq!(r.title, "Internal API key");
+    assert_eq!(r.fix, "Keep it on the server.");
+    let hits = rules.scan_text(b"x ik_abcdefghijklmnopqrstuvwxyz012345 y AKIAZ7VRSQ4TBXW2NM5D");
+    let ids: Vec<&str> = hits.iter().map(|h| h.rule.id.as_str()).collect();
+    assert_eq!(ids, ["user.internal-api-key", "leak.aws-access-key-id"]);
+}
+
+#[test]
+fn leak_defaults_are_the_secret_categories_and_the_builtin_rules() {
+    use super::model::Forbid;
+    use crate::leaks::Category;
+    let p = parse(
+        "schema = 1\n[[app]]\nbundle_id = \"a.b\"\n[app.leaks]\n",
+        Path::new("p.toml"),
+    )
+    .unwrap();
+    let l = p.apps[0].leaks.as_ref().unwrap();
+    assert_eq!(
+        l.forbid,
+        [
+            Forbid::Category(Category::Credential),
+            Forbid::Category(Category::Token),
+            Forbid::Category(Category::PrivateKey),
+        ]
+    );
+    assert!(l.allow.is_empty() && l.severity.is_none());
+    assert_eq!(l.max_file_size, crate::leaks::sweep::DEFAULT_MAX_FILE_SIZE);
+    assert!(p.leak_rules.is_none());
+    assert!(std::ptr::eq(p.leak_rules(), crate::leaks::builtin()));
+    assert!(!parse(
+        "schema = 1\n[[app]]\nbundle_id = \"a.b\"\n",
+        Path::new("p.toml")
+    )
+    .unwrap()
+    .needs_leaks());
+}
+
+#[test]
+fn bad_leak_expectations_name_line_and_column() {
+    let app = "schema = 1\n[[app]]\nbundle_id = \"a.b\"\n[app.leaks]\n";
+    let cases: &[(&str, usize, usize, &str)] = &[
+        ("forbid = []\n", 5, 10, "forbid is empty"),
+        ("forbid = [\"token\", 3]\n", 5, 20, "invalid type"),
+        (
+            "forbid = [\"user.x\"]\n",
+            5,
+            11,
+            "unknown leak category or rule \"user.x\"",
+        ),
+        (
+            "allow = [{}]\n",
+            5,
+            10,
+            "at least one of fingerprint, path or rule",
+        ),
+        (
+            "allow = [{ fingerprint = \"0123\" }]\n",
+            5,
+            26,
+            "bad fingerprint",
+        ),
+        ("allow = [{ path = \"/abs\" }]\n", 5, 19, "starts with '/'"),
+        (
+            "allow = [{ path = \"a\", extra = 1 }]\n",
+            5,
+            24,
+            "unknown field `extra`",
+        ),
+        ("severity = \"urgent\"\n", 5, 12, "invalid severity"),
+        ("max_file_size = 0\n", 5, 17, "max_file_size = 0"),
+        ("forbid_all = true\n", 5, 1, "unknown field `forbid_all`"),
+    ];
+    for (body, line, col, want) in cases {
+        let (l, c, m) = err(&format!("{app}{body}"));
+        assert_eq!((l, c), (*line, *col), "{body}: {m}");
+        assert!(m.contains(want), "{body}: {m}");
+    }
+}
+
+#[test]
+fn bad_user_rules_name_line_and_column() {
+    let head = "schema = 1\n[[leak_rule]]\n";
+    let ok = "category = \"token\"\npattern = 'k_[0-9]+'\nexamples = [\"k_1\"]\nnon_examples = [\"k_\"]\n";
+    let cases: Vec<(String, usize, usize, &str)> = vec![
+        (format!("id = \"leak.k\"\n{ok}"), 3, 6, "bad leak rule id"),
+        (format!("id = \"user.\"\n{ok}"), 3, 6, "bad leak rule id"),
+        (format!("id = \"user.K\"\n{ok}"), 3, 6, "bad leak rule id"),
+        (
+            format!("id = \"user.k\"\n{ok}[[leak_rule]]\nid = \"user.k\"\n{ok}"),
+            9,
+            6,
+            "defined twice",
+        ),
+        (
+            "id = \"user.k\"\ncategory = \"secret\"\npattern = 'k'\nexamples = [\"k\"]\nnon_examples = [\"j\"]\n".into(),
+            4,
+            12,
+            "unknown leak category \"secret\"",
+        ),
+        (
+            "id = \"user.k\"\ncategory = \"token\"\npattern = '(k'\nexamples = [\"k\"]\nnon_examples = [\"j\"]\n".into(),
+            5,
+            11,
+            "bad leak rule pattern",
+        ),
+        (
+            "id = \"user.k\"\ncategory = \"token\"\npattern = 'k*'\nexamples = [\"k\"]\nnon_examples = [\"j\"]\n".into(),
+            5,
+            11,
+            "matches the empty string",
+        ),
+        (
+            "id = \"user.k\"\ncategory = \"token\"\npattern = 'k'\nexamples = []\nnon_examples = [\"j\"]\n".into(),
+            6,
+            12,
+            "examples is empty",
+        ),
+        (
+            "id = \"user.k\"\ncategory = \"token\"\npattern = 'k'\nexamples = [\"k\", \"j\"]\nnon_examples = [\"x\"]\n".into(),
+            6,
+            18,
+            "example 2 of leak rule user.k does not match",
+        ),
+        (
+            "id = \"user.k\"\ncategory = \"token\"\npattern = 'k'\nexamples = [\"k\"]\nnon_examples = [\"ok\"]\n".into(),
+            7,
+            17,
+            "non-example 1 of leak rule user.k matches",
+        ),
+        (
+            "id = \"user.k\"\ncategory = \"token\"\npattern = 'k'\nconfidence = \"sure\"\nexamples = [\"k\"]\nnon_examples = [\"j\"]\n".into(),
+            6,
+            14,
+            "unknown confidence",
+        ),
+    ];
+    for (body, line, col, want) in &cases {
+        let (l, c, m) = err(&format!("{head}{body}"));
+        assert_eq!((l, c), (*line, *col), "{body}: {m}");
+        assert!(m.contains(want), "{body}: {m}");
+    }
+}
