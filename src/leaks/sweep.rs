@@ -624,6 +624,14 @@ impl<'c, 'a> Found<'c, 'a> {
             let Some(value) = f.value.get(h.span.clone()) else {
                 continue;
             };
+            // Printable runs of binary content are noisy: an e-mail address there needs a
+            // known top-level domain (random bytes spell `x@yz.Ab` now and then).
+            if h.rule.id == "leak.email-address"
+                && matches!(f.at, Where::Bytes { .. })
+                && !std::str::from_utf8(value).is_ok_and(super::validate::email_in_binary)
+            {
+                continue;
+            }
             let fingerprint = redact::fingerprint(value);
             let key = (h.rule.id.as_str(), fingerprint);
             if let Some(&i) = self.seen.get(&key) {

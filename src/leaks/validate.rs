@@ -409,3 +409,54 @@ mod tests {
         assert!(coordinate("52.520008") && !coordinate("52.5") && !coordinate("181.00001"));
     }
 }
+
+/// Top-level domains accepted for an e-mail address found among the printable runs of
+/// binary content, where random bytes spell short `x@yz.ab` strings: the generic domains
+/// most mail is under and the country codes of the larger mail markets.
+const MAIL_TLDS_IN_BINARY: &[&str] = &[
+    "com", "net", "org", "edu", "gov", "mil", "int", "info", "biz", "io", "co", "me", "app", "dev",
+    "ai", "email", "mail", "cloud", "online", "site", "tech", "xyz", "eu", "us", "uk", "de", "fr",
+    "it", "es", "nl", "be", "ch", "at", "se", "no", "dk", "fi", "pl", "cz", "sk", "hu", "ro", "bg",
+    "gr", "pt", "ie", "lu", "ru", "ua", "tr", "il", "jp", "cn", "kr", "tw", "hk", "sg", "my", "id",
+    "th", "vn", "ph", "in", "pk", "au", "nz", "ca", "mx", "br", "ar", "cl", "za", "ng", "eg", "ae",
+    "sa",
+];
+
+/// An e-mail address plausible in binary content: [`email`], a lower-case known top-level
+/// domain, and at least two characters on each side of the `@`.
+pub fn email_in_binary(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    let Some((host, tld)) = domain.rsplit_once('.') else {
+        return false;
+    };
+    email(s) && local.len() >= 2 && host.len() >= 2 && MAIL_TLDS_IN_BINARY.contains(&tld)
+}
+
+#[cfg(test)]
+mod binary_mail_tests {
+    use super::email_in_binary;
+
+    #[test]
+    fn random_runs_are_not_mail_and_addresses_are() {
+        for ok in [
+            "alice.smith@example.org",
+            "jd@mail.example.co",
+            "x1@icloud.com",
+        ] {
+            assert!(email_in_binary(ok), "{ok}");
+        }
+        // Shapes random printable bytes make: short sides, mixed-case or unknown TLDs.
+        for near in [
+            "k@dX.Qw",
+            "a@b.cd",
+            "Zq@r7.pQ",
+            "ab@cd.qx",
+            "ab@c.com",
+            "ab@cd.COM",
+        ] {
+            assert!(!email_in_binary(near), "{near}");
+        }
+    }
+}
