@@ -174,7 +174,14 @@ fn compile(s: RuleSpec) -> Result<Rule, String> {
     let matcher = match (&s.pattern, &s.name) {
         (None, None) if s.keychain => Matcher::Keychain,
         (Some(p), None) => {
-            let regex = Regex::new(p).map_err(|e| e.to_string())?;
+            // ASCII-only classes and word boundaries where the pattern allows it: the
+            // lazy DFA gives up on a Unicode `\b` at the first non-ASCII byte, and the
+            // built-in rules are ASCII. A user rule that needs Unicode keeps it.
+            let ascii = format!("(?-u:{p})");
+            let regex = match Regex::new(&ascii) {
+                Ok(r) => r,
+                Err(_) => Regex::new(p).map_err(|e| e.to_string())?,
+            };
             let context = s
                 .context
                 .as_deref()

@@ -142,3 +142,43 @@ fn a_bad_rules_file_is_refused_with_the_rule_named() {
         .filter(|r| matches!(r.matcher, Matcher::Name(_)))
         .all(|r| !r.examples.is_empty()));
 }
+
+#[test]
+fn pattern_rules_match_between_non_ascii_and_non_utf8_bytes() {
+    // The built-in patterns are compiled ASCII-only (`(?-u:…)`), so that the fast search
+    // does not give up at the first non-ASCII byte; the matches must stay the same.
+    let rules = builtin();
+    let mut text = "héllo wörld — ".as_bytes().to_vec();
+    text.extend(b"\xff\xfe aws_access_key_id=AKIAZ7VRSQ4TBXW2NM5D \x80\x81 ");
+    text.extend("mail to alice.smith@example.org, ünïcode".as_bytes());
+    let ids: Vec<&str> = rules
+        .scan_text(&text)
+        .iter()
+        .map(|h| h.rule.id.as_str())
+        .collect();
+    assert_eq!(ids, vec!["leak.aws-access-key-id", "leak.email-address"]);
+    let re = match &rules.get("leak.aws-access-key-id").map(|r| &r.matcher) {
+        Some(Matcher::Pattern { regex, .. }) => regex.as_str().to_owned(),
+        _ => String::new(),
+    };
+    assert!(re.starts_with("(?-u:"), "{re}");
+}
+
+#[test]
+fn a_user_pattern_that_needs_unicode_keeps_it() {
+    let toml = r#"
+[[rule]]
+id = "leak.letters"
+category = "personal"
+confidence = "low"
+title = "t"
+why = "w"
+fix = "f"
+pattern = '''name=(?P<secret>\p{L}{3,})'''
+examples = ["name=Zoë"]
+non_examples = ["name=12"]
+"#;
+    let rules = Rules::parse(toml).expect("a Unicode class compiles");
+    assert_eq!(fired(&rules, "", "name=Zoë"), vec!["leak.letters"]);
+    assert!(fired(&rules, "", "name=12").is_empty());
+}

@@ -191,7 +191,17 @@ fn table_fields(
             match row.get_ref(i + 1)? {
                 ValueRef::Text(t) => out(Field::new(cell.at, Some(cell.name), t)),
                 ValueRef::Blob(b) => blob(b, &cell, out),
-                _ => {}
+                // Numbers matter by the column's name: a Core Data `ZLATITUDE` is a REAL,
+                // a PIN may be an INTEGER (as plist and JSON numbers are searched).
+                ValueRef::Real(r) => {
+                    let t = r.to_string();
+                    out(Field::new(cell.at, Some(cell.name), t.as_bytes()))
+                }
+                ValueRef::Integer(n) => {
+                    let t = n.to_string();
+                    out(Field::new(cell.at, Some(cell.name), t.as_bytes()))
+                }
+                ValueRef::Null => {}
             }
         }
     }
