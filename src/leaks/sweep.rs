@@ -669,7 +669,7 @@ impl<'c, 'a> Found<'c, 'a> {
                     .ctx
                     .opts
                     .show_secrets
-                    .then(|| String::from_utf8_lossy(value).into_owned()),
+                    .then(|| redact::shown(value)),
             });
         }
     }
