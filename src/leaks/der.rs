@@ -211,8 +211,10 @@ fn pfx(b: &[u8]) -> bool {
                         constructed: true,
                         number: der::TagNumber(0),
                     };
-                Ok((oid_is(&oid, PKCS7_DATA) && ctx0 && inner.tag() == Tag::OctetString)
-                    .then_some(inner.value()))
+                Ok::<_, der::Error>(
+                    (oid_is(&oid, PKCS7_DATA) && ctx0 && inner.tag() == Tag::OctetString)
+                        .then_some(inner.value()),
+                )
             })?;
             let Some(octets) = octets else {
                 return Ok(false);

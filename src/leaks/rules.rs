@@ -250,7 +250,9 @@ fn compile(s: RuleSpec) -> Result<Rule, String> {
     if s.validate.contains(&Check::Entropy) != s.min_entropy.is_some() {
         return Err("`entropy` and `min_entropy` go together".into());
     }
-    let text = |v: Vec<String>| v.into_iter().map(|t| (String::new(), t)).collect();
+    let text = |v: Vec<String>| -> Vec<(String, String)> {
+        v.into_iter().map(|t| (String::new(), t)).collect()
+    };
     // Texts have no name; a pattern rule with a `name` has both kinds.
     let (examples, non_examples) = match matcher {
         Matcher::Pattern { .. } | Matcher::Der(_) => (

@@ -24,7 +24,7 @@ fn fired<'r>(rules: &'r Rules, rule: &Rule, name: &str, text: &str) -> Vec<&'r s
             }
         });
         if fields.is_empty() {
-            ids.retain(|_| false);
+            ids.clear();
         }
         return ids;
     } else if name.is_empty() {

@@ -102,6 +102,10 @@ fn what(b: &[u8]) -> Option<Kind> {
 /// The fields of a decoded value, placed under `outer` (the field it was encoded in) and
 /// named, when the inner format has no name, by `name`.
 pub fn fields(d: &Decoded, outer: &Where, name: Option<&str>, out: &mut dyn FnMut(Field<'_>)) {
+    if d.kind == Kind::Binary {
+        // One DER structure: the whole value, placed where its text is.
+        return out(Field::new(outer.clone(), name, &d.bytes));
+    }
     let mut inner = |f: Field<'_>| {
         out(Field {
             at: super::nested(outer, &f.at),
@@ -116,8 +120,6 @@ pub fn fields(d: &Decoded, outer: &Where, name: Option<&str>, out: &mut dyn FnMu
         Kind::Json => {
             let _ = super::json::fields(&d.bytes, &mut inner);
         }
-        // One DER structure: the whole value, placed where its text is.
-        Kind::Binary => out(Field::new(outer.clone(), name, &d.bytes)),
         _ => inner(Field::new(outer.clone(), name, d.bytes.trim_ascii())),
     }
 }

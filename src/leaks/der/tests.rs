@@ -78,7 +78,6 @@ fn near_misses_are_not_keys() {
     short_key.extend_from_slice(&[7u8; 31]);
     short_key[1] = (short_key.len() - 2) as u8;
     short_key[15] = 31;
-    short_key[14] = 33;
     assert_eq!(classify(&short_key), None);
     // A PFX of version 2, and one whose authSafe is not pkcs7-data.
     let mut v2 = h(PFX);
@@ -89,12 +88,17 @@ fn near_misses_are_not_keys() {
     let pos = signed.windows(9).position(|w| w == data_oid).unwrap();
     signed[pos + 8] = 2;
     assert_eq!(classify(&signed), None);
-    // A bare SEC 1 shape (version 1, 32 bytes) with no curve and no public key.
-    let mut bare = h("302502010104 20".replace(' ', "").as_str());
-    bare.extend_from_slice(&[9u8; 32]);
-    bare[1] = 0x25;
+    // A bare SEC 1 shape (version 1, 48 bytes) with no curve and no public key.
+    let mut bare = h("30350201010430");
+    bare.extend_from_slice(&[9u8; 48]);
+    assert_eq!(classify(&bare), None);
     bare.extend_from_slice(&[0u8; 8]);
     assert!(find(&bare).is_empty());
+    // The same with a P-384 curve named: a key.
+    let mut named = h("303e0201010430");
+    named.extend_from_slice(&[9u8; 48]);
+    named.extend_from_slice(&h("a00706052b81040022"));
+    assert_eq!(classify(&named).map(|s| s.kind), Some(DerKind::PrivateKey));
     // A public key (SubjectPublicKeyInfo) and an X.509 certificate's start: no version.
     let spki = h("302a300506032b6570032100d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
     assert!(find(&spki).is_empty());
