@@ -75,7 +75,7 @@ fn planted() -> [&'static str; 18] {
 /// The wallet app's database: a private key as a blob (and a public key beside it), and a
 /// contacts table with a phone number (and a date in a phone column).
 fn wallet_db() -> Vec<u8> {
-    let c = rusqlite::Connection::open_in_memory().unwrap();
+    let mut c = rusqlite::Connection::open_in_memory().unwrap();
     c.execute_batch(
         "CREATE TABLE keys (id INTEGER PRIMARY KEY, label TEXT, der BLOB);
          CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT, phone TEXT, app_version TEXT);",
