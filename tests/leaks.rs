@@ -81,7 +81,10 @@ fn wallet_db() -> Vec<u8> {
          CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT, phone TEXT, app_version TEXT);",
     )
     .unwrap();
-    for (label, der) in [("device", EC_PKCS8_HEX), ("server-public", ED25519_SPKI_HEX)] {
+    for (label, der) in [
+        ("device", EC_PKCS8_HEX),
+        ("server-public", ED25519_SPKI_HEX),
+    ] {
         c.execute(
             "INSERT INTO keys (label, der) VALUES (?1, ?2)",
             rusqlite::params![label, hex::decode(der).unwrap()],
@@ -186,7 +189,10 @@ fn backup(dir: &Path) -> PathBuf {
     let wallet_prefs = bplist(dict(&[
         ("fcmServerKey", plist::Value::String(FCM.into())),
         // One character short of a server key.
-        ("fcmDraft", plist::Value::String(FCM[..FCM.len() - 1].into())),
+        (
+            "fcmDraft",
+            plist::Value::String(FCM[..FCM.len() - 1].into()),
+        ),
     ]));
     let wallet_json = json!({
         "mnemonic": SEED,
@@ -446,7 +452,12 @@ fn every_planted_secret_is_found_in_its_place_and_near_misses_are_not() {
         json!({"kind": "sqlite", "table": "contacts", "column": "phone", "rowid": 1})
     );
     assert_eq!(ph["severity"], "low");
-    assert_eq!(at(&r, w).len(), 2, "the public key, the date: {:#}", r["leaks"]);
+    assert_eq!(
+        at(&r, w).len(),
+        2,
+        "the public key, the date: {:#}",
+        r["leaks"]
+    );
     let p12 = leak(&r, "Documents/identity.p12", "leak.pkcs12");
     assert_eq!(p12["location"], json!({"kind": "bytes", "offset": 0}));
     assert_eq!(p12["file_kind"], "binary");

@@ -190,7 +190,8 @@ fn sec1(b: &[u8]) -> bool {
         .parameters
         .and_then(|p| p.named_curve())
         .is_some_and(|oid| CURVES.iter().any(|c| oid_is(&oid, c)));
-    (20..=66).contains(&k.private_key.len()) && (curve || k.public_key.is_some_and(|p| p.len() > 20))
+    (20..=66).contains(&k.private_key.len())
+        && (curve || k.public_key.is_some_and(|p| p.len() > 20))
 }
 
 /// PKCS#12 `PFX`: version 3, a pkcs7-data `authSafe` holding a `SEQUENCE` of `ContentInfo`s,

@@ -256,7 +256,10 @@ fn compile(s: RuleSpec) -> Result<Rule, String> {
     // Texts have no name; a pattern rule with a `name` has both kinds.
     let (examples, non_examples) = match matcher {
         Matcher::Pattern { .. } | Matcher::Der(_) => (
-            text(s.examples).into_iter().chain(s.named_examples).collect(),
+            text(s.examples)
+                .into_iter()
+                .chain(s.named_examples)
+                .collect(),
             text(s.non_examples)
                 .into_iter()
                 .chain(s.named_non_examples)

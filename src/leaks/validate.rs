@@ -532,8 +532,10 @@ pub fn calling_code_len(digits: &str) -> Option<usize> {
 /// a calling code in use and 8 to 15 digits (E.164), the national part at least 6; else
 /// 7 to 12 digits. Not a date (`2024-01-31`, `31.01.2024`), an IPv4 address or a version
 /// (dotted groups must be 2 to 4 digits, at least three of them, not four of at most
-/// three), not one digit repeated nor a run like `1234567890`, and not a bare 10-digit
-/// number starting with 1 (a Unix time; no national plan starts so with 10 digits).
+/// three), not one digit repeated nor a run like `1234567890`, no digit six times in a row,
+/// and not a bare 10-digit number starting with 1 (a Unix time; no national plan starts so
+/// with 10 digits). `+1` and `+7` need ten national digits (a North American area code and
+/// exchange do not start with 0 or 1).
 pub fn phone(s: &str) -> bool {
     let t = s.trim();
     let body = t.strip_prefix('+').unwrap_or(t);
@@ -599,7 +601,11 @@ pub fn phone(s: &str) -> bool {
         return false;
     }
     // Six of one digit in a row is a filler, not a subscriber number.
-    if digits.as_bytes().windows(6).any(|w| w.iter().all(|&c| c == w[0])) {
+    if digits
+        .as_bytes()
+        .windows(6)
+        .any(|w| w.iter().all(|&c| c == w[0]))
+    {
         return false;
     }
     if plus {
@@ -653,19 +659,19 @@ mod phone_and_mnemonic_tests {
             assert!(phone(ok), "{ok}");
         }
         for near in [
-            "+12345",               // too short
-            "+1234567890123456",    // 16 digits: over E.164
-            "+0123456789",          // no calling code starts with 0
-            "+8091234567",          // 809 is not a calling code (it is +1 809)
-            "+2141234567",          // 214 is not assigned
-            "192.168.100.200",      // an IPv4 address
+            "+12345",            // too short
+            "+1234567890123456", // 16 digits: over E.164
+            "+0123456789",       // no calling code starts with 0
+            "+8091234567",       // 809 is not a calling code (it is +1 809)
+            "+2141234567",       // 214 is not assigned
+            "192.168.100.200",   // an IPv4 address
             "10.0.0.1",
-            "4.12.1",               // a version
-            "2024-01-31",           // a date
+            "4.12.1",     // a version
+            "2024-01-31", // a date
             "31.01.2024",
             "2024-01-31-12-30",
-            "1700000000",           // a Unix time
-            "1234567890",           // a run
+            "1700000000", // a Unix time
+            "1234567890", // a run
             "0000000000",
             "12:30:45",
             "1.0.0.1234",
@@ -686,11 +692,17 @@ mod phone_and_mnemonic_tests {
         // The BIP-39 test vectors' first mnemonics (entropy 00…00 and 7f…7f).
         let zero = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
         assert!(bip39(zero));
-        assert!(bip39("legal winner thank year wave sausage worth useful legal winner thank yellow"));
+        assert!(bip39(
+            "legal winner thank year wave sausage worth useful legal winner thank yellow"
+        ));
         // Wrong checksum, 11 words, a word not in the list, prose.
         assert!(!bip39("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon"));
-        assert!(!bip39("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"));
+        assert!(!bip39(
+            "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
+        ));
         assert!(!bip39("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon aboutt"));
-        assert!(!bip39("please remember to bring the large green folder with you when you come back"));
+        assert!(!bip39(
+            "please remember to bring the large green folder with you when you come back"
+        ));
     }
 }

@@ -24,7 +24,11 @@ fn rsa_pkcs8() -> Vec<u8> {
 #[test]
 fn each_format_is_recognised_as_what_it_is() {
     let cases = [
-        (h(ED25519_PKCS8), DerKind::PrivateKey, "PKCS#8 Ed25519 private key"),
+        (
+            h(ED25519_PKCS8),
+            DerKind::PrivateKey,
+            "PKCS#8 Ed25519 private key",
+        ),
         (h(EC_SEC1), DerKind::PrivateKey, "SEC 1 EC private key"),
         (h(EC_PKCS8), DerKind::PrivateKey, "PKCS#8 EC private key"),
         (h(RSA_PKCS1), DerKind::PrivateKey, "PKCS#1 RSA private key"),
@@ -100,7 +104,9 @@ fn near_misses_are_not_keys() {
     named.extend_from_slice(&h("a00706052b81040022"));
     assert_eq!(classify(&named).map(|s| s.kind), Some(DerKind::PrivateKey));
     // A public key (SubjectPublicKeyInfo) and an X.509 certificate's start: no version.
-    let spki = h("302a300506032b6570032100d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+    let spki = h(
+        "302a300506032b6570032100d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+    );
     assert!(find(&spki).is_empty());
     // Random bytes and text.
     let noise: Vec<u8> = (0..200_000u32)
