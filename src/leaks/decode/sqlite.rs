@@ -255,7 +255,7 @@ fn decoded(b: &[u8], kind: super::Kind, cell: &Cell<'_>, out: &mut dyn FnMut(Fie
             super::fields(kind, b, &mut inner);
         }
         super::Kind::Text => inner(Field::new(cell.at.clone(), Some(cell.name), b)),
-        super::Kind::Binary => super::text::strings(b, &mut inner),
+        super::Kind::Binary => super::binary(b, &mut inner),
         _ => {}
     }
 }
