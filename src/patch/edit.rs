@@ -40,9 +40,11 @@ impl KeyPath {
                 match chars.next() {
                     Some('0') => t.push('~'),
                     Some('1') => t.push('/'),
-                    _ => return Err(format!(
+                    _ => {
+                        return Err(format!(
                         "key path {text:?}: `~` must be followed by 0 or 1 (`~0` is ~, `~1` is /)"
-                    )),
+                    ))
+                    }
                 }
             }
             tokens.push(t);

@@ -209,8 +209,6 @@ struct Target {
     payload: PathBuf,
     /// Its current content (`None`: deleted).
     content: Option<Zeroizing<Vec<u8>>>,
-    /// SHA-256 of the original content (when it was read).
-    original: Option<[u8; 32]>,
 }
 
 fn sha256(b: &[u8]) -> [u8; 32] {
@@ -229,7 +227,14 @@ fn read_content(
         reason,
     };
     let payloads = s.payloads().map_err(|e| unreadable(e.to_string()))?;
-    let p = payloads.open(rec).map_err(|u| match u {
+    // A backup that is not encrypted holds plaintext payloads, whatever EncryptionKey its
+    // rows kept (a backup stored decrypted, as MVT's sample is).
+    let opened = if s.is_encrypted() {
+        payloads.open(rec)
+    } else {
+        payloads.find(rec).and_then(|c| payloads.open_listed(c))
+    };
+    let p = opened.map_err(|u| match u {
         Unavailable::Locked => PatchError::Locked,
         u => unreadable(u.to_string()),
     })?;
@@ -270,6 +275,14 @@ pub fn patch(s: &Session, opts: &PatchOptions) -> Result<Receipt, crate::Error> 
             .into())
         }
     };
+    let wal = s.backup.root.join("Manifest.db-wal");
+    if std::fs::symlink_metadata(&wal).is_ok_and(|m| m.len() > 0) {
+        return Err(PatchError::Unsupported(format!(
+            "{}: Manifest.db has a write-ahead log with pages in it; patch rewrites Manifest.db alone and would lose them",
+            wal.display()
+        ))
+        .into());
+    }
     let plan_out = out::check(&opts.out, &s.backup.root, opts.force)?;
     let records = s.records()?.ok_or(PatchError::Locked)?;
     let mut by_name: HashMap<(&str, &str), usize> = HashMap::with_capacity(records.len());
@@ -308,7 +321,6 @@ pub fn patch(s: &Session, opts: &PatchOptions) -> Result<Receipt, crate::Error> 
                 targets.push(Target {
                     rec: rec.clone(),
                     payload,
-                    original: Some(sha256(&content)),
                     content: Some(content),
                 });
                 target_of.insert(row, targets.len() - 1);
@@ -334,7 +346,7 @@ pub fn patch(s: &Session, opts: &PatchOptions) -> Result<Receipt, crate::Error> 
             continue;
         };
         let stored = match &t.rec.encryption_key {
-            Some(Ok(_)) => {
+            Some(Ok(_)) if s.is_encrypted() => {
                 let key = s
                     .payloads()?
                     .key(&t.rec)
@@ -379,6 +391,11 @@ pub fn patch(s: &Session, opts: &PatchOptions) -> Result<Receipt, crate::Error> 
     };
     let index_rel = PathBuf::from(index_name);
     skip.push(index_rel.clone());
+    // SQLite's side files belong to the old database: an empty log is left out with them;
+    // a log holding pages is refused above.
+    for side in ["Manifest.db-wal", "Manifest.db-shm"] {
+        skip.push(PathBuf::from(side));
+    }
     payloads.push((index_rel, new_index));
     let written = out::write(&s.backup.root, &plan_out, &skip, &payloads)?;
 

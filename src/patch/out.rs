@@ -195,7 +195,11 @@ pub fn write(
     let rewritten: std::collections::HashSet<&PathBuf> = new.iter().map(|(p, _)| p).collect();
     for s in skip {
         if !rewritten.contains(s) && src.join(s).exists() {
-            written.not_copied.push(format!("{}: deleted", s.display()));
+            let why = match s.to_str() {
+                Some("Manifest.db-wal" | "Manifest.db-shm") => "SQLite side file of the old index",
+                _ => "deleted",
+            };
+            written.not_copied.push(format!("{}: {why}", s.display()));
         }
     }
     for (rel, bytes) in new {
