@@ -62,10 +62,18 @@ fn decrypt_db(key: &Key32, ct: &[u8]) -> Result<(Zeroizing<Vec<u8>>, usize), Pat
 /// and the result the file to write (PKCS#7-padded ciphertext under the same key, zero IV,
 /// as FORMAT §6.2 describes; plaintext otherwise).
 pub fn rewrite_db(stored: &[u8], key: Option<&Key32>, rows: &[Row]) -> Result<Vec<u8>, PatchError> {
-    let (image, len) = match key {
+    let (mut image, len) = match key {
         Some(k) => decrypt_db(k, stored)?,
         None => (Zeroizing::new(stored.to_vec()), stored.len()),
     };
+    if len < 100 || !image.starts_with(b"SQLite format 3\0") {
+        return Err(bad("Manifest.db", "not an SQLite database"));
+    }
+    // A database in WAL mode (header bytes 18–19 are 2, as in MVT's sample) cannot be
+    // opened in memory: it is edited in rollback mode and its mode put back after.
+    let versions = [image[18], image[19]];
+    image[18] = versions[0].min(1);
+    image[19] = versions[1].min(1);
     let mut conn = Connection::open_in_memory().map_err(|e| bad("Manifest.db", e))?;
     conn.deserialize_read_exact(MAIN_DB, &image[..len], len, false)
         .map_err(|e| bad("Manifest.db", e))?;
@@ -109,8 +117,12 @@ pub fn rewrite_db(stored: &[u8], key: Option<&Key32>, rows: &[Row]) -> Result<Ve
         tx.commit().map_err(|e| bad("Manifest.db", e))?;
     }
     let data = conn.serialize(MAIN_DB).map_err(|e| bad("Manifest.db", e))?;
-    let plain = Zeroizing::new(data.to_vec());
+    let mut plain = Zeroizing::new(data.to_vec());
     drop(data);
+    if plain.len() >= 100 {
+        plain[18] = versions[0];
+        plain[19] = versions[1];
+    }
     Ok(match key {
         Some(k) => cbc::encrypt(k, &plain),
         None => plain.to_vec(),
