@@ -9,6 +9,7 @@ mod keychain;
 mod leaks;
 mod open;
 pub mod output;
+mod patch;
 mod policy_init;
 pub mod progress;
 mod scan;
@@ -91,6 +92,9 @@ pub enum Command {
     Policy(policy_init::PolicyArgs),
     /// Export decrypted files as DIR/<domain>/<relativePath> (safe paths, parallel).
     Extract(extract::ExtractArgs),
+    /// Write a modified copy of the backup (set a plist/JSON value, replace or delete a
+    /// file), consistent for restore, and a receipt with SHA-256 before and after.
+    Patch(patch::PatchArgs),
 }
 
 /// A failed command: the library's typed error (which decides the exit code) with the
@@ -127,5 +131,6 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Check(a) => check::run(a),
         Command::Policy(a) => policy_init::run(a),
         Command::Extract(a) => extract::run(a),
+        Command::Patch(a) => patch::run(a),
     }
 }
