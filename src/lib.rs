@@ -16,6 +16,7 @@ pub mod ownership;
 pub mod policy;
 pub mod report;
 pub mod session;
+pub mod tamper;
 #[cfg(test)]
 mod test_support;
 

@@ -9,4 +9,5 @@ pub mod keychain;
 pub mod leaks;
 pub mod sarif;
 pub mod table;
+pub mod tamper;
 pub mod text;

@@ -24,15 +24,14 @@ pub fn fields(b: &[u8], out: &mut dyn FnMut(Field<'_>)) {
     let mut offset = 0usize;
     for (i, line) in b.split(|&c| c == b'\n').enumerate() {
         if !line.is_empty() {
-            out(Field {
-                at: Where::Text {
+            out(Field::new(
+                Where::Text {
                     line: i as u64 + 1,
                     offset: offset as u64,
                 },
-                name: None,
-                value: line,
-                deleted: false,
-            });
+                None,
+                line,
+            ));
         }
         offset += line.len() + 1;
     }
@@ -53,14 +52,13 @@ pub fn strings(b: &[u8], out: &mut dyn FnMut(Field<'_>)) {
             i += 1;
         }
         if i - start >= MIN_STRING {
-            out(Field {
-                at: Where::Bytes {
+            out(Field::new(
+                Where::Bytes {
                     offset: start as u64,
                 },
-                name: None,
-                value: &b[start..i],
-                deleted: false,
-            });
+                None,
+                &b[start..i],
+            ));
         }
     }
 }
