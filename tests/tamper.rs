@@ -138,7 +138,7 @@ fn shop_archive() -> Vec<u8> {
 
 /// A SQLite database: a key/value settings table and a table with a switch column.
 fn shop_db() -> Vec<u8> {
-    let c = rusqlite::Connection::open_in_memory().unwrap();
+    let mut c = rusqlite::Connection::open_in_memory().unwrap();
     c.execute_batch(
         "CREATE TABLE settings (key TEXT PRIMARY KEY, value);
          INSERT INTO settings VALUES ('allowInvalidCertificates', 'true');

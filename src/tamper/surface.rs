@@ -491,10 +491,7 @@ impl Ctx<'_> {
                     return;
                 }
                 let text = String::from_utf8_lossy(f.value);
-                let secret = !crate::leaks::builtin()
-                    .scan_field(&name, f.value)
-                    .is_empty()
-                    || has_userinfo(&text);
+                let secret = looks_secret(&name, f.value, shape, &text);
                 let value = (!secret).then(|| {
                     if text.chars().count() > MAX_VALUE_SHOWN {
                         text.chars().take(MAX_VALUE_SHOWN).collect::<String>() + "…"
@@ -592,6 +589,20 @@ impl Ctx<'_> {
         }
         w
     }
+}
+
+/// A value not to show: a leak rule fires on it, a URL carries a user or password, or a
+/// free-form value (not a boolean, number, URL, host, date or word) is a long run without
+/// spaces that looks random (a token, a key).
+fn looks_secret(name: &str, value: &[u8], shape: Shape, text: &str) -> bool {
+    if !crate::leaks::builtin().scan_field(name, value).is_empty() || has_userinfo(text) {
+        return true;
+    }
+    matches!(shape, Shape::Any)
+        && text.len() >= 16
+        && !text.contains(char::is_whitespace)
+        && !super::shape::is_url(text)
+        && crate::leaks::validate::entropy(value) >= 3.5
 }
 
 /// A URL with a user name or password in it (`https://user:pass@host`).
