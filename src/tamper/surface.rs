@@ -3,9 +3,7 @@
 //! integrity evidence of each file and value.
 
 use super::integrity::{self, digests, token, Alg, Encoding, KeychainIndex, Needles, Of, Tokens};
-use super::model::{
-    Integrity, KeychainEvidence, Setting, Status, TamperReport, TamperSummary, TAMPER_SCHEMA,
-};
+use super::model::{Integrity, Setting, Status, TamperReport, TamperSummary, TAMPER_SCHEMA};
 use super::rules::{builtin, key_words, words, Rule};
 use super::shape::Shape;
 use crate::audit::keychain::audit as keychain_audit;
@@ -208,7 +206,6 @@ pub fn surface(
             needles.add(Of::Value(settings.len()), &digests);
             settings.push((i, f));
         }
-        let _ = w.kind;
     }
     let app_of = |o: Of| match o {
         Of::File(i) => apps[i].clone(),
@@ -309,9 +306,7 @@ pub fn surface(
         backup: backup_info(s),
         settings: out,
         notes,
-        keychain: KeychainEvidence {
-            ..keychain.evidence.clone()
-        },
+        keychain: keychain.evidence.clone(),
         summary,
         app: opts.app.clone(),
     })
