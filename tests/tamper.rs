@@ -555,9 +555,7 @@ fn table_sarif_app_filter_fail_on_and_output_rules() {
         1,
         "{table}"
     );
-    for out in [&table] {
-        assert!(!out.contains(MDM_TOKEN), "a secret value was printed");
-    }
+    assert!(!table.contains(MDM_TOKEN), "a secret value was printed");
 
     let o = tamper(&b, &["--format", "sarif"]);
     assert_eq!(o.status.code(), Some(0));
