@@ -17,6 +17,7 @@ pub mod patch;
 pub mod policy;
 pub mod report;
 pub mod session;
+pub mod tamper;
 #[cfg(test)]
 mod test_support;
 

@@ -64,3 +64,33 @@ fn every_leak_rule_is_documented() {
     }
     assert!(missing.is_empty(), "docs/rules.md lacks: {missing:#?}");
 }
+
+#[test]
+fn every_tamper_rule_is_documented() {
+    use auditor::tamper::rules::Matcher;
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules.md")).unwrap();
+    let mut missing = Vec::new();
+    for r in &auditor::tamper::builtin().rules {
+        let shapes = match &r.matcher {
+            Matcher::Field { shapes, .. } => shapes
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            Matcher::File { .. } => "whole file".into(),
+        };
+        let row = format!(
+            "| `{}` | {} | {shapes} | {}: {} | {} |",
+            r.id,
+            r.category.as_str(),
+            r.title,
+            r.why,
+            r.fix
+        );
+        if !doc.lines().any(|l| l == row) {
+            missing.push(row);
+        }
+    }
+    assert!(missing.is_empty(), "docs/rules.md lacks: {missing:#?}");
+}

@@ -33,7 +33,7 @@ pub struct LeaksArgs {
 }
 
 /// `123`, `64K`, `64M`, `1G` (powers of 1024).
-fn parse_size(s: &str) -> Result<u64, String> {
+pub(super) fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let (num, mult) = match t.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => {

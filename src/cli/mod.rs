@@ -13,6 +13,7 @@ mod patch;
 mod policy_init;
 pub mod progress;
 mod scan;
+mod tamper;
 
 use auditor::audit::Severity;
 use auditor::ExitCode;
@@ -86,6 +87,9 @@ pub enum Command {
     /// Find secrets and personal data in the backup's app files (tokens, passwords, keys,
     /// e-mail addresses…), where each is, and who can read it.
     Leaks(leaks::LeaksArgs),
+    /// The tamper surface: security switches, endpoints, entitlements and policies in the
+    /// app files that a modified backup can change, and whether the app could notice.
+    Tamper(tamper::TamperArgs),
     /// Check a backup against a policy file (CI gate): exit 1 when an expectation fails.
     Check(check::CheckArgs),
     /// Policy files: `policy init` writes a starting policy from a backup.
@@ -128,6 +132,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Keychain(a) => keychain::run(a),
         Command::Leaks(a) => leaks::run(a),
         Command::Fixture(a) => fixture::run(a),
+        Command::Tamper(a) => tamper::run(a),
         Command::Check(a) => check::run(a),
         Command::Policy(a) => policy_init::run(a),
         Command::Extract(a) => extract::run(a),

@@ -75,38 +75,12 @@ pub fn sweep_with(
     rules: &Rules,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<LeaksReport, Error> {
-    let manifest_apps = s
-        .backup
-        .manifest
-        .as_ref()
-        .map_or(&[][..], |m| m.applications.as_slice());
-    let app: Vec<&str> = opts.app.as_deref().into_iter().collect();
-    let selected = |domain: &str| -> bool {
-        match opts.app {
-            Some(_) => may_belong_to(domain, &app, manifest_apps),
-            None => opts.all_domains || app_domain(domain).is_some(),
-        }
-    };
-    let (keychain_rows, mut rows) = pick_rows(s, |r| {
-        r.kind == FileKind::File && !r.file_id.is_empty() && selected(&r.domain)
-    })?
-    .ok_or_else(|| {
-        Error::CredentialsMissing("the index is encrypted: a password is needed".into())
-    })?;
-    let owners = Ownership::of_backup(
-        &s.backup,
-        app.iter().copied(),
-        keychain_rows
-            .rows()
-            .iter()
-            .chain(rows.iter())
-            .map(|r| r.domain.as_str()),
-    );
+    let Selected {
+        keychain_rows,
+        rows,
+        owners,
+    } = select_rows(s, opts.app.as_deref(), opts.all_domains)?;
     let owner_of = |domain: &str| owners.domain_owner(domain);
-    if let Some(a) = &opts.app {
-        // `may_belong_to` is a superset of the attribution: keep only the app's own rows.
-        rows.retain(|r| owner_of(&r.domain).as_deref() == Some(a.as_str()));
-    }
     let mut notes = Vec::new();
     let keychain = keychain_values(s, keychain_rows.rows(), &mut notes);
 
@@ -205,6 +179,61 @@ pub fn sweep_with(
         notes,
         summary,
         app: opts.app.clone(),
+    })
+}
+
+/// The rows a sweep reads (with the keychain's) and who owns their domains.
+pub(crate) struct Selected {
+    pub keychain_rows: crate::audit::keychain::KeychainRows,
+    /// The file rows of the selected domains, in index order.
+    pub rows: Vec<FileRecord>,
+    pub owners: Ownership,
+}
+
+/// Read the index once for the file rows of the app domains (`all_domains`: every domain;
+/// `app`: only that app's), with the rows the keychain audit needs, and attribute their
+/// domains (shared by the leak sweep and `tamper`).
+pub(crate) fn select_rows(
+    s: &Session,
+    app: Option<&str>,
+    all_domains: bool,
+) -> Result<Selected, Error> {
+    let manifest_apps = s
+        .backup
+        .manifest
+        .as_ref()
+        .map_or(&[][..], |m| m.applications.as_slice());
+    let apps: Vec<&str> = app.into_iter().collect();
+    let selected = |domain: &str| -> bool {
+        match app {
+            Some(_) => may_belong_to(domain, &apps, manifest_apps),
+            None => all_domains || app_domain(domain).is_some(),
+        }
+    };
+    let (keychain_rows, mut rows) = pick_rows(s, |r| {
+        r.kind == FileKind::File && !r.file_id.is_empty() && selected(&r.domain)
+    })?
+    .ok_or_else(|| {
+        Error::CredentialsMissing("the index is encrypted: a password is needed".into())
+    })?;
+    let owners = Ownership::of_backup(
+        &s.backup,
+        apps.iter().copied(),
+        keychain_rows
+            .rows()
+            .iter()
+            .chain(rows.iter())
+            .map(|r| r.domain.as_str()),
+    );
+    let owner_of = |domain: &str| owners.domain_owner(domain);
+    if let Some(a) = app {
+        // `may_belong_to` is a superset of the attribution: keep only the app's own rows.
+        rows.retain(|r| owner_of(&r.domain).as_deref() == Some(a));
+    }
+    Ok(Selected {
+        keychain_rows,
+        rows,
+        owners,
     })
 }
 
@@ -340,14 +369,6 @@ impl FileResult<'_> {
             ..FileResult::default()
         }
     }
-
-    fn unsearched(reason: &'static str, note_reason: &'static str, note: String) -> Self {
-        FileResult {
-            skipped: Some(reason),
-            note: Some((note_reason, note)),
-            ..FileResult::default()
-        }
-    }
 }
 
 /// A leak of a file before it is placed (the file's row gives the rest).
@@ -465,84 +486,119 @@ impl<'a> Ctx<'a> {
 
     /// The plaintext of a row, or why it cannot be had (as the file's result).
     fn read(&self, r: &FileRecord) -> Result<zeroize::Zeroizing<Vec<u8>>, FileResult<'a>> {
-        let payload = match self.payloads.open(r) {
-            Ok(p) => p,
-            // A backup not declared encrypted whose rows keep their keys is a decrypted
-            // copy (tools such as mvt store them so): its payloads are plaintext.
-            Err(Unavailable::Locked) if !self.encrypted => {
-                match self
-                    .payloads
-                    .find(r)
-                    .and_then(|c| self.payloads.open_listed(c))
-                {
-                    Ok(p) => p,
-                    Err(Unavailable::Missing | Unavailable::BadFileId) => {
-                        return Err(FileResult::skipped("missing"))
-                    }
-                    Err(e) => {
-                        return Err(FileResult::unsearched(
-                            "unreadable",
-                            "unreadable",
-                            format!("the payload cannot be opened: {e}"),
-                        ))
-                    }
+        read_plain(self.payloads, r, self.encrypted, self.opts.max_file_size).map_err(|u| {
+            FileResult {
+                skipped: Some(u.skipped),
+                note: u.note,
+                ..FileResult::default()
+            }
+        })
+    }
+}
+
+/// Why a file's plaintext cannot be had: the `skipped` reason of the summary, and the
+/// note's reason and text when the file is worth a note.
+pub(crate) struct Unread {
+    pub skipped: &'static str,
+    pub note: Option<(&'static str, String)>,
+}
+
+impl Unread {
+    fn skipped(reason: &'static str) -> Self {
+        Unread {
+            skipped: reason,
+            note: None,
+        }
+    }
+
+    fn unsearched(reason: &'static str, note_reason: &'static str, note: String) -> Self {
+        Unread {
+            skipped: reason,
+            note: Some((note_reason, note)),
+        }
+    }
+}
+
+/// The plaintext of a row (at most `max_file_size` bytes, in a wiped buffer), or why it
+/// cannot be had. `encrypted`: the backup is declared encrypted (a backup that is not, whose
+/// rows keep their keys, is a decrypted copy: its payloads are read as plaintext).
+pub(crate) fn read_plain(
+    payloads: &Payloads<'_>,
+    r: &FileRecord,
+    encrypted: bool,
+    max_file_size: u64,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, Unread> {
+    let payload = match payloads.open(r) {
+        Ok(p) => p,
+        // A backup not declared encrypted whose rows keep their keys is a decrypted
+        // copy (tools such as mvt store them so): its payloads are plaintext.
+        Err(Unavailable::Locked) if !encrypted => {
+            match payloads.find(r).and_then(|c| payloads.open_listed(c)) {
+                Ok(p) => p,
+                Err(Unavailable::Missing | Unavailable::BadFileId) => {
+                    return Err(Unread::skipped("missing"))
+                }
+                Err(e) => {
+                    return Err(Unread::unsearched(
+                        "unreadable",
+                        "unreadable",
+                        format!("the payload cannot be opened: {e}"),
+                    ))
                 }
             }
-            Err(Unavailable::Missing | Unavailable::BadFileId) => {
-                return Err(FileResult::skipped("missing"))
-            }
-            Err(Unavailable::Unreadable(e)) => {
-                return Err(FileResult::unsearched(
-                    "unreadable",
-                    "unreadable",
-                    format!("the payload cannot be opened: {e}"),
-                ))
-            }
-            Err(why @ (Unavailable::Locked | Unavailable::BadKey(_))) => {
-                return Err(FileResult::unsearched(
-                    "not_decryptable",
-                    "locked",
-                    why.to_string(),
-                ))
-            }
-            Err(Unavailable::Key(k)) => {
-                let reason = match k {
-                    KeyUnavailable::UnwrapFailed(..) => "decrypt_failed",
-                    _ => "locked",
-                };
-                return Err(FileResult::unsearched(
-                    "not_decryptable",
-                    reason,
-                    Unavailable::Key(k).to_string(),
-                ));
-            }
-        };
-        let stored = payload.stored_len();
-        if stored > self.opts.max_file_size {
-            return Err(FileResult::unsearched(
-                "too_large",
-                "too_large",
-                format!(
-                    "{stored} bytes, over --max-file-size {}: not searched",
-                    self.opts.max_file_size
-                ),
+        }
+        Err(Unavailable::Missing | Unavailable::BadFileId) => {
+            return Err(Unread::skipped("missing"))
+        }
+        Err(Unavailable::Unreadable(e)) => {
+            return Err(Unread::unsearched(
+                "unreadable",
+                "unreadable",
+                format!("the payload cannot be opened: {e}"),
+            ))
+        }
+        Err(why @ (Unavailable::Locked | Unavailable::BadKey(_))) => {
+            return Err(Unread::unsearched(
+                "not_decryptable",
+                "locked",
+                why.to_string(),
+            ))
+        }
+        Err(Unavailable::Key(k)) => {
+            let reason = match k {
+                KeyUnavailable::UnwrapFailed(..) => "decrypt_failed",
+                _ => "locked",
+            };
+            return Err(Unread::unsearched(
+                "not_decryptable",
+                reason,
+                Unavailable::Key(k).to_string(),
             ));
         }
-        payload
-            .read_whole(self.opts.max_file_size)
-            .map_err(|e| match e {
-                ReadError::Io(e) => FileResult::unsearched(
-                    "unreadable",
-                    "unreadable",
-                    format!("the payload cannot be read: {e}"),
-                ),
-                ReadError::Decrypt(e) => FileResult::unsearched(
-                    "decrypt_failed",
-                    "decrypt_failed",
-                    format!("the payload does not decrypt: {e}"),
-                ),
-            })
+    };
+    let stored = payload.stored_len();
+    if stored > max_file_size {
+        return Err(Unread::unsearched(
+            "too_large",
+            "too_large",
+            format!(
+                "{stored} bytes, over --max-file-size {}: not searched",
+                max_file_size
+            ),
+        ));
     }
+    payload.read_whole(max_file_size).map_err(|e| match e {
+        ReadError::Io(e) => Unread::unsearched(
+            "unreadable",
+            "unreadable",
+            format!("the payload cannot be read: {e}"),
+        ),
+        ReadError::Decrypt(e) => Unread::unsearched(
+            "decrypt_failed",
+            "decrypt_failed",
+            format!("the payload does not decrypt: {e}"),
+        ),
+    })
 }
 
 /// `partly_decoded` when a decoder could not read all of a file (it was then searched as
@@ -584,19 +640,22 @@ impl<'c, 'a> Found<'c, 'a> {
     /// Search a field, then (once, never deeper) the plist, JSON or JWT its base64 or hex
     /// value hides.
     fn field(&mut self, f: Field<'_>) {
+        if f.typed_only {
+            return;
+        }
         self.search(&f);
         if let Some(d) = encoded::decode(f.value) {
             let mut inner = Vec::new();
             encoded::fields(&d, &f.at, f.name, &mut |g| {
-                inner.push((g.at, g.name.map(str::to_owned), g.value.to_vec(), g.deleted))
+                if !g.typed_only {
+                    inner.push((g.at, g.name.map(str::to_owned), g.value.to_vec(), g.deleted))
+                }
             });
             for (at, name, value, deleted) in inner {
                 let value = zeroize::Zeroizing::new(value);
                 self.search(&Field {
-                    at,
-                    name: name.as_deref(),
-                    value: &value,
                     deleted: deleted || f.deleted,
+                    ..Field::new(at, name.as_deref(), &value)
                 });
             }
         }

@@ -61,7 +61,7 @@ pub fn kind_str(k: Kind) -> &'static str {
 
 /// Text from the backup with its control characters shown as `?`, so that a hostile name
 /// cannot move the cursor or colour the terminal.
-fn clean(s: &str) -> String {
+pub(crate) fn clean(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { '?' } else { c })
         .collect()
@@ -81,12 +81,12 @@ fn escaped(s: &str) -> String {
 }
 
 /// `n <noun>`, with an `s` unless `n` is 1.
-fn counted(n: u64, noun: &str) -> String {
+pub(crate) fn counted(n: u64, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// `s` when it fits `w` columns, else `cut(s, w)`.
-fn within(s: &str, w: usize, cut: fn(&str, usize) -> String) -> String {
+pub(crate) fn within(s: &str, w: usize, cut: fn(&str, usize) -> String) -> String {
     if width(s) <= w {
         s.to_string()
     } else {
@@ -182,7 +182,7 @@ fn write_leak(out: &mut dyn Write, l: &Leak) -> io::Result<()> {
 
 /// `domain  path` in at most `w` columns: a long domain cut in the middle as a bundle id,
 /// the path cut in the middle keeping its file name.
-fn file_label(domain: &str, path: &str, w: usize) -> String {
+pub(crate) fn file_label(domain: &str, path: &str, w: usize) -> String {
     let d = within(&clean(domain), DOMAIN_W, fit_id);
     let room = w.saturating_sub(width(&d) + 2).max(12);
     let p = within(&clean(path), room, fit_middle);
@@ -242,7 +242,7 @@ fn write_fixes(out: &mut dyn Write, r: &LeaksReport) -> io::Result<()> {
 
 /// The files not searched in full, then those read in a way worth saying (`info`): the
 /// first [`MAX_NOTES`] of each, and how many more.
-fn write_notes(out: &mut dyn Write, notes: &[FileNote]) -> io::Result<()> {
+pub(crate) fn write_notes(out: &mut dyn Write, notes: &[FileNote]) -> io::Result<()> {
     let (info, partial): (Vec<&FileNote>, Vec<&FileNote>) =
         notes.iter().partition(|n| n.reason == "info");
     write_note_list(out, "Not searched in full", &partial)?;
@@ -275,7 +275,7 @@ fn write_note_list(out: &mut dyn Write, heading: &str, notes: &[&FileNote]) -> i
 }
 
 /// `k n, k n, …` of a map of counts.
-fn counts<K: std::fmt::Display>(m: impl IntoIterator<Item = (K, u64)>) -> String {
+pub(crate) fn counts<K: std::fmt::Display>(m: impl IntoIterator<Item = (K, u64)>) -> String {
     m.into_iter()
         .map(|(k, n)| format!("{k} {n}"))
         .collect::<Vec<_>>()

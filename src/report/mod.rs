@@ -10,4 +10,5 @@ pub mod leaks;
 pub mod patch_table;
 pub mod sarif;
 pub mod table;
+pub mod tamper;
 pub mod text;

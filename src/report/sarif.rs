@@ -67,7 +67,7 @@ pub fn path_uri(p: &Path) -> String {
 }
 
 /// `policy.must-not-back-up` → `PolicyMustNotBackUp`.
-fn rule_name(id: &str) -> String {
+pub(crate) fn rule_name(id: &str) -> String {
     id.split(['.', '-'])
         .map(|w| {
             let mut c = w.chars();
@@ -184,7 +184,12 @@ fn log(version: &str, rules: &[Rule], invocation: Value, results: Vec<Value>) ->
 }
 
 /// [`log`] with the driver's rule descriptors given as they are.
-fn log_with(version: &str, rules: Vec<Value>, invocation: Value, results: Vec<Value>) -> Value {
+pub(crate) fn log_with(
+    version: &str,
+    rules: Vec<Value>,
+    invocation: Value,
+    results: Vec<Value>,
+) -> Value {
     json!({
         "$schema": SARIF_SCHEMA_URI,
         "version": "2.1.0",

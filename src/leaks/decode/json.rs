@@ -1,6 +1,6 @@
-//! JSON: every string and number by its JSON pointer, named by its member.
+//! JSON: every string, number and boolean by its JSON pointer, named by its member.
 
-use super::{Field, Where};
+use super::{Field, ValueType, Where};
 use serde_json::Value;
 
 /// Deepest nesting followed (serde_json itself stops at 128).
@@ -24,19 +24,21 @@ pub fn walk(
     if depth > MAX_DEPTH {
         return;
     }
-    let mut leaf = |text: &str| {
-        out(Field {
-            at: Where::Json {
+    let mut leaf = |text: &str, ty: ValueType| {
+        out(Field::typed(
+            Where::Json {
                 pointer: pointer.clone(),
             },
             name,
-            value: text.as_bytes(),
-            deleted: false,
-        })
+            text.as_bytes(),
+            ty,
+        ))
     };
     match v {
-        Value::String(s) => leaf(s),
-        Value::Number(n) => leaf(&n.to_string()),
+        Value::String(s) => leaf(s, ValueType::String),
+        Value::Number(n) if n.is_f64() => leaf(&n.to_string(), ValueType::Real),
+        Value::Number(n) => leaf(&n.to_string(), ValueType::Integer),
+        Value::Bool(b) => leaf(if *b { "true" } else { "false" }, ValueType::Bool),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let len = pointer.len();
@@ -55,7 +57,7 @@ pub fn walk(
                 pointer.truncate(len);
             }
         }
-        Value::Bool(_) | Value::Null => {}
+        Value::Null => {}
     }
 }
 
@@ -69,6 +71,11 @@ mod tests {
         fields(
             br#"{"auth":{"refresh/token":"abc","n":[1,"x"]},"ok":true}"#,
             &mut |f| {
+                // Booleans are handed out typed-only (for `tamper`; the leak sweep skips them).
+                if f.typed_only {
+                    assert_eq!((f.ty, f.value), (ValueType::Bool, &b"true"[..]));
+                    return;
+                }
                 got.push((
                     super::super::describe(&f.at),
                     f.name.map(str::to_owned),

@@ -69,6 +69,24 @@ pub enum Where {
     },
 }
 
+/// What a value was in its container, before it was handed out as bytes (`tamper` tells
+/// a boolean from the string "true"; the leak sweep searches the bytes alike).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueType {
+    /// Text: a plist or JSON string, a SQLite TEXT cell, a line, a printable run.
+    #[default]
+    String,
+    /// Bytes (a plist data value or a SQLite blob) read as text.
+    Data,
+    Integer,
+    Real,
+    /// `true` or `false`.
+    Bool,
+    /// A plist date, as RFC 3339 (UTC).
+    Date,
+}
+
 /// One value of a file.
 pub struct Field<'a> {
     pub at: Where,
@@ -78,16 +96,32 @@ pub struct Field<'a> {
     /// The value is no longer live: found in free space (a SQLite freelist page, a
     /// freeblock or unallocated space of a page) or in an uncommitted WAL frame.
     pub deleted: bool,
+    /// What the value was in its container.
+    pub ty: ValueType,
+    /// A typed scalar the leak sweep does not search (booleans, dates):
+    /// handed out for `tamper`, which reads settings by their type.
+    pub typed_only: bool,
 }
 
 impl<'a> Field<'a> {
-    /// A live value.
+    /// A live string value.
     pub fn new(at: Where, name: Option<&'a str>, value: &'a [u8]) -> Self {
         Field {
             at,
             name,
             value,
             deleted: false,
+            ty: ValueType::String,
+            typed_only: false,
+        }
+    }
+
+    /// A live value of type `ty`.
+    pub fn typed(at: Where, name: Option<&'a str>, value: &'a [u8], ty: ValueType) -> Self {
+        Field {
+            ty,
+            typed_only: matches!(ty, ValueType::Bool | ValueType::Date),
+            ..Field::new(at, name, value)
         }
     }
 }

@@ -7,7 +7,7 @@
 //! values in `$objects` behind UIDs: dictionaries (`NS.keys`/`NS.objects`) and archived
 //! objects (`encodeObject:forKey:`) are resolved so that a value is named by its key.
 
-use super::{Field, Where};
+use super::{Field, ValueType, Where};
 use crate::keychain::export::check_plist_shape;
 use plist::Value;
 use std::io::Cursor;
@@ -56,29 +56,27 @@ fn walk(
         key_path: if p.is_empty() { "/".into() } else { p.into() },
     };
     match v {
-        Value::String(s) => out(Field {
-            at: at(path),
-            name,
-            value: s.as_bytes(),
-            deleted: false,
-        }),
+        Value::String(s) => out(Field::new(at(path), name, s.as_bytes())),
         Value::Integer(i) => {
             let t = i.to_string();
-            out(Field {
-                at: at(path),
+            out(Field::typed(
+                at(path),
                 name,
-                value: t.as_bytes(),
-                deleted: false,
-            })
+                t.as_bytes(),
+                ValueType::Integer,
+            ))
         }
         Value::Real(r) => {
             let t = r.to_string();
-            out(Field {
-                at: at(path),
-                name,
-                value: t.as_bytes(),
-                deleted: false,
-            })
+            out(Field::typed(at(path), name, t.as_bytes(), ValueType::Real))
+        }
+        Value::Boolean(b) => {
+            let t: &[u8] = if *b { b"true" } else { b"false" };
+            out(Field::typed(at(path), name, t, ValueType::Bool))
+        }
+        Value::Date(d) => {
+            let t = d.to_xml_format();
+            out(Field::typed(at(path), name, t.as_bytes(), ValueType::Date))
         }
         Value::Data(d) => data(d, path.as_str(), name, depth, out),
         Value::Array(items) => {
@@ -98,7 +96,7 @@ fn walk(
                 path.truncate(len);
             }
         }
-        Value::Boolean(_) | Value::Date(_) | Value::Uid(_) => {}
+        Value::Uid(_) => {}
         _ => {}
     }
 }
@@ -137,20 +135,14 @@ fn data(d: &[u8], path: &str, name: Option<&str>, depth: usize, out: &mut dyn Fn
                 return;
             }
         }
-        super::Kind::Text => {
-            return out(Field {
-                at: outer,
-                name,
-                value: d,
-                deleted: false,
-            })
-        }
+        super::Kind::Text => return out(Field::typed(outer, name, d, ValueType::Data)),
         _ => {}
     }
     super::binary(d, &mut |f| {
         out(Field {
             at: outer.clone(),
             name,
+            ty: ValueType::Data,
             ..f
         })
     });

@@ -6,7 +6,7 @@
 //! LocalStorage (`ItemTable(key, value)`, values UTF-16LE) names each value by its key.
 //! Free space is read by [`super::freespace`], a `-wal` beside the file by [`super::wal`].
 
-use super::{Field, Where};
+use super::{Field, ValueType, Where};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
@@ -191,21 +191,35 @@ fn table_fields(
             match row.get_ref(i + 1)? {
                 ValueRef::Text(t) => out(Field::new(cell.at, Some(cell.name), t)),
                 ValueRef::Blob(b) => blob(b, &cell, out),
-                // Numbers matter by the column's name: a Core Data `ZLATITUDE` is a REAL,
-                // a PIN may be an INTEGER (as plist and JSON numbers are searched).
-                ValueRef::Real(r) => {
-                    let t = r.to_string();
-                    out(Field::new(cell.at, Some(cell.name), t.as_bytes()))
-                }
-                ValueRef::Integer(n) => {
-                    let t = n.to_string();
-                    out(Field::new(cell.at, Some(cell.name), t.as_bytes()))
-                }
+                ValueRef::Integer(i) => number(cell, format_args!("{i}"), ValueType::Integer, out),
+                ValueRef::Real(r) => number(cell, format_args!("{r}"), ValueType::Real, out),
                 ValueRef::Null => {}
             }
         }
     }
     Ok(())
+}
+
+/// A number cell, as a typed-only field (the leak sweep does not search numbers; `tamper`
+/// reads them): written into a buffer on the stack, not allocated.
+fn number(
+    cell: Cell<'_>,
+    n: std::fmt::Arguments<'_>,
+    ty: ValueType,
+    out: &mut dyn FnMut(Field<'_>),
+) {
+    use std::io::Write;
+    let mut buf = [0u8; 40];
+    let len = {
+        let mut w = &mut buf[..];
+        if w.write_fmt(n).is_err() {
+            return;
+        }
+        40 - w.len()
+    };
+    // Searched by the leak rules too: a number matters by its column's name (a Core Data
+    // `ZLATITUDE` is a REAL, a PIN may be an INTEGER), as plist and JSON numbers do.
+    out(Field::typed(cell.at, Some(cell.name), &buf[..len], ty))
 }
 
 /// Where a cell is and what it is named.
@@ -254,7 +268,12 @@ fn decoded(b: &[u8], kind: super::Kind, cell: &Cell<'_>, out: &mut dyn FnMut(Fie
         super::Kind::Plist | super::Kind::Json => {
             super::fields(kind, b, &mut inner);
         }
-        super::Kind::Text => inner(Field::new(cell.at.clone(), Some(cell.name), b)),
+        super::Kind::Text => inner(Field::typed(
+            cell.at.clone(),
+            Some(cell.name),
+            b,
+            ValueType::Data,
+        )),
         super::Kind::Binary => super::binary(b, &mut inner),
         _ => {}
     }

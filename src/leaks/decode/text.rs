@@ -32,30 +32,28 @@ pub fn fields(b: &[u8], out: &mut dyn FnMut(Field<'_>)) {
     for (i, line) in b.split(|&c| c == b'\n').enumerate() {
         let no = i as u64 + 1;
         if !line.is_empty() {
-            out(Field {
-                at: Where::Text {
+            out(Field::new(
+                Where::Text {
                     line: no,
                     offset: offset as u64,
                 },
-                name: None,
-                value: line,
-                deleted: false,
-            });
+                None,
+                line,
+            ));
         }
         let trimmed = line.trim_ascii_start();
         if trimmed.starts_with(b"-----BEGIN ") {
             block = Some((no, offset, 0));
         } else if let Some((first, start, n)) = block {
             if trimmed.starts_with(b"-----END ") {
-                out(Field {
-                    at: Where::Text {
+                out(Field::new(
+                    Where::Text {
                         line: first,
                         offset: start as u64,
                     },
-                    name: None,
-                    value: &b[start..offset + line.len()],
-                    deleted: false,
-                });
+                    None,
+                    &b[start..offset + line.len()],
+                ));
                 block = None;
             } else if n + 1 >= MAX_BLOCK_LINES {
                 block = None;
@@ -77,14 +75,13 @@ pub fn fields(b: &[u8], out: &mut dyn FnMut(Field<'_>)) {
 pub fn strings(b: &[u8], out: &mut dyn FnMut(Field<'_>)) {
     let mut emit = |start: usize, end: usize| {
         if end - start >= MIN_STRING {
-            out(Field {
-                at: Where::Bytes {
+            out(Field::new(
+                Where::Bytes {
                     offset: start as u64,
                 },
-                name: None,
-                value: &b[start..end],
-                deleted: false,
-            });
+                None,
+                &b[start..end],
+            ));
         }
     };
     // The start of a printable run that reaches the end of the blocks seen so far.
