@@ -8,5 +8,6 @@ pub mod junit;
 pub mod keychain;
 pub mod leaks;
 pub mod sarif;
+pub mod style;
 pub mod table;
 pub mod text;
