@@ -30,3 +30,22 @@ pub fn run(a: CompletionsArgs) -> Outcome {
     output::finish(o.write_all(&script(a.shell)).and_then(|_| o.flush()))?;
     Ok(ExitCode::Ok)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ValueEnum;
+
+    #[test]
+    fn every_script_completes_every_command_and_global_option() {
+        let cmd = Cli::command();
+        let subcommands: Vec<&str> = cmd.get_subcommands().map(|s| s.get_name()).collect();
+        assert!(subcommands.contains(&"completions") && subcommands.contains(&"man"));
+        for &shell in Shell::value_variants() {
+            let text = String::from_utf8(script(shell)).unwrap();
+            for word in subcommands.iter().copied().chain(["color", "quiet"]) {
+                assert!(text.contains(word), "{shell}: {word}");
+            }
+        }
+    }
+}

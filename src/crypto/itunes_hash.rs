@@ -252,6 +252,19 @@ mod tests {
         }
     }
 
+    /// hashcat's own self-test hash of mode 14700 (`ST_HASH`/`ST_PASS` in
+    /// src/modules/module_14700.c, MIT licence): a line we did not write, cracked the way
+    /// hashcat's kernel checks a guess.
+    #[test]
+    fn hashcats_own_example_opens_with_its_password() {
+        let line = "$itunes_backup$*9*ebd7f9b33293b2511f0a4139d5b213feff51476968863cef60ec38d720497b6ff39a0bb63fa9f84e*10000*2202015774208421818002001652122401871832**";
+        let h = ItunesHash::parse(line).unwrap();
+        assert_eq!((h.version, h.iter, h.hashcat_mode()), (9, 10_000, 14700));
+        assert_eq!(h.to_string(), line, "printed back as read");
+        assert!(h.opens_with(&Password::new(b"hashcat".to_vec())));
+        assert!(!h.opens_with(&Password::new(b"hashcaT".to_vec())));
+    }
+
     #[test]
     fn lines_hashcat_would_refuse_are_refused() {
         let kb = Keybag::parse(&keybag("pw", true)).unwrap();
