@@ -93,7 +93,8 @@ pub enum Command {
     Scan(scan::ScanArgs),
     /// Report the backup and keybag only (fast, never needs a password).
     Info(scan::InfoArgs),
-    /// Derive the backup key once and print it (hex) for --key/--key-file.
+    /// Derive the backup key once and print it (hex) for --key/--key-file; or, with --hash,
+    /// print the password hash for hashcat and John the Ripper.
     Key(key::KeyArgs),
     /// Decrypt and classify every backed-up keychain item; predict where it survives a restore.
     Keychain(keychain::KeychainArgs),
