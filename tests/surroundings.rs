@@ -603,6 +603,22 @@ fn key_hash_of_the_demo_cracks_in_two_stages_and_needs_no_password() {
     }
 }
 
+#[test]
+fn key_hash_of_a_backup_not_declared_encrypted_is_refused() {
+    // CowabungaLite's Manifest.plist: a keybag, but no IsEncrypted: nothing to recover.
+    let Some(dir) = shared("external/cowabungalite") else {
+        return;
+    };
+    let o = auditor(&[
+        "key",
+        "--hash",
+        dir.join("Manifest.plist").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    assert!(stderr(&o).contains("not encrypted"), "{}", stderr(&o));
+}
+
 // ---- default backup folders ----------------------------------------------------------------
 
 /// A HOME holding the macOS default folder with the demo backup in it (`copies` times).

@@ -118,7 +118,7 @@ pub fn default_or(given: Option<&Path>) -> Result<PathBuf, Error> {
             platform.name()
         ),
         (Platform::Other, false, _) => format!(
-            "no default backup folder is known on {} (Finder and iTunes write none here),              and {} (a Mac's, under HOME) does not exist",
+            "no default backup folder is known on {} (Finder and iTunes write none here), and {} (a Mac's, under HOME) does not exist",
             platform.name(),
             list(&looked)
         ),
