@@ -5,6 +5,7 @@ use crate::crypto::CryptoError;
 use crate::extract::ExtractError;
 use crate::fixture::FixtureError;
 use crate::index::IndexError;
+use crate::patch::PatchError;
 use crate::policy::PolicyError;
 use std::path::PathBuf;
 
@@ -89,6 +90,9 @@ pub enum Error {
     /// The fixture writer failed.
     #[error(transparent)]
     Fixture(#[from] FixtureError),
+    /// A patch was refused or failed (nothing is left in its output folder).
+    #[error(transparent)]
+    Patch(#[from] PatchError),
     /// An I/O error outside the backup (e.g. writing the output file).
     #[error("{context}: {source}")]
     Io {
@@ -147,6 +151,12 @@ impl Error {
             },
             Error::Fixture(e) => match e {
                 FixtureError::Sqlite(_) | FixtureError::Plist(_) => ExitCode::Internal,
+                _ => ExitCode::Usage,
+            },
+            Error::Patch(e) => match e {
+                PatchError::Locked => ExitCode::Credentials,
+                PatchError::Io { .. } => ExitCode::Internal,
+                PatchError::Index(_) => ExitCode::BadBackup,
                 _ => ExitCode::Usage,
             },
             Error::Io { .. } | Error::Internal(_) => ExitCode::Internal,

@@ -13,6 +13,7 @@ pub mod index;
 pub mod keychain;
 pub mod leaks;
 pub mod ownership;
+pub mod patch;
 pub mod policy;
 pub mod report;
 pub mod session;

@@ -27,8 +27,28 @@ const GOOGLE_OAUTH: &str = "ya29.a0AfB_byC8x2LmQ9pZ7vN4kR1tY9bW3cF6hJ0s";
 const HOME_GITHUB: &str = "ghp_H0m3d7Xq9LmN4vB8kT1sY6wE3uJ0hZ5cP7aF";
 const MEDIA_PASSWORD: &str = "Zz9-media-Secret";
 const KEYCHAIN_ONLY: &str = "Kc-copy-9f3e1a7b";
+// The rule families of issue 14's second part, planted in an app of their own.
+/// A P-256 key in PKCS#8 (made for these tests), stored as a SQLite blob.
+const EC_PKCS8_HEX: &str = "308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420ad3ab86431a7fdd73b6e0f69bc0e460c55d8d3217ccecdd69a5614586c7fe88ba1440342000485965bc75e410b01984d4aa9b000300e3a659b172dbf95ffae130144974c386016787f23797d311f7d44cdb676e1b87a81e445a1f57b7bb5b3484b9f96e20c76";
+/// An Ed25519 key in PKCS#8, stored in base64 without PEM armour.
+const ED25519_PKCS8_HEX: &str = "302e020100300506032b65700422042090b74a705c8da887549288f38bfebf7d5ec95dbbeab2bc8520c66d4dca7aa54d";
+/// Its public key (SubjectPublicKeyInfo): a decoy, public by design.
+const ED25519_SPKI_HEX: &str =
+    "302a300506032b6570032100d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+/// A PKCS#12 file holding the Ed25519 key, password-encrypted.
+const PFX_HEX: &str = "308201420201033081f906092a864886f70d010701a081eb0481e83081e53081e206092a864886f70d010701a081d40481d13081ce3081cb060b2a864886f70d010c0a0102a081a63081a3305f06092a864886f70d01050d3052303106092a864886f70d01050c30240410527f9c234ffa49e7644c83a7446fc7b202024e20300c06082a864886f70d02090500301d060960864801650304012a04105f3e23718d2cd6399f05d21918e0544104407413cc93b3d4942999deabb1c4a06af9c8b5492f303086adcd0e91d89b490b3f466c23f157616668e1c0b0dd9621e85907d5ff286fdee583225fbccb9a2c2e7d3113301106092a864886f70d01091431041e02007430413031300d0609608648016503040201050004208bbed4f004e289f355e71463b5f31d8a8ce7ad01edad77ab9cccea78929805c104084d2314656ccd654302020800";
+/// A BIP-39 test vector (entropy 7f…7f), and twelve list words whose checksum is wrong.
+const SEED: &str = "legal winner thank year wave sausage worth useful legal winner thank yellow";
+const SEED_BAD: &str = "legal winner thank year wave sausage worth useful legal winner thank wave";
+const PHONE: &str = "+44 20 7946 0958";
+const API_KEY: &str = "qFCiI5ydYgqTxIBAiCofjZUljbQ6oP3Q";
+const FCM: &str = "AAAAnFIGLj5:APA91bM7YYpHCOTHUtuJvbipRdkJAWZ4moUxm-yI5B-KGnplJJpdu0ol29vX6N-631mG8YE5-is-I4cZ2cSV8HTMyf8GmXmeyNdaKTGoeszaDGHxFAQLVeuzU-XFXO-eF28RlHnqzgsB";
 
-fn planted() -> [&'static str; 13] {
+fn b64(hex_text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(hex::decode(hex_text).unwrap())
+}
+
+fn planted() -> [&'static str; 18] {
     [
         REFRESH,
         USER_PASSWORD,
@@ -43,7 +63,42 @@ fn planted() -> [&'static str; 13] {
         MEDIA_PASSWORD,
         KEYCHAIN_ONLY,
         "my dog",
+        SEED,
+        PHONE,
+        API_KEY,
+        FCM,
+        // The base64 text of the DER key (the bytes themselves are checked apart).
+        "MC4CAQAwBQYDK2VwBCIEIJC3SnBcjaiHVJKI84v+v31eyV27",
     ]
+}
+
+/// The wallet app's database: a private key as a blob (and a public key beside it), and a
+/// contacts table with a phone number (and a date in a phone column).
+fn wallet_db() -> Vec<u8> {
+    let mut c = rusqlite::Connection::open_in_memory().unwrap();
+    c.execute_batch(
+        "CREATE TABLE keys (id INTEGER PRIMARY KEY, label TEXT, der BLOB);
+         CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT, phone TEXT, app_version TEXT);",
+    )
+    .unwrap();
+    for (label, der) in [
+        ("device", EC_PKCS8_HEX),
+        ("server-public", ED25519_SPKI_HEX),
+    ] {
+        c.execute(
+            "INSERT INTO keys (label, der) VALUES (?1, ?2)",
+            rusqlite::params![label, hex::decode(der).unwrap()],
+        )
+        .unwrap();
+    }
+    for (name, phone) in [("Bob", PHONE), ("Carol", "2024-01-31")] {
+        c.execute(
+            "INSERT INTO contacts (name, phone, app_version) VALUES (?1, ?2, '4.12.1')",
+            [name, phone],
+        )
+        .unwrap();
+    }
+    c.serialize(rusqlite::MAIN_DB).unwrap().to_vec()
 }
 
 fn bplist(v: plist::Value) -> Vec<u8> {
@@ -131,6 +186,24 @@ fn backup(dir: &Path) -> PathBuf {
     // Near misses only: an empty password, a hint, a null token, a key one character short.
     let near = r#"{"password": "", "password_hint": "my dog", "accessToken": "null",
                    "key": "AKIAZ7VRSQ4TBXW2NM5", "lat": "52.5", "card": "4111 1111 1111 1112"}"#;
+    let wallet_prefs = bplist(dict(&[
+        ("fcmServerKey", plist::Value::String(FCM.into())),
+        // One character short of a server key.
+        (
+            "fcmDraft",
+            plist::Value::String(FCM[..FCM.len() - 1].into()),
+        ),
+    ]));
+    let wallet_json = json!({
+        "mnemonic": SEED,
+        "practice_words": SEED_BAD,
+        "deviceKey": b64(ED25519_PKCS8_HEX),
+        "serverKey": b64(ED25519_SPKI_HEX),
+        "api_key": API_KEY,
+        "apiKeyVersion": "v2-2024-01-31",
+        "support": {"phone": "1700000000", "build": "4.12.1"}
+    })
+    .to_string();
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.extend_from_slice(format!("tEXt password={MEDIA_PASSWORD} ").as_bytes());
     let spec = json!({
@@ -143,7 +216,8 @@ fn backup(dir: &Path) -> PathBuf {
         "apps": [
             {"bundle_id": "com.example.bank", "version": "1.0", "groups": ["group.com.example.bank"]},
             {"bundle_id": "com.example.messenger", "version": "2.0"},
-            {"bundle_id": "com.example.clean", "version": "3.0"}
+            {"bundle_id": "com.example.clean", "version": "3.0"},
+            {"bundle_id": "com.example.wallet", "version": "4.12.1"}
         ],
         "files": [
             {"domain": "AppDomain-com.example.bank", "path": "Library/Preferences/com.example.bank.plist", "class": 3, "content": hexed(&prefs)},
@@ -158,7 +232,12 @@ fn backup(dir: &Path) -> PathBuf {
             {"domain": "AppDomain-com.example.clean", "path": "Documents/near.json", "class": 3, "content": {"text": near}},
             {"domain": "AppDomain-com.example.clean", "path": "Documents/readme.txt", "class": 4, "content": {"text": "Nothing to see here.\nThe password is set in Settings.\n"}},
             {"domain": "AppDomain-com.example.clean", "path": "Documents/big.bin", "class": 4, "content": {"size": 4096, "pattern": "text"}},
-            {"domain": "HomeDomain", "path": "Library/Preferences/com.apple.tokens.txt", "class": 4, "content": {"text": format!("gh={HOME_GITHUB}\n")}}
+            {"domain": "HomeDomain", "path": "Library/Preferences/com.apple.tokens.txt", "class": 4, "content": {"text": format!("gh={HOME_GITHUB}\n")}},
+            {"domain": "AppDomain-com.example.wallet", "path": "Library/Application Support/wallet.sqlite", "class": 3, "content": hexed(&wallet_db())},
+            {"domain": "AppDomain-com.example.wallet", "path": "Documents/identity.p12", "class": 3, "content": {"hex": PFX_HEX}},
+            {"domain": "AppDomain-com.example.wallet", "path": "Documents/server.der", "class": 3, "content": {"hex": ED25519_SPKI_HEX}},
+            {"domain": "AppDomain-com.example.wallet", "path": "Documents/wallet.json", "class": 3, "content": {"text": wallet_json}},
+            {"domain": "AppDomain-com.example.wallet", "path": "Library/Preferences/com.example.wallet.plist", "class": 3, "content": hexed(&wallet_prefs)}
         ],
         "keychain": [
             {"table": "genp", "class": "ak", "access_group": "ABCDE12345.com.example.bank", "service": "com.example.bank.refresh", "account": "alice", "secret": REFRESH},
@@ -356,10 +435,53 @@ fn every_planted_secret_is_found_in_its_place_and_near_misses_are_not() {
         .iter()
         .any(|l| l["app"] == "com.example.clean"));
 
+    // The wallet app: one of each of the newer rule families, and a decoy beside each.
+    let w = "Library/Application Support/wallet.sqlite";
+    let k = leak(&r, w, "leak.private-key-der");
+    assert_eq!(
+        k["location"],
+        json!({"kind": "sqlite", "table": "keys", "column": "der", "rowid": 1})
+    );
+    assert_eq!(k["note"], "PKCS#8 EC private key");
+    assert_eq!(k["category"], "private_key");
+    assert_eq!(k["severity"], "high");
+    assert_eq!(k["preview"], "3081…(138 bytes)");
+    let ph = leak(&r, w, "leak.phone-number");
+    assert_eq!(
+        ph["location"],
+        json!({"kind": "sqlite", "table": "contacts", "column": "phone", "rowid": 1})
+    );
+    assert_eq!(ph["severity"], "low");
+    assert_eq!(
+        at(&r, w).len(),
+        2,
+        "the public key, the date: {:#}",
+        r["leaks"]
+    );
+    let p12 = leak(&r, "Documents/identity.p12", "leak.pkcs12");
+    assert_eq!(p12["location"], json!({"kind": "bytes", "offset": 0}));
+    assert_eq!(p12["file_kind"], "binary");
+    assert_eq!(at(&r, "Documents/identity.p12").len(), 1);
+    assert_eq!(at(&r, "Documents/server.der"), vec![], "a public key");
+    let wj = "Documents/wallet.json";
+    let seed = leak(&r, wj, "leak.seed-phrase");
+    assert_eq!(seed["location"]["pointer"], "/mnemonic");
+    let b64_key = leak(&r, wj, "leak.private-key-der");
+    assert_eq!(b64_key["location"]["pointer"], "/deviceKey");
+    assert_eq!(b64_key["note"], "PKCS#8 Ed25519 private key");
+    let ak = leak(&r, wj, "leak.api-key-field");
+    assert_eq!(ak["location"]["pointer"], "/api_key");
+    assert_eq!(ak["field"], "api_key");
+    assert_eq!(at(&r, wj).len(), 3, "decoys fired: {:#}", r["leaks"]);
+    let wp = "Library/Preferences/com.example.wallet.plist";
+    let fcm = leak(&r, wp, "leak.firebase-fcm-server-key");
+    assert_eq!(fcm["location"]["key_path"], "/fcmServerKey");
+    assert_eq!(at(&r, wp).len(), 1, "{:#}", r["leaks"]);
+
     // The summary counts what the list holds.
-    // 12 expected (the refresh token twice: its rule and its keychain copy), 12 found.
+    // 19 expected (the refresh token twice: its rule and its keychain copy), 19 found.
     let n = r["leaks"].as_array().unwrap().len() as u64;
-    assert_eq!(n, 12, "{:#}", r["leaks"]);
+    assert_eq!(n, 19, "{:#}", r["leaks"]);
     assert_eq!(r["summary"]["leaks"], n);
     let by_rule: u64 = r["summary"]["by_rule"]
         .as_object()
@@ -368,7 +490,7 @@ fn every_planted_secret_is_found_in_its_place_and_near_misses_are_not() {
         .map(|v| v.as_u64().unwrap())
         .sum();
     assert_eq!(by_rule, n);
-    assert_eq!(r["summary"]["files_searched"], 11, "{:#}", r["summary"]);
+    assert_eq!(r["summary"]["files_searched"], 16, "{:#}", r["summary"]);
 
     // No value is in the report: only previews and fingerprints.
     no_value_in("the JSON report", &r.to_string());
@@ -377,6 +499,9 @@ fn every_planted_secret_is_found_in_its_place_and_near_misses_are_not() {
         .unwrap()
         .iter()
         .all(|l| l.get("value").is_none()));
+    for der in [EC_PKCS8_HEX, PFX_HEX] {
+        assert!(!r.to_string().contains(&der[..40]), "a key's bytes in hex");
+    }
 }
 
 #[test]
@@ -398,6 +523,13 @@ fn values_are_shown_only_when_asked_for() {
     assert_eq!(v["value"], USER_PASSWORD);
     let t = leaks(&b, &["--show-secrets"]);
     assert!(t.stdout.contains(USER_PASSWORD), "{}", t.stdout);
+    // A binary value (a DER key) is shown in base64.
+    let k = leak(
+        &r,
+        "Library/Application Support/wallet.sqlite",
+        "leak.private-key-der",
+    );
+    assert_eq!(k["value"], b64(EC_PKCS8_HEX));
 }
 
 #[test]

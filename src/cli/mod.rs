@@ -11,6 +11,7 @@ mod leaks;
 mod man;
 mod open;
 pub mod output;
+mod patch;
 mod policy_init;
 pub mod progress;
 mod scan;
@@ -109,6 +110,9 @@ pub enum Command {
     Policy(policy_init::PolicyArgs),
     /// Export decrypted files as DIR/<domain>/<relativePath> (safe paths, parallel).
     Extract(extract::ExtractArgs),
+    /// Write a modified copy of the backup (set a plist/JSON value, replace or delete a
+    /// file), consistent for restore, and a receipt with SHA-256 before and after.
+    Patch(patch::PatchArgs),
     /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
     Completions(completions::CompletionsArgs),
     /// Print the man page of auditor or of one command (roff); --out DIR writes them all.
@@ -150,6 +154,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Check(a) => check::run(a),
         Command::Policy(a) => policy_init::run(a),
         Command::Extract(a) => extract::run(a),
+        Command::Patch(a) => patch::run(a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),
     }

@@ -6,6 +6,7 @@
 //! [`redact`] says where a secret is without echoing it.
 
 pub mod decode;
+pub mod der;
 pub mod detect;
 pub mod model;
 pub mod redact;

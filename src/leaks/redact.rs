@@ -1,9 +1,13 @@
 //! Say where a secret is without echoing it: a redacted preview and a fingerprint.
 
 /// A preview that shows the value's shape, never most of it: `eyJh…(312 chars)…x9Q` for a
-/// long value, `hu…(9 chars)` for a medium one, `…(4 chars)` for a short one.
+/// long value, `hu…(9 chars)` for a medium one, `…(4 chars)` for a short one; a binary
+/// value (a DER key) as its first two bytes in hex and its length: `3082…(1218 bytes)`.
 pub fn preview(value: &[u8]) -> String {
-    let s = String::from_utf8_lossy(value);
+    let Ok(s) = std::str::from_utf8(value) else {
+        let head: String = value.iter().take(2).map(|b| format!("{b:02x}")).collect();
+        return format!("{head}…({} bytes)", value.len());
+    };
     let chars: Vec<char> = s.chars().collect();
     let n = chars.len();
     let shown = |cs: &[char]| -> String {
@@ -21,6 +25,16 @@ pub fn preview(value: &[u8]) -> String {
         format!("{}…({n} chars)", shown(&chars[..2]))
     } else {
         format!("…({n} chars)")
+    }
+}
+
+/// The value itself, for `--show-secrets`: as it is when it is text, in base64 when it is
+/// binary (a DER key).
+pub fn shown(value: &[u8]) -> String {
+    use base64::Engine as _;
+    match std::str::from_utf8(value) {
+        Ok(s) => s.to_owned(),
+        Err(_) => base64::engine::general_purpose::STANDARD.encode(value),
     }
 }
 
@@ -44,6 +58,9 @@ mod tests {
             preview("pässwörd-très-long-123456".as_bytes()),
             "päss…(25 chars)…456"
         );
+        assert_eq!(preview(&[0x30, 0x82, 0x04, 0xbd, 0xff]), "3082…(5 bytes)");
+        assert_eq!(shown(&[0x30, 0x82, 0xff]), "MIL/");
+        assert_eq!(shown(b"hunter2"), "hunter2");
         assert_eq!(fingerprint(b"x"), crate::keychain::item::fingerprint(b"x"));
         assert_ne!(fingerprint(b"x"), fingerprint(b"y"));
     }

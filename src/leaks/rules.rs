@@ -1,5 +1,6 @@
 //! The built-in leak rules: data in `rules.toml`, checked and compiled once.
 
+use super::der::DerKind;
 use regex::bytes::{Regex, RegexSet};
 use serde::Deserialize;
 use std::sync::OnceLock;
@@ -39,6 +40,10 @@ pub enum Check {
     Coordinate,
     NotPlaceholder,
     Entropy,
+    /// A phone number (src/leaks/validate.rs `phone`).
+    Phone,
+    /// A BIP-39 mnemonic with a valid checksum.
+    Bip39,
 }
 
 /// One rule as written in `rules.toml`.
@@ -54,6 +59,8 @@ struct RuleSpec {
     pattern: Option<String>,
     context: Option<String>,
     name: Option<String>,
+    /// A structure in binary DER (src/leaks/der.rs); its examples are hex.
+    der: Option<DerKind>,
     /// The value of a decryptable keychain item, found in a file (`leak.keychain-copy`).
     #[serde(default)]
     keychain: bool,
@@ -79,13 +86,19 @@ struct RulesFile {
 /// How a rule matches.
 #[derive(Debug)]
 pub enum Matcher {
-    /// Over text: the expression, its `secret` group, and context needed before the value.
+    /// Over text: the expression, its `secret` group, and context needed before the value;
+    /// and, when the rule has a `name` too, over a whole field whose name matches.
     Pattern {
         regex: Regex,
         context: Option<Regex>,
+        name: Option<regex::Regex>,
     },
     /// Over a field's name; the field's value is the candidate.
     Name(regex::Regex),
+    /// A value that is one DER structure of this kind (a private key, a PKCS#12 file),
+    /// handed out by the decoders for each one they find in binary content
+    /// ([`super::decode::binary`]) or in a base64 value ([`super::decode::encoded`]).
+    Der(DerKind),
     /// A decryptable keychain item's value, searched for in each file by the sweep (its
     /// examples are the sweep's tests: they need a keychain).
     Keychain,
@@ -107,7 +120,8 @@ pub struct Rule {
     pub checks: Vec<Check>,
     pub min_entropy: f64,
     pub min_len: usize,
-    /// Texts (pattern rules) or `(name, value)` pairs (name rules) that must fire …
+    /// Texts (pattern rules), hex (der rules) or `(name, value)` pairs (name rules) that
+    /// must fire …
     pub examples: Vec<(String, String)>,
     /// … and near misses that must not.
     pub non_examples: Vec<(String, String)>,
@@ -131,6 +145,17 @@ pub const RULES_TOML: &str = include_str!("rules.toml");
 pub fn builtin() -> &'static Rules {
     static RULES: OnceLock<Rules> = OnceLock::new();
     RULES.get_or_init(|| Rules::parse(RULES_TOML).expect("rules.toml is checked by the tests"))
+}
+
+impl Matcher {
+    /// The expression over field names, for a name rule or a pattern rule that has one.
+    pub fn field_name(&self) -> Option<&regex::Regex> {
+        match self {
+            Matcher::Name(n) => Some(n),
+            Matcher::Pattern { name, .. } => name.as_ref(),
+            Matcher::Der(_) | Matcher::Keychain => None,
+        }
+    }
 }
 
 impl Rules {
@@ -171,35 +196,82 @@ fn compile(s: RuleSpec) -> Result<Rule, String> {
     if !s.id.starts_with("leak.") || s.id.len() <= 5 {
         return Err("an id starts with `leak.`".into());
     }
-    let matcher = match (&s.pattern, &s.name) {
-        (None, None) if s.keychain => Matcher::Keychain,
-        (Some(p), None) => {
-            let regex = Regex::new(p).map_err(|e| e.to_string())?;
-            let context = s
-                .context
-                .as_deref()
-                .map(|c| Regex::new(&format!("(?i){c}")))
-                .transpose()
-                .map_err(|e| e.to_string())?;
-            if s.examples.is_empty() || s.non_examples.is_empty() {
-                return Err("a pattern rule needs examples and non_examples".into());
-            }
-            Matcher::Pattern { regex, context }
+    let given = [
+        s.pattern.is_some() || s.name.is_some(),
+        s.der.is_some(),
+        s.keychain,
+    ];
+    if given.iter().filter(|&&g| g).count() != 1 {
+        return Err("exactly one of `pattern` (with or without `name`), `name`, `der` and `keychain = true`".into());
+    }
+    let name = s
+        .name
+        .as_deref()
+        .map(regex::Regex::new)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    if name.is_some() && (s.named_examples.is_empty() || s.named_non_examples.is_empty()) {
+        return Err("a name rule needs named_examples and named_non_examples".into());
+    }
+    let matcher = if s.keychain {
+        Matcher::Keychain
+    } else if let Some(kind) = s.der {
+        if s.examples.is_empty() || s.non_examples.is_empty() {
+            return Err("a der rule needs examples and non_examples (hex)".into());
         }
-        (None, Some(n)) => {
-            if s.named_examples.is_empty() || s.named_non_examples.is_empty() {
-                return Err("a name rule needs named_examples and named_non_examples".into());
-            }
-            Matcher::Name(regex::Regex::new(n).map_err(|e| e.to_string())?)
+        if let Some(bad) = s
+            .examples
+            .iter()
+            .chain(&s.non_examples)
+            .find(|e| hex::decode(e).is_err())
+        {
+            return Err(format!("a der rule's examples are hex, not {bad:.24}…"));
         }
-        _ => return Err("exactly one of `pattern`, `name` and `keychain = true`".into()),
+        Matcher::Der(kind)
+    } else if let Some(p) = &s.pattern {
+        // ASCII-only classes and word boundaries where the pattern allows it: the lazy DFA
+        // gives up on a Unicode `\b` at the first non-ASCII byte, and the built-in rules
+        // are ASCII. A user rule that needs Unicode keeps it.
+        let ascii = format!("(?-u:{p})");
+        let regex = match Regex::new(&ascii) {
+            Ok(r) => r,
+            Err(_) => Regex::new(p).map_err(|e| e.to_string())?,
+        };
+        let context = s
+            .context
+            .as_deref()
+            .map(|c| Regex::new(&format!("(?i){c}")))
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        if s.examples.is_empty() || s.non_examples.is_empty() {
+            return Err("a pattern rule needs examples and non_examples".into());
+        }
+        Matcher::Pattern {
+            regex,
+            context,
+            name,
+        }
+    } else {
+        Matcher::Name(name.ok_or("a rule needs a matcher")?)
     };
     if s.validate.contains(&Check::Entropy) != s.min_entropy.is_some() {
         return Err("`entropy` and `min_entropy` go together".into());
     }
-    let text = |v: Vec<String>| v.into_iter().map(|t| (String::new(), t)).collect();
+    let text = |v: Vec<String>| -> Vec<(String, String)> {
+        v.into_iter().map(|t| (String::new(), t)).collect()
+    };
+    // Texts have no name; a pattern rule with a `name` has both kinds.
     let (examples, non_examples) = match matcher {
-        Matcher::Pattern { .. } => (text(s.examples), text(s.non_examples)),
+        Matcher::Pattern { .. } | Matcher::Der(_) => (
+            text(s.examples)
+                .into_iter()
+                .chain(s.named_examples)
+                .collect(),
+            text(s.non_examples)
+                .into_iter()
+                .chain(s.named_non_examples)
+                .collect(),
+        ),
         Matcher::Name(_) | Matcher::Keychain => (s.named_examples, s.named_non_examples),
     };
     Ok(Rule {

@@ -665,11 +665,7 @@ impl<'c, 'a> Found<'c, 'a> {
                 preview: redact::preview(value),
                 fingerprint: key.1,
                 note,
-                value: self
-                    .ctx
-                    .opts
-                    .show_secrets
-                    .then(|| String::from_utf8_lossy(value).into_owned()),
+                value: self.ctx.opts.show_secrets.then(|| redact::shown(value)),
             });
         }
     }

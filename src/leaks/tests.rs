@@ -1,11 +1,33 @@
 //! Every rule fires on each of its examples and stays silent on each of its near misses.
 
-use super::rules::{Matcher, Rules, RULES_TOML};
+use super::rules::{Matcher, Rule, Rules, RULES_TOML};
 use super::*;
 
-/// The ids of the rules that fire on an example (text, or a named field).
-fn fired<'r>(rules: &'r Rules, name: &str, text: &str) -> Vec<&'r str> {
-    let hits = if name.is_empty() {
+/// The ids of the rules that fire on an example of `rule` (text, a named field, or for a
+/// `der` rule the bytes its hex stands for, as the decoders hand them out).
+fn fired<'r>(rules: &'r Rules, rule: &Rule, name: &str, text: &str) -> Vec<&'r str> {
+    let hits = if matches!(rule.matcher, Matcher::Der(_)) {
+        let bytes = hex::decode(text).expect("checked when compiled");
+        let mut ids: Vec<&str> = rules
+            .scan_text(&bytes)
+            .iter()
+            .map(|h| h.rule.id.as_str())
+            .collect();
+        // … and as binary content with bytes around it, found at its place.
+        let mut hay = b"\x00\x01 prefix \xff".to_vec();
+        hay.extend_from_slice(&bytes);
+        hay.extend_from_slice(b"\x00 suffix");
+        let mut fields = Vec::new();
+        decode::binary(&hay, &mut |f| {
+            if f.value.len() == bytes.len() && f.value == &bytes[..] {
+                fields.push(f.value.to_vec())
+            }
+        });
+        if fields.is_empty() {
+            ids.clear();
+        }
+        return ids;
+    } else if name.is_empty() {
         rules.scan_text(text.as_bytes())
     } else {
         rules.scan_field(name, text.as_bytes())
@@ -32,7 +54,7 @@ fn every_rule_fires_on_its_examples() {
     let rules = builtin();
     for rule in &rules.rules {
         for (name, text) in &rule.examples {
-            let ids = fired(rules, name, text);
+            let ids = fired(rules, rule, name, text);
             assert!(
                 ids.contains(&rule.id.as_str()),
                 "{} does not fire on its example {name:?} {text:?} (fired: {ids:?})",
@@ -47,7 +69,7 @@ fn no_rule_fires_on_a_near_miss() {
     let rules = builtin();
     for rule in &rules.rules {
         for (name, text) in &rule.non_examples {
-            let ids = fired(rules, name, text);
+            let ids = fired(rules, rule, name, text);
             assert!(
                 !ids.contains(&rule.id.as_str()),
                 "{} fires on its near miss {name:?} {text:?}",
@@ -141,4 +163,51 @@ fn a_bad_rules_file_is_refused_with_the_rule_named() {
         .iter()
         .filter(|r| matches!(r.matcher, Matcher::Name(_)))
         .all(|r| !r.examples.is_empty()));
+}
+
+#[test]
+fn pattern_rules_match_between_non_ascii_and_non_utf8_bytes() {
+    // The built-in patterns are compiled ASCII-only (`(?-u:…)`), so that the fast search
+    // does not give up at the first non-ASCII byte; the matches must stay the same.
+    let rules = builtin();
+    let mut text = "héllo wörld — ".as_bytes().to_vec();
+    text.extend(b"\xff\xfe aws_access_key_id=AKIAZ7VRSQ4TBXW2NM5D \x80\x81 ");
+    text.extend("mail to alice.smith@example.org, ünïcode".as_bytes());
+    let ids: Vec<&str> = rules
+        .scan_text(&text)
+        .iter()
+        .map(|h| h.rule.id.as_str())
+        .collect();
+    assert_eq!(ids, vec!["leak.aws-access-key-id", "leak.email-address"]);
+    let re = match &rules.get("leak.aws-access-key-id").map(|r| &r.matcher) {
+        Some(Matcher::Pattern { regex, .. }) => regex.as_str().to_owned(),
+        _ => String::new(),
+    };
+    assert!(re.starts_with("(?-u:"), "{re}");
+}
+
+#[test]
+fn a_user_pattern_that_needs_unicode_keeps_it() {
+    let toml = r#"
+[[rule]]
+id = "leak.letters"
+category = "personal"
+confidence = "low"
+title = "t"
+why = "w"
+fix = "f"
+pattern = '''name=(?P<secret>\p{L}{3,})'''
+examples = ["name=Zoë"]
+non_examples = ["name=12"]
+"#;
+    let rules = Rules::parse(toml).expect("a Unicode class compiles");
+    let ids = |t: &str| -> Vec<String> {
+        rules
+            .scan_text(t.as_bytes())
+            .iter()
+            .map(|h| h.rule.id.clone())
+            .collect()
+    };
+    assert_eq!(ids("name=Zoë"), vec!["leak.letters".to_string()]);
+    assert!(ids("name=12").is_empty());
 }

@@ -1,4 +1,5 @@
-//! Checks that confirm a candidate value: checksums (Luhn, IBAN), JWT, PEM, e-mail, entropy.
+//! Checks that confirm a candidate value: checksums (Luhn, IBAN, BIP-39), JWT, PEM, e-mail,
+//! phone numbers, entropy.
 
 use base64::Engine as _;
 
@@ -458,5 +459,250 @@ mod binary_mail_tests {
         ] {
             assert!(!email_in_binary(near), "{near}");
         }
+    }
+}
+
+/// E.164 country calling codes in use (ITU-T E.164 assignments): one digit (1, 7), two
+/// digits, or three; the codes are prefix-free, so the first that matches is the code.
+const CALLING_CODES_2: &[u16] = &[
+    20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54, 55, 56,
+    57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98,
+];
+/// Three-digit calling codes, as ranges of assigned codes.
+const CALLING_CODES_3: &[(u16, u16)] = &[
+    (211, 213),
+    (216, 216),
+    (218, 218),
+    (220, 258),
+    (260, 269),
+    (290, 291),
+    (297, 299),
+    (350, 359),
+    (370, 383),
+    (385, 387),
+    (389, 389),
+    (420, 421),
+    (423, 423),
+    (500, 509),
+    (590, 599),
+    (670, 670),
+    (672, 683),
+    (685, 692),
+    (800, 800),
+    (808, 808),
+    (850, 850),
+    (852, 853),
+    (855, 856),
+    (870, 870),
+    (878, 878),
+    (880, 883),
+    (886, 886),
+    (888, 888),
+    (960, 968),
+    (970, 977),
+    (979, 979),
+    (992, 996),
+    (998, 998),
+];
+
+/// The length of the E.164 country calling code that `digits` (an international number
+/// without its `+`) starts with, when it starts with one in use.
+pub fn calling_code_len(digits: &str) -> Option<usize> {
+    let d = digits.as_bytes();
+    let num = |n: usize| -> Option<u16> { digits.get(..n)?.parse().ok() };
+    match d.first()? {
+        b'1' | b'7' => Some(1),
+        b'0' => None,
+        _ => {
+            if num(2).is_some_and(|c| CALLING_CODES_2.contains(&c)) {
+                Some(2)
+            } else {
+                let c = num(3)?;
+                CALLING_CODES_3
+                    .iter()
+                    .any(|&(lo, hi)| (lo..=hi).contains(&c))
+                    .then_some(3)
+            }
+        }
+    }
+}
+
+/// A phone number, not a number that only looks like one: digits with the separators
+/// people write (space, `-`, `.`, `(…)`), an optional leading `+`; international (`+`):
+/// a calling code in use and 8 to 15 digits (E.164), the national part at least 6; else
+/// 7 to 12 digits. Not a date (`2024-01-31`, `31.01.2024`), an IPv4 address or a version
+/// (dotted groups must be 2 to 4 digits, at least three of them, not four of at most
+/// three), not one digit repeated nor a run like `1234567890`, no digit six times in a row,
+/// and not a bare 10-digit number starting with 1 (a Unix time; no national plan starts so
+/// with 10 digits). `+1` and `+7` need ten national digits (a North American area code and
+/// exchange do not start with 0 or 1).
+pub fn phone(s: &str) -> bool {
+    let t = s.trim();
+    let body = t.strip_prefix('+').unwrap_or(t);
+    let plus = body.len() != t.len();
+    if body.is_empty()
+        || !body
+            .bytes()
+            .all(|c| c.is_ascii_digit() || matches!(c, b' ' | b'-' | b'.' | b'(' | b')'))
+        || !body.starts_with(|c: char| c.is_ascii_digit() || c == '(')
+        || !body.ends_with(|c: char| c.is_ascii_digit())
+    {
+        return false;
+    }
+    // Separators one at a time (`) ` and ` (` aside), parentheses paired and not nested.
+    let seps = |c: u8| matches!(c, b' ' | b'-' | b'.');
+    let b = body.as_bytes();
+    if b.windows(2).any(|w| seps(w[0]) && seps(w[1])) {
+        return false;
+    }
+    let (mut depth, mut pairs) = (0i32, 0);
+    for &c in b {
+        match c {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                pairs += 1
+            }
+            _ => {}
+        }
+        if !(0..=1).contains(&depth) {
+            return false;
+        }
+    }
+    if depth != 0 || pairs > 1 {
+        return false;
+    }
+    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
+    let n = digits.len();
+    let groups: Vec<&str> = body
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .collect();
+    let sep_kinds: std::collections::BTreeSet<u8> =
+        b.iter().copied().filter(|&c| seps(c)).collect();
+    if sep_kinds.contains(&b'.') {
+        let ip_like = groups.len() == 4 && groups.iter().all(|g| g.len() <= 3);
+        if ip_like || groups.len() < 3 || groups.iter().any(|g| !(2..=4).contains(&g.len())) {
+            return false;
+        }
+    }
+    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    if !plus && (lens == [4, 2, 2] || lens == [2, 2, 4] || lens == [4, 2, 2, 2, 2]) {
+        return false; // a date (and time)
+    }
+    let first = digits.as_bytes()[0];
+    let run = |step: i8| {
+        digits
+            .as_bytes()
+            .windows(2)
+            .all(|w| (w[1] as i8 - w[0] as i8).rem_euclid(10) == step.rem_euclid(10))
+    };
+    if digits.bytes().all(|c| c == first) || run(1) || run(-1) {
+        return false;
+    }
+    // Six of one digit in a row is a filler, not a subscriber number.
+    if digits
+        .as_bytes()
+        .windows(6)
+        .any(|w| w.iter().all(|&c| c == w[0]))
+    {
+        return false;
+    }
+    if plus {
+        let Some(cc) = calling_code_len(&digits) else {
+            return false;
+        };
+        let national = &digits.as_bytes()[cc..];
+        // The North American plan (+1) and +7 have ten national digits; a North American
+        // area code and exchange do not start with 0 or 1.
+        let plan_ok = match cc {
+            1 if first == b'1' => {
+                national.len() == 10 && national[0] >= b'2' && national[3] >= b'2'
+            }
+            1 => national.len() == 10,
+            _ => national.len() >= 6,
+        };
+        plan_ok && (8..=15).contains(&n)
+    } else {
+        (7..=12).contains(&n) && !(n == 10 && first == b'1' && groups.len() == 1)
+    }
+}
+
+/// A BIP-39 mnemonic in the English word list: 12, 15, 18, 21 or 24 words whose last
+/// bits are the checksum (the first bits of SHA-256 of the entropy the words encode).
+pub fn bip39(s: &str) -> bool {
+    let words = s.split_ascii_whitespace().count();
+    matches!(words, 12 | 15 | 18 | 21 | 24)
+        && s.split_ascii_whitespace()
+            .all(|w| bip39::Language::English.find_word(w).is_some())
+        && bip39::Mnemonic::parse_in_normalized(bip39::Language::English, s).is_ok()
+}
+
+#[cfg(test)]
+mod phone_and_mnemonic_tests {
+    use super::{bip39, calling_code_len, phone};
+
+    #[test]
+    fn phone_numbers_and_what_only_looks_like_them() {
+        for ok in [
+            "+14155552671",
+            "+1 415-555-2671",
+            "+44 20 7946 0958",
+            "+49 151 23456789",
+            "+33 6 12 34 56 78",
+            "+852 5123 4567",
+            "(415) 555-2671",
+            "06.12.34.56.78",
+            "030 12345678",
+            "0151 2345 6789",
+        ] {
+            assert!(phone(ok), "{ok}");
+        }
+        for near in [
+            "+12345",            // too short
+            "+1234567890123456", // 16 digits: over E.164
+            "+0123456789",       // no calling code starts with 0
+            "+8091234567",       // 809 is not a calling code (it is +1 809)
+            "+2141234567",       // 214 is not assigned
+            "192.168.100.200",   // an IPv4 address
+            "10.0.0.1",
+            "4.12.1",     // a version
+            "2024-01-31", // a date
+            "31.01.2024",
+            "2024-01-31-12-30",
+            "1700000000", // a Unix time
+            "1234567890", // a run
+            "0000000000",
+            "12:30:45",
+            "1.0.0.1234",
+            "+1 (415) (555) 2671",
+            "415--555--2671",
+            "-4155552671",
+        ] {
+            assert!(!phone(near), "{near}");
+        }
+        assert_eq!(calling_code_len("14155552671"), Some(1));
+        assert_eq!(calling_code_len("4915112345678"), Some(2));
+        assert_eq!(calling_code_len("35312345678"), Some(3));
+        assert_eq!(calling_code_len("2141234567"), None);
+    }
+
+    #[test]
+    fn mnemonics_need_the_word_list_the_count_and_the_checksum() {
+        // The BIP-39 test vectors' first mnemonics (entropy 00…00 and 7f…7f).
+        let zero = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+        assert!(bip39(zero));
+        assert!(bip39(
+            "legal winner thank year wave sausage worth useful legal winner thank yellow"
+        ));
+        // Wrong checksum, 11 words, a word not in the list, prose.
+        assert!(!bip39("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon"));
+        assert!(!bip39(
+            "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
+        ));
+        assert!(!bip39("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon aboutt"));
+        assert!(!bip39(
+            "please remember to bring the large green folder with you when you come back"
+        ));
     }
 }

@@ -7,6 +7,7 @@ pub mod json;
 pub mod junit;
 pub mod keychain;
 pub mod leaks;
+pub mod patch_table;
 pub mod sarif;
 pub mod style;
 pub mod table;

@@ -1,8 +1,9 @@
-//! Base64 and hex values that hide a plist, JSON or a JWT: decoded once (never again).
+//! Base64 and hex values that hide a plist, JSON, a JWT or a DER key: decoded once (never again).
 //!
 //! A value is decoded only when it is long enough to hold structure (base64 ≥ 24
 //! characters, hex ≥ 32 digits and of even length), decodes cleanly as a whole, and the
-//! bytes are a plist, a JSON object or array, or a JWT. Anything else (a SHA-256 digest in
+//! bytes are a plist, a JSON object or array, a JWT, or one DER private key or PKCS#12
+//! file (a key exported as base64 without PEM armour, [`crate::leaks::der`]). Anything else (a SHA-256 digest in
 //! hex, a base64 PNG thumbnail, random key material) stays what it was. The caller decodes
 //! the result with [`fields`], which never calls [`decode`] again: one level, by design.
 
@@ -29,12 +30,13 @@ pub enum Encoding {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoded {
     pub encoding: Encoding,
-    /// [`Kind::Plist`], [`Kind::Json`] or [`Kind::Text`] (a JWT).
+    /// [`Kind::Plist`], [`Kind::Json`], [`Kind::Text`] (a JWT) or [`Kind::Binary`] (DER).
     pub kind: Kind,
     pub bytes: Vec<u8>,
 }
 
-/// The bytes a base64 or hex `value` stands for, when they are a plist, JSON or a JWT.
+/// The bytes a base64 or hex `value` stands for, when they are a plist, JSON, a JWT or a
+/// DER key.
 pub fn decode(value: &[u8]) -> Option<Decoded> {
     let v = value.trim_ascii();
     if v.len() > MAX_LEN {
@@ -77,8 +79,11 @@ fn base64(v: &[u8]) -> Option<(Encoding, Vec<u8>)> {
     }
 }
 
-/// A plist that parses, a JSON object or array, or a JWT.
+/// A plist that parses, a JSON object or array, a JWT, or one DER key or PKCS#12 file.
 fn what(b: &[u8]) -> Option<Kind> {
+    if b.first() == Some(&0x30) && crate::leaks::der::classify(b).is_some() {
+        return Some(Kind::Binary);
+    }
     match super::sniff(b) {
         Kind::Plist => {
             let ok = crate::keychain::export::check_plist_shape(b).is_ok()
@@ -97,6 +102,10 @@ fn what(b: &[u8]) -> Option<Kind> {
 /// The fields of a decoded value, placed under `outer` (the field it was encoded in) and
 /// named, when the inner format has no name, by `name`.
 pub fn fields(d: &Decoded, outer: &Where, name: Option<&str>, out: &mut dyn FnMut(Field<'_>)) {
+    if d.kind == Kind::Binary {
+        // One DER structure: the whole value, placed where its text is.
+        return out(Field::new(outer.clone(), name, &d.bytes));
+    }
     let mut inner = |f: Field<'_>| {
         out(Field {
             at: super::nested(outer, &f.at),

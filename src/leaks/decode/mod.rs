@@ -185,6 +185,19 @@ fn is_media(h: &[u8]) -> bool {
         || h.starts_with(b"MM\0*")
 }
 
+/// Binary content (a file, a SQLite blob, a plist `data` value): each DER private key or
+/// PKCS#12 file in it as one field holding its bytes, at its offset
+/// ([`crate::leaks::der`]), then the printable strings ([`text::strings`]).
+pub fn binary(b: &[u8], out: &mut dyn FnMut(Field<'_>)) {
+    for (r, _) in crate::leaks::der::find(b) {
+        let at = Where::Bytes {
+            offset: r.start as u64,
+        };
+        out(Field::new(at, None, &b[r]));
+    }
+    text::strings(b, out);
+}
+
 /// Hand every field of `b` (of kind `kind`) to `out`. Returns a note when the content
 /// did not decode (in full) as its kind: what could not be read, and that the whole file
 /// was then searched as strings.
@@ -200,7 +213,7 @@ pub fn fields(kind: Kind, b: &[u8], out: &mut dyn FnMut(Field<'_>)) -> Option<St
             Ok(None)
         }
         Kind::Binary => {
-            text::strings(b, out);
+            binary(b, out);
             Ok(None)
         }
         Kind::Media | Kind::Empty => Ok(None),

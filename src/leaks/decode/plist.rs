@@ -147,7 +147,7 @@ fn data(d: &[u8], path: &str, name: Option<&str>, depth: usize, out: &mut dyn Fn
         }
         _ => {}
     }
-    super::text::strings(d, &mut |f| {
+    super::binary(d, &mut |f| {
         out(Field {
             at: outer.clone(),
             name,

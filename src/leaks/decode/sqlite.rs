@@ -191,7 +191,17 @@ fn table_fields(
             match row.get_ref(i + 1)? {
                 ValueRef::Text(t) => out(Field::new(cell.at, Some(cell.name), t)),
                 ValueRef::Blob(b) => blob(b, &cell, out),
-                _ => {}
+                // Numbers matter by the column's name: a Core Data `ZLATITUDE` is a REAL,
+                // a PIN may be an INTEGER (as plist and JSON numbers are searched).
+                ValueRef::Real(r) => {
+                    let t = r.to_string();
+                    out(Field::new(cell.at, Some(cell.name), t.as_bytes()))
+                }
+                ValueRef::Integer(n) => {
+                    let t = n.to_string();
+                    out(Field::new(cell.at, Some(cell.name), t.as_bytes()))
+                }
+                ValueRef::Null => {}
             }
         }
     }
@@ -245,7 +255,7 @@ fn decoded(b: &[u8], kind: super::Kind, cell: &Cell<'_>, out: &mut dyn FnMut(Fie
             super::fields(kind, b, &mut inner);
         }
         super::Kind::Text => inner(Field::new(cell.at.clone(), Some(cell.name), b)),
-        super::Kind::Binary => super::text::strings(b, &mut inner),
+        super::Kind::Binary => super::binary(b, &mut inner),
         _ => {}
     }
 }
