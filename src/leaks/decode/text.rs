@@ -262,9 +262,9 @@ mod tests {
         assert!(total > 50, "the inputs hold runs to compare ({total})");
         // A run of exactly 64 bytes on a block, and one ending on the last byte.
         let mut b = vec![0u8; 64];
-        b.extend(std::iter::repeat(b'a').take(64));
+        b.extend(std::iter::repeat_n(b'a', 64));
         b.extend([0u8; 3]);
-        b.extend(std::iter::repeat(b'z').take(61));
+        b.extend(std::iter::repeat_n(b'z', 61));
         let mut got = Vec::new();
         strings(&b, &mut |f| got.push(f.value.len()));
         assert_eq!(got, vec![64, 61]);
