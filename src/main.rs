@@ -3,7 +3,7 @@
 mod cli;
 
 use auditor::ExitCode;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use std::io::Write;
 
 fn main() {
@@ -14,9 +14,15 @@ fn main() {
             "auditor: internal error (please report): {info}"
         );
     }));
-    let cli = match cli::Cli::try_parse() {
+    // clap writes its help and errors before the options are parsed: give it --color now.
+    let mut cmd = cli::Cli::command().color(cli::style::choice_in(std::env::args_os()));
+    let parsed = cmd
+        .try_get_matches_from_mut(std::env::args_os())
+        .and_then(|m| cli::Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
+            let e = e.format(&mut cmd);
             let code = match e.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
                     ExitCode::Ok
@@ -30,7 +36,7 @@ fn main() {
     let code = match std::panic::catch_unwind(|| cli::run(cli)) {
         Ok(Ok(code)) => code,
         Ok(Err(cli::Failure(e))) => {
-            cli::output::say(format_args!("auditor: {}", message(&e)));
+            cli::output::error(message(&e));
             exit_code(&e)
         }
         Err(_) => ExitCode::Internal,

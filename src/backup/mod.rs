@@ -4,6 +4,7 @@
 //! changes or deletes anything inside a backup. Paths of payload files are only ever built
 //! from a validated [`FileId`], never from strings found in the backup.
 
+pub mod defaults;
 pub mod fileid;
 mod folder;
 pub mod payloads;

@@ -25,7 +25,8 @@ pub enum CheckFormat {
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// The backup folder (the `<UDID>` folder).
-    pub backup: PathBuf,
+    /// Without it: the backups in the platform's default folder (`auditor info` lists them).
+    pub backup: Option<PathBuf>,
     /// The policy file (TOML, docs/policy.md).
     #[arg(long, value_name = "FILE")]
     pub policy: PathBuf,
@@ -50,7 +51,7 @@ pub fn run(a: CheckArgs) -> Outcome {
         CheckFormat::Json => Listing::Json,
         _ => Listing::None,
     };
-    let path = locate(&a.backup, listing)?;
+    let path = locate(a.backup.as_deref(), listing)?;
     // A backup-level-only policy needs no password: never prompt for one then.
     let needed = pol.needs_index();
     let needs = Needs {

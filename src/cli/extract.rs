@@ -12,7 +12,8 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 pub struct ExtractArgs {
     /// The backup folder (the `<UDID>` folder).
-    pub backup: PathBuf,
+    /// Without it: the backups in the platform's default folder (`auditor info` lists them).
+    pub backup: Option<PathBuf>,
     /// Output folder (created if missing; must be empty unless --force).
     #[arg(long, short = 'o', visible_alias = "output", value_name = "DIR")]
     pub out: PathBuf,
@@ -49,7 +50,7 @@ pub fn run(a: ExtractArgs) -> Outcome {
         Format::Json => Listing::Json,
         Format::Table => Listing::None,
     };
-    let path = locate(&a.backup, listing)?;
+    let path = locate(a.backup.as_deref(), listing)?;
     let paths = a
         .paths
         .iter()

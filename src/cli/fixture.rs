@@ -23,7 +23,7 @@ pub fn run(a: FixtureArgs) -> Outcome {
     let summary = auditor::fixture::write(&spec, &a.out)
         .map_err(Error::from)
         .with_context(|| a.out.display().to_string())?;
-    output::say(format_args!(
+    output::note(format_args!(
         "auditor: wrote {} ({}, {}): {} index rows, {} files ({} payloads, {} missing), {} apps, {} keychain items",
         summary.backup_dir.display(),
         summary.udid,

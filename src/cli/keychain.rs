@@ -13,7 +13,8 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 pub struct KeychainArgs {
     /// The backup folder.
-    pub backup: PathBuf,
+    /// Without it: the backups in the platform's default folder (`auditor info` lists them).
+    pub backup: Option<PathBuf>,
     #[command(flatten)]
     pub credentials: CredentialArgs,
     #[command(flatten)]
@@ -27,7 +28,7 @@ pub struct KeychainArgs {
 }
 
 pub fn run(a: KeychainArgs) -> Outcome {
-    let path = locate(&a.backup, a.report.format.listing())?;
+    let path = locate(a.backup.as_deref(), a.report.format.listing())?;
     let session = open(&path, &a.credentials, Needs::KEYS)?;
     let mut audit = audit_backup(&session)?;
     if let Some(app) = &a.app {

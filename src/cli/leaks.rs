@@ -13,7 +13,8 @@ use std::path::PathBuf;
 pub struct LeaksArgs {
     /// The backup folder (the `<UDID>` folder); a MobileSync or MobileSync/Backup folder
     /// holding only one backup is read as that one.
-    pub backup: PathBuf,
+    /// Without it: the backups in the platform's default folder (`auditor info` lists them).
+    pub backup: Option<PathBuf>,
     #[command(flatten)]
     pub credentials: CredentialArgs,
     #[command(flatten)]
@@ -58,7 +59,7 @@ pub(super) fn parse_size(s: &str) -> Result<u64, String> {
 
 pub fn run(a: LeaksArgs) -> Outcome {
     debug_assert_eq!(parse_size("64M"), Ok(DEFAULT_MAX_FILE_SIZE));
-    let path = locate(&a.backup, a.report.format.listing())?;
+    let path = locate(a.backup.as_deref(), a.report.format.listing())?;
     let session = open(&path, &a.credentials, Needs::KEYS)?;
     let opts = LeakOptions {
         app: a.app.clone(),

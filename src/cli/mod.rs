@@ -1,30 +1,47 @@
 //! Command-line interface: argument definitions and one thin function per subcommand.
 
 mod check;
+mod completions;
 pub mod credentials;
 mod extract;
 mod fixture;
 mod key;
 mod keychain;
 mod leaks;
+mod man;
 mod open;
 pub mod output;
 mod patch;
 mod policy_init;
 pub mod progress;
 mod scan;
+pub mod style;
 mod tamper;
 
 use auditor::audit::Severity;
 use auditor::ExitCode;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{ColorChoice, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// Audit iOS local (Finder/iTunes) backups: what is in them, what is encrypted with which
 /// protection class, and which keychain items survive a restore.
 #[derive(Debug, Parser)]
-#[command(name = "auditor", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "auditor",
+    version = env!("AUDITOR_LONG_VERSION"),
+    about,
+    long_about = None,
+    propagate_version = true
+)]
 pub struct Cli {
+    /// Colour in tables and on stderr: auto (only on a terminal, and not when NO_COLOR is
+    /// set), always or never.
+    #[arg(long, value_enum, global = true, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// No progress bars, notes or warnings on stderr (errors and the report are still
+    /// written; the exit code is the same).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -78,7 +95,8 @@ pub enum Command {
     Scan(scan::ScanArgs),
     /// Report the backup and keybag only (fast, never needs a password).
     Info(scan::InfoArgs),
-    /// Derive the backup key once and print it (hex) for --key/--key-file.
+    /// Derive the backup key once and print it (hex) for --key/--key-file; or, with --hash,
+    /// print the password hash for hashcat and John the Ripper.
     Key(key::KeyArgs),
     /// Decrypt and classify every backed-up keychain item; predict where it survives a restore.
     Keychain(keychain::KeychainArgs),
@@ -99,6 +117,10 @@ pub enum Command {
     /// Write a modified copy of the backup (set a plist/JSON value, replace or delete a
     /// file), consistent for restore, and a receipt with SHA-256 before and after.
     Patch(patch::PatchArgs),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
+    Completions(completions::CompletionsArgs),
+    /// Print the man page of auditor or of one command (roff); --out DIR writes them all.
+    Man(man::ManArgs),
 }
 
 /// A failed command: the library's typed error (which decides the exit code) with the
@@ -125,6 +147,7 @@ pub type Outcome = Result<ExitCode, Failure>;
 
 /// Run the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> Outcome {
+    style::init(cli.color, cli.quiet);
     match cli.command {
         Command::Scan(a) => scan::run_scan(a),
         Command::Info(a) => scan::run_info(a),
@@ -137,5 +160,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Policy(a) => policy_init::run(a),
         Command::Extract(a) => extract::run(a),
         Command::Patch(a) => patch::run(a),
+        Command::Completions(a) => completions::run(a),
+        Command::Man(a) => man::run(a),
     }
 }

@@ -3,6 +3,7 @@
 
 use super::credentials::{can_prompt, prompt, CredentialArgs, Resolved, HOW_TO_PASS};
 use super::{output, progress};
+use auditor::backup::defaults::{self, Platform};
 use auditor::crypto::kdf::DeriveProgress;
 use auditor::session::{self, OpenOptions, Session, Target};
 use auditor::Error;
@@ -85,10 +86,64 @@ pub fn unlock(session: Session, creds: &CredentialArgs, needs: Needs) -> Result<
     })
 }
 
-/// Resolve the path a subcommand was given ([`session::resolve`]): the only backup in a
-/// folder is used, said on stderr; with several, `listing` (when the output is JSON) puts
-/// their listing on stdout before the error (exit 2) says it on stderr.
-pub fn resolve(path: &Path, listing: Listing) -> Result<Target, Error> {
+/// The path a subcommand was given, or, given none, the platform's default folder of
+/// backups ([`backup::defaults`]): the first that exists and holds a backup, said on
+/// stderr. None found is a usage error (exit 2) that says where it looked.
+pub fn default_or(given: Option<&Path>) -> Result<PathBuf, Error> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
+    }
+    let platform = Platform::current();
+    let env = defaults::Env::current();
+    let looked = defaults::candidates(platform, &env);
+    let existing = defaults::existing(platform, &env);
+    let holding = existing.iter().find(|d| auditor::backup::locate(d).is_ok());
+    if let Some(dir) = holding {
+        output::note(format_args!(
+            "auditor: no backup given: looking in the default folder {}",
+            dir.display()
+        ));
+        return Ok(dir.clone());
+    }
+    let list = |v: &[PathBuf]| {
+        v.iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let why = match (platform, looked.is_empty(), existing.is_empty()) {
+        (_, false, false) => format!("the default folder {} holds none", list(&existing)),
+        (Platform::Other, true, _) => format!(
+            "no default backup folder is known on {} (HOME is not set)",
+            platform.name()
+        ),
+        (Platform::Other, false, _) => format!(
+            "no default backup folder is known on {} (Finder and iTunes write none here), and {} (a Mac's, under HOME) does not exist",
+            platform.name(),
+            list(&looked)
+        ),
+        (_, true, _) => format!(
+            "the {} default backup folder cannot be found (HOME, APPDATA and USERPROFILE are not set)",
+            platform.name()
+        ),
+        (_, false, true) => format!(
+            "the {} default backup folder {} does not exist",
+            platform.name(),
+            list(&looked)
+        ),
+    };
+    Err(Error::Usage(format!(
+        "no backup given, and {why}: give the backup folder (the <UDID> folder) or a folder of backups"
+    )))
+}
+
+/// Resolve the path a subcommand was given ([`session::resolve`]; none: [`default_or`]):
+/// the only backup in a folder is used, said on stderr; with several, `listing` (when the
+/// output is JSON) puts their listing on stdout before the error (exit 2) says it on
+/// stderr.
+pub fn resolve(given: Option<&Path>, listing: Listing) -> Result<Target, Error> {
+    let path = default_or(given)?;
+    let path = path.as_path();
     match session::resolve(path) {
         Ok(t) => {
             if let Target::Folder {
@@ -96,7 +151,7 @@ pub fn resolve(path: &Path, listing: Listing) -> Result<Target, Error> {
                 only_in: Some(dir),
             } = &t
             {
-                output::say(format_args!(
+                output::note(format_args!(
                     "auditor: using the only backup in {}: {}",
                     dir.display(),
                     chosen.display()
@@ -127,6 +182,6 @@ pub enum Listing {
 
 /// The one backup folder a command that needs a whole backup works on ([`resolve`]); a
 /// file is refused (exit 4) with what to pass instead.
-pub fn locate(path: &Path, listing: Listing) -> Result<PathBuf, Error> {
-    resolve(path, listing)?.folder()
+pub fn locate(given: Option<&Path>, listing: Listing) -> Result<PathBuf, Error> {
+    resolve(given, listing)?.folder()
 }

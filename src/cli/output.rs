@@ -1,6 +1,8 @@
 //! Where a report goes: stdout or the --output file (never inside the backup); stderr lines.
 
+use super::style;
 use anyhow::Context;
+use auditor::report::style::Tone;
 use auditor::Error;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -8,9 +10,13 @@ use std::path::{Path, PathBuf};
 /// Open the destination. Refuses an --output path inside the backup folder (evidence).
 pub fn open(output: &Option<PathBuf>, backup: &Path) -> Result<Box<dyn Write>, Error> {
     match output {
-        None => Ok(Box::new(io::BufWriter::new(io::stdout().lock()))),
+        None => {
+            super::style::report_to(true);
+            Ok(Box::new(io::BufWriter::new(io::stdout().lock())))
+        }
         Some(p) => {
             refuse_inside_backup(p, backup)?;
+            super::style::report_to(false);
             let f = std::fs::File::create(p).map_err(|e| {
                 // The user named a file that cannot be created: a usage problem (exit 2).
                 Error::Usage(format!("cannot create {}: {e}", p.display()))
@@ -52,19 +58,39 @@ fn closed_pipe(e: &io::Error) -> bool {
         })
 }
 
-/// Print a line on stderr. A closed stderr is not an error: there is no one left to tell.
+/// Print a line on stderr, even with `--quiet` (the password prompt's own lines). A closed
+/// stderr is not an error: there is no one left to tell.
 pub fn say(line: std::fmt::Arguments<'_>) {
     let _ = writeln!(io::stderr(), "{line}");
 }
 
-/// Print `auditor: warning: MSG` on stderr.
-pub fn warn(msg: impl std::fmt::Display) {
-    say(format_args!("auditor: warning: {msg}"));
+/// Print `auditor: MSG` on stderr for the error that ends the run (`--quiet` or not).
+pub fn error(msg: impl std::fmt::Display) {
+    say(format_args!(
+        "{} {msg}",
+        style::stderr("auditor:", Tone::Bad)
+    ));
 }
 
-/// Say on stderr why `--fail-on` ends the run with exit 1.
+/// Print a note on stderr (what auditor did for the user), unless `--quiet`.
+pub fn note(line: std::fmt::Arguments<'_>) {
+    if !style::quiet() {
+        say(line);
+    }
+}
+
+/// Print `auditor: warning: MSG` on stderr, unless `--quiet`.
+pub fn warn(msg: impl std::fmt::Display) {
+    note(format_args!(
+        "auditor: {} {msg}",
+        style::stderr("warning:", Tone::Warn)
+    ));
+}
+
+/// Say on stderr why `--fail-on` ends the run with exit 1 (unless `--quiet`: the exit code
+/// says it).
 pub fn explain_fail_on(gate: &auditor::audit::finding::Gate) {
-    say(format_args!(
+    note(format_args!(
         "auditor: --fail-on {}: exit 1 for {gate}",
         gate.threshold.as_str()
     ));

@@ -64,7 +64,7 @@ pub fn run(a: PatchArgs) -> Outcome {
         Format::Table => Listing::None,
     };
     let changes = changes(&a)?;
-    let path = locate(&a.backup, listing)?;
+    let path = locate(Some(&a.backup), listing)?;
     let session = open(&path, &a.credentials, Needs::KEYS)?;
     let opts = PatchOptions {
         out: a.out.clone(),

@@ -22,7 +22,8 @@ pub enum PolicyCommand {
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
     /// The backup folder (the `<UDID>` folder).
-    pub backup: PathBuf,
+    /// Without it: the backups in the platform's default folder (`auditor info` lists them).
+    pub backup: Option<PathBuf>,
     #[command(flatten)]
     pub credentials: CredentialArgs,
     /// Write expectations for this app only (repeatable; default: every app of the backup).
@@ -40,7 +41,7 @@ pub fn run(a: PolicyArgs) -> Outcome {
 }
 
 fn init(a: InitArgs) -> Outcome {
-    let path = locate(&a.backup, Listing::None)?;
+    let path = locate(a.backup.as_deref(), Listing::None)?;
     let session = open(&path, &a.credentials, Needs::KEYS)?;
     let started = auditor::policy::init::start(&session, &a.apps)?;
     if let Some(e) = &started.keychain_error {

@@ -1,11 +1,11 @@
-//! Progress bars on stderr, shown only when stderr is a terminal.
+//! Progress bars on stderr, shown only when stderr is a terminal and not `--quiet`.
 
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 
-/// A progress bar that is hidden unless stderr is a terminal.
+/// A progress bar that is hidden unless stderr is a terminal (and not `--quiet`).
 pub fn bar(total: u64, what: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if super::style::quiet() || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::new(total);

@@ -14,7 +14,8 @@ use std::path::PathBuf;
 pub struct ScanArgs {
     /// The backup folder (the `<UDID>` folder); a MobileSync or MobileSync/Backup folder
     /// holding only one backup is read as that one.
-    pub backup: PathBuf,
+    /// Without it: the backups in the platform's default folder (`auditor info` lists them).
+    pub backup: Option<PathBuf>,
     #[command(flatten)]
     pub credentials: CredentialArgs,
     #[command(flatten)]
@@ -43,14 +44,16 @@ pub struct ScanArgs {
 #[derive(Debug, clap::Args)]
 pub struct InfoArgs {
     /// The backup folder (the `<UDID>` folder), a folder of backups to list (MobileSync or
-    /// MobileSync/Backup), or a Manifest.plist on its own (any file name).
-    pub backup: PathBuf,
+    /// MobileSync/Backup), or a Manifest.plist on its own (any file name). Without it: the
+    /// platform's default folder of backups (macOS, Windows; elsewhere the macOS layout
+    /// under HOME when it exists).
+    pub backup: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportArgs,
 }
 
 pub fn run_scan(a: ScanArgs) -> Outcome {
-    let path = locate(&a.backup, a.report.format.listing())?;
+    let path = locate(a.backup.as_deref(), a.report.format.listing())?;
     let needs = Needs {
         keys: a.deep,
         prompt: !a.no_password,
@@ -107,7 +110,7 @@ fn fail_on(report: &ReportArgs, r: &auditor::audit::ScanReport) -> ExitCode {
 /// several backups (table or JSON, exit 0: the listing is what there is to tell; with
 /// `--format sarif`, which has no listing, exit 2 as the other commands).
 pub fn run_info(a: InfoArgs) -> Outcome {
-    let target = match open::resolve(&a.backup, Listing::None) {
+    let target = match open::resolve(a.backup.as_deref(), Listing::None) {
         Err(Error::SeveralBackups { path, backups }) if a.report.format != ReportFormat::Sarif => {
             output::emit(&a.report.output, &path, |out| match a.report.format {
                 ReportFormat::Json => report::backups::write_json(out, &path, &backups),

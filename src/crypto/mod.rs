@@ -3,6 +3,7 @@
 pub mod cbc;
 pub mod class;
 pub mod gcm;
+pub mod itunes_hash;
 pub mod kdf;
 pub mod keybag;
 pub mod secret;

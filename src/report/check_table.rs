@@ -1,5 +1,6 @@
 //! The `check` report as a table: each expectation with its findings, then the verdict.
 
+use super::style::{self, Tone};
 use super::text::wrapped;
 use crate::policy::{rules, CheckReport, Status};
 use std::io::Write;
@@ -17,9 +18,9 @@ pub fn write(out: &mut dyn Write, r: &CheckReport) -> std::io::Result<()> {
     writeln!(out)?;
     for e in &r.expectations {
         let word = match e.status {
-            Status::Pass => "PASS ",
-            Status::Fail => "FAIL ",
-            Status::Error => "ERROR",
+            Status::Pass => style::cell("PASS", Tone::Good, 5),
+            Status::Fail => style::cell("FAIL", Tone::Bad, 5),
+            Status::Error => style::cell("ERROR", Tone::Warn, 5),
         };
         let scope = e.app.as_deref().map_or(String::new(), |a| format!("{a}: "));
         let what = format!(
@@ -28,7 +29,7 @@ pub fn write(out: &mut dyn Write, r: &CheckReport) -> std::io::Result<()> {
         );
         wrapped(out, &format!("{word} {:<30} ", e.rule), &what, 6)?;
         for f in r.findings_of(&e.id) {
-            let head = format!("        {:<6} ", f.severity.as_str());
+            let head = format!("        {} ", style::severity(f.severity, 6));
             let finding = format!("{}: {}", f.location.display(), f.message);
             wrapped(out, &head, &finding, 15)?;
             // The rule's fix, as under `scan`'s findings; not under "cannot be checked",
@@ -47,12 +48,16 @@ pub fn write(out: &mut dyn Write, r: &CheckReport) -> std::io::Result<()> {
         writeln!(out)?;
     }
     for w in &r.warnings {
-        wrapped(out, "WARN  ", w, 6)?;
+        wrapped(out, &style::cell("WARN", Tone::Warn, 6), w, 6)?;
     }
     let s = &r.summary;
     let verdict = format!(
         "{}: {} expectations: {} passed, {} failed, {} could not be checked; {} findings{}",
-        if r.passed { "PASSED" } else { "FAILED" },
+        if r.passed {
+            style::paint("PASSED", Tone::Good)
+        } else {
+            style::paint("FAILED", Tone::Bad)
+        },
         s.expectations,
         s.passed,
         s.failed,

@@ -147,9 +147,9 @@ fn file_about(l: &Leak) -> String {
 /// note; its value only when the report holds it (`--show-secrets`).
 fn write_leak(out: &mut dyn Write, l: &Leak) -> io::Result<()> {
     let head = format!(
-        "{:LEAK_INDENT$}{:<6} {:<RULE_W$} ",
+        "{:LEAK_INDENT$}{} {:<RULE_W$} ",
         "",
-        l.severity.as_str(),
+        super::style::severity(l.severity, 6),
         clean(&l.rule)
     );
     let room = WIDTH.saturating_sub(width(&head)).max(12);

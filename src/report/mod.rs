@@ -9,6 +9,7 @@ pub mod keychain;
 pub mod leaks;
 pub mod patch_table;
 pub mod sarif;
+pub mod style;
 pub mod table;
 pub mod tamper;
 pub mod text;

@@ -65,7 +65,11 @@ fn write_findings_at(
         } else {
             format!(" [{}]", f.location)
         };
-        let head = format!("{indent}{:<6} {:<28} ", f.severity.as_str(), f.rule);
+        let head = format!(
+            "{indent}{} {:<28} ",
+            super::style::severity(f.severity, 6),
+            f.rule
+        );
         let message = format!("{}{loc}", f.message);
         text::wrapped(out, &head, &message, text::width(indent) + 7)?;
         write_fix(out, rules::by_id(f.rule), indent)?;

@@ -7,9 +7,32 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 /// that cannot be broken (a path, a location with no space in it) may run past it.
 pub const WIDTH: usize = 80;
 
-/// Terminal columns `s` takes (East Asian wide characters count two, combining marks none).
+/// Terminal columns `s` takes (East Asian wide characters count two, combining marks none,
+/// and the escape sequences of [`super::style`]'s colours none).
 pub fn width(s: &str) -> usize {
-    UnicodeWidthStr::width(s)
+    if !s.contains('\x1b') {
+        return UnicodeWidthStr::width(s);
+    }
+    UnicodeWidthStr::width(without_escapes(s).as_str())
+}
+
+/// `s` without its CSI escape sequences (`ESC [` … a final byte in `@`…`~`).
+fn without_escapes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) {
+                    break;
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Columns of one character (control characters count none, as `width` counts them).
@@ -139,6 +162,15 @@ pub fn wrapped(out: &mut dyn Write, prefix: &str, text: &str, indent: usize) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_codes_take_no_column() {
+        assert_eq!(width("\x1b[1m\x1b[31mhigh\x1b[0m  x"), 7);
+        assert_eq!(width("a\x1b[32mb"), 2);
+        // An ESC that starts no sequence is measured as before, and the text after it.
+        assert_eq!(width("a\x1bbc"), UnicodeWidthStr::width("a\x1bbc"));
+        assert!(width("a\x1bbc") >= 3);
+    }
 
     #[test]
     fn fit_pads_or_cuts_by_display_width() {
