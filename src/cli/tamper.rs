@@ -29,7 +29,7 @@ pub struct TamperArgs {
 }
 
 pub fn run(a: TamperArgs) -> Outcome {
-    let path = locate(&a.backup, a.report.format.listing())?;
+    let path = locate(Some(&a.backup), a.report.format.listing())?;
     let session = open(&path, &a.credentials, Needs::KEYS)?;
     let opts = TamperOptions {
         app: a.app.clone(),
