@@ -633,3 +633,116 @@ fn real_backups_run_and_show_no_secret_looking_value() {
         }
     }
 }
+
+/// A wallet whose digests are kept as raw bytes in other files: a plist `data` value holds
+/// the SHA-256 of its preferences, a SQLite BLOB the SHA-1 of its lock settings. A random
+/// 32-byte `data` value beside them, and the SHA-256 of another app's file, prove nothing.
+fn wallet_backup(dir: &Path) -> (PathBuf, Vec<u8>, Vec<u8>, Vec<u8>) {
+    use sha1::Sha1;
+    let prefs = bplist(dict(&[("jailbreakDetection", plist::Value::Boolean(true))]));
+    let lock = br#"{"passcodeEnabled": true}"#.to_vec();
+    let other = xml_plist(dict(&[("debugMode", plist::Value::Boolean(true))]));
+    let seals = bplist(dict(&[
+        (
+            "prefsSeal",
+            plist::Value::Data(Sha256::digest(&prefs).to_vec()),
+        ),
+        // Random bytes of a digest's length: no file's digest.
+        ("nonce", plist::Value::Data(vec![0x5a; 32])),
+    ]));
+    let db = {
+        let mut c = rusqlite::Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE checks (name TEXT, digest BLOB);")
+            .unwrap();
+        c.execute(
+            "INSERT INTO checks VALUES ('lock', ?1)",
+            [Sha1::digest(&lock).to_vec()],
+        )
+        .unwrap();
+        c.serialize(rusqlite::MAIN_DB).unwrap().to_vec()
+    };
+    // Another app's seal of the notes app's settings: not the notes app's evidence.
+    let foreign = bplist(dict(&[(
+        "seal",
+        plist::Value::Data(Sha256::digest(&other).to_vec()),
+    )]));
+    let spec = json!({
+        "seed": "tamper-wallet",
+        "device": {"name": "Tamper iPhone", "product_type": "iPhone16,1", "product_version": "18.1", "build": "22B83", "udid": UDID, "serial": "F2LZTAMP0001"},
+        "date": "2024-11-15T09:30:00Z",
+        "encrypted": true,
+        "password": PASSWORD,
+        "kdf": {"dpic": 1000, "iter": 10},
+        "apps": [
+            {"bundle_id": "com.example.wallet", "version": "1.0"},
+            {"bundle_id": "com.example.notes", "version": "1.0"}
+        ],
+        "files": [
+            {"domain": "AppDomain-com.example.wallet", "path": "Library/Preferences/com.example.wallet.plist", "class": 3, "content": hexed(&prefs)},
+            {"domain": "AppDomain-com.example.wallet", "path": "Library/Application Support/lock.json", "class": 3, "content": hexed(&lock)},
+            {"domain": "AppDomain-com.example.wallet", "path": "Library/Application Support/seals.plist", "class": 3, "content": hexed(&seals)},
+            {"domain": "AppDomain-com.example.wallet", "path": "Library/Application Support/checks.sqlite", "class": 3, "content": hexed(&db)},
+            {"domain": "AppDomain-com.example.notes", "path": "Library/Preferences/com.example.notes.plist", "class": 3, "content": hexed(&other)},
+            {"domain": "AppDomain-com.example.wallet", "path": "Library/Application Support/foreign.plist", "class": 3, "content": hexed(&foreign)}
+        ],
+        "keychain": []
+    });
+    let spec: auditor::fixture::Spec = serde_json::from_value(spec).unwrap();
+    let out = dir.join("wallet").join(UDID);
+    auditor::fixture::write(&spec, &out).unwrap();
+    (out, prefs, lock, other)
+}
+
+#[test]
+fn a_digest_held_as_raw_bytes_in_another_files_data_or_blob_protects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (b, ..) = wallet_backup(tmp.path());
+    let r = tamper_json(&b, &[]);
+    let jb = &setting(
+        &r,
+        "Library/Preferences/com.example.wallet.plist",
+        "/jailbreakDetection",
+    )["integrity"];
+    assert_eq!(jb["status"], "protected", "{jb}");
+    assert_eq!(jb["evidence"]["holder"], "file");
+    assert_eq!(jb["evidence"]["algorithm"], "sha256");
+    assert_eq!(jb["evidence"]["encoding"], "raw");
+    assert_eq!(jb["evidence"]["of"], "file");
+    assert!(
+        jb["evidence"]["item"]
+            .as_str()
+            .unwrap()
+            .contains("seals.plist"),
+        "{jb}"
+    );
+    let lock = &setting(
+        &r,
+        "Library/Application Support/lock.json",
+        "/passcodeEnabled",
+    )["integrity"];
+    assert_eq!(lock["status"], "protected", "{lock}");
+    assert_eq!(lock["evidence"]["algorithm"], "sha1");
+    assert_eq!(lock["evidence"]["encoding"], "raw");
+    assert!(
+        lock["evidence"]["item"]
+            .as_str()
+            .unwrap()
+            .contains("checks.sqlite"),
+        "{lock}"
+    );
+    // The notes app's digest sits in the wallet's file: not evidence for the notes app.
+    let dbg = &setting(
+        &r,
+        "Library/Preferences/com.example.notes.plist",
+        "/debugMode",
+    )["integrity"];
+    assert_eq!(dbg["status"], "unprotected", "{dbg}");
+    // Raw digests are evidence, never settings of their own.
+    for s in r["settings"].as_array().unwrap() {
+        let p = s["path"].as_str().unwrap();
+        assert!(
+            !p.contains("seals") && !p.contains("checks") && !p.contains("foreign"),
+            "{s}"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 use super::finding::rules as R;
 use super::model::{FileReport, FileStatus};
 use super::payload::{
-    deep_verify, deep_verify_bytes, looks_plaintext, padded_len, read_ends, Ends,
+    deep_verify, deep_verify_bytes, head_is_plaintext, looks_plaintext, padded_len, read_ends, Ends,
 };
 use super::{Finding, Location};
 use crate::backup::{ContentFile, ContentScan, FileId};
@@ -256,10 +256,16 @@ fn file_content(
     // Shorter than the ciphertext of the recorded Size: cut short unless it proves an end.
     let expected = rec.size.map(|size| 16 * (size / 16 + 1));
     let short = encrypted && stored > 0 && expected.is_some_and(|e| stored < e);
+    // Short and not whole blocks: cut short, unless it begins as plaintext (a decrypted
+    // copy whose Size is its plaintext length, as a patched copy of one has).
+    let short_unaligned = short && stored % 16 != 0;
     let plaintext_magic = encrypted
         && stored > 0
-        && !(short && stored % 16 != 0)
-        && looks_plaintext(ends.as_ref(), stored);
+        && if short_unaligned {
+            file.is_some_and(|f| head_is_plaintext(f, stored))
+        } else {
+            looks_plaintext(ends.as_ref(), stored)
+        };
     let mut truncated = false;
     if plaintext_magic {
         // The row has a key but the payload is not ciphertext: a decrypted copy.
@@ -275,7 +281,7 @@ fn file_content(
         // An empty payload is an empty file, with or without a key (iOS writes
         // zero-byte payloads for empty files and keeps their EncryptionKey).
         c.content_size = Some(stored);
-    } else if short && stored % 16 != 0 {
+    } else if short_unaligned {
         truncated = true;
     } else if let Some(fk) = &file_key {
         match padded_len(ends.as_ref(), stored, fk) {

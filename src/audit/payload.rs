@@ -161,6 +161,28 @@ pub(super) fn looks_plaintext(ends: Option<&Result<Ends, String>>, stored: u64) 
         || head.starts_with(b"<?xml")
 }
 
+/// Does a payload whose length is not whole ciphertext blocks begin as plaintext? Its first
+/// 16 bytes (fewer when it is shorter) are a well-known header (SQLite, binary or XML
+/// plist) or, 8 bytes or more, all printable ASCII — which the start of AES ciphertext is
+/// with a probability near 10^-7. A payload cut short begins as ciphertext; a decrypted
+/// copy whose row kept its key (and whose Size is its plaintext length) begins as
+/// plaintext. An unreadable head does not look like plaintext.
+pub(super) fn head_is_plaintext(f: &std::fs::File, stored: u64) -> bool {
+    let mut head = [0u8; 16];
+    let n = stored.min(16) as usize;
+    if crate::backup::read_exact_at(f, &mut head[..n], 0).is_err() {
+        return false;
+    }
+    let head = &head[..n];
+    head.starts_with(b"SQLite format 3\0")
+        || head.starts_with(b"bplist00")
+        || head.starts_with(b"<?xml")
+        || (n >= 8
+            && head
+                .iter()
+                .all(|&b| b.is_ascii_graphic() || matches!(b, b' ' | b'\t' | b'\n' | b'\r')))
+}
+
 /// Plaintext length of an encrypted payload from its last two blocks (PKCS#7 pad byte).
 pub(super) fn padded_len(
     ends: Option<&Result<Ends, String>>,
@@ -191,5 +213,36 @@ pub(super) fn padded_len(
     match crypto::cbc::pad_len_from_tail(key, &prev, &last) {
         Some(pad) => Ok(stored - pad as u64),
         None => Err("PKCS#7 padding is invalid (wrong key or corrupt content)".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::head_is_plaintext;
+    use std::io::Write;
+
+    fn head(b: &[u8]) -> bool {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(b).unwrap();
+        head_is_plaintext(&f, b.len() as u64)
+    }
+
+    #[test]
+    fn plaintext_heads_and_ciphertext_heads() {
+        assert!(head(b"bplist00\xd1\x01\x02_\x10\x0fAppleLocale"));
+        assert!(head(b"<?xml version=\"1.0\"?>\n<plist/>"));
+        assert!(head(b"SQLite format 3\0\x10\x00\x02\x02"));
+        assert!(head(b"{\"passcodeEnabled\": true}\n"));
+        // The start of AES-CBC output, a cut copy's head.
+        let ct = crate::crypto::cbc::encrypt(
+            &crate::crypto::Key32::new([7u8; 32]),
+            b"bplist00 and the rest",
+        );
+        assert!(!head(&ct[..21]));
+        // Too short to tell by text alone; an empty head is nothing.
+        assert!(!head(b"ok!"));
+        assert!(!head(b""));
+        // A control byte in the first 16: not text.
+        assert!(!head(b"abcdefgh\x01ijklmnop"));
     }
 }

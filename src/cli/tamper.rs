@@ -23,6 +23,9 @@ pub struct TamperArgs {
     /// Only this app (bundle id): its app domain, app groups and extensions.
     #[arg(long, value_name = "BUNDLE")]
     pub app: Option<String>,
+    /// Read HomeDomain and the other system domains too (default: app domains only).
+    #[arg(long, conflicts_with = "app")]
+    pub all_domains: bool,
     /// Skip files larger than this (bytes; K, M, G suffixes of 1024).
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     pub max_file_size: u64,
@@ -33,6 +36,7 @@ pub fn run(a: TamperArgs) -> Outcome {
     let session = open(&path, &a.credentials, Needs::KEYS)?;
     let opts = TamperOptions {
         app: a.app.clone(),
+        all_domains: a.all_domains,
         max_file_size: a.max_file_size,
     };
     let bar = progress::bar(0, "reading");

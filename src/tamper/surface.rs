@@ -30,6 +30,8 @@ pub const MAX_VALUE_SHOWN: usize = 256;
 pub struct TamperOptions {
     /// Only this app's domains (its app, group and plugin domains).
     pub app: Option<String>,
+    /// Every domain (HomeDomain and the other system domains too), not only app domains.
+    pub all_domains: bool,
     /// Files larger than this (stored bytes) are not read.
     pub max_file_size: u64,
 }
@@ -38,6 +40,7 @@ impl Default for TamperOptions {
     fn default() -> Self {
         TamperOptions {
             app: None,
+            all_domains: false,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
         }
     }
@@ -101,7 +104,7 @@ pub fn surface(
         keychain_rows,
         rows,
         owners,
-    } = select_rows(s, opts.app.as_deref(), false)?;
+    } = select_rows(s, opts.app.as_deref(), opts.all_domains)?;
     let mut notes = Vec::new();
     let mut audit = match keychain_audit(s, keychain_rows.rows()) {
         Ok(k) => k,
@@ -427,6 +430,14 @@ impl Ctx<'_> {
         let decoder_note = {
             let mut each = |f: Field<'_>| {
                 if f.deleted {
+                    return;
+                }
+                // A short binary value, handed out whole: a digest held as raw bytes (a
+                // plist `data`, a blob) is evidence, never a setting of its own.
+                if f.typed_only && f.ty == ValueType::Data {
+                    if let Some(t) = token(f.value, true) {
+                        w.tokens.push(t);
+                    }
                     return;
                 }
                 if !matches!(f.at, Where::Text { .. } | Where::Bytes { .. }) {

@@ -232,6 +232,23 @@ pub fn binary(b: &[u8], out: &mut dyn FnMut(Field<'_>)) {
     text::strings(b, out);
 }
 
+/// The longest binary value handed out whole, typed-only, by [`binary_value`]: a SHA-512
+/// digest.
+pub const RAW_VALUE_MAX: usize = 64;
+
+/// The binary content of one value (a plist `data`, a SQLite blob): when short, the value
+/// itself as one typed-only [`ValueType::Data`] field (a digest or key that a setting's
+/// integrity may rest on, for `tamper`; the leak sweep skips it), then [`binary`].
+pub fn binary_value(b: &[u8], out: &mut dyn FnMut(Field<'_>)) {
+    if !b.is_empty() && b.len() <= RAW_VALUE_MAX {
+        out(Field {
+            typed_only: true,
+            ..Field::typed(Where::Bytes { offset: 0 }, None, b, ValueType::Data)
+        });
+    }
+    binary(b, out);
+}
+
 /// Hand every field of `b` (of kind `kind`) to `out`. Returns a note when the content
 /// did not decode (in full) as its kind: what could not be read, and that the whole file
 /// was then searched as strings.

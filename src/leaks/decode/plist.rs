@@ -138,7 +138,7 @@ fn data(d: &[u8], path: &str, name: Option<&str>, depth: usize, out: &mut dyn Fn
         super::Kind::Text => return out(Field::typed(outer, name, d, ValueType::Data)),
         _ => {}
     }
-    super::binary(d, &mut |f| {
+    super::binary_value(d, &mut |f| {
         out(Field {
             at: outer.clone(),
             name,

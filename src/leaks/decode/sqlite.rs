@@ -274,7 +274,7 @@ fn decoded(b: &[u8], kind: super::Kind, cell: &Cell<'_>, out: &mut dyn FnMut(Fie
             b,
             ValueType::Data,
         )),
-        super::Kind::Binary => super::binary(b, &mut inner),
+        super::Kind::Binary => super::binary_value(b, &mut inner),
         _ => {}
     }
 }
