@@ -746,3 +746,69 @@ fn a_digest_held_as_raw_bytes_in_another_files_data_or_blob_protects() {
         );
     }
 }
+
+/// hv20's system domains are real preferences nobody here wrote: every setting `tamper
+/// --all-domains` reports there was reviewed by hand (docs/tamper.md, "Precision on real
+/// data"), and the near misses found on the first run (where notifications show, network
+/// and VPN timers, lifetime counters, an IDS account's type, defaults domains as hosts, a
+/// status fetch date) stay out.
+#[test]
+fn hv20_system_domains_give_the_reviewed_settings_and_no_more() {
+    let Some(b) = shared("external/hv20/Backup") else {
+        eprintln!("skipping: ../shared/external/hv20 is absent");
+        return;
+    };
+    let o = auditor(&[
+        "tamper",
+        b.to_str().unwrap(),
+        "--password",
+        "20201225",
+        "--all-domains",
+        "--format",
+        "json",
+    ]);
+    let r = json(&o);
+    let mut got: Vec<(String, String)> = r["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["rule"].as_str().unwrap().to_string(),
+                s["field"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, String)> = [
+        ("tamper.admin-flag", "terminal-superuser", 1),
+        ("tamper.debug-mode", "EnableLogging", 1),
+        ("tamper.endpoint", "ServerAddress", 1),
+        ("tamper.endpoint", "ServerHost", 8),
+        ("tamper.environment", "environment", 7),
+        ("tamper.login-attempts", "gdr-max-auth-retries", 1),
+        ("tamper.passcode-required", "passcodeSet", 1),
+        ("tamper.premium-flag", "isFamilySubscription", 1),
+        ("tamper.trial-date", "ExpirationDate", 1),
+    ]
+    .iter()
+    .flat_map(|(r, f, n)| std::iter::repeat_n((r.to_string(), f.to_string()), *n))
+    .collect();
+    want.sort();
+    assert_eq!(got, want);
+    // Every one is `unknown`: hv20 holds ThisDeviceOnly items it cannot decrypt.
+    for s in r["settings"].as_array().unwrap() {
+        assert_eq!(s["integrity"]["status"], "unknown", "{s}");
+        assert!(s["app"].is_null(), "{s}");
+    }
+    // Without --all-domains: hv20's only app domains hold no setting.
+    let o = auditor(&[
+        "tamper",
+        b.to_str().unwrap(),
+        "--password",
+        "20201225",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json(&o)["settings"].as_array().unwrap().len(), 0);
+}

@@ -161,7 +161,13 @@ pub fn is_host(t: &str) -> bool {
         return true;
     }
     let labels: Vec<&str> = host.split('.').collect();
-    labels.len() >= 2
+    // A reverse-DNS identifier (a bundle id, a defaults domain: `com.apple.itunesstored`)
+    // is not a host: real host names do not begin with a generic top-level domain.
+    let reverse_dns = ["com", "org", "net", "edu", "gov", "mil"]
+        .iter()
+        .any(|g| labels[0].eq_ignore_ascii_case(g));
+    !reverse_dns
+        && labels.len() >= 2
         && labels.iter().all(|l| {
             !l.is_empty()
                 && l.len() <= 63
@@ -205,6 +211,12 @@ mod tests {
         assert!(!fits(Shape::Host, b"v2", T::String));
         assert!(!fits(Shape::Host, b"1.5", T::String));
         assert!(!fits(Shape::Host, b"com.example.app", T::Integer));
+        // Reverse-DNS identifiers (bundle ids, defaults domains) are not hosts.
+        assert!(!fits(Shape::Host, b"com.apple.itunesstored", T::String));
+        assert!(!fits(Shape::Host, b"org.example", T::String));
+        assert!(!fits(Shape::Url, b"https://com.example.app/x", T::String));
+        assert!(fits(Shape::Host, b"de.wikipedia.org", T::String));
+        assert!(fits(Shape::Host, b"init.ess.apple.com", T::String));
         assert!(fits(Shape::Date, b"2024-11-15T09:30:00Z", T::Date));
         assert!(fits(Shape::Date, b"2024-11-15", T::String));
         assert!(fits(Shape::Date, b"1731663000", T::Integer));
