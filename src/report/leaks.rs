@@ -189,53 +189,92 @@ pub(crate) fn file_label(domain: &str, path: &str, w: usize) -> String {
     format!("{d}  {p}")
 }
 
-/// The leaks by app (apps by name, then those of no app), by file, in report order.
-fn write_leaks(out: &mut dyn Write, r: &LeaksReport) -> io::Result<()> {
-    type Files<'a> = BTreeMap<(&'a str, &'a str), Vec<&'a Leak>>;
-    let mut apps: BTreeMap<(bool, &str), Files> = BTreeMap::new();
-    for l in &r.leaks {
-        let key = (l.app.is_none(), l.app.as_deref().unwrap_or(""));
-        apps.entry(key)
+/// Items of a report by app (apps by name, then those of no app), then by file
+/// (domain, path), each in report order.
+pub(crate) type ByApp<'a, T> = BTreeMap<(bool, &'a str), BTreeMap<(&'a str, &'a str), Vec<&'a T>>>;
+
+/// Group `items` by their (app, domain, path).
+pub(crate) fn by_app<'a, T>(
+    items: &'a [T],
+    key: impl Fn(&'a T) -> (Option<&'a str>, &'a str, &'a str),
+) -> ByApp<'a, T> {
+    let mut apps: ByApp<'a, T> = BTreeMap::new();
+    for i in items {
+        let (app, domain, path) = key(i);
+        apps.entry((app.is_none(), app.unwrap_or("")))
             .or_default()
-            .entry((l.domain.as_str(), l.path.as_str()))
+            .entry((domain, path))
             .or_default()
-            .push(l);
+            .push(i);
     }
-    for ((none, app), files) in &apps {
-        let n: usize = files.values().map(Vec::len).sum();
-        let suffix = format!(", {}", counted(n as u64, "leak"));
+    apps
+}
+
+/// The groups: a line per app (its name fitted before `suffix` of its items), then per
+/// file its label and `about` (of its first item), then each item by `item`.
+pub(crate) fn write_by_app<T>(
+    out: &mut dyn Write,
+    apps: &ByApp<'_, T>,
+    suffix: &dyn Fn(&[&T]) -> String,
+    about: &dyn Fn(&T) -> String,
+    item: &dyn Fn(&mut dyn Write, &T) -> io::Result<()>,
+) -> io::Result<()> {
+    for ((none, app), files) in apps {
+        let all: Vec<&T> = files.values().flatten().copied().collect();
+        let suffix = suffix(&all);
         let name = if *none {
             "(no app)".to_string()
         } else {
-            within(&clean(app), WIDTH.saturating_sub(width(&suffix)), fit_id)
+            within(
+                &clean(app),
+                WIDTH.saturating_sub(width(&suffix)).max(12),
+                fit_id,
+            )
         };
         writeln!(out)?;
         line(out, &format!("{name}{suffix}"))?;
-        for ((domain, path), leaks) in files {
+        for ((domain, path), items) in files {
             line(out, &format!("  {}", file_label(domain, path, WIDTH - 2)))?;
-            line(out, &file_about(leaks[0]))?;
-            for l in leaks {
-                write_leak(out, l)?;
+            line(out, &about(items[0]))?;
+            for i in items {
+                item(out, i)?;
             }
         }
     }
     Ok(())
 }
 
-/// Once per rule that fired (by rule id): its title and what to do.
-fn write_fixes(out: &mut dyn Write, r: &LeaksReport) -> io::Result<()> {
-    let mut rules: BTreeMap<&str, &Leak> = BTreeMap::new();
-    for l in &r.leaks {
-        rules.entry(l.rule.as_str()).or_insert(l);
+/// The leaks by app, by file, in report order.
+fn write_leaks(out: &mut dyn Write, r: &LeaksReport) -> io::Result<()> {
+    let apps = by_app(&r.leaks, |l| {
+        (l.app.as_deref(), l.domain.as_str(), l.path.as_str())
+    });
+    write_by_app(
+        out,
+        &apps,
+        &|all| format!(", {}", counted(all.len() as u64, "leak")),
+        &|l| file_about(l),
+        &|out, l| write_leak(out, l),
+    )
+}
+
+/// Once per rule that fired (by rule id, given with its title and fix): what to do.
+pub(crate) fn write_fixes<'a>(
+    out: &mut dyn Write,
+    fired: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
+) -> io::Result<()> {
+    let mut rules: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+    for (rule, title, fix) in fired {
+        rules.entry(rule).or_insert((title, fix));
     }
     if rules.is_empty() {
         return Ok(());
     }
     writeln!(out)?;
     line(out, "What to do")?;
-    for (rule, l) in rules {
-        wrapped(out, "  ", &clean(&format!("{rule}: {}", l.title)), 4)?;
-        wrapped(out, "    fix: ", &clean(&l.fix), 9)?;
+    for (rule, (title, fix)) in rules {
+        wrapped(out, "  ", &clean(&format!("{rule}: {title}")), 4)?;
+        wrapped(out, "    fix: ", &clean(fix), 9)?;
     }
     Ok(())
 }
@@ -340,7 +379,12 @@ pub fn write_table(out: &mut dyn Write, r: &LeaksReport) -> io::Result<()> {
         )?;
     } else {
         write_leaks(out, r)?;
-        write_fixes(out, r)?;
+        write_fixes(
+            out,
+            r.leaks
+                .iter()
+                .map(|l| (l.rule.as_str(), l.title.as_str(), l.fix.as_str())),
+        )?;
     }
     write_notes(out, &r.notes)?;
     write_summary(out, r)

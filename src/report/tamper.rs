@@ -1,7 +1,9 @@
 //! The tamper report (`auditor.tamper/1`) as a table within 80 columns (by app, file and
 //! setting, each rule's fix once) and as SARIF.
 
-use super::leaks::{clean, counted, counts, file_label, kind_str, within, write_notes};
+use super::leaks::{
+    by_app, clean, counted, counts, kind_str, within, write_by_app, write_fixes, write_notes,
+};
 use super::sarif::{
     level, log_with, path_uri, rule_name, security_severity, ToSarif, FINGERPRINT_KEY,
 };
@@ -12,7 +14,6 @@ use crate::crypto::class::ProtectionClass;
 use crate::tamper::model::{Setting, Status, TamperReport};
 use crate::tamper::{builtin, Rule};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -136,63 +137,24 @@ fn file_about(s: &Setting) -> String {
     format!("{:INDENT$}{} file, {class}", "", kind_str(s.file_kind))
 }
 
+/// The settings by app, by file, in report order; each app's counts by status.
 fn write_settings(out: &mut dyn Write, r: &TamperReport) -> io::Result<()> {
-    type Files<'a> = BTreeMap<(&'a str, &'a str), Vec<&'a Setting>>;
-    let mut apps: BTreeMap<(bool, &str), Files> = BTreeMap::new();
-    for s in &r.settings {
-        apps.entry((s.app.is_none(), s.app.as_deref().unwrap_or("")))
-            .or_default()
-            .entry((s.domain.as_str(), s.path.as_str()))
-            .or_default()
-            .push(s);
-    }
-    for ((none, app), files) in &apps {
-        let all: Vec<&&Setting> = files.values().flatten().collect();
+    let apps = by_app(&r.settings, |s| {
+        (s.app.as_deref(), s.domain.as_str(), s.path.as_str())
+    });
+    let suffix = |all: &[&Setting]| {
         let by = |st: Status| all.iter().filter(|s| s.integrity.status == st).count() as u64;
-        let suffix = format!(
+        format!(
             ", {} ({} unprotected, {} unknown, {} protected)",
             counted(all.len() as u64, "setting"),
             by(Status::Unprotected),
             by(Status::Unknown),
             by(Status::Protected)
-        );
-        let name = if *none {
-            "(no app)".to_string()
-        } else {
-            within(
-                &clean(app),
-                WIDTH.saturating_sub(width(&suffix)).max(12),
-                super::text::fit_id,
-            )
-        };
-        writeln!(out)?;
-        line(out, &format!("{name}{suffix}"))?;
-        for ((domain, path), settings) in files {
-            line(out, &format!("  {}", file_label(domain, path, WIDTH - 2)))?;
-            line(out, &file_about(settings[0]))?;
-            for s in settings {
-                write_setting(out, s)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn write_fixes(out: &mut dyn Write, r: &TamperReport) -> io::Result<()> {
-    let mut rules: BTreeMap<&str, &Setting> = BTreeMap::new();
-    for s in &r.settings {
-        rules.entry(s.rule.as_str()).or_insert(s);
-    }
-    if rules.is_empty() {
-        return Ok(());
-    }
-    writeln!(out)?;
-    line(out, "What to do")?;
-    for (rule, s) in rules {
-        wrapped(out, "  ", &clean(&format!("{rule}: {}", s.title)), 4)?;
-        wrapped(out, "    fix: ", &clean(&s.fix), 9)?;
-    }
-    Ok(())
+        )
+    };
+    write_by_app(out, &apps, &suffix, &|s| file_about(s), &|out, s| {
+        write_setting(out, s)
+    })
 }
 
 fn write_summary(out: &mut dyn Write, r: &TamperReport) -> io::Result<()> {
@@ -262,7 +224,12 @@ pub fn write_table(out: &mut dyn Write, r: &TamperReport) -> io::Result<()> {
         )?;
     } else {
         write_settings(out, r)?;
-        write_fixes(out, r)?;
+        write_fixes(
+            out,
+            r.settings
+                .iter()
+                .map(|s| (s.rule.as_str(), s.title.as_str(), s.fix.as_str())),
+        )?;
     }
     write_notes(out, &r.notes)?;
     write_summary(out, r)
