@@ -30,7 +30,7 @@ error() {
 exit_meaning() {
   case "$1" in
     0) echo "every expectation holds" ;;
-    1) echo "the backup fails the policy (see the table in the log, the SARIF file or the code scanning alerts)" ;;
+    1) echo "the backup fails the policy (the table in the log, the SARIF report, code scanning)" ;;
     2) echo "bad policy or bad usage (policy file, option or input)" ;;
     3) echo "missing or wrong credentials (password, password-file or key)" ;;
     4) echo "the backup could not be read" ;;

@@ -53,7 +53,7 @@ if [ "${INPUT_TABLE:-true}" != false ] && { [ "$code" -eq 0 ] || [ "$code" -eq 1
   printf '%s\n' "$table"
   if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
     {
-      printf '### auditor check: exit %s (%s)\n\n' "$code" "$(exit_meaning "$code")"
+      printf '### auditor check: exit %s, %s\n\n' "$code" "$(exit_meaning "$code")"
       printf '```text\n%s\n```\n' "$table"
     } >>"$GITHUB_STEP_SUMMARY"
   fi
