@@ -9,6 +9,7 @@
 #
 # Both install modes output `bin` (the binary's path) and add its folder to GITHUB_PATH.
 set -euo pipefail
+# shellcheck source=.github/action/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 mode=${1:?usage: install.sh plan|build|path}

@@ -12,6 +12,7 @@
 # the cache key is taken from the keybag (`auditor key --hash`, hashed again): every later
 # backup of the same device with the same password finds it, a new password misses.
 set -uo pipefail
+# shellcheck source=.github/action/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 mode=${1:?usage: key.sh plan|derive}

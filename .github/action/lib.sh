@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by the action's scripts (sourced, not run).
 
 # `name=value` into the step's outputs ($GITHUB_OUTPUT), with a heredoc delimiter so that a

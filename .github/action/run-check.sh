@@ -8,6 +8,7 @@
 # (extra arguments, split on white space), INPUT_TABLE, KEY_FILE (from the key step; empty
 # without credentials), AUDITOR_BIN.
 set -uo pipefail
+# shellcheck source=.github/action/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 backup=${INPUT_BACKUP:-}
@@ -54,6 +55,7 @@ if [ "${INPUT_TABLE:-true}" != false ] && { [ "$code" -eq 0 ] || [ "$code" -eq 1
   if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
     {
       printf '### auditor check: exit %s, %s\n\n' "$code" "$(exit_meaning "$code")"
+      # shellcheck disable=SC2016 # backticks: a Markdown fence
       printf '```text\n%s\n```\n' "$table"
     } >>"$GITHUB_STEP_SUMMARY"
   fi
