@@ -42,7 +42,9 @@ fn keys(y: &Yaml) -> Vec<String> {
 }
 
 fn steps(action: &Yaml) -> &Vec<Yaml> {
-    action["runs"]["steps"].as_vec().expect("runs.steps is a list")
+    action["runs"]["steps"]
+        .as_vec()
+        .expect("runs.steps is a list")
 }
 
 fn step<'a>(action: &'a Yaml, id: &str) -> &'a Yaml {
@@ -103,7 +105,10 @@ fn outputs_of_uses(uses: &str) -> BTreeSet<String> {
 fn action_is_a_documented_composite() {
     let a = load("action.yml");
     for k in ["name", "description"] {
-        assert!(a[k].as_str().is_some_and(|s| !s.is_empty()), "action.yml {k}");
+        assert!(
+            a[k].as_str().is_some_and(|s| !s.is_empty()),
+            "action.yml {k}"
+        );
     }
     assert_eq!(a["runs"]["using"].as_str(), Some("composite"));
     let inputs = keys(&a["inputs"]);
@@ -127,11 +132,21 @@ fn action_is_a_documented_composite() {
             "input {name} has a description"
         );
     }
-    assert_eq!(a["inputs"]["sarif"]["default"].as_str(), Some("auditor.sarif"));
-    assert_eq!(a["inputs"]["upload-sarif"]["default"].as_str(), Some("true"));
+    assert_eq!(
+        a["inputs"]["sarif"]["default"].as_str(),
+        Some("auditor.sarif")
+    );
+    assert_eq!(
+        a["inputs"]["upload-sarif"]["default"].as_str(),
+        Some("true")
+    );
     assert_eq!(a["inputs"]["install"]["default"].as_str(), Some("build"));
     for name in ["backup", "policy"] {
-        assert_eq!(a["inputs"][name]["required"].as_bool(), Some(true), "{name}");
+        assert_eq!(
+            a["inputs"][name]["required"].as_bool(),
+            Some(true),
+            "{name}"
+        );
     }
     for name in ["exit-code", "sarif"] {
         let o = &a["outputs"][name];
@@ -192,7 +207,10 @@ fn steps_are_well_formed() {
                         .is_match(uses),
                     "step {name}: uses {uses}"
                 );
-                assert!(s["shell"].is_badvalue(), "step {name}: shell on a uses step");
+                assert!(
+                    s["shell"].is_badvalue(),
+                    "step {name}: shell on a uses step"
+                );
             }
             _ => panic!("step {name}: exactly one of run and uses"),
         }
@@ -225,7 +243,10 @@ fn step_outputs_referenced_exist() {
                 .get(id)
                 .unwrap_or_else(|| panic!("{what}: no step with id {id}"));
             assert!(*pos < at, "{what}: step {id} runs later");
-            assert!(outs.contains(out), "{what}: step {id} writes no output {out} ({outs:?})");
+            assert!(
+                outs.contains(out),
+                "{what}: step {id} writes no output {out} ({outs:?})"
+            );
         }
     };
     for (i, s) in steps(&a).iter().enumerate() {
@@ -263,7 +284,10 @@ fn check_exit_code_is_propagated_after_the_upload() {
             .is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@v3"))
     });
     let result = pos(&|s| s["id"].as_str() == Some("result"));
-    assert!(check < upload && upload < result, "check, upload, then fail");
+    assert!(
+        check < upload && upload < result,
+        "check, upload, then fail"
+    );
 
     // The check step writes the SARIF and keeps the exit code.
     let c = &all[check];
@@ -272,7 +296,10 @@ fn check_exit_code_is_propagated_after_the_upload() {
     let body = &script[0].1;
     assert!(body.contains("--format sarif --output \"$sarif\""));
     assert!(body.contains("set_output exit-code \"$code\""));
-    assert!(body.trim_end().ends_with("exit 0"), "check step succeeds itself");
+    assert!(
+        body.trim_end().ends_with("exit 0"),
+        "check step succeeds itself"
+    );
 
     let u = &all[upload];
     let cond = u["if"].as_str().unwrap();
@@ -299,14 +326,24 @@ fn caches_are_saved_explicitly() {
     // actions/cache's own post step saves only when the job succeeds: a job that fails the
     // policy would never keep its build or key. restore + save instead.
     let a = load("action.yml");
-    let uses: Vec<&str> = steps(&a).iter().filter_map(|s| s["uses"].as_str()).collect();
-    assert!(!uses.iter().any(|u| u.starts_with("actions/cache@")), "{uses:?}");
+    let uses: Vec<&str> = steps(&a)
+        .iter()
+        .filter_map(|s| s["uses"].as_str())
+        .collect();
+    assert!(
+        !uses.iter().any(|u| u.starts_with("actions/cache@")),
+        "{uses:?}"
+    );
     assert_eq!(
-        uses.iter().filter(|u| u.starts_with("actions/cache/restore@v4")).count(),
+        uses.iter()
+            .filter(|u| u.starts_with("actions/cache/restore@v4"))
+            .count(),
         2
     );
     assert_eq!(
-        uses.iter().filter(|u| u.starts_with("actions/cache/save@v4")).count(),
+        uses.iter()
+            .filter(|u| u.starts_with("actions/cache/save@v4"))
+            .count(),
         2
     );
     let restore = step(&a, "key-cache");
@@ -326,7 +363,10 @@ fn workflow_runs_the_tests_and_the_action() {
     let a = load("action.yml");
     // YAML 1.2: `on` is a string key, not a boolean.
     let on = keys(&w["on"]);
-    assert!(on.contains(&"push".into()) && on.contains(&"pull_request".into()), "{on:?}");
+    assert!(
+        on.contains(&"push".into()) && on.contains(&"pull_request".into()),
+        "{on:?}"
+    );
 
     let runs = |job: &str| -> String {
         let mut t = Vec::new();
@@ -367,7 +407,10 @@ fn workflow_runs_the_tests_and_the_action() {
         assert_eq!(scalar(&s["with"]["upload-sarif"]).as_deref(), Some("false"));
         for k in ["backup", "policy", "password-file"] {
             if let Some(p) = s["with"][k].as_str() {
-                assert!(root().join(p).exists(), "step {id}: {k} {p} is not in the repository");
+                assert!(
+                    root().join(p).exists(),
+                    "step {id}: {k} {p} is not in the repository"
+                );
             }
         }
     }
@@ -384,16 +427,27 @@ fn workflow_runs_the_tests_and_the_action() {
         strings(s, &mut t);
         for text in t {
             for c in re.captures_iter(&text) {
-                assert!(ids.contains(&c[1]), "steps.{} is not a uses: ./ step", &c[1]);
+                assert!(
+                    ids.contains(&c[1]),
+                    "steps.{} is not a uses: ./ step",
+                    &c[1]
+                );
                 if let Some(o) = c.get(3) {
-                    assert!(outputs.contains(o.as_str()), "output {} not declared", o.as_str());
+                    assert!(
+                        outputs.contains(o.as_str()),
+                        "output {} not declared",
+                        o.as_str()
+                    );
                     *checked.entry(c[1].to_string()).or_insert(0) += 1;
                 }
             }
         }
     }
     for id in &ids {
-        assert!(checked.contains_key(id), "the outputs of step {id} are checked");
+        assert!(
+            checked.contains_key(id),
+            "the outputs of step {id} are checked"
+        );
     }
     // The failing runs are allowed to fail so that their outputs are checked.
     for s in &local[1..] {
@@ -671,7 +725,13 @@ fn key_input_is_masked_and_never_printed() {
         let dir = tempfile::tempdir().unwrap();
         let k = dir.path().join("k");
         let out = Command::new(env!("CARGO_BIN_EXE_auditor"))
-            .args(["key", &abs(DEMO), "--password-file", &abs(DEMO_PASSWORD_FILE), "-o"])
+            .args([
+                "key",
+                &abs(DEMO),
+                "--password-file",
+                &abs(DEMO_PASSWORD_FILE),
+                "-o",
+            ])
             .arg(&k)
             .output()
             .unwrap();
@@ -689,7 +749,11 @@ fn key_input_is_masked_and_never_printed() {
     let plan = r.run("key-plan", &[]);
     assert_eq!(plan.code, 0);
     assert_eq!(r.output("key-plan", "source"), "key");
-    assert_eq!(r.output("key-plan", "cache-key"), "", "a key input is not cached");
+    assert_eq!(
+        r.output("key-plan", "cache-key"),
+        "",
+        "a key input is not cached"
+    );
     assert!(plan.stdout.contains(&format!("::add-mask::{key}\n")));
     assert!(plan.stdout.contains("::add-mask::not-the-password\n"));
     assert_eq!(r.run("key", &[]).code, 0);
@@ -719,7 +783,9 @@ fn credential_and_policy_errors_keep_their_exit_codes() {
     let k = r.run("key", &[]);
     assert_eq!(k.code, 3);
     assert_eq!(r.output("key", "exit-code"), "3");
-    assert!(k.stdout.contains("::error title=auditor::auditor key exited 3"));
+    assert!(k
+        .stdout
+        .contains("::error title=auditor::auditor key exited 3"));
     assert!(!Path::new(&r.output("key-plan", "key-file")).exists());
     for line in r.log.lines().filter(|l| l.contains("wrong-password")) {
         assert!(line.starts_with("::add-mask::"), "password printed: {line}");
@@ -799,7 +865,9 @@ fn install_step_path_mode_and_build_plan() {
     let mut r = Runner::new(&[("install", "path")]);
     let s = r.run("install", &[("PATH", "/nonexistent:/usr/bin:/bin")]);
     assert_eq!(s.code, 2);
-    assert!(s.stdout.contains("::error title=auditor::install is 'path'"));
+    assert!(s
+        .stdout
+        .contains("::error title=auditor::install is 'path'"));
 
     // The build cache key: runner, toolchain, Cargo.lock, sources.
     if Command::new("rustc").arg("-V").output().is_ok() {
@@ -813,6 +881,9 @@ fn install_step_path_mode_and_build_plan() {
                 .is_match(&prefix),
             "{prefix}"
         );
-        assert!(key.starts_with(&prefix) && key.len() == prefix.len() + 16, "{key}");
+        assert!(
+            key.starts_with(&prefix) && key.len() == prefix.len() + 16,
+            "{key}"
+        );
     }
 }
