@@ -180,6 +180,7 @@ fn inputs_used_are_the_inputs_declared() {
 fn steps_are_well_formed() {
     let a = load("action.yml");
     let mut ids = BTreeSet::new();
+    let pinned = Regex::new(r"^[\w.-]+/[\w./-]+@v\d+$").unwrap();
     for s in steps(&a) {
         let name = s["name"].as_str().expect("every step has a name");
         if let Some(id) = s["id"].as_str() {
@@ -201,12 +202,7 @@ fn steps_are_well_formed() {
             }
             (None, Some(uses)) => {
                 // Pinned to a major version.
-                assert!(
-                    Regex::new(r"^[\w.-]+/[\w./-]+@v\d+$")
-                        .unwrap()
-                        .is_match(uses),
-                    "step {name}: uses {uses}"
-                );
+                assert!(pinned.is_match(uses), "step {name}: uses {uses}");
                 assert!(
                     s["shell"].is_badvalue(),
                     "step {name}: shell on a uses step"
