@@ -335,6 +335,8 @@ fn write_apps(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
 const FILES_LEGEND: &[&str] = &[
     "    row: file, missing (a file whose payload is not on disk), dir, link, other",
     "    cls: Data Protection class; enc: encrypted payload; size: recorded bytes",
+    "    new: routes to a new device: e encrypted local backup, u unencrypted local,",
+    "    c iCloud Backup (k iCloud Keychain: never files); - not, ? unknown",
 ];
 
 /// The row column: the kind, and for a regular file whether its payload is on disk.
@@ -355,13 +357,13 @@ fn write_files(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
     if r.files.is_empty() {
         return Ok(());
     }
-    // 4 + row 7 + cls 3 + enc 5 + size 10, spaced: the path has the other 46 columns.
-    const PATH: usize = text::WIDTH - 34;
+    // 4 + row 7 + cls 3 + enc 5 + new 4 + size 10, spaced: the path has the other 41 columns.
+    const PATH: usize = text::WIDTH - 39;
     text::line(
         out,
         &format!(
-            "    {:<7} {:>3} {:<5} {:>10}  path",
-            "row", "cls", "enc", "size"
+            "    {:<7} {:>3} {:<5} {:<4} {:>10}  path",
+            "row", "cls", "enc", "new", "size"
         ),
     )?;
     let mut files: Vec<&FileReport> = r.files.iter().collect();
@@ -373,10 +375,12 @@ fn write_files(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
             domain = Some(&f.domain);
         }
         let row = format!(
-            "    {:<7} {:>3} {:<5} {:>10}  {}",
+            "    {:<7} {:>3} {:<5} {:<4} {:>10}  {}",
             row_word(f),
             opt(&f.protection_class),
             if f.encrypted { "enc" } else { "plain" },
+            f.routes
+                .map_or_else(|| "".into(), |r| r.new_device_letters()),
             opt(&f.size),
             text::fit_middle(&f.relative_path, PATH)
         );
