@@ -606,7 +606,7 @@ mod tests {
         let text = scan_text(&r, true);
         let lines: Vec<&str> = text.lines().collect();
         let at = lines.iter().position(|l| l.starts_with("Files (")).unwrap();
-        assert_eq!(lines[at + 1], "    row     cls enc         size  path");
+        assert_eq!(lines[at + 1], "    row     cls enc   new        size  path");
         // Domain headings at 2 columns, rows at 4, findings deeper: in sorted order.
         let mut seen: Vec<(String, String)> = Vec::new();
         let mut domain = String::new();
@@ -614,13 +614,17 @@ mod tests {
             if l.is_empty() {
                 break;
             }
-            if l.starts_with("    row:") || l.starts_with("    cls:") {
+            if l.starts_with("    row:")
+                || l.starts_with("    cls:")
+                || l.starts_with("    new:")
+                || l.starts_with("    c iCloud")
+            {
                 continue;
             }
             if !l.starts_with("   ") {
                 domain = l.trim().to_string();
             } else if !l.starts_with("        ") {
-                let path = l.get(34..).unwrap_or("").to_string();
+                let path = l.get(39..).unwrap_or("").to_string();
                 seen.push((domain.clone(), path));
             }
         }
