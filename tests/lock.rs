@@ -91,14 +91,15 @@ fn keychain_json_has_routes_beside_an_unchanged_restore() {
         assert_eq!(r.as_object().unwrap().len(), 3, "{it:#}");
         assert!(r["summary"].is_string());
         let routes = it["routes"].as_object().unwrap();
-        let keys: Vec<&str> = routes.keys().map(String::as_str).collect();
+        let mut keys: Vec<&str> = routes.keys().map(String::as_str).collect();
+        keys.sort_unstable();
         assert_eq!(
             keys,
             [
-                "local_encrypted",
-                "local_unencrypted",
                 "icloud_backup",
-                "icloud_keychain"
+                "icloud_keychain",
+                "local_encrypted",
+                "local_unencrypted"
             ]
         );
         for v in routes.values() {

@@ -1000,7 +1000,7 @@ fn lock_keychain(ap: &AppPolicy, l: &AppLock, ev: &Evidence<'_>, out: &mut Resul
     let unreadable = items.iter().filter(|i| !i.decryptable).count();
     if unreadable > 0 {
         new.notes.push(format!(
-            "{unreadable} items could not be read: the [lock] sealed counts cover them"
+            "{unreadable} keychain items of the backup could not be read: [lock] sealed counts them"
         ));
     }
     out.push(new);

@@ -101,8 +101,7 @@ fn restore_word(it: &KeychainItem) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// The inline table of one readable item (its names, restore and routes), or None when it
-/// has the same names as one already written.
+/// The inline table of one readable item: its table and names, restore and routes.
 fn item_entry(it: &KeychainItem) -> String {
     let name = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
     let mut parts = vec![format!("table = {}", toml_string(&it.table))];
