@@ -359,3 +359,41 @@ fn lock_without_credentials_is_refused_or_empty_allow() {
     let o = auditor(&["policy", "init", &b, "--lock"]);
     assert_ne!(o.status.code(), Some(0));
 }
+
+#[test]
+fn unencrypted_pair_locks_files_and_counts_every_item_as_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = |r: u32| {
+        let mut s = spec(r);
+        let o = s.as_object_mut().unwrap();
+        o.insert("encrypted".into(), json!(false));
+        o.remove("password");
+        o.remove("kdf");
+        s
+    };
+    let r1 = build(dir.path(), "r1", &plain(1));
+    let r2 = build(dir.path(), "r2", &plain(2));
+    let policy = dir.path().join("lock.toml");
+    let text = lock(&r1, &[], &policy);
+    // Every item is wrapped with the device key: all sealed, none by name.
+    assert!(text.contains("keychain = []"), "{text}");
+    assert!(
+        text.contains("{ table = \"genp\", class = 6, count = 1 }"),
+        "{text}"
+    );
+    let (r, code) = check(&r1, &policy, &[]);
+    assert_eq!(code, Some(0), "{r:#}\n{text}");
+    let (r, code) = check(&r2, &policy, &[]);
+    assert_eq!(code, Some(1), "{r:#}");
+    let f = findings(&r);
+    let rules: Vec<&str> = f.iter().map(|(r, _)| r.as_str()).collect();
+    // The class-9 item became class 6: one more sealed class-6 item than locked.
+    assert!(rules.contains(&"policy.lock-file-class"), "{f:#?}");
+    assert!(rules.contains(&"policy.lock-file-new"), "{f:#?}");
+    assert!(
+        f.iter()
+            .any(|(r, m)| r == "policy.lock-sealed-new" && m.contains("class 6 (2 now, 1 locked)")),
+        "{f:#?}"
+    );
+    assert_eq!(f.len(), 3, "{f:#?}");
+}
