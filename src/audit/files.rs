@@ -127,6 +127,7 @@ pub(super) fn file_report(
         protection_class,
         protection_class_name: protection_class.map(|c| ProtectionClass::new(c).name()),
         device_bound,
+        routes: super::routes::file_routes(rec.kind, protection_class, device_bound),
         size: rec.size,
         stored_size: content.stored_size,
         content_size: content.content_size,

@@ -8,6 +8,7 @@ pub mod finding;
 pub mod keychain;
 pub mod model;
 mod payload;
+pub mod routes;
 pub mod scan;
 
 pub use finding::{rules, Finding, Location, Rule, Severity};

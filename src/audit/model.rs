@@ -226,6 +226,8 @@ pub struct FileReport {
     pub protection_class: Option<u32>,
     pub protection_class_name: Option<&'static str>,
     pub device_bound: bool,
+    /// Every restore route of a regular file (docs/restore.md); null for other rows.
+    pub routes: Option<crate::keychain::Routes>,
     /// Recorded Size (MBFile).
     pub size: Option<u64>,
     /// Bytes on disk (payload file length), null when missing or not a file.

@@ -29,6 +29,11 @@ pub struct InitArgs {
     /// Write expectations for this app only (repeatable; default: every app of the backup).
     #[arg(long = "app", value_name = "BUNDLE")]
     pub apps: Vec<String>,
+    /// A locked, closed-world policy: every file (as globs, with the weakest class seen),
+    /// keychain item (with where it restores) and leak fingerprint of this known-good backup
+    /// is pinned; `check` fails on anything new or weaker (docs/policy.md "Locked policies").
+    #[arg(long)]
+    pub lock: bool,
     /// Write the policy to FILE instead of stdout (refuses to overwrite an existing file).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -43,7 +48,11 @@ pub fn run(a: PolicyArgs) -> Outcome {
 fn init(a: InitArgs) -> Outcome {
     let path = locate(a.backup.as_deref(), Listing::None)?;
     let session = open(&path, &a.credentials, Needs::KEYS)?;
-    let started = auditor::policy::init::start(&session, &a.apps)?;
+    let started = if a.lock {
+        auditor::policy::lock::start_locked(&session, &a.apps)?
+    } else {
+        auditor::policy::init::start(&session, &a.apps)?
+    };
     if let Some(e) = &started.keychain_error {
         output::warn(format_args!(
             "the keychain cannot be read ({e}); no keychain expectations written"

@@ -4,6 +4,7 @@ use super::blob::{self, BlobBody, BlobHeader, DecryptError, Payload};
 use super::der::{DerDict, DerInt, DerValue};
 use super::export::{PersistentRef, RawItem};
 use super::restore::{restore_for, Restore};
+use super::routes::{routes_for, Routes};
 use crate::crypto::{ClassKeyState, ClassKeys, Key32, ProtectionClass};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -124,6 +125,8 @@ pub struct KeychainItem {
     pub this_device_only: Option<bool>,
     /// What a restore of this backup brings back.
     pub restore: Restore,
+    /// Every restore route (docs/restore.md): from the class and the `sync` attribute.
+    pub routes: Routes,
     pub decryptable: bool,
     /// The item's key needs the device's UID-derived key. From the keybag when class keys
     /// were given; inferred otherwise: unencrypted backup → every item; encrypted backup →
@@ -203,6 +206,7 @@ impl KeychainItem {
             accessibility_constant: None,
             this_device_only: None,
             restore: restore_for(None, backup_encrypted),
+            routes: Routes::UNKNOWN,
             decryptable: false,
             device_bound: false,
             reason: None,
@@ -264,6 +268,13 @@ impl KeychainItem {
         keys: Option<&ClassKeys>,
         backup_encrypted: bool,
     ) -> KeychainItem {
+        let mut item = KeychainItem::read(raw, keys, backup_encrypted);
+        item.routes = routes_for(item.protection_class, item.synchronizable);
+        item
+    }
+
+    /// [`KeychainItem::from_raw`] before its routes are set.
+    fn read(raw: &RawItem, keys: Option<&ClassKeys>, backup_encrypted: bool) -> KeychainItem {
         let mut item = KeychainItem::empty(raw, backup_encrypted);
         item.read_clear_parts(raw);
         let Some(bytes) = raw.v_data.as_deref() else {

@@ -9,10 +9,12 @@ pub mod der;
 pub mod export;
 pub mod item;
 pub mod restore;
+pub mod routes;
 
 pub use export::{PersistentRef, PersistentRefKind};
 pub use item::{KeychainItem, ReasonCode, Secret};
 pub use restore::{restore_for, Restore, RestoreSummary};
+pub use routes::{routes_for, Outcome, RouteOutcome, Routes};
 
 use crate::crypto::ClassKeys;
 use crate::ownership::Ownership;

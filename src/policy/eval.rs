@@ -637,6 +637,11 @@ fn app_part(
     for (ci, c) in ap.canaries.iter().enumerate() {
         out.push(canary_part(index, ap, ci, c, ev));
     }
+    if let Some(l) = &ap.lock {
+        out.push(lock_files(bundle, l, &files));
+        out.push(lock_file_classes(bundle, l, &files));
+        lock_keychain(ap, l, ev, out);
+    }
     if let Some(l) = &ap.leaks {
         out.push(leak_part(
             bundle,
@@ -776,6 +781,285 @@ fn leak_file_notes(x: &mut Expectation, bundle: &str, report: &LeaksReport) {
             x.notes.push(why);
         }
     }
+}
+
+/// The first `files` entry of the lock whose glob matches `path`.
+fn locked_glob<'a>(l: &'a AppLock, path: &str) -> Option<&'a LockedFiles> {
+    l.files.iter().find(|g| g.glob.is_match(path))
+}
+
+/// `[app.lock] files`: every regular file of the app matches a locked glob.
+fn lock_files(bundle: &str, l: &AppLock, files: &[&FileReport]) -> Expectation {
+    let mut x = Expectation::new(
+        format!("app/{bundle}/lock/files"),
+        &R::LOCK_FILE_NEW,
+        R::LOCK_FILE_NEW.severity,
+        Some(bundle),
+        format!(
+            "the app's files must match the {} locked globs",
+            l.files.len()
+        ),
+        l.origin,
+    );
+    let regular: Vec<&&FileReport> = files.iter().filter(|f| f.kind == FileKind::File).collect();
+    for f in &regular {
+        x.checked += 1;
+        if locked_glob(l, &f.relative_path).is_none() {
+            x.fail(
+                file_loc(f),
+                format!(
+                    "new file {} (class {}) is outside the locked globs",
+                    f.relative_path,
+                    f.protection_class
+                        .map_or_else(|| "none recorded".into(), class_label)
+                ),
+            );
+        }
+    }
+    let empty: Vec<&str> = l
+        .files
+        .iter()
+        .filter(|g| !regular.iter().any(|f| g.glob.is_match(&f.relative_path)))
+        .map(|g| g.glob.pattern.as_str())
+        .collect();
+    if !empty.is_empty() {
+        x.notes.push(format!(
+            "{} locked globs match no file now (first: {:?})",
+            empty.len(),
+            empty[0]
+        ));
+    }
+    x
+}
+
+/// `[app.lock] files` classes: no file is weaker than the weakest its glob had.
+fn lock_file_classes(bundle: &str, l: &AppLock, files: &[&FileReport]) -> Expectation {
+    let mut x = Expectation::new(
+        format!("app/{bundle}/lock/file-classes"),
+        &R::LOCK_FILE_CLASS,
+        R::LOCK_FILE_CLASS.severity,
+        Some(bundle),
+        "the app's files must keep the classes locked per glob".into(),
+        l.origin,
+    );
+    for f in files.iter().filter(|f| f.kind == FileKind::File) {
+        let Some(g) = locked_glob(l, &f.relative_path) else {
+            continue;
+        };
+        let Some(locked) = g.class else {
+            continue;
+        };
+        x.checked += 1;
+        match f.protection_class {
+            Some(c @ 1..=4) if c <= locked => {}
+            Some(c) => x.fail(
+                file_loc(f),
+                format!(
+                    "protection class {} of {} is weaker than {} locked for {:?}",
+                    class_label(c),
+                    f.relative_path,
+                    class_label(locked),
+                    g.glob.pattern
+                ),
+            ),
+            None => x.fail(
+                file_loc(f),
+                format!(
+                    "{} has no protection class; {} was locked for {:?}",
+                    f.relative_path,
+                    class_label(locked),
+                    g.glob.pattern
+                ),
+            ),
+        }
+    }
+    x
+}
+
+/// Rank of a `restore` summary word: how far the item goes (`unknown`: not ranked).
+fn restore_rank(word: &str) -> Option<u8> {
+    match word {
+        "never" => Some(0),
+        "same_device_only" => Some(1),
+        "any_device" => Some(2),
+        _ => None,
+    }
+}
+
+/// The routes to a new device that `now` has and `locked` did not (`e`, `u`, `c`, `k`).
+fn gained_routes(locked: &str, now: &str) -> String {
+    locked
+        .chars()
+        .zip(now.chars())
+        .filter(|(l, n)| n.is_ascii_alphabetic() && l != n)
+        .map(|(_, n)| n)
+        .collect()
+}
+
+/// `[app.lock] keychain`: every readable item of the app is locked, and restores no further.
+fn lock_keychain(ap: &AppPolicy, l: &AppLock, ev: &Evidence<'_>, out: &mut Results) {
+    let bundle = ap.bundle_id.as_str();
+    let mut new = Expectation::new(
+        format!("app/{bundle}/lock/keychain"),
+        &R::LOCK_KEYCHAIN_NEW,
+        R::LOCK_KEYCHAIN_NEW.severity,
+        Some(bundle),
+        format!(
+            "the app's keychain items must be the {} locked ones",
+            l.keychain.len()
+        ),
+        l.origin,
+    );
+    let mut weaker = Expectation::new(
+        format!("app/{bundle}/lock/keychain-restore"),
+        &R::LOCK_KEYCHAIN_WEAKER,
+        R::LOCK_KEYCHAIN_WEAKER.severity,
+        Some(bundle),
+        "locked keychain items must restore no further than locked".into(),
+        l.origin,
+    );
+    let items: &[KeychainItem] = match &ev.keychain {
+        KeychainEvidence::Read(a) => &a.items,
+        KeychainEvidence::Absent | KeychainEvidence::NotRead => &[],
+        KeychainEvidence::Unreadable(e) => {
+            let why = format!("the keychain cannot be read: {e}");
+            let loc = Location::backup("KeychainDomain/keychain-backup.plist");
+            new.cannot_check(loc.clone(), why.clone());
+            weaker.cannot_check(loc, why);
+            out.push(new);
+            out.push(weaker);
+            return;
+        }
+    };
+    let redact = ap.keychain_canaries.as_ref();
+    let mut seen = vec![false; l.keychain.len()];
+    for it in items
+        .iter()
+        .filter(|it| it.decryptable && owned_by(it, bundle, ev.owners))
+    {
+        new.checked += 1;
+        let Some(i) = l.keychain.iter().position(|e| e.is(it)) else {
+            new.fail(
+                item_loc(it, redact),
+                format!(
+                    "new keychain item ({}, accessibility {}, restore {}, to a new device by {}) is not in the lock",
+                    it.table,
+                    it.pdmn.as_deref().unwrap_or("unknown"),
+                    serde_json::to_value(it.restore.summary)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    it.routes.new_device_letters()
+                ),
+            );
+            continue;
+        };
+        seen[i] = true;
+        let e = &l.keychain[i];
+        weaker.checked += 1;
+        let now = serde_json::to_value(it.restore.summary)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let mut why = Vec::new();
+        if let Some(was) = &e.restore {
+            let wider = match (restore_rank(was), restore_rank(&now)) {
+                (Some(a), Some(b)) => b > a,
+                _ => false,
+            };
+            if wider {
+                why.push(format!("restore was {was}, now {now}"));
+            }
+        }
+        if let Some(was) = &e.new_device {
+            let letters = it.routes.new_device_letters();
+            let gained = gained_routes(was, &letters);
+            if !gained.is_empty() {
+                why.push(format!(
+                    "routes to a new device were {was}, now {letters} (gained {gained})"
+                ));
+            }
+        }
+        if !why.is_empty() {
+            weaker.fail(
+                item_loc(it, redact),
+                format!(
+                    "keychain item now restores further (accessibility {}): {}",
+                    it.pdmn.as_deref().unwrap_or("unknown"),
+                    why.join("; ")
+                ),
+            );
+        }
+    }
+    let gone = seen.iter().filter(|s| !**s).count();
+    if gone > 0 {
+        new.notes.push(format!(
+            "{gone} locked items are not among the readable items now"
+        ));
+    }
+    let unreadable = items.iter().filter(|i| !i.decryptable).count();
+    if unreadable > 0 {
+        new.notes.push(format!(
+            "{unreadable} keychain items of the backup could not be read: [lock] sealed counts them"
+        ));
+    }
+    out.push(new);
+    out.push(weaker);
+}
+
+/// `[lock] sealed`: no more undecrypted items of a table and class than counted.
+fn lock_sealed(l: &SealedLock, ev: &Evidence<'_>) -> Expectation {
+    let mut x = Expectation::new(
+        "lock/sealed".into(),
+        &R::LOCK_SEALED_NEW,
+        R::LOCK_SEALED_NEW.severity,
+        None,
+        "undecrypted keychain items must be no more than locked per table and class".into(),
+        l.origin,
+    );
+    let items: &[KeychainItem] = match &ev.keychain {
+        KeychainEvidence::Read(a) => &a.items,
+        KeychainEvidence::Absent | KeychainEvidence::NotRead => &[],
+        KeychainEvidence::Unreadable(e) => {
+            x.cannot_check(
+                Location::backup("KeychainDomain/keychain-backup.plist"),
+                format!("the keychain cannot be read: {e}"),
+            );
+            return x;
+        }
+    };
+    let mut now: BTreeMap<(&str, Option<u32>), u64> = BTreeMap::new();
+    for it in items.iter().filter(|i| !i.decryptable) {
+        x.checked += 1;
+        *now.entry((it.table.as_str(), it.protection_class))
+            .or_default() += 1;
+    }
+    for ((table, class), n) in now {
+        let locked: u64 = l
+            .sealed
+            .iter()
+            .filter(|e| e.table == table && e.class == class)
+            .map(|e| e.count)
+            .sum();
+        if n > locked {
+            let cls = class.map_or_else(|| "unknown".into(), |c| c.to_string());
+            x.fail(
+                Location::Keychain {
+                    table: table.to_string(),
+                    index: 0,
+                    service: None,
+                    account: None,
+                    server: None,
+                    access_group: None,
+                },
+                format!(
+                    "{} new undecrypted {table} items of class {cls} ({n} now, {locked} locked)",
+                    n - locked
+                ),
+            );
+        }
+    }
+    x
 }
 
 /// `required`: the app is in the backup (`present`: in the manifest or with a domain).
@@ -1098,6 +1382,9 @@ pub fn evaluate(policy: &Policy, ev: &Evidence<'_>) -> CheckReport {
         .into_iter()
         .map(|d| (d, ev.owners.domain_owner(d)))
         .collect();
+    if let Some(l) = &policy.lock {
+        out.push(lock_sealed(l, ev));
+    }
     for (i, ap) in policy.apps.iter().enumerate() {
         app_part(i, ap, ev, &domain_owner, encrypted, &mut out);
     }

@@ -70,6 +70,61 @@ struct RawPolicy {
     app: Vec<Spanned<RawApp>>,
     #[serde(default)]
     leak_rule: Vec<Spanned<RawLeakRule>>,
+    #[serde(default)]
+    lock: Option<Spanned<RawTopLock>>,
+}
+
+/// `[lock]` (written by `policy init --lock`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTopLock {
+    #[serde(default)]
+    sealed: Vec<Spanned<RawSealed>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSealed {
+    table: String,
+    #[serde(default)]
+    class: Option<Spanned<i64>>,
+    count: Spanned<i64>,
+}
+
+/// `[app.lock]` (written by `policy init --lock`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAppLock {
+    #[serde(default)]
+    files: Vec<Spanned<RawLockedFiles>>,
+    #[serde(default)]
+    keychain: Vec<Spanned<RawLockedItem>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLockedFiles {
+    glob: Spanned<String>,
+    #[serde(default)]
+    class: Option<Spanned<RawClass>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLockedItem {
+    table: Spanned<String>,
+    #[serde(default)]
+    service: Option<String>,
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    server: Option<String>,
+    #[serde(default)]
+    access_group: Option<String>,
+    #[serde(default)]
+    restore: Option<Spanned<String>>,
+    #[serde(default)]
+    new_device: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -101,6 +156,8 @@ struct RawApp {
     canary: Vec<Spanned<RawCanary>>,
     #[serde(default)]
     leaks: Option<Spanned<RawLeaks>>,
+    #[serde(default)]
+    lock: Option<Spanned<RawAppLock>>,
 }
 
 #[derive(Deserialize)]
@@ -355,6 +412,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Policy, PolicyError> {
         }
         apps.push(app);
     }
+    let lock = match &raw.lock {
+        Some(l) => Some(compile_top_lock(&source, l)?),
+        None => None,
+    };
     Ok(Policy {
         path: path.to_path_buf(),
         schema: SUPPORTED_SCHEMA as u32,
@@ -362,6 +423,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Policy, PolicyError> {
         apps,
         leak_rules,
         user_rules,
+        lock,
     })
 }
 
@@ -410,6 +472,116 @@ fn compile_backup(
             value: *e.get_ref(),
             origin: source.origin(e.span()),
         }),
+    })
+}
+
+/// The `restore` words a lock pins.
+const RESTORE_WORDS: [&str; 4] = ["never", "same_device_only", "any_device", "unknown"];
+
+/// Compile `[lock]`.
+fn compile_top_lock(
+    source: &PolicySource<'_>,
+    l: &Spanned<RawTopLock>,
+) -> Result<SealedLock, PolicyError> {
+    let mut sealed = Vec::new();
+    for e in &l.get_ref().sealed {
+        let r = e.get_ref();
+        let class = match &r.class {
+            None => None,
+            Some(c) => Some(
+                u32::try_from(*c.get_ref())
+                    .ok()
+                    .filter(|c| *c <= 31)
+                    .ok_or_else(|| {
+                        source.err(
+                            c.span(),
+                            format!("class = {}: expected a keychain class 0-31", c.get_ref()),
+                        )
+                    })?,
+            ),
+        };
+        let count = u64::try_from(*r.count.get_ref()).map_err(|_| {
+            source.err(
+                r.count.span(),
+                format!(
+                    "count = {}: expected a number of items, 0 or more",
+                    r.count.get_ref()
+                ),
+            )
+        })?;
+        sealed.push(SealedCount {
+            table: r.table.clone(),
+            class,
+            count,
+        });
+    }
+    Ok(SealedLock {
+        sealed,
+        origin: source.origin(l.span()),
+    })
+}
+
+/// Compile `[app.lock]`.
+fn compile_app_lock(
+    source: &PolicySource<'_>,
+    l: &Spanned<RawAppLock>,
+) -> Result<AppLock, PolicyError> {
+    let raw = l.get_ref();
+    let mut files = Vec::new();
+    for f in &raw.files {
+        let r = f.get_ref();
+        files.push(LockedFiles {
+            glob: compile_glob(source, &r.glob)?,
+            class: match &r.class {
+                Some(c) => Some(compile_class(source, c)?),
+                None => None,
+            },
+        });
+    }
+    let mut keychain = Vec::new();
+    for k in &raw.keychain {
+        let r = k.get_ref();
+        if let Some(w) = &r.restore {
+            if !RESTORE_WORDS.contains(&w.get_ref().as_str()) {
+                return Err(source.err(
+                    w.span(),
+                    format!(
+                        "restore = {:?}: expected one of \"never\", \"same_device_only\", \"any_device\", \"unknown\"",
+                        w.get_ref()
+                    ),
+                ));
+            }
+        }
+        if let Some(n) = &r.new_device {
+            let ok = n.get_ref().len() == 4
+                && n.get_ref()
+                    .chars()
+                    .zip("euck".chars())
+                    .all(|(c, l)| c == l || c == '-' || c == '?');
+            if !ok {
+                return Err(source.err(
+                    n.span(),
+                    format!(
+                        "new_device = {:?}: expected four letters, one per route: e or -, u or -, c or -, k or - (? unknown), e.g. \"e---\"",
+                        n.get_ref()
+                    ),
+                ));
+            }
+        }
+        keychain.push(LockedItem {
+            table: r.table.get_ref().clone(),
+            service: r.service.clone(),
+            account: r.account.clone(),
+            server: r.server.clone(),
+            access_group: r.access_group.clone(),
+            restore: r.restore.as_ref().map(|w| w.get_ref().clone()),
+            new_device: r.new_device.as_ref().map(|w| w.get_ref().clone()),
+        });
+    }
+    Ok(AppLock {
+        files,
+        keychain,
+        origin: source.origin(l.span()),
     })
 }
 
@@ -518,8 +690,13 @@ fn compile_app(
         Some(l) => Some(compile_leaks(source, l, known_rule)?),
         None => None,
     };
+    let lock = match &a.lock {
+        Some(l) => Some(compile_app_lock(source, l)?),
+        None => None,
+    };
     Ok(AppPolicy {
         leaks,
+        lock,
         bundle_id,
         required: a.required.unwrap_or(true),
         origin: source.origin(span),

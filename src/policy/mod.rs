@@ -9,6 +9,7 @@ pub mod canary;
 pub mod eval;
 pub mod file;
 pub mod init;
+pub mod lock;
 pub mod model;
 pub mod report;
 pub mod rules;

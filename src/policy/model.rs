@@ -32,6 +32,8 @@ pub struct Policy {
     pub leak_rules: Option<crate::leaks::Rules>,
     /// Ids of the policy's own leak rules (`user.*`), in file order.
     pub user_rules: Vec<String>,
+    /// `[lock]`: the sealed keychain items pinned by `policy init --lock`.
+    pub lock: Option<SealedLock>,
 }
 
 impl Policy {
@@ -41,9 +43,12 @@ impl Policy {
     }
     /// Whether any expectation reads keychain items.
     pub fn needs_keychain(&self) -> bool {
-        self.apps
-            .iter()
-            .any(|a| !a.keychain.is_empty() || a.canaries.iter().any(|c| c.in_keychain))
+        self.lock.is_some()
+            || self.apps.iter().any(|a| {
+                !a.keychain.is_empty()
+                    || a.lock.is_some()
+                    || a.canaries.iter().any(|c| c.in_keychain)
+            })
     }
     /// Whether any app has leak expectations (`[app.leaks]`: its files are swept).
     pub fn needs_leaks(&self) -> bool {
@@ -90,6 +95,82 @@ pub struct AppPolicy {
     pub keychain_canaries: Option<CanarySet>,
     /// `[app.leaks]`: leaks that must not be in the app's files.
     pub leaks: Option<LeakExpectation>,
+    /// `[app.lock]`: the closed world of `policy init --lock`.
+    pub lock: Option<AppLock>,
+}
+
+/// `[app.lock]`: every file of the app must match one of `files` (with a class no weaker
+/// than its entry's), every readable keychain item of the app must be one of `keychain`
+/// (restoring no further than pinned).
+#[derive(Debug, Clone)]
+pub struct AppLock {
+    pub files: Vec<LockedFiles>,
+    pub keychain: Vec<LockedItem>,
+    pub origin: Origin,
+}
+
+/// One `files` entry of `[app.lock]`: a glob and the weakest class seen under it.
+#[derive(Debug, Clone)]
+pub struct LockedFiles {
+    pub glob: PathGlob,
+    /// 1 (Complete) … 4 (None); None when some file had no class 1–4 (not compared).
+    pub class: Option<u32>,
+}
+
+/// One `keychain` entry of `[app.lock]`: an item by table and name, and where it restores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedItem {
+    pub table: String,
+    pub service: Option<String>,
+    pub account: Option<String>,
+    pub server: Option<String>,
+    pub access_group: Option<String>,
+    /// `restore.summary` as pinned (`never`, `same_device_only`, `any_device`, `unknown`).
+    pub restore: Option<String>,
+    /// The routes to a new device as pinned (`e---`, see docs/restore.md).
+    pub new_device: Option<String>,
+}
+
+impl LockedItem {
+    /// Is `it` this entry: the same table and exactly the same names (absent = absent)?
+    pub fn is(&self, it: &KeychainItem) -> bool {
+        let name = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        self.table == it.table
+            && self.service == name(&it.service)
+            && self.account == name(&it.account)
+            && self.server == name(&it.server)
+            && self.access_group == name(&it.access_group)
+    }
+    /// `table=…, service=…` for messages.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![format!("table={}", self.table)];
+        for (k, v) in [
+            ("service", &self.service),
+            ("account", &self.account),
+            ("server", &self.server),
+            ("access_group", &self.access_group),
+        ] {
+            if let Some(v) = v {
+                parts.push(format!("{k}={v}"));
+            }
+        }
+        parts.join(", ")
+    }
+}
+
+/// `[lock]`: keychain items no one could decrypt, counted by table and class.
+#[derive(Debug, Clone)]
+pub struct SealedLock {
+    pub sealed: Vec<SealedCount>,
+    pub origin: Origin,
+}
+
+/// One `sealed` entry: at most `count` sealed items of `table` and `class` (None: unknown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedCount {
+    pub table: String,
+    pub class: Option<u32>,
+    pub count: u64,
 }
 
 /// The policy's (and the JSON's) name of a leak category.

@@ -59,6 +59,26 @@ catalogue! {
         "A leak rule the policy forbids for the app matches a value in the app's files",
         "Keep secrets only in the keychain's secret data (kSecValueData), never in files, preferences, databases or caches; if the value is known test data, allow it in the policy by fingerprint or path.",
         "MASVS-STORAGE-1; MASVS-STORAGE-2; MASTG-TEST-0052; MASTG-TEST-0058");
+    LOCK_FILE_NEW = ("policy.lock-file-new", Medium,
+        "A file of the app is outside the globs its locked policy allows",
+        "If the file is meant to be backed up, refresh the lock (`auditor policy init --lock` on a known-good backup, review the diff, commit); otherwise exclude it from backups (isExcludedFromBackup, Library/Caches, tmp/).",
+        "MASVS-STORAGE-2; MASTG-TEST-0058");
+    LOCK_FILE_CLASS = ("policy.lock-file-class", High,
+        "A file's Data Protection class is weaker than the weakest its locked glob allowed",
+        "Write the file with the class it had (`.completeFileProtection` or stronger); refresh the lock only if the weaker class is intended and reviewed.",
+        "MASVS-STORAGE-1; MASTG-TEST-0052");
+    LOCK_KEYCHAIN_NEW = ("policy.lock-keychain-new", Medium,
+        "A keychain item of the app is not in its locked policy",
+        "Review the new item's accessibility (ThisDeviceOnly for tokens and keys); if it is intended, refresh the lock and commit it.",
+        "MASVS-STORAGE-1; MASTG-TEST-0058");
+    LOCK_KEYCHAIN_WEAKER = ("policy.lock-keychain-weaker", High,
+        "A locked keychain item now restores to a device or route it did not restore to",
+        "Keep the item's accessibility ThisDeviceOnly (`kSecAttrAccessible…ThisDeviceOnly`) and `kSecAttrSynchronizable` off, as when the lock was made.",
+        "MASVS-STORAGE-1; MASVS-STORAGE-2; MASTG-TEST-0052; MASTG-TEST-0058");
+    LOCK_SEALED_NEW = ("policy.lock-sealed-new", Medium,
+        "More undecrypted keychain items of a table and class than the locked policy counted",
+        "Read the backup with --device-key to see the new items, or refresh the lock if they are intended.",
+        "MASTG-TEST-0058");
 }
 
 /// The rule with this id.
@@ -77,7 +97,7 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), ALL.len());
-        assert_eq!(ALL.len(), 13);
+        assert_eq!(ALL.len(), 18);
         assert!(ALL.iter().all(|r| r.id.starts_with("policy.")));
         assert_eq!(
             by_id("policy.canary").map(|r| r.severity),

@@ -89,8 +89,8 @@ pub fn json(a: &KeychainAudit, show_secrets: bool) -> KeychainJson<'_> {
 
 use super::text::{fit as cell, line, wrapped, WIDTH};
 
-/// Width of the columns before the name: `tbl cls pdmn TDO dec restore fingerprint `.
-const FIXED: usize = 4 + 1 + 3 + 1 + 4 + 1 + 3 + 1 + 3 + 1 + 7 + 1 + 16 + 1;
+/// Width of the columns before the name: `tbl cls pdmn TDO dec restore new fingerprint `.
+const FIXED: usize = 4 + 1 + 3 + 1 + 4 + 1 + 3 + 1 + 3 + 1 + 7 + 1 + 4 + 1 + 16 + 1;
 
 /// What the short column headers mean, printed under the items.
 const LEGEND: &[&str] = &[
@@ -98,6 +98,8 @@ const LEGEND: &[&str] = &[
     "pdmn: accessibility: ak WhenUnlocked, ck AfterFirstUnlock, dk Always,",
     "      akpu WhenPasscodeSet; aku, cku, dku: the same, ThisDeviceOnly",
     "restore: to any device, to the same device only, never, ? unknown",
+    "new: routes to a new device: e encrypted local backup, u unencrypted local,",
+    "     c iCloud Backup, k iCloud Keychain; - not, ? unknown (docs/restore.md)",
 ];
 
 /// `n item` or `n items`.
@@ -140,12 +142,13 @@ fn write_row(out: &mut dyn Write, it: &KeychainItem, show_secrets: bool) -> std:
         .protection_class
         .map_or_else(|| "?".into(), |c| c.to_string());
     let row = format!(
-        "{} {cls:>3} {} {:<3} {:<3} {:<7} {:<16} {}",
+        "{} {cls:>3} {} {:<3} {:<3} {:<7} {:<4} {:<16} {}",
         cell(&it.table, 4),
         cell(it.pdmn.as_deref().unwrap_or("?"), 4),
         yes_no(it.this_device_only),
         yes_no(Some(it.decryptable)),
         restore_short(it.restore.summary),
+        it.routes.new_device_letters(),
         it.secret_fingerprint.as_deref().unwrap_or("-"),
         cell(&item_name(it), WIDTH - FIXED),
     );
@@ -184,8 +187,8 @@ fn write_items(out: &mut dyn Write, a: &KeychainAudit, show_secrets: bool) -> st
         return Ok(());
     }
     let header = format!(
-        "\n{:<4} {:>3} {:<4} {:<3} {:<3} {:<7} {:<16} service/account or server",
-        "tbl", "cls", "pdmn", "TDO", "dec", "restore", "fingerprint"
+        "\n{:<4} {:>3} {:<4} {:<3} {:<3} {:<7} {:<4} {:<16} service/account or server",
+        "tbl", "cls", "pdmn", "TDO", "dec", "restore", "new", "fingerprint"
     );
     line(out, &header)?;
     for ((_, app), rows) in &groups {

@@ -335,6 +335,8 @@ fn write_apps(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
 const FILES_LEGEND: &[&str] = &[
     "    row: file, missing (a file whose payload is not on disk), dir, link, other",
     "    cls: Data Protection class; enc: encrypted payload; size: recorded bytes",
+    "    new: routes to a new device: e encrypted local backup, u unencrypted local,",
+    "    c iCloud Backup (k iCloud Keychain: never files); - not, ? unknown",
 ];
 
 /// The row column: the kind, and for a regular file whether its payload is on disk.
@@ -355,13 +357,13 @@ fn write_files(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
     if r.files.is_empty() {
         return Ok(());
     }
-    // 4 + row 7 + cls 3 + enc 5 + size 10, spaced: the path has the other 46 columns.
-    const PATH: usize = text::WIDTH - 34;
+    // 4 + row 7 + cls 3 + enc 5 + new 4 + size 10, spaced: the path has the other 41 columns.
+    const PATH: usize = text::WIDTH - 39;
     text::line(
         out,
         &format!(
-            "    {:<7} {:>3} {:<5} {:>10}  path",
-            "row", "cls", "enc", "size"
+            "    {:<7} {:>3} {:<5} {:<4} {:>10}  path",
+            "row", "cls", "enc", "new", "size"
         ),
     )?;
     let mut files: Vec<&FileReport> = r.files.iter().collect();
@@ -373,10 +375,12 @@ fn write_files(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
             domain = Some(&f.domain);
         }
         let row = format!(
-            "    {:<7} {:>3} {:<5} {:>10}  {}",
+            "    {:<7} {:>3} {:<5} {:<4} {:>10}  {}",
             row_word(f),
             opt(&f.protection_class),
             if f.encrypted { "enc" } else { "plain" },
+            f.routes
+                .map_or_else(|| "".into(), |r| r.new_device_letters()),
             opt(&f.size),
             text::fit_middle(&f.relative_path, PATH)
         );
@@ -602,7 +606,7 @@ mod tests {
         let text = scan_text(&r, true);
         let lines: Vec<&str> = text.lines().collect();
         let at = lines.iter().position(|l| l.starts_with("Files (")).unwrap();
-        assert_eq!(lines[at + 1], "    row     cls enc         size  path");
+        assert_eq!(lines[at + 1], "    row     cls enc   new        size  path");
         // Domain headings at 2 columns, rows at 4, findings deeper: in sorted order.
         let mut seen: Vec<(String, String)> = Vec::new();
         let mut domain = String::new();
@@ -610,13 +614,17 @@ mod tests {
             if l.is_empty() {
                 break;
             }
-            if l.starts_with("    row:") || l.starts_with("    cls:") {
+            if l.starts_with("    row:")
+                || l.starts_with("    cls:")
+                || l.starts_with("    new:")
+                || l.starts_with("    c iCloud")
+            {
                 continue;
             }
             if !l.starts_with("   ") {
                 domain = l.trim().to_string();
             } else if !l.starts_with("        ") {
-                let path = l.get(34..).unwrap_or("").to_string();
+                let path = l.get(39..).unwrap_or("").to_string();
                 seen.push((domain.clone(), path));
             }
         }
