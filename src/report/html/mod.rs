@@ -9,6 +9,7 @@ pub mod page;
 pub mod scan;
 pub mod tamper;
 
+use crate::audit::model::class_sort_key;
 use page::{at, Page};
 use serde::Serialize;
 use serde_json::Value;
@@ -65,9 +66,11 @@ pub fn bars(v: &Value, ptr: &str, field: Option<&str>) -> Vec<(String, u64)> {
 }
 
 /// [`bars`] of a map keyed by protection class, each label with the class's constant name.
+/// Classes in numeric order, then words (`none`, `unknown`), as the JSON lists them.
 pub fn class_bars(v: &Value, ptr: &str, field: Option<&str>) -> Vec<(String, u64)> {
-    bars(v, ptr, field)
-        .into_iter()
+    let mut b = bars(v, ptr, field);
+    b.sort_by(|x, y| class_sort_key(&x.0).cmp(&class_sort_key(&y.0)));
+    b.into_iter()
         .map(|(k, n)| {
             let label = match k.parse::<u32>() {
                 Ok(c) => format!(

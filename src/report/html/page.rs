@@ -221,8 +221,8 @@ impl Page {
 
     /// A small horizontal bar chart (inline SVG) of `bars` (label, count); "none" when empty.
     pub fn chart(&mut self, heading: &str, bars: &[(String, u64)]) {
-        const W: u32 = 420;
-        const LABEL: u32 = 210;
+        const W: u32 = 440;
+        const LABEL: u32 = 230;
         const BAR: u32 = 150;
         const H: u32 = 20;
         self.body.push_str("<div class=\"chart\"><h3>");
@@ -252,7 +252,7 @@ impl Page {
                 LABEL - 6,
                 y + 14
             );
-            push(&mut self.body, &shorten(label, 34));
+            push(&mut self.body, &shorten(label, 32));
             let _ = write!(
                 self.body,
                 "</text><rect x=\"{LABEL}\" y=\"{}\" width=\"{w}\" height=\"{}\" rx=\"2\"/>\
@@ -288,9 +288,15 @@ impl Page {
         push(&mut self.body, caption);
         self.body.push_str("</caption><thead><tr>");
         for c in columns {
+            // The JSON field a cell shows, so that a reader (or a test) can trace it back.
+            if let Get::Ptr(ptr) = c.get {
+                let _ = write!(self.body, "<th data-field=\"{}\"", html(ptr));
+            } else {
+                self.body.push_str("<th");
+            }
             let _ = write!(
                 self.body,
-                "<th data-key=\"{}\" data-sort=\"{}\" aria-sort=\"none\" \
+                " data-key=\"{}\" data-sort=\"{}\" aria-sort=\"none\" \
                  class=\"{}\"><button type=\"button\">",
                 c.key,
                 match c.sort {
