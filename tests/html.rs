@@ -202,13 +202,11 @@ fn rows_match(
     (checked, keys_met.into_iter().map(str::to_string).collect())
 }
 
+/// Column keys and the JSON field each must show.
+type KeyCells = &'static [(&'static str, &'static str)];
+
 /// The reports to compare: (command, extra args, arrays shown, key cells).
-type Case = (
-    &'static str,
-    Vec<String>,
-    &'static [&'static str],
-    &'static [(&'static str, &'static str)],
-);
+type Case = (&'static str, Vec<String>, &'static [&'static str], KeyCells);
 
 fn cases(policy: &Path) -> Vec<Case> {
     vec![
@@ -294,7 +292,7 @@ fn every_table_row_matches_the_json_of_the_same_command() {
     let evil_pol = evil_policy(tmp.path());
     let demo_pol = demo_policy(tmp.path());
     let mut total = BTreeMap::new();
-    let mut met_keys: BTreeMap<&str, (&[(&str, &str)], Vec<String>)> = BTreeMap::new();
+    let mut met_keys: BTreeMap<&str, (KeyCells, Vec<String>)> = BTreeMap::new();
     for (backup, policy) in [(&demo, &demo_pol), (&evil, &evil_pol)] {
         for (cmd, extra, sources, keys) in cases(policy) {
             let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
@@ -574,7 +572,7 @@ fn dump_dom(browser: &Path, file: &Path, fragment: &str) -> (String, String) {
 fn ran_cleanly(dom: &Html, log: &str) {
     for l in log.lines() {
         assert!(
-            !l.contains("Uncaught") && !(l.contains("CONSOLE") && l.contains("rror")),
+            !(l.contains("Uncaught") || (l.contains("CONSOLE") && l.contains("rror"))),
             "console: {l}"
         );
     }

@@ -20,19 +20,19 @@ pub fn model<T: Serialize + ?Sized>(r: &T) -> std::io::Result<Value> {
 }
 
 /// The rows of the array at `ptr` of `v`, with their indexes.
-pub fn rows<'v>(v: &'v Value, ptr: &str) -> Vec<(usize, &'v Value)> {
+pub fn rows<'v>(v: &'v Value, ptr: &str) -> Rows<'v> {
     v.pointer(ptr)
         .and_then(Value::as_array)
         .map(|a| a.iter().enumerate().collect())
         .unwrap_or_default()
 }
 
+/// Rows of a table: each row's index in its JSON array, and the row.
+pub type Rows<'v> = Vec<(usize, &'v Value)>;
+
 /// Rows grouped by the app named at `ptr` of each row: apps by bundle id, then the rows of
 /// no app (`None`) last.
-pub fn by_app<'v>(
-    rows: &[(usize, &'v Value)],
-    ptr: &str,
-) -> Vec<(Option<String>, Vec<(usize, &'v Value)>)> {
+pub fn by_app<'v>(rows: &[(usize, &'v Value)], ptr: &str) -> Vec<(Option<String>, Rows<'v>)> {
     let mut groups: std::collections::BTreeMap<(bool, String), Vec<(usize, &Value)>> =
         Default::default();
     for &(i, r) in rows {

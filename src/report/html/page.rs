@@ -336,9 +336,9 @@ impl Page {
             self.body.push_str("</tr>\n");
         }
         let n = rows.len();
-        let _ = write!(
+        let _ = writeln!(
             self.body,
-            "</tbody></table><p class=\"count\" data-for=\"{id}\">{n} row{}</p></div>\n",
+            "</tbody></table><p class=\"count\" data-for=\"{id}\">{n} row{}</p></div>",
             if n == 1 { "" } else { "s" }
         );
         self.tables.push(TableMeta {
