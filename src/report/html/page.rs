@@ -368,7 +368,7 @@ impl Page {
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
              <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
-             style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n<title>",
+             style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n<title>",
         );
         push(&mut head, &self.title);
         head.push_str("</title>\n<style>");
