@@ -20,6 +20,8 @@ pub enum CheckFormat {
     Sarif,
     /// JUnit XML: one test case per expectation.
     Junit,
+    /// One self-contained HTML page (summary, charts, sortable and filterable tables).
+    Html,
 }
 
 #[derive(Debug, clap::Args)]
@@ -78,6 +80,7 @@ pub fn run(a: CheckArgs) -> Outcome {
         CheckFormat::Json => report::json::write(out, &r),
         CheckFormat::Sarif => report::sarif::write(out, &r),
         CheckFormat::Junit => report::junit::write(out, &r),
+        CheckFormat::Html => report::html::check::write(out, &r),
     })?;
     Ok(ExitCode::findings_if(!r.passed))
 }

@@ -55,6 +55,9 @@ pub fn run(a: KeychainArgs) -> Outcome {
         ReportFormat::Sarif => output::emit(&a.report.output, &path, |out| {
             report::sarif::write(out, &audit)
         })?,
+        ReportFormat::Html => output::emit(&a.report.output, &path, |out| {
+            report::html::keychain::write(out, &audit, a.show_secrets)
+        })?,
     }
     let Some(gate) = a
         .report

@@ -89,6 +89,9 @@ pub fn run(a: LeaksArgs) -> Outcome {
         ReportFormat::Sarif => {
             output::emit(&a.report.output, &path, |out| report::sarif::write(out, &r))?
         }
+        ReportFormat::Html => output::emit(&a.report.output, &path, |out| {
+            report::html::leaks::write(out, &r)
+        })?,
     }
     let Some(gate) = a
         .report

@@ -63,6 +63,8 @@ pub enum ReportFormat {
     Json,
     /// SARIF 2.1.0 for GitHub code scanning (every finding, with its rule's fix).
     Sarif,
+    /// One self-contained HTML page (summary, charts, sortable and filterable tables).
+    Html,
 }
 
 impl ReportFormat {
@@ -70,7 +72,7 @@ impl ReportFormat {
     pub fn listing(self) -> open::Listing {
         match self {
             ReportFormat::Json => open::Listing::Json,
-            ReportFormat::Table | ReportFormat::Sarif => open::Listing::None,
+            ReportFormat::Table | ReportFormat::Sarif | ReportFormat::Html => open::Listing::None,
         }
     }
 }

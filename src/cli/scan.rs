@@ -92,6 +92,7 @@ pub fn run_scan(a: ScanArgs) -> Outcome {
         ReportFormat::Json => report::json::write_scan(out, &mut r),
         ReportFormat::Table => report::table::write_scan(out, &r, a.files),
         ReportFormat::Sarif => report::sarif::write(out, &r),
+        ReportFormat::Html => report::html::scan::write(out, &r),
     })?;
     Ok(fail_on(&a.report, &r))
 }
@@ -133,6 +134,7 @@ pub fn run_info(a: InfoArgs) -> Outcome {
             ReportFormat::Json => report::json::write(out, &r),
             ReportFormat::Table => report::table::write_info(out, &r),
             ReportFormat::Sarif => report::sarif::write(out, &r),
+            ReportFormat::Html => report::html::scan::write(out, &r),
         }
     })?;
     Ok(fail_on(&a.report, &r))

@@ -66,6 +66,9 @@ pub fn run(a: TamperArgs) -> Outcome {
         ReportFormat::Sarif => {
             output::emit(&a.report.output, &path, |out| report::sarif::write(out, &r))?
         }
+        ReportFormat::Html => output::emit(&a.report.output, &path, |out| {
+            report::html::tamper::write(out, &r)
+        })?,
     }
     let Some(gate) = a
         .report

@@ -3,6 +3,7 @@
 pub mod backups;
 pub mod check_table;
 pub mod extract_table;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod keychain;
