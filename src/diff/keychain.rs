@@ -1,0 +1,249 @@
+//! Keychain items of two sides matched and compared: readable items by table, access
+//! group, service, account, server and port; sealed ones by table, class and persistent
+//! reference.
+
+use super::model::{Area, Change, Facts, State, Subject};
+use super::{change, rules};
+use crate::audit::keychain::is_sealed;
+use crate::keychain::{KeychainItem, RestoreSummary};
+use std::collections::{HashMap, VecDeque};
+
+type ReadableKey<'a> = (
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<i64>,
+);
+type SealedKey<'a> = (&'a str, Option<u32>, &'a str);
+
+fn readable_key(it: &KeychainItem) -> ReadableKey<'_> {
+    (
+        it.table.as_str(),
+        it.access_group.as_deref(),
+        it.service.as_deref(),
+        it.account.as_deref(),
+        it.server.as_deref(),
+        it.port,
+    )
+}
+
+fn sealed_key(it: &KeychainItem) -> Option<SealedKey<'_>> {
+    it.persistent_ref
+        .as_ref()
+        .map(|p| (it.table.as_str(), it.protection_class, p.hex.as_str()))
+}
+
+pub(super) fn restore_word(s: RestoreSummary) -> &'static str {
+    match s {
+        RestoreSummary::AnyDevice => "any_device",
+        RestoreSummary::SameDeviceOnly => "same_device_only",
+        RestoreSummary::Never => "never",
+        RestoreSummary::Unknown => "unknown",
+    }
+}
+
+/// When the item is available: 0 after unlock (`ak`), 1 after first unlock (`ck`), 2
+/// always (`dk`).
+fn availability(pdmn: &str) -> Option<u8> {
+    match pdmn.trim_end_matches('u') {
+        "ak" | "akp" => Some(0),
+        "ck" => Some(1),
+        "dk" => Some(2),
+        _ => None,
+    }
+}
+
+fn this_device_only(pdmn: &str) -> bool {
+    pdmn.ends_with('u')
+}
+
+/// An accessibility that is no longer ThisDeviceOnly, or available earlier.
+fn accessibility_weaker(old: &str, new: &str) -> bool {
+    (this_device_only(old) && !this_device_only(new))
+        || matches!((availability(old), availability(new)), (Some(a), Some(b)) if b > a)
+}
+
+fn facts(it: &KeychainItem) -> Facts {
+    Facts {
+        protection_class: it.protection_class,
+        accessibility: it.pdmn.clone(),
+        restore: Some(restore_word(it.restore.summary)),
+        decryptable: Some(it.decryptable),
+        ..Default::default()
+    }
+}
+
+fn subject(it: &KeychainItem, readable: bool) -> Subject {
+    if readable {
+        Subject {
+            table: Some(it.table.clone()),
+            matched_by: Some("readable"),
+            access_group: it.access_group.clone(),
+            service: it.service.clone(),
+            account: it.account.clone(),
+            server: it.server.clone(),
+            port: it.port,
+            ..Default::default()
+        }
+    } else {
+        Subject {
+            table: Some(it.table.clone()),
+            matched_by: Some("sealed"),
+            protection_class: it.protection_class,
+            persistent_ref: it.persistent_ref.as_ref().map(|p| p.hex.clone()),
+            ..Default::default()
+        }
+    }
+}
+
+/// `genp com.example.bank.session/alice` or `inet alice@api.example.com`, or a sealed
+/// item's table, class and reference.
+fn name(it: &KeychainItem) -> String {
+    if is_sealed(it) {
+        let r = it.persistent_ref.as_ref().map_or("-", |p| p.hex.as_str());
+        return format!(
+            "{} sealed item (class {}, ref {r})",
+            it.table,
+            it.protection_class.map_or("?".into(), |c| c.to_string())
+        );
+    }
+    let who = match (&it.service, &it.server) {
+        (Some(s), _) => format!("{s}/{}", it.account.as_deref().unwrap_or("")),
+        (None, Some(h)) => format!("{}@{h}", it.account.as_deref().unwrap_or("")),
+        (None, None) => it.account.clone().unwrap_or_default(),
+    };
+    format!("{} {who}", it.table)
+}
+
+/// Match and compare; returns the number of items alike on both sides.
+pub(super) fn compare(old: &[KeychainItem], new: &[KeychainItem], out: &mut Vec<Change>) -> u64 {
+    let mut pair_of_old: Vec<Option<usize>> = vec![None; old.len()];
+    let mut taken = vec![false; new.len()];
+    // Readable with readable, by attributes (several alike: in export order).
+    let mut by_attr: HashMap<ReadableKey<'_>, VecDeque<usize>> = HashMap::new();
+    for (j, it) in new.iter().enumerate().filter(|(_, it)| !is_sealed(it)) {
+        by_attr.entry(readable_key(it)).or_default().push_back(j);
+    }
+    for (i, it) in old.iter().enumerate().filter(|(_, it)| !is_sealed(it)) {
+        if let Some(j) = by_attr.get_mut(&readable_key(it)).and_then(VecDeque::pop_front) {
+            pair_of_old[i] = Some(j);
+            taken[j] = true;
+        }
+    }
+    // The rest, when either is sealed, by table, class and persistent reference.
+    let mut by_ref: HashMap<SealedKey<'_>, VecDeque<usize>> = HashMap::new();
+    for (j, it) in new.iter().enumerate().filter(|(j, _)| !taken[*j]) {
+        if let Some(k) = sealed_key(it) {
+            by_ref.entry(k).or_default().push_back(j);
+        }
+    }
+    for (i, it) in old.iter().enumerate() {
+        if pair_of_old[i].is_some() {
+            continue;
+        }
+        let Some(q) = sealed_key(it).and_then(|k| by_ref.get_mut(&k)) else {
+            continue;
+        };
+        if let Some(pos) = q
+            .iter()
+            .position(|&j| is_sealed(it) || is_sealed(&new[j]))
+        {
+            let j = q.remove(pos).expect("a position of the queue");
+            pair_of_old[i] = Some(j);
+            taken[j] = true;
+        }
+    }
+    let mut unchanged = 0;
+    for (i, a) in old.iter().enumerate() {
+        let Some(j) = pair_of_old[i] else {
+            let mut c = change(
+                &rules::KEYCHAIN_REMOVED,
+                Area::Keychain,
+                State::Absent,
+                subject(a, !is_sealed(a)),
+                Some(facts(a)),
+                None,
+                format!("{} is no longer in the keychain", name(a)),
+            );
+            c.app = a.app.clone();
+            out.push(c);
+            continue;
+        };
+        let b = &new[j];
+        let restore = a.restore.summary != b.restore.summary;
+        let access = a.pdmn != b.pdmn;
+        if !(restore || access) {
+            unchanged += 1;
+            continue;
+        }
+        let now_migrates = b.restore.other_device == Some(true) && a.restore.other_device != Some(true);
+        let weaker_access = match (&a.pdmn, &b.pdmn) {
+            (Some(x), Some(y)) => accessibility_weaker(x, y),
+            _ => false,
+        };
+        let mut what = Vec::new();
+        if access {
+            what.push(format!(
+                "accessibility {} → {}",
+                a.pdmn.as_deref().unwrap_or("?"),
+                b.pdmn.as_deref().unwrap_or("?")
+            ));
+        }
+        if restore {
+            what.push(format!(
+                "restore {} → {}",
+                restore_word(a.restore.summary),
+                restore_word(b.restore.summary)
+            ));
+        }
+        let readable = !is_sealed(a) && !is_sealed(b);
+        let mut c = change(
+            if restore {
+                &rules::KEYCHAIN_RESTORE_CHANGED
+            } else {
+                &rules::KEYCHAIN_ACCESSIBILITY_CHANGED
+            },
+            Area::Keychain,
+            State::Updated,
+            subject(if readable || !is_sealed(a) { a } else { b }, readable),
+            Some(facts(a)),
+            Some(facts(b)),
+            format!("{}: {}", name(if is_sealed(b) { a } else { b }), what.join("; ")),
+        );
+        c.weakened = now_migrates || weaker_access;
+        c.app = b.app.clone().or_else(|| a.app.clone());
+        out.push(c);
+    }
+    for (j, b) in new.iter().enumerate().filter(|(j, _)| !taken[*j]) {
+        let _ = j;
+        let mut c = change(
+            &rules::KEYCHAIN_ADDED,
+            Area::Keychain,
+            State::New,
+            subject(b, !is_sealed(b)),
+            None,
+            Some(facts(b)),
+            format!("{} is new in the keychain", name(b)),
+        );
+        c.app = b.app.clone();
+        out.push(c);
+    }
+    unchanged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accessibility_weakening() {
+        assert!(accessibility_weaker("aku", "ak"));
+        assert!(accessibility_weaker("ak", "ck"));
+        assert!(accessibility_weaker("cku", "dk"));
+        assert!(!accessibility_weaker("ak", "aku"));
+        assert!(!accessibility_weaker("ck", "ak"));
+        assert!(!accessibility_weaker("ck", "ck"));
+    }
+}
