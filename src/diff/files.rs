@@ -3,7 +3,8 @@
 //!
 //! Per file only this is kept: the domain's number, the relative path, kind, payload
 //! status, protection class, content size and the MBFile SHA-1 digest when the row has
-//! one (the scan's own per-file report is not kept: the scan runs with `summary_only`).
+//! one. The scan's own per-file reports are not kept: its `keep_file` takes this entry
+//! from each and keeps none.
 
 use super::model::{Area, Change, Facts, State, Subject};
 use super::{change, rules};
@@ -122,8 +123,9 @@ impl Collector {
         for (r, &d) in order.iter().enumerate() {
             rank[d as usize] = r as u32;
         }
-        l.entries
-            .sort_unstable_by(|a, b| (rank[a.domain as usize], &a.path).cmp(&(rank[b.domain as usize], &b.path)));
+        l.entries.sort_unstable_by(|a, b| {
+            (rank[a.domain as usize], &a.path).cmp(&(rank[b.domain as usize], &b.path))
+        });
         l.entries.shrink_to_fit();
         l
     }
@@ -164,6 +166,7 @@ pub fn compare(
     new: &FileList,
     only: Option<&str>,
     owner: &dyn Fn(&str) -> Option<String>,
+    skip: &dyn Fn(&str, &str) -> bool,
     out: &mut Vec<Change>,
 ) -> u64 {
     let mut unchanged = 0;
@@ -182,32 +185,42 @@ pub fn compare(
                 j += 1;
                 (None, Some(b))
             }
-            (Some(a), Some(b)) => {
-                match (old.domain(a), &*a.path).cmp(&(new.domain(b), &*b.path)) {
-                    std::cmp::Ordering::Less => {
-                        i += 1;
-                        (Some(a), None)
-                    }
-                    std::cmp::Ordering::Greater => {
-                        j += 1;
-                        (None, Some(b))
-                    }
-                    std::cmp::Ordering::Equal => {
-                        i += 1;
-                        j += 1;
-                        (Some(a), Some(b))
-                    }
+            (Some(a), Some(b)) => match (old.domain(a), &*a.path).cmp(&(new.domain(b), &*b.path)) {
+                std::cmp::Ordering::Less => {
+                    i += 1;
+                    (Some(a), None)
                 }
-            }
+                std::cmp::Ordering::Greater => {
+                    j += 1;
+                    (None, Some(b))
+                }
+                std::cmp::Ordering::Equal => {
+                    i += 1;
+                    j += 1;
+                    (Some(a), Some(b))
+                }
+            },
         };
-        let domain = a.map(|a| old.domain(a)).or(b.map(|b| new.domain(b))).unwrap_or_default();
-        let app = owner_cache.entry(domain).or_insert_with(|| owner(domain)).clone();
+        let domain = a
+            .map(|a| old.domain(a))
+            .or(b.map(|b| new.domain(b)))
+            .unwrap_or_default();
+        let app = owner_cache
+            .entry(domain)
+            .or_insert_with(|| owner(domain))
+            .clone();
         if let Some(only) = only {
             if app.as_deref() != Some(only) {
                 continue;
             }
         }
-        let path = a.map(|a| &*a.path).or(b.map(|b| &*b.path)).unwrap_or_default();
+        let path = a
+            .map(|a| &*a.path)
+            .or(b.map(|b| &*b.path))
+            .unwrap_or_default();
+        if skip(domain, path) {
+            continue;
+        }
         match one(domain, path, a, b) {
             Some(mut c) => {
                 c.app = app;
@@ -226,7 +239,6 @@ fn one(domain: &str, path: &str, a: Option<&FileEntry>, b: Option<&FileEntry>) -
         path: Some(path.to_owned()),
         ..Default::default()
     };
-    let at = format!("{domain}/{path}");
     match (a, b) {
         (None, Some(b)) => {
             let mut c = change(
@@ -237,8 +249,8 @@ fn one(domain: &str, path: &str, a: Option<&FileEntry>, b: Option<&FileEntry>) -
                 None,
                 Some(facts(b)),
                 match b.kind {
-                    FileKind::File => format!("new file {at} ({})", class_text(b.class)),
-                    k => format!("new {} {at}", kind_str(k)),
+                    FileKind::File => format!("new file, {}", class_text(b.class)),
+                    k => format!("new {}", kind_str(k)),
                 },
             );
             c.weakened = b.kind == FileKind::File && b.class == Some(4);
@@ -251,7 +263,7 @@ fn one(domain: &str, path: &str, a: Option<&FileEntry>, b: Option<&FileEntry>) -
             subject,
             Some(facts(a)),
             None,
-            format!("{} {at} is no longer in the backup", kind_str(a.kind)),
+            format!("{} no longer in the backup", kind_str(a.kind)),
         )),
         (Some(a), Some(b)) => {
             let size = matches!((a.size, b.size), (Some(x), Some(y)) if x != y);
@@ -280,7 +292,11 @@ fn one(domain: &str, path: &str, a: Option<&FileEntry>, b: Option<&FileEntry>) -
                 what.push(format!("{} → {}", class_text(a.class), class_text(b.class)));
             }
             if status {
-                what.push(format!("payload {} → {}", a.status.as_str(), b.status.as_str()));
+                what.push(format!(
+                    "payload {} → {}",
+                    a.status.as_str(),
+                    b.status.as_str()
+                ));
             }
             if kind {
                 what.push(format!("{} → {}", kind_str(a.kind), kind_str(b.kind)));
@@ -302,7 +318,7 @@ fn one(domain: &str, path: &str, a: Option<&FileEntry>, b: Option<&FileEntry>) -
                 subject,
                 Some(facts(a)),
                 Some(facts(b)),
-                format!("{at}: {}", what.join("; ")),
+                what.join("; "),
             );
             c.weakened = weaker;
             Some(c)

@@ -16,7 +16,6 @@ type ReadableKey<'a> = (
     Option<&'a str>,
     Option<i64>,
 );
-type SealedKey<'a> = (&'a str, Option<u32>, &'a str);
 
 fn readable_key(it: &KeychainItem) -> ReadableKey<'_> {
     (
@@ -27,12 +26,6 @@ fn readable_key(it: &KeychainItem) -> ReadableKey<'_> {
         it.server.as_deref(),
         it.port,
     )
-}
-
-fn sealed_key(it: &KeychainItem) -> Option<SealedKey<'_>> {
-    it.persistent_ref
-        .as_ref()
-        .map(|p| (it.table.as_str(), it.protection_class, p.hex.as_str()))
 }
 
 pub(super) fn restore_word(s: RestoreSummary) -> &'static str {
@@ -75,11 +68,19 @@ fn facts(it: &KeychainItem) -> Facts {
     }
 }
 
-fn subject(it: &KeychainItem, readable: bool) -> Subject {
-    if readable {
+/// The identity of `it`: its attributes (`matched_by`: `attributes`, or `persistent_ref`
+/// when its counterpart was sealed, the reference then given too), or, sealed, its class
+/// and persistent reference (`class_and_ref`).
+fn subject(it: &KeychainItem, matched_by: &'static str) -> Subject {
+    if matched_by != "class_and_ref" {
         Subject {
             table: Some(it.table.clone()),
-            matched_by: Some("readable"),
+            matched_by: Some(matched_by),
+            persistent_ref: it
+                .persistent_ref
+                .as_ref()
+                .filter(|_| matched_by == "persistent_ref")
+                .map(|p| p.hex.clone()),
             access_group: it.access_group.clone(),
             service: it.service.clone(),
             account: it.account.clone(),
@@ -90,7 +91,7 @@ fn subject(it: &KeychainItem, readable: bool) -> Subject {
     } else {
         Subject {
             table: Some(it.table.clone()),
-            matched_by: Some("sealed"),
+            matched_by: Some("class_and_ref"),
             protection_class: it.protection_class,
             persistent_ref: it.persistent_ref.as_ref().map(|p| p.hex.clone()),
             ..Default::default()
@@ -98,23 +99,62 @@ fn subject(it: &KeychainItem, readable: bool) -> Subject {
     }
 }
 
-/// `genp com.example.bank.session/alice` or `inet alice@api.example.com`, or a sealed
-/// item's table, class and reference.
-fn name(it: &KeychainItem) -> String {
+/// How an unpaired item would be matched.
+fn own_key(it: &KeychainItem) -> &'static str {
     if is_sealed(it) {
-        let r = it.persistent_ref.as_ref().map_or("-", |p| p.hex.as_str());
-        return format!(
-            "{} sealed item (class {}, ref {r})",
-            it.table,
-            it.protection_class.map_or("?".into(), |c| c.to_string())
-        );
+        "class_and_ref"
+    } else {
+        "attributes"
     }
-    let who = match (&it.service, &it.server) {
-        (Some(s), _) => format!("{s}/{}", it.account.as_deref().unwrap_or("")),
-        (None, Some(h)) => format!("{}@{h}", it.account.as_deref().unwrap_or("")),
-        (None, None) => it.account.clone().unwrap_or_default(),
-    };
-    format!("{} {who}", it.table)
+}
+
+/// A word on the item's class for added and removed items.
+fn class_word(it: &KeychainItem) -> String {
+    match (&it.pdmn, it.protection_class) {
+        (Some(p), _) => format!(
+            "accessibility {p}, restore {}",
+            restore_word(it.restore.summary)
+        ),
+        (None, Some(c)) => format!("class {c}, restore {}", restore_word(it.restore.summary)),
+        _ => format!("restore {}", restore_word(it.restore.summary)),
+    }
+}
+
+/// Pair the unpaired items of `old` and `new` with the same table and persistent
+/// reference that `fits` accepts (in export order).
+fn pair_by_ref(
+    old: &[KeychainItem],
+    new: &[KeychainItem],
+    pair_of_old: &mut [Option<usize>],
+    taken: &mut [bool],
+    fits: impl Fn(&KeychainItem, &KeychainItem) -> bool,
+) {
+    let mut by_ref: HashMap<(&str, &str), VecDeque<usize>> = HashMap::new();
+    for (j, it) in new.iter().enumerate().filter(|(j, _)| !taken[*j]) {
+        if let Some(p) = &it.persistent_ref {
+            by_ref
+                .entry((it.table.as_str(), p.hex.as_str()))
+                .or_default()
+                .push_back(j);
+        }
+    }
+    for (i, a) in old.iter().enumerate() {
+        let Some(p) = a
+            .persistent_ref
+            .as_ref()
+            .filter(|_| pair_of_old[i].is_none())
+        else {
+            continue;
+        };
+        let Some(q) = by_ref.get_mut(&(a.table.as_str(), p.hex.as_str())) else {
+            continue;
+        };
+        if let Some(pos) = q.iter().position(|&j| fits(a, &new[j])) {
+            let j = q.remove(pos).expect("a position of the queue");
+            pair_of_old[i] = Some(j);
+            taken[j] = true;
+        }
+    }
 }
 
 /// Match and compare; returns the number of items alike on both sides.
@@ -127,34 +167,23 @@ pub(super) fn compare(old: &[KeychainItem], new: &[KeychainItem], out: &mut Vec<
         by_attr.entry(readable_key(it)).or_default().push_back(j);
     }
     for (i, it) in old.iter().enumerate().filter(|(_, it)| !is_sealed(it)) {
-        if let Some(j) = by_attr.get_mut(&readable_key(it)).and_then(VecDeque::pop_front) {
-            pair_of_old[i] = Some(j);
-            taken[j] = true;
-        }
-    }
-    // The rest, when either is sealed, by table, class and persistent reference.
-    let mut by_ref: HashMap<SealedKey<'_>, VecDeque<usize>> = HashMap::new();
-    for (j, it) in new.iter().enumerate().filter(|(j, _)| !taken[*j]) {
-        if let Some(k) = sealed_key(it) {
-            by_ref.entry(k).or_default().push_back(j);
-        }
-    }
-    for (i, it) in old.iter().enumerate() {
-        if pair_of_old[i].is_some() {
-            continue;
-        }
-        let Some(q) = sealed_key(it).and_then(|k| by_ref.get_mut(&k)) else {
-            continue;
-        };
-        if let Some(pos) = q
-            .iter()
-            .position(|&j| is_sealed(it) || is_sealed(&new[j]))
+        if let Some(j) = by_attr
+            .get_mut(&readable_key(it))
+            .and_then(VecDeque::pop_front)
         {
-            let j = q.remove(pos).expect("a position of the queue");
             pair_of_old[i] = Some(j);
             taken[j] = true;
         }
     }
+    // Sealed with sealed, by table, class and persistent reference; then a sealed item
+    // with a readable one (one backup could not open it: its class may be what changed),
+    // by table and persistent reference.
+    pair_by_ref(old, new, &mut pair_of_old, &mut taken, |a, b| {
+        is_sealed(a) && is_sealed(b) && a.protection_class == b.protection_class
+    });
+    pair_by_ref(old, new, &mut pair_of_old, &mut taken, |a, b| {
+        is_sealed(a) != is_sealed(b)
+    });
     let mut unchanged = 0;
     for (i, a) in old.iter().enumerate() {
         let Some(j) = pair_of_old[i] else {
@@ -162,10 +191,10 @@ pub(super) fn compare(old: &[KeychainItem], new: &[KeychainItem], out: &mut Vec<
                 &rules::KEYCHAIN_REMOVED,
                 Area::Keychain,
                 State::Absent,
-                subject(a, !is_sealed(a)),
+                subject(a, own_key(a)),
                 Some(facts(a)),
                 None,
-                format!("{} is no longer in the keychain", name(a)),
+                format!("no longer in the keychain ({})", class_word(a)),
             );
             c.app = a.app.clone();
             out.push(c);
@@ -178,7 +207,8 @@ pub(super) fn compare(old: &[KeychainItem], new: &[KeychainItem], out: &mut Vec<
             unchanged += 1;
             continue;
         }
-        let now_migrates = b.restore.other_device == Some(true) && a.restore.other_device != Some(true);
+        let now_migrates =
+            b.restore.other_device == Some(true) && a.restore.other_device != Some(true);
         let weaker_access = match (&a.pdmn, &b.pdmn) {
             (Some(x), Some(y)) => accessibility_weaker(x, y),
             _ => false,
@@ -198,7 +228,13 @@ pub(super) fn compare(old: &[KeychainItem], new: &[KeychainItem], out: &mut Vec<
                 restore_word(b.restore.summary)
             ));
         }
-        let readable = !is_sealed(a) && !is_sealed(b);
+        let (sa, sb) = (is_sealed(a), is_sealed(b));
+        let (shown, matched_by) = match (sa, sb) {
+            (false, false) => (b, "attributes"),
+            (true, true) => (b, "class_and_ref"),
+            (false, true) => (a, "persistent_ref"),
+            (true, false) => (b, "persistent_ref"),
+        };
         let mut c = change(
             if restore {
                 &rules::KEYCHAIN_RESTORE_CHANGED
@@ -207,10 +243,10 @@ pub(super) fn compare(old: &[KeychainItem], new: &[KeychainItem], out: &mut Vec<
             },
             Area::Keychain,
             State::Updated,
-            subject(if readable || !is_sealed(a) { a } else { b }, readable),
+            subject(shown, matched_by),
             Some(facts(a)),
             Some(facts(b)),
-            format!("{}: {}", name(if is_sealed(b) { a } else { b }), what.join("; ")),
+            what.join("; "),
         );
         c.weakened = now_migrates || weaker_access;
         c.app = b.app.clone().or_else(|| a.app.clone());
@@ -222,10 +258,10 @@ pub(super) fn compare(old: &[KeychainItem], new: &[KeychainItem], out: &mut Vec<
             &rules::KEYCHAIN_ADDED,
             Area::Keychain,
             State::New,
-            subject(b, !is_sealed(b)),
+            subject(b, own_key(b)),
             None,
             Some(facts(b)),
-            format!("{} is new in the keychain", name(b)),
+            format!("new in the keychain ({})", class_word(b)),
         );
         c.app = b.app.clone();
         out.push(c);

@@ -12,7 +12,7 @@ mod keychain;
 pub mod model;
 pub mod rules;
 
-pub use model::{Area, Change, DiffReport, FailOn, Facts, State, Subject, DIFF_SCHEMA};
+pub use model::{Area, Change, DiffReport, Facts, FailOn, State, Subject, DIFF_SCHEMA};
 
 use crate::audit::keychain::KeychainAudit;
 use crate::audit::scan::{scan_all, ScanOptions};
@@ -84,8 +84,9 @@ pub fn snapshot(
     let collector = files::Collector::default();
     let keep_file = |f: &crate::audit::FileReport| collector.file(f);
     let keep_row = |r: &crate::index::FileRecord| collector.row(r);
+    // Not `summary_only`: that skips `keep_file`, which takes each report's compact entry
+    // and keeps no report (it returns false).
     let scan_opts = ScanOptions {
-        summary_only: true,
         keep_file: Some(&keep_file),
         keep_row: Some(&keep_row),
         ..Default::default()
@@ -104,7 +105,9 @@ pub fn snapshot(
     for a in &report.apps {
         apps.insert(a.bundle_id.clone(), a.version.clone());
         for d in &a.domains {
-            owner.entry(d.clone()).or_insert_with(|| a.bundle_id.clone());
+            owner
+                .entry(d.clone())
+                .or_insert_with(|| a.bundle_id.clone());
         }
     }
     let keychain = match scanned.keychain {
@@ -119,7 +122,9 @@ pub fn snapshot(
             None
         }
         Some(Err(e)) => {
-            notes.push(format!("the {side} backup's keychain could not be read: {e}"));
+            notes.push(format!(
+                "the {side} backup's keychain could not be read: {e}"
+            ));
             None
         }
         None => None,
@@ -205,8 +210,15 @@ pub fn compare(old: &Snapshot, new: &Snapshot, opts: &DiffOptions) -> DiffReport
             .or_else(|| old.owner.get(domain))
             .cloned()
     };
+    // The keychain export is compared item by item when both were read, not as a file.
+    let both_keychains = old.keychain.is_some() && new.keychain.is_some();
+    let skip = |domain: &str, path: &str| {
+        both_keychains
+            && domain == crate::audit::keychain::KEYCHAIN_DOMAIN
+            && path == crate::audit::keychain::KEYCHAIN_PATH
+    };
     let before = changes.len();
-    unchanged.files = files::compare(&old.files, &new.files, app, &owner, &mut changes);
+    unchanged.files = files::compare(&old.files, &new.files, app, &owner, &skip, &mut changes);
     changes[before..].sort_by(|a, b| a.subject.cmp(&b.subject).then(a.rule.cmp(b.rule)));
     let keychain = match (&old.keychain, &new.keychain) {
         (Some(o), Some(n)) => {
@@ -347,7 +359,7 @@ fn app_changes(
                 subject,
                 None,
                 Some(facts(v)),
-                format!("{id} {} is new", shown(v)),
+                format!("new app, version {}", shown(v)),
             ),
             (Some(v), None) => change(
                 &rules::APP_REMOVED,
@@ -356,7 +368,7 @@ fn app_changes(
                 subject,
                 Some(facts(v)),
                 None,
-                format!("{id} {} is no longer in the backup", shown(v)),
+                format!("version {} no longer in the backup", shown(v)),
             ),
             (Some(a), Some(b)) if a != b => {
                 let up = match (a, b) {
@@ -376,7 +388,7 @@ fn app_changes(
                     Some(facts(a)),
                     Some(facts(b)),
                     format!(
-                        "{id} {} → {} ({})",
+                        "{} → {} ({})",
                         shown(a),
                         shown(b),
                         if up { "upgraded" } else { "downgraded" }
@@ -437,7 +449,6 @@ fn leak_changes(
             (None, None) => continue,
         };
         let at = |x: Option<&(&crate::leaks::model::Leak, BTreeSet<String>)>| x.map(facts);
-        let where_ = format!("{}/{}", l.domain, l.path);
         let mut c = change(
             rule,
             Area::Leak,
@@ -446,9 +457,9 @@ fn leak_changes(
             at(o.get(k)),
             at(n.get(k)),
             match state {
-                State::New => format!("new {} leak in {where_} ({})", l.rule, l.preview),
-                State::Absent => format!("{} leak fixed: no longer in {where_}", l.rule),
-                _ => format!("{} leak still in {where_} ({})", l.rule, l.preview),
+                State::New => format!("new {} leak ({})", l.rule, l.preview),
+                State::Absent => format!("{} leak fixed: no longer in the app's files", l.rule),
+                _ => format!("{} leak in both backups ({})", l.rule, l.preview),
             },
         );
         c.app = l.app.clone();
@@ -471,7 +482,12 @@ fn tamper_changes(old: &TamperReport, new: &TamperReport, out: &mut Vec<Change>)
             .iter()
             .map(|s| {
                 (
-                    (s.domain.as_str(), s.path.as_str(), s.key.as_str(), s.rule.as_str()),
+                    (
+                        s.domain.as_str(),
+                        s.path.as_str(),
+                        s.key.as_str(),
+                        s.rule.as_str(),
+                    ),
                     s,
                 )
             })
@@ -496,25 +512,28 @@ fn tamper_changes(old: &TamperReport, new: &TamperReport, out: &mut Vec<Change>)
             rule: Some(s.rule.clone()),
             ..Default::default()
         };
-        let place = format!("{}/{} {}", s.domain, s.path, s.key);
         let (rule, state, message, weakened) = match (a, b) {
             (None, Some(x)) => (
                 &rules::TAMPER_GAINED,
                 State::New,
-                format!("new {} setting at {place} ({})", x.rule, x.integrity.status.as_str()),
+                format!(
+                    "new {} setting (integrity {})",
+                    x.rule,
+                    x.integrity.status.as_str()
+                ),
                 false,
             ),
             (Some(x), None) => (
                 &rules::TAMPER_LOST,
                 State::Absent,
-                format!("{} setting no longer at {place}", x.rule),
+                format!("{} setting no longer there", x.rule),
                 false,
             ),
             (Some(x), Some(y)) if x.integrity.status != y.integrity.status => (
                 &rules::TAMPER_INTEGRITY_CHANGED,
                 State::Updated,
                 format!(
-                    "{place}: integrity {} → {}",
+                    "integrity {} → {}",
                     x.integrity.status.as_str(),
                     y.integrity.status.as_str()
                 ),
@@ -525,7 +544,15 @@ fn tamper_changes(old: &TamperReport, new: &TamperReport, out: &mut Vec<Change>)
                 continue;
             }
         };
-        let mut c = change(rule, Area::Tamper, state, subject, a.map(facts), b.map(facts), message);
+        let mut c = change(
+            rule,
+            Area::Tamper,
+            state,
+            subject,
+            a.map(facts),
+            b.map(facts),
+            message,
+        );
         c.app = s.app.clone();
         c.weakened = weakened;
         out.push(c);

@@ -154,8 +154,10 @@ pub struct Subject {
     /// keychain: `genp`, `inet`, `cert`, `keys`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
-    /// keychain: `readable` (matched by its attributes) or `sealed` (by class and
-    /// persistent reference).
+    /// keychain: `attributes` (both sides readable: table, access group, service,
+    /// account, server, port), `class_and_ref` (sealed: table, protection class,
+    /// persistent reference) or `persistent_ref` (sealed on one side only: table and
+    /// persistent reference; the attributes are the readable side's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched_by: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -171,7 +173,7 @@ pub struct Subject {
     /// keychain (sealed): the protection class.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protection_class: Option<u32>,
-    /// keychain (sealed): the persistent reference, hex.
+    /// keychain (`class_and_ref`, `persistent_ref`): the persistent reference, hex.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub persistent_ref: Option<String>,
     /// leak, tamper: the rule id (`leak.*`, `tamper.*`).
