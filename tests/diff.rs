@@ -477,6 +477,24 @@ fn credentials_missing_name_the_side() {
         "{err}"
     );
     assert!(err.contains("given only for the other backup"), "{err}");
+    // A wrong password names its side too.
+    let wrong = Path::new(&p.pw).with_file_name("wrong");
+    std::fs::write(&wrong, "not-the-password\n").unwrap();
+    let out = auditor(&[
+        "diff",
+        &p.old,
+        &p.new,
+        "--old-password-file",
+        wrong.to_str().unwrap(),
+        "--password-file",
+        &p.pw,
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("the old backup {}: wrong password", p.old)),
+        "{err}"
+    );
 }
 
 #[test]

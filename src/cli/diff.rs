@@ -139,6 +139,12 @@ fn open_side(
     };
     let s = match open(path, creds, needs) {
         Err(Error::CredentialsMissing(_)) => return Err(lacks()),
+        Err(Error::CredentialsWrong(e)) => {
+            return Err(Error::CredentialsWrong(format!(
+                "the {side} backup {}: {e} (its credentials are {mine})",
+                path.display()
+            )))
+        }
         r => r?,
     };
     if s.is_encrypted() && s.class_keys.is_none() {
