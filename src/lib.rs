@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod backup;
 pub mod crypto;
+pub mod diff;
 pub mod error;
 pub mod extract;
 pub mod fixture;

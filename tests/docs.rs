@@ -108,3 +108,33 @@ fn every_policy_rule_is_documented() {
         .collect();
     assert!(missing.is_empty(), "docs/rules.md lacks: {missing:#?}");
 }
+
+#[test]
+fn every_diff_change_kind_is_documented() {
+    let rules =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules.md")).unwrap();
+    let diff =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/diff.md")).unwrap();
+    let mut missing = Vec::new();
+    for r in auditor::diff::rules::ALL {
+        let refs = if r.references.is_empty() {
+            "-".to_string()
+        } else {
+            r.references.replace("; ", ", ")
+        };
+        let row = format!(
+            "| `{}` | {} | {} | {} | {refs} |",
+            r.id,
+            r.severity.as_str(),
+            r.title,
+            r.fix
+        );
+        if !rules.lines().any(|l| l == row) {
+            missing.push(row);
+        }
+        if !diff.contains(&format!("`{}`", r.id)) {
+            missing.push(format!("docs/diff.md: {}", r.id));
+        }
+    }
+    assert!(missing.is_empty(), "undocumented: {missing:#?}");
+}

@@ -3,6 +3,7 @@
 mod check;
 mod completions;
 pub mod credentials;
+mod diff;
 mod extract;
 mod fixture;
 mod key;
@@ -110,6 +111,9 @@ pub enum Command {
     /// The tamper surface: security switches, endpoints, entitlements and policies in the
     /// app files that a modified backup can change, and whether the app could notice.
     Tamper(tamper::TamperArgs),
+    /// What changed between two backups (apps, files, keychain items; leaks and tamper
+    /// surface on request), and whether it weakens protection (CI gate: --fail-on).
+    Diff(diff::DiffArgs),
     /// Check a backup against a policy file (CI gate): exit 1 when an expectation fails.
     Check(check::CheckArgs),
     /// Policy files: `policy init` writes a starting policy from a backup.
@@ -158,6 +162,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Leaks(a) => leaks::run(a),
         Command::Fixture(a) => fixture::run(a),
         Command::Tamper(a) => tamper::run(a),
+        Command::Diff(a) => diff::run(a),
         Command::Check(a) => check::run(a),
         Command::Policy(a) => policy_init::run(a),
         Command::Extract(a) => extract::run(a),

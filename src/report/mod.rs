@@ -2,6 +2,7 @@
 
 pub mod backups;
 pub mod check_table;
+pub mod diff;
 pub mod extract_table;
 pub mod html;
 pub mod json;

@@ -88,7 +88,8 @@ fn see_also(r: &Rule) -> &'static str {
     }
 }
 
-fn rule_descriptor(r: &Rule) -> Value {
+/// The SARIF descriptor of a catalogue rule (its id, title, fix, references, level).
+pub(crate) fn rule_descriptor(r: &Rule) -> Value {
     let refs = || {
         r.references
             .split(';')

@@ -2,6 +2,7 @@
 //! small script for sorting and filtering, rendered from the same JSON models as `--format json`.
 
 pub mod check;
+pub mod diff;
 pub mod escape;
 pub mod keychain;
 pub mod leaks;
