@@ -642,3 +642,73 @@ fn hv20_against_itself() {
         "the backup was not written"
     );
 }
+
+/// `--format html`: one row per JSON change, in order, each showing its state, rule, area,
+/// app and whether it weakens; the page names the report and its schema.
+#[test]
+fn html_shows_every_change_of_the_json() {
+    use scraper::{Html, Selector};
+    let p = pair(false);
+    let json_out = p.diff(
+        &p.old,
+        &p.new,
+        true,
+        &["--leaks", "--tamper", "--format", "json"],
+    );
+    assert_eq!(json_out.status.code(), Some(0));
+    let r: Value = serde_json::from_slice(&json_out.stdout).unwrap();
+    let html_out = p.diff(
+        &p.old,
+        &p.new,
+        true,
+        &["--leaks", "--tamper", "--format", "html"],
+    );
+    assert_eq!(
+        html_out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&html_out.stderr)
+    );
+    let page = Html::parse_document(&String::from_utf8(html_out.stdout).unwrap());
+    let sel = |s: &str| Selector::parse(s).unwrap();
+    let changes = r["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 7);
+    let table = page
+        .select(&sel("table[data-source=\"/changes\"]"))
+        .next()
+        .expect("the changes table");
+    let rows: Vec<_> = table.select(&sel("tbody tr")).collect();
+    assert_eq!(rows.len(), changes.len());
+    let mut indexes = Vec::new();
+    for tr in rows {
+        let i: usize = tr.value().attr("data-index").unwrap().parse().unwrap();
+        indexes.push(i);
+        let c = &changes[i];
+        let cell = |key: &str| -> String {
+            tr.select(&sel(&format!("td[data-key=\"{key}\"]")))
+                .next()
+                .unwrap_or_else(|| panic!("cell {key}"))
+                .text()
+                .collect::<String>()
+        };
+        assert_eq!(cell("state"), c["state"].as_str().unwrap(), "change {i}");
+        assert_eq!(cell("rule"), c["rule"].as_str().unwrap(), "change {i}");
+        assert_eq!(cell("area"), c["area"].as_str().unwrap(), "change {i}");
+        assert_eq!(cell("app"), c["app"].as_str().unwrap_or(""), "change {i}");
+        let weakens = c["weakened"].as_bool() == Some(true);
+        assert_eq!(cell("weakened") == "weakened", weakens, "change {i}");
+        if let (Some(d), Some(path)) = (
+            c["subject"]["domain"].as_str(),
+            c["subject"]["path"].as_str(),
+        ) {
+            assert_eq!(cell("subject"), format!("{d} {path}"), "change {i}");
+        }
+    }
+    indexes.sort_unstable();
+    assert_eq!(indexes, (0..changes.len()).collect::<Vec<_>>());
+    // The data the page carries is the JSON report.
+    let data = page.select(&sel("script#auditor-data")).next().unwrap();
+    let data: Value = serde_json::from_str(&data.text().collect::<String>()).unwrap();
+    assert_eq!(data["report"], "diff");
+    assert_eq!(data["schema"], r["schema"]);
+}
