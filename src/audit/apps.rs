@@ -32,6 +32,8 @@ pub(super) struct Attributed {
     pub domains: BTreeSet<String>,
     /// The owner of each domain (`None`: no app's).
     pub owners: HashMap<String, Option<String>>,
+    /// The owner of each domain by its number ([`DomainFold::id`]).
+    pub by_id: Vec<Option<String>>,
 }
 
 impl DomainFold {
@@ -67,6 +69,7 @@ impl DomainFold {
         let own = Ownership::of_backup(&s.backup, [], self.seen.iter().map(|(d, _)| d.as_str()));
         let mut apps = manifest_apps(s, &own);
         let mut owners = HashMap::with_capacity(self.seen.len());
+        let mut by_id = Vec::with_capacity(self.seen.len());
         for (domain, c) in self.seen {
             let owner = own.domain_owner(&domain);
             if let Some(o) = &owner {
@@ -84,12 +87,14 @@ impl DomainFold {
                     *a.by_protection_class.entry(k).or_default() += n;
                 }
             }
+            by_id.push(owner.clone());
             owners.insert(domain, owner);
         }
         Attributed {
             apps,
             domains: owners.keys().cloned().collect(),
             owners,
+            by_id,
         }
     }
 }

@@ -43,6 +43,19 @@ pub struct ScanOptions<'a> {
     /// about them and about the backup as a whole; the summary counts what is kept and
     /// `app_filter` says what was left out. With `deep`, only its files are read in full.
     pub app: Option<&'a str>,
+    /// Hand every file's report to this as it is made (in index order) instead of keeping
+    /// it in `files`, so that a writer can stream them (`scan --format json` on a
+    /// 1.3 M-row index). Their `app` is not set yet (see [`Scanned::domain_owners`]).
+    /// Ignored with `summary_only`, `keep_file` or `app`, which keep few or none.
+    pub file_sink: Option<&'a dyn FileSink>,
+}
+
+/// Takes the file reports of a scan as they are made, a batch at a time, in index order.
+pub trait FileSink: Sync {
+    /// A batch of reports, each with the number of its domain (an index into
+    /// [`Scanned::domain_owners`]). A sink that fails keeps its error for its caller and
+    /// ignores what follows.
+    fn take(&self, reports: Vec<FileReport>, domains: &[u32]);
 }
 
 /// Index rows turned into file reports per parallel batch (rows are streamed from the
@@ -66,6 +79,9 @@ pub struct Scanned {
     /// The keychain audit, as its summary in `report` was made from it; `None` when it was
     /// not run (no readable index: none, or encrypted and locked).
     pub keychain: Option<Result<Option<KeychainAudit>, Error>>,
+    /// The owner (bundle id) of each domain, by the number [`FileSink::take`] gives it
+    /// (`None`: no app's): what a file report's `app` is.
+    pub domain_owners: Vec<Option<String>>,
 }
 
 /// Scan an opened (and possibly unlocked) backup.
@@ -98,6 +114,7 @@ pub fn scan_all(s: &Session, opts: &ScanOptions<'_>) -> Result<Scanned, Error> {
         },
         rows: Vec::new(),
         keychain: None,
+        domain_owners: Vec::new(),
     };
     if !opts.info_only {
         // The index is opened first (errors about it come first); its rows are streamed below.
@@ -224,6 +241,7 @@ impl<'a> IndexScan<'a, '_> {
             f.app = attributed.owners.get(&f.domain).cloned().flatten();
         });
         report.domains = attributed.domains;
+        out.domain_owners = attributed.by_id;
         report.apps = attributed.apps.into_values().collect();
         report.per_file = std::mem::take(&mut st.fold.per_file);
         report.orphans = orphans(on_disk, &st.fold.listed, self.findings);
@@ -323,6 +341,9 @@ impl<'a> IndexScan<'a, '_> {
         // With `app`, every report that may be the app's is kept (its owner is known once
         // every domain is) and the summary is recounted over the app's.
         let no_files = opts.summary_only && opts.app.is_none();
+        let sink = opts
+            .file_sink
+            .filter(|_| !no_files && opts.keep_file.is_none() && opts.app.is_none());
         let mut run = |batch: &mut Vec<(FileRecord, u32)>, st: &mut Streamed| {
             if ctx.deep_only.is_some() && ctx.deep_progress.is_some() {
                 let more: u64 = batch
@@ -337,7 +358,10 @@ impl<'a> IndexScan<'a, '_> {
                 st.fold.add(f, key, payload, findings, summary);
                 st.domains.add(domain, f);
             }
-            if !no_files {
+            if let Some(sink) = sink {
+                let domains: Vec<u32> = reports.1.iter().map(|k| k.2).collect();
+                sink.take(reports.0, &domains);
+            } else if !no_files {
                 let reports = reports.0;
                 let keep =
                     |f: &FileReport| opts.keep_file.is_none_or(|k| k(f)) && app_only(&f.domain);
@@ -767,6 +791,49 @@ mod tests {
             crate::report::json::write_scan(&mut b, &mut r).unwrap();
             assert!(a == b, "{}: parallel JSON differs", dir.display());
         }
+        // The streamed JSON (file reports spilled as they are made, sealed, then put in
+        // place) is the previous writer's, line for line: every field, in order.
+        let spill = crate::report::json::FileSpill::new().unwrap();
+        let spilled = scan_all(
+            &s,
+            &ScanOptions {
+                deep,
+                file_sink: Some(&spill),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(spilled.report.files.is_empty(), "nothing kept in memory");
+        let mut streamed = Vec::new();
+        crate::report::json::write_scan_spilled(
+            &mut streamed,
+            &spilled.report,
+            spill,
+            &spilled.domain_owners,
+        )
+        .unwrap();
+        let mut previous = Vec::new();
+        crate::report::json::write(&mut previous, &full).unwrap();
+        let (streamed, previous) = (
+            String::from_utf8(streamed).unwrap(),
+            String::from_utf8(previous).unwrap(),
+        );
+        for (i, (a, b)) in streamed.lines().zip(previous.lines()).enumerate() {
+            assert_eq!(
+                a,
+                b,
+                "{}: line {} of the streamed JSON",
+                dir.display(),
+                i + 1
+            );
+        }
+        assert_eq!(streamed.len(), previous.len(), "{}", dir.display());
+        assert!(
+            full.files.iter().any(|f| f.app.is_some())
+                && full.files.iter().any(|f| f.app.is_none()),
+            "{}: files of apps and of none",
+            dir.display()
+        );
         assert!(
             full.files.len() > 3 * REPORT_BATCH && (!deep || full.files.len() > DEEP_BATCH),
             "{}: spans several batches",

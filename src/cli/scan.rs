@@ -4,7 +4,7 @@ use super::credentials::{CredentialArgs, HOW_TO_PASS};
 use super::open::{self, locate, open, Listing, Needs};
 use super::Outcome;
 use super::{output, progress, ReportArgs, ReportFormat};
-use auditor::audit::scan::{fails, scan, ScanOptions};
+use auditor::audit::scan::{fails, scan, scan_all, FileSink, ScanOptions};
 use auditor::report;
 use auditor::session::Session;
 use auditor::{Error, ExitCode};
@@ -68,6 +68,17 @@ pub fn run_scan(a: ScanArgs) -> Outcome {
     }
     let bar = progress::bar(0, "verifying");
     let cb = |done: u64, total: u64| progress::advance(&bar, done, total);
+    // JSON streams its files: each file's report is rendered as it is made and kept sealed
+    // in a scratch file until the totals before `files` are known (flat memory in rows).
+    let spill = match a.report.format {
+        ReportFormat::Json if a.app.is_none() => {
+            Some(report::json::FileSpill::new().map_err(|source| Error::Io {
+                context: "scan --format json".into(),
+                source,
+            })?)
+        }
+        _ => None,
+    };
     let opts = ScanOptions {
         deep: a.deep,
         deep_no_hash: a.no_hash,
@@ -79,8 +90,11 @@ pub fn run_scan(a: ScanArgs) -> Outcome {
         keep_file: None,
         keep_row: None,
         app: a.app.as_deref(),
+        file_sink: spill.as_ref().map(|s| s as &dyn FileSink),
     };
-    let mut r = scan(&session, &opts)?;
+    let scanned = scan_all(&session, &opts)?;
+    let owners = scanned.domain_owners;
+    let mut r = scanned.report;
     bar.finish_and_clear();
     if let Some(f) = r.app_filter.as_ref().filter(|f| !f.found) {
         output::warn(format_args!(
@@ -89,7 +103,10 @@ pub fn run_scan(a: ScanArgs) -> Outcome {
         ));
     }
     output::emit(&a.report.output, &path, |out| match a.report.format {
-        ReportFormat::Json => report::json::write_scan(out, &mut r),
+        ReportFormat::Json => match spill {
+            Some(spill) => report::json::write_scan_spilled(out, &r, spill, &owners),
+            None => report::json::write_scan(out, &mut r),
+        },
         ReportFormat::Table => report::table::write_scan(out, &r, a.files),
         ReportFormat::Sarif => report::sarif::write(out, &r),
         ReportFormat::Html => report::html::scan::write(out, &r),

@@ -6,6 +6,7 @@ pub mod gcm;
 pub mod itunes_hash;
 pub mod kdf;
 pub mod keybag;
+pub mod scratch;
 pub mod secret;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 pub mod shani;
