@@ -161,11 +161,7 @@ impl FileSink for FileSpill {
             .map(|(r, d)| spill_records(r, d))
             .collect::<std::io::Result<Vec<_>>>();
         drop(reports);
-        let pushed = parts.and_then(|parts| {
-            let mut chunk = parts.concat();
-            drop(parts);
-            st.scratch.push(&mut chunk)
-        });
+        let pushed = parts.and_then(|parts| st.scratch.push_all(parts));
         match pushed {
             Ok(()) => st.files += domains.len() as u64,
             Err(e) => st.error = Some(e),
