@@ -440,8 +440,7 @@ mod lookup_tests {
         let ids: Vec<[u8; 20]> = (0..n as u64)
             .map(|i| sha1::Sha1::digest(i.to_le_bytes()).into())
             .collect();
-        let mut scan = ContentScan::default();
-        scan.files = ids
+        let mut files: Vec<ContentFile> = ids
             .iter()
             .step_by(2)
             .map(|&id| ContentFile {
@@ -450,7 +449,11 @@ mod lookup_tests {
                 len: None,
             })
             .collect();
-        scan.files.sort_unstable_by_key(|c| c.id);
+        files.sort_unstable_by_key(|c| c.id);
+        let mut scan = ContentScan {
+            files,
+            ..Default::default()
+        };
         (scan.starts, scan.bucket_bits) = bucket_starts(&scan.files);
         (scan, ids)
     }
