@@ -5,6 +5,9 @@
 #
 #   bench/run.sh            the 2 GB / 104,480-row comparison (bench/specs/large.json)
 #   bench/run.sh scale      1.3 M index rows with tiny payloads (bench/specs/scale.json)
+#                           against 100k rows of the same shape (bench/specs/scale-100k.json):
+#                           scan, scan --format json, keychain, check, leaks and extract,
+#                           with the ratios and peaks the Scale targets name
 #
 # Environment: BENCH_WORK (default /tmp/auditor-bench), BENCH_SKIP_PY=1 (auditor only),
 # BENCH_KEEP=1 (keep backup and exports), BENCH_NO_KDF_FLOOR=1 (skip `cargo bench`).
@@ -97,13 +100,56 @@ measure() {
 }
 
 if [ "$MODE" = scale ]; then
-  say "scale: scan of the 1.3 M-row backup"
-  measure scan auditor "$AUD" scan "$BACKUP" --key-file "$KEYF"
-  measure scan-json auditor sh -c "'$AUD' scan '$BACKUP' --key-file '$KEYF' --format json > '$WORK/scale-scan.json'"
-  ls -la "$WORK/scale-scan.json" | awk '{print "  JSON report:", $5, "bytes"}'
-  rm -f "$WORK/scale-scan.json"
-  cat "$RESULTS"
-  [ -n "${BENCH_KEEP:-}" ] || rm -rf "$BACKUP"
+  # Linearity: the same commands on a 100k-row backup of the same shape (bench/specs/
+  # scale-100k.json) and on the 1.3 M-row one; ratio = 1.3 M time / 100k time (target
+  # <= 15 for 13x the rows) and peak RSS at 1.3 M (target <= 256 MB).
+  SMALL=$WORK/scale-100k-backup
+  SSPEC=$REPO/bench/specs/scale-100k.json
+  SSTAMP=$(sha256sum "$SSPEC" | cut -c1-16)
+  if [ ! -f "$SMALL/.bench-$SSTAMP" ] || [ -n "${BENCH_REGEN:-}" ]; then
+    rm -rf "$SMALL"
+    /usr/bin/time -f "generated in %e s, peak %M KB" "$AUD" fixture "$SSPEC" "$SMALL" 2>&1 | tail -1
+    touch "$SMALL/.bench-$SSTAMP"
+  fi
+  SKEYF=$WORK/scale-100k-key
+  "$AUD" key "$SMALL" --password-file "$WORK/password" 2>/dev/null > "$SKEYF"
+  POLICY=$REPO/bench/scale-policy.toml
+  OUT=$WORK/scale-exports
+  if [ -d "$OUT" ]; then mv "$OUT" "$WORK/stale-exports.$$"; fi
+  mkdir -p "$OUT"
+  LARGE=$BACKUP
+  for size in 100k 1.3M; do
+    if [ "$size" = 100k ]; then B=$SMALL; K=$SKEYF; else B=$LARGE; K=$KEYF; fi
+    say "scale: $size rows ($B)"
+    BACKUP=$B # what warm() reads before each command
+    measure "scan/$size" auditor "$AUD" scan "$B" --key-file "$K" -q
+    measure "json/$size" auditor sh -c "'$AUD' scan '$B' --key-file '$K' -q --format json > '$WORK/scale-scan.json'"
+    ls -la "$WORK/scale-scan.json" | awk '{print "  JSON report:", $5, "bytes"}'
+    rm -f "$WORK/scale-scan.json"
+    measure "keychain/$size" auditor "$AUD" keychain "$B" --key-file "$K" -q
+    measure "check/$size" auditor "$AUD" check "$B" --key-file "$K" -q --policy "$POLICY"
+    measure "leaks/$size" auditor "$AUD" leaks "$B" --key-file "$K" -q
+    measure "extract/$size" auditor "$AUD" extract "$B" --out "$OUT/$size" --key-file "$K" -q
+  done
+  say "results (scale; ratio = 1.3 M-row time / 100k-row time, for 13x the rows)"
+  python3 - "$RESULTS" <<'EOF'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+t = {op: (float(w), int(r) / 1024) for op, tool, w, r, ld in rows}
+print("| command | 100k rows | 1.3 M rows | ratio (target <= 15) | peak at 1.3 M (target <= 256 MB) |")
+print("|---|---|---|---|---|")
+for op in ("scan", "json", "keychain", "check", "leaks", "extract"):
+    a, b = t.get(op + "/100k"), t.get(op + "/1.3M")
+    if not a or not b:
+        print(f"| {op} | {f'{a[0]:.2f} s' if a else '—'} | {f'{b[0]:.2f} s' if b else '—'} | — | — |")
+        continue
+    r = b[0] / a[0] if a[0] > 0 else float("inf")
+    print(f"| {op} | {a[0]:.2f} s, {a[1]:.0f} MB | {b[0]:.2f} s, {b[1]:.0f} MB "
+          f"| {r:.1f}x {'ok' if r <= 15 else 'MISSED'} | {b[1]:.0f} MB {'ok' if b[1] <= 256 else 'MISSED'} |")
+EOF
+  uptime
+  [ -n "${BENCH_KEEP:-}" ] || rm -rf "$LARGE" "$SMALL"
+  rm -rf "$OUT" "$WORK"/stale-exports.*
   exit 0
 fi
 
