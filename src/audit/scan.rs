@@ -828,6 +828,31 @@ mod tests {
             );
         }
         assert_eq!(streamed.len(), previous.len(), "{}", dir.display());
+        // SARIF keeps only the files with findings (`scan --format sarif`): the same log.
+        let with_findings = |f: &FileReport| !f.findings.is_empty();
+        let few = scan(
+            &s,
+            &ScanOptions {
+                deep,
+                keep_file: Some(&with_findings),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(few.files.len() < full.files.len(), "{}", dir.display());
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        crate::report::sarif::write(&mut a, &full).unwrap();
+        crate::report::sarif::write(&mut b, &few).unwrap();
+        assert!(
+            a == b,
+            "{}: SARIF of the files with findings differs",
+            dir.display()
+        );
+        assert!(
+            full.files.iter().any(|f| !f.findings.is_empty()),
+            "{}: some file has a finding",
+            dir.display()
+        );
         assert!(
             full.files.iter().any(|f| f.app.is_some())
                 && full.files.iter().any(|f| f.app.is_none()),

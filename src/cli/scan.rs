@@ -79,6 +79,7 @@ pub fn run_scan(a: ScanArgs) -> Outcome {
         }
         _ => None,
     };
+    let with_findings = |f: &auditor::audit::FileReport| !f.findings.is_empty();
     let opts = ScanOptions {
         deep: a.deep,
         deep_no_hash: a.no_hash,
@@ -87,7 +88,11 @@ pub fn run_scan(a: ScanArgs) -> Outcome {
         deep_progress: if bar.is_hidden() { None } else { Some(&cb) },
         // The table lists files only with --files: the rest needs only the totals.
         summary_only: matches!(a.report.format, ReportFormat::Table) && !a.files,
-        keep_file: None,
+        // SARIF reports findings only: the files without one are counted, not kept.
+        keep_file: match a.report.format {
+            ReportFormat::Sarif => Some(&with_findings),
+            _ => None,
+        },
         keep_row: None,
         app: a.app.as_deref(),
         file_sink: spill.as_ref().map(|s| s as &dyn FileSink),
