@@ -211,7 +211,7 @@ mod tests {
         dir.last_modified = Some(-5);
         let mut file = rec(None, "D", "a/é b.txt", FileKind::File);
         file.size = Some(7);
-        let given = vec![
+        let given = [
             file,
             rec(Some("NOT-A-FILE-ID"), "D", "odd", FileKind::File),
             rec(Some(&"a".repeat(40)), "E", "wrong-but-hex", FileKind::File),
