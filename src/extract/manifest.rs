@@ -7,9 +7,9 @@
 
 use super::plan::FileJob;
 use super::report::{ExtractReport, RowIssue};
+use super::rows::Rows;
 use super::ExtractError;
 use crate::crypto::ProtectionClass;
-use crate::index::FileRecord;
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 use sha2::Digest;
@@ -32,16 +32,60 @@ pub fn is_reserved(name: &str) -> bool {
         .any(|r| r.eq_ignore_ascii_case(name))
 }
 
-/// A file the export wrote: its plan job, row, length and SHA-256 as written.
-#[derive(Debug, Clone)]
+/// Why a file left in the output folder is also listed as failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kept {
+    /// Bad padding or a ragged ciphertext: every decrypted byte was kept.
+    DecryptFailed,
+    /// Its modification time could not be set.
+    MtimeFailed,
+}
+
+impl Kept {
+    /// The reason code (the row's in the report's `failed`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Kept::DecryptFailed => "decrypt_failed",
+            Kept::MtimeFailed => "mtime_failed",
+        }
+    }
+}
+
+/// A plan job's file as the manifest lists it (48 bytes: one per planned file is held until
+/// the manifest is written). The default is "not written".
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Written {
-    /// Index into the plan's files (their order is the output path order).
-    pub job: usize,
-    pub row: usize,
-    pub size: u64,
     pub sha256: [u8; 32],
-    /// The reason code when the row is also listed as failed (the content was kept).
-    pub problem: Option<&'static str>,
+    /// Bytes written.
+    pub size: u64,
+    /// The row's protection class (when `has_class`).
+    class: u32,
+    has_class: bool,
+    written: bool,
+    /// The reason the row is also listed as failed (the content was kept).
+    pub problem: Option<Kept>,
+}
+
+impl Written {
+    pub fn new(size: u64, sha256: [u8; 32], class: Option<u32>, problem: Option<Kept>) -> Self {
+        Written {
+            sha256,
+            size,
+            class: class.unwrap_or(0),
+            has_class: class.is_some(),
+            written: true,
+            problem,
+        }
+    }
+
+    /// Was a file left in the output folder?
+    pub fn is_written(&self) -> bool {
+        self.written
+    }
+
+    pub fn protection_class(&self) -> Option<u32> {
+        self.has_class.then_some(self.class)
+    }
 }
 
 /// Where the manifest went, for the report (`manifest` in `auditor.extract/1`).
@@ -142,27 +186,35 @@ struct FileEntry<'a> {
 /// The files, serialised one by one (no second copy of 1.3 M entries).
 struct Files<'a> {
     written: &'a [Written],
-    records: &'a [FileRecord],
+    rows: &'a Rows,
     jobs: &'a [FileJob],
+}
+
+impl Files<'_> {
+    /// The files written, in output path order: job and what was written.
+    fn iter(&self) -> impl Iterator<Item = (&FileJob, &Written)> {
+        self.jobs
+            .iter()
+            .zip(self.written)
+            .filter(|(_, w)| w.is_written())
+    }
 }
 
 impl Serialize for Files<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.written.len()))?;
-        for w in self.written {
-            let (Some(r), Some(j)) = (self.records.get(w.row), self.jobs.get(w.job)) else {
-                continue;
-            };
+        let mut seq = s.serialize_seq(Some(self.iter().count()))?;
+        for (j, w) in self.iter() {
+            let class = w.protection_class();
             seq.serialize_element(&FileEntry {
-                path: &j.path,
-                domain: &r.domain,
-                relative_path: &r.relative_path,
-                file_id: &r.file_id,
+                path: &self.rows.out_path(j.row),
+                domain: self.rows.domain(j.row),
+                relative_path: self.rows.relative_path(j.row),
+                file_id: &self.rows.file_id(j.row),
                 size: w.size,
                 sha256: hex::encode(w.sha256),
-                protection_class: r.protection_class,
-                protection_class_name: r.protection_class.map(|c| ProtectionClass::new(c).name()),
-                problem: w.problem,
+                protection_class: class,
+                protection_class_name: class.map(|c| ProtectionClass::new(c).name()),
+                problem: w.problem.map(Kept::code),
             })?;
         }
         seq.end()
@@ -199,17 +251,17 @@ pub(crate) struct LinkEntry<'a> {
     pub path: &'a str,
     pub domain: &'a str,
     pub relative_path: &'a str,
-    pub file_id: &'a str,
+    pub file_id: String,
     pub target: &'a str,
 }
 
 /// What the manifest is written from.
 pub(crate) struct Contents<'a> {
     pub report: &'a ExtractReport,
-    pub records: &'a [FileRecord],
-    /// The plan's files (a written file's path is its job's).
+    pub rows: &'a Rows,
+    /// The plan's files (a written file's path is its row's), in output path order.
     pub jobs: &'a [FileJob],
-    /// Sorted by job (output path order).
+    /// By job.
     pub written: &'a [Written],
     pub links: &'a [LinkEntry<'a>],
 }
@@ -252,9 +304,16 @@ pub(crate) fn write(
         inner: BufWriter::new(create(out, SUMS_FILE, force)?),
         hash: sha2::Sha256::new(),
     };
-    for w in c.written {
-        let Some(j) = c.jobs.get(w.job) else { continue };
-        sums.write_all(sums_line(&hex::encode(w.sha256), &j.path).as_bytes())
+    let files = Files {
+        written: c.written,
+        rows: c.rows,
+        jobs: c.jobs,
+    };
+    let (mut count, mut bytes) = (0u64, 0u64);
+    for (j, w) in files.iter() {
+        count += 1;
+        bytes += w.size;
+        sums.write_all(sums_line(&hex::encode(w.sha256), &c.rows.out_path(j.row)).as_bytes())
             .map_err(io_sums)?;
     }
     let sums_sha256 = finish(SUMS_FILE, sums)?;
@@ -266,13 +325,9 @@ pub(crate) fn write(
         backup: &r.backup,
         out: &r.out,
         hash_algorithm: "sha256",
-        files_written: c.written.len() as u64,
-        bytes_written: c.written.iter().map(|w| w.size).sum(),
-        files: Files {
-            written: c.written,
-            records: c.records,
-            jobs: c.jobs,
-        },
+        files_written: count,
+        bytes_written: bytes,
+        files,
         links: c.links,
         not_written: not_written(r),
     };
@@ -295,7 +350,7 @@ pub(crate) fn write(
         sha256,
         sums_path: out.join(SUMS_FILE).display().to_string(),
         sums_sha256,
-        files: c.written.len() as u64,
+        files: count,
     })
 }
 

@@ -8,12 +8,19 @@
 //! are only created on request and only when their target stays inside `out`. Each file
 //! is hashed (SHA-256) as it is written, and the export ends by writing its manifest
 //! ([`manifest`]) at the top of `out`.
+//!
+//! Memory does not hold the index: the plan is made from compact rows ([`rows`]), and the
+//! rows of the files are read again from the index as they are written (those of a small
+//! selection, and big files, are kept whole from the first reading instead: [`keep`]).
 
 pub mod glob;
+mod keep;
 pub mod manifest;
 pub mod path;
 mod plan;
 pub mod report;
+mod rows;
+mod trim;
 mod write;
 
 pub use glob::{Glob, GlobError};
@@ -22,9 +29,9 @@ pub use path::Refusal;
 pub use plan::{Selection, Selector};
 pub use report::{ExtractReport, ExtractSummary, RowIssue, SelectionReport, EXTRACT_SCHEMA};
 
-use crate::index::FileRecord;
 use crate::session::Session;
-use manifest::{LinkEntry, Written};
+use manifest::LinkEntry;
+use rows::Rows;
 use std::path::{Path, PathBuf};
 use write::Outcome;
 
@@ -69,6 +76,8 @@ pub enum ExtractError {
     Locked,
     #[error("{}: is in the way of the export's manifest (a folder, or not replaceable without --force)", .0.display())]
     ManifestInTheWay(PathBuf),
+    #[error("the index is too large to export (over 4 Gi rows, or 4 GiB of paths)")]
+    IndexTooLarge,
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -135,12 +144,12 @@ pub fn prepare_out(out: &Path, backup_root: &Path, force: bool) -> Result<PathBu
     Ok(canon)
 }
 
-fn issue(r: &FileRecord, reason: &'static str, detail: String) -> RowIssue {
+fn issue(rows: &Rows, i: u32, reason: &'static str, detail: String) -> RowIssue {
     RowIssue {
-        domain: r.domain.clone(),
-        relative_path: r.relative_path.clone(),
-        file_id: r.file_id.clone(),
-        kind: r.kind.as_str(),
+        domain: rows.domain(i).to_string(),
+        relative_path: rows.relative_path(i).to_string(),
+        file_id: rows.file_id(i),
+        kind: rows.kind(i).as_str(),
         reason,
         detail,
         sha256: None,
@@ -152,27 +161,44 @@ fn issue(r: &FileRecord, reason: &'static str, detail: String) -> RowIssue {
 pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, crate::Error> {
     let out = prepare_out(&opts.out, &s.backup.root, opts.force)?;
     manifest::check_reserved(&out)?;
-    let records = s.records()?.ok_or(ExtractError::Locked)?;
-    let mut selector = plan::Selector::for_records(&opts.selection, &s.backup, &records);
-    let plan = plan::plan(&records, &mut selector);
-    let unmatched = selector.unmatched(&records);
+    let index = s.index()?.ok_or(ExtractError::Locked)?;
+    // The first reading: every row, compact; the whole rows of what may be written, within
+    // limits.
+    let manifest_apps = s
+        .backup
+        .manifest
+        .as_ref()
+        .map_or(&[][..], |m| m.applications.as_slice());
+    let mut rows = Rows::default();
+    let mut keep = keep::Keep::new(&opts.selection, manifest_apps);
+    index.for_each_record(|r| {
+        if let Some(i) = rows.push(&r) {
+            keep.offer(i, rows.domain_id(i), r);
+        }
+    })?;
+    if rows.overflowed() {
+        return Err(ExtractError::IndexTooLarge.into());
+    }
+    rows.shrink();
+    trim::release_free_memory();
+    let mut selector = plan::Selector::for_domains(&opts.selection, &s.backup, rows.domains());
+    let plan = plan::plan(&rows, &mut selector);
+    let unmatched = selector.unmatched_rows(&rows);
+    rows.forget_sizes();
+    drop(selector);
+    trim::release_free_memory();
 
-    let total = plan
-        .files
-        .iter()
-        .filter_map(|j| records.get(j.row).and_then(|r| r.size))
-        .fold(0u64, u64::saturating_add);
     let ctx = write::ExportTarget {
         out: &out,
         payloads: s.payloads()?,
         force: opts.force,
         symlinks: opts.symlinks,
-        meter: write::Meter::new(opts.progress, total, plan.files.len() as u64),
+        meter: write::Meter::new(opts.progress, plan.bytes, plan.files.len() as u64),
     };
     let (dir_ok, dirs_created, dir_problems) = write::make_dirs(&ctx, &plan);
-    let files = write::write_files(&ctx, &plan, &dir_ok, &records);
+    let files = write::write_files(&ctx, &plan, &dir_ok, &rows, keep.into_rows(), &index)?;
     let links = write::make_links(&ctx, &plan, &dir_ok);
-    write::set_dir_times(&ctx, &plan, &dir_ok, &records);
+    write::set_dir_times(&ctx, &plan, &dir_ok, &rows);
 
     let mut rep = ExtractReport {
         schema: EXTRACT_SCHEMA,
@@ -192,9 +218,11 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
             unmatched,
         },
         summary: ExtractSummary {
-            rows: records.len() as u64,
+            rows: rows.len() as u64,
             selected: plan.selected,
             directories: dirs_created,
+            exported: files.exported,
+            bytes: files.bytes,
             ..Default::default()
         },
         refused: Vec::new(),
@@ -205,18 +233,13 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
         manifest: None,
     };
     for (i, why) in &plan.refused {
-        if let Some(r) = records.get(*i) {
-            rep.refused.push(issue(r, why.code(), why.to_string()));
-        }
+        rep.refused
+            .push(issue(&rows, *i, why.code(), why.to_string()));
     }
     for (d, why) in &dir_problems {
-        if let Some(r) = plan
-            .dirs
-            .get(*d)
-            .and_then(|d| d.row)
-            .and_then(|i| records.get(i))
-        {
-            rep.refused.push(issue(r, why.code(), why.to_string()));
+        if let Some(i) = plan.dirs.get(*d).and_then(|d| d.row) {
+            rep.refused
+                .push(issue(&rows, i, why.code(), why.to_string()));
         }
     }
     let link_entries: Vec<LinkEntry<'_>> = plan
@@ -224,36 +247,28 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
         .iter()
         .zip(&links)
         .filter(|(_, (_, o))| matches!(o, Outcome::LinkCreated))
-        .filter_map(|(l, _)| {
-            let r = records.get(l.row)?;
-            Some(LinkEntry {
-                path: &l.path,
-                domain: &r.domain,
-                relative_path: &r.relative_path,
-                file_id: &r.file_id,
-                target: &l.target,
-            })
+        .map(|(l, _)| LinkEntry {
+            path: &l.path,
+            domain: rows.domain(l.row),
+            relative_path: rows.relative_path(l.row),
+            file_id: rows.file_id(l.row),
+            target: &l.target,
         })
         .collect();
-    let mut written = Vec::new();
+    // A failed row whose content was kept is listed with the SHA-256 of what was kept.
     let outcomes = files
+        .others
         .into_iter()
-        .map(|f| {
-            let sha = f.written.as_ref().map(|w| hex::encode(w.sha256));
-            written.extend(f.written);
-            (f.row, f.outcome, sha)
-        })
         .chain(links.into_iter().map(|(row, o)| (row, o, None)));
-    tally(&mut rep, &records, outcomes);
-    written.sort_by_key(|w: &Written| w.job);
+    tally(&mut rep, &rows, outcomes);
     let info = manifest::write(
         &out,
         opts.force,
         &manifest::Contents {
             report: &rep,
-            records: &records,
+            rows: &rows,
             jobs: &plan.files,
-            written: &written,
+            written: &files.written,
             links: &link_entries,
         },
     )?;
@@ -262,14 +277,16 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
 }
 
 /// Sort each row's outcome into the report (with the SHA-256 of a failed row's kept
-/// content), then count the lists.
+/// content), then count the lists. Exported files are counted already.
 fn tally(
     rep: &mut ExtractReport,
-    records: &[FileRecord],
-    outcomes: impl Iterator<Item = (usize, Outcome, Option<String>)>,
+    rows: &Rows,
+    outcomes: impl Iterator<Item = (u32, Outcome, Option<String>)>,
 ) {
     for (i, o, sha256) in outcomes {
-        let Some(r) = records.get(i) else { continue };
+        if i as usize >= rows.len() {
+            continue;
+        }
         let sum = &mut rep.summary;
         match o {
             Outcome::Exported(n) => {
@@ -278,24 +295,28 @@ fn tally(
             }
             Outcome::LinkCreated => sum.symlinks_created += 1,
             Outcome::LinkSkipped => rep.skipped_symlinks.push(issue(
-                r,
+                rows,
+                i,
                 "symlinks_not_requested",
                 format!(
                     "link to {:?} not created (use --symlinks)",
-                    r.target.as_deref().unwrap_or("")
+                    rows.target(i).unwrap_or("")
                 ),
             )),
             Outcome::Missing => rep.missing.push(issue(
-                r,
+                rows,
+                i,
                 "missing",
                 "the index lists this file but its payload is not on disk".into(),
             )),
-            Outcome::Undecryptable(code, d) => rep.undecryptable.push(issue(r, code, d)),
+            Outcome::Undecryptable(code, d) => rep.undecryptable.push(issue(rows, i, code, d)),
             Outcome::Failed(code, d) => rep.failed.push(RowIssue {
                 sha256,
-                ..issue(r, code, d)
+                ..issue(rows, i, code, d)
             }),
-            Outcome::Refused(why) => rep.refused.push(issue(r, why.code(), why.to_string())),
+            Outcome::Refused(why) => rep
+                .refused
+                .push(issue(rows, i, why.code(), why.to_string())),
         }
     }
     let key = |x: &RowIssue| (x.domain.clone(), x.relative_path.clone());

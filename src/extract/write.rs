@@ -1,20 +1,20 @@
 //! Carrying out the plan: directories (never through a link), files in parallel, links, times.
 
-use super::manifest::Written;
+use super::manifest::{Kept, Written};
 use super::path::{resolve_link, Refusal};
-use super::plan::{FileJob, LinkJob, Plan};
+use super::plan::{LinkJob, Plan};
+use super::rows::Rows;
 use super::ExtractProgress;
 use crate::crypto::cbc::StreamProblem;
 use crate::crypto::KeyUnavailable;
-use crate::index::FileRecord;
+use crate::index::{FileRecord, Index, IndexError};
 use crate::session::payload::{Payloads, Sink, Unavailable};
-use rayon::prelude::*;
 use sha2::Digest;
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, SystemTime};
 
 /// What happened to one row.
@@ -165,11 +165,13 @@ impl Write for HashSink<'_, '_> {
 /// Plaintext payloads go through the hash too (a buffered copy, not `copy_file_range`).
 impl Sink for HashSink<'_, '_> {}
 
-/// A file left in the output folder: its length and SHA-256 as written.
+/// A file left in the output folder: its length and SHA-256 as written, and why it is
+/// also listed as failed, if it is.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Hashed {
     pub len: u64,
     pub sha256: [u8; 32],
+    pub problem: Option<Kept>,
 }
 
 /// `UNIX_EPOCH + secs` (negative before 1970), if representable.
@@ -273,18 +275,19 @@ fn unavailable(why: Unavailable, rec: &FileRecord) -> Outcome {
     }
 }
 
-/// Write one file; the outcome, and its hash when a file was left in the output folder.
+/// Write one file to `path` (under the output folder); the outcome, and its hash when a
+/// file was left in the output folder.
 fn export_file(
     ctx: &ExportTarget<'_>,
     rec: &FileRecord,
-    job: &FileJob,
+    path: &str,
     credit: &mut Credit,
 ) -> (Outcome, Option<Hashed>) {
     let payload = match ctx.payloads.open(rec) {
         Ok(p) => p,
         Err(why) => return (unavailable(why, rec), None),
     };
-    let dest = ctx.out.join(&job.path);
+    let dest = ctx.out.join(path);
     let mut out = match create_output(&dest, ctx.force) {
         Ok(f) => f,
         Err(o) => return (o, None),
@@ -308,9 +311,10 @@ fn export_file(
         });
         (o.content_len, problem)
     });
-    let hashed = Hashed {
+    let mut hashed = Hashed {
         len: sink.len,
         sha256: sink.hash.finalize().into(),
+        problem: None,
     };
     let (n, problem) = match written {
         Ok(x) => x,
@@ -324,78 +328,206 @@ fn export_file(
     if let Some(t) = rec.last_modified.and_then(unix_time) {
         if let Err(e) = out.set_modified(t) {
             let o = Outcome::Failed(
-                "mtime_failed",
+                Kept::MtimeFailed.code(),
                 format!(
                     "cannot set the modification time of {}: {e}",
                     dest.display()
                 ),
             );
+            hashed.problem = Some(Kept::MtimeFailed);
             return (o, Some(hashed));
         }
     }
     match problem {
-        Some(p) => (Outcome::Failed("decrypt_failed", p), Some(hashed)),
+        Some(p) => {
+            hashed.problem = Some(Kept::DecryptFailed);
+            (Outcome::Failed(Kept::DecryptFailed.code(), p), Some(hashed))
+        }
         None => (Outcome::Exported(n), Some(hashed)),
     }
 }
 
-/// What became of one planned file.
-pub(crate) struct FileDone {
-    pub row: usize,
-    pub outcome: Outcome,
-    /// Set when a file was left in the output folder.
-    pub written: Option<Written>,
+/// What became of the planned files.
+pub(crate) struct FilesDone {
+    /// By plan job: what the manifest lists of each file left in the output folder.
+    pub written: Vec<Written>,
+    /// The rows not exported (refused, missing, failed, …), and why, with the SHA-256 of
+    /// the content kept of a failed one. Rows exported are only counted.
+    pub others: Vec<(u32, Outcome, Option<String>)>,
+    pub exported: u64,
+    pub bytes: u64,
 }
 
-/// Write every planned file (big ones first, so they do not finish last), in parallel.
+impl FilesDone {
+    fn record(
+        &mut self,
+        k: usize,
+        row: u32,
+        outcome: Outcome,
+        hashed: Option<Hashed>,
+        class: Option<u32>,
+    ) {
+        if let (Some(h), Some(w)) = (hashed, self.written.get_mut(k)) {
+            *w = Written::new(h.len, h.sha256, class, h.problem);
+        }
+        match outcome {
+            Outcome::Exported(n) => {
+                self.exported += 1;
+                self.bytes += n;
+            }
+            o => {
+                let sha = match o {
+                    Outcome::Failed(..) => hashed.map(|h| hex::encode(h.sha256)),
+                    _ => None,
+                };
+                self.others.push((row, o, sha))
+            }
+        }
+    }
+}
+
+/// No job for this row (or already sent to a worker).
+const NO_JOB: u32 = u32::MAX;
+
+/// The jobs not yet handed to the workers, by row.
+struct Feed {
+    job_of: Vec<u32>,
+    pending: usize,
+}
+
+impl Feed {
+    /// Hand row `i` to the workers if it is a job not yet handed; false once they are gone.
+    fn send(&mut self, tx: &mpsc::SyncSender<(u32, FileRecord)>, i: u32, rec: FileRecord) -> bool {
+        let Some(slot) = self.job_of.get_mut(i as usize) else {
+            return true;
+        };
+        if *slot == NO_JOB {
+            return true;
+        }
+        let k = std::mem::replace(slot, NO_JOB);
+        self.pending -= 1;
+        tx.send((k, rec)).is_ok()
+    }
+}
+
+/// Write every planned file, in parallel: first the rows `kept` whole while planning (the
+/// biggest first, so they do not finish last), then the others as the index is read again.
+/// Each worker takes the next file as soon as it is done with one (no batch to wait for);
+/// at most a few whole rows wait in the queue.
 pub(crate) fn write_files(
     ctx: &ExportTarget<'_>,
     plan: &Plan,
     dir_ok: &[bool],
-    records: &[FileRecord],
-) -> Vec<FileDone> {
-    let mut jobs: Vec<(usize, &FileJob)> = plan.files.iter().enumerate().collect();
-    jobs.sort_by_key(|(_, j)| {
-        std::cmp::Reverse(records.get(j.row).and_then(|r| r.size).unwrap_or(0))
+    rows: &Rows,
+    mut kept: Vec<(u32, FileRecord)>,
+    index: &Index,
+) -> Result<FilesDone, IndexError> {
+    let mut job_of = vec![NO_JOB; rows.len()];
+    for (k, j) in plan.files.iter().enumerate() {
+        if let Some(slot) = job_of.get_mut(j.row as usize) {
+            *slot = k as u32;
+        }
+    }
+    let done = Mutex::new(FilesDone {
+        written: vec![Written::default(); plan.files.len()],
+        others: Vec::new(),
+        exported: 0,
+        bytes: 0,
     });
-    let done: Vec<FileDone> = jobs
-        .par_iter()
-        .with_min_len(16)
-        .filter_map(|&(k, j)| {
-            let rec = records.get(j.row)?;
-            let mut credit = Credit {
-                cap: rec.size.unwrap_or(0),
-                counted: 0,
-                unreported: 0,
-            };
-            let (outcome, hashed) = if dir_ok.get(j.parent as usize).copied().unwrap_or(false) {
-                export_file(ctx, rec, j, &mut credit)
-            } else {
-                (
-                    Outcome::Refused(Refusal::Obstructed(parent_of(&j.path))),
-                    None,
-                )
-            };
-            credit.done(&ctx.meter);
-            let written = hashed.map(|h| Written {
-                job: k,
-                row: j.row,
-                size: h.len,
-                sha256: h.sha256,
-                problem: match &outcome {
-                    Outcome::Failed(code, _) => Some(*code),
-                    _ => None,
-                },
+    let workers = rayon::current_num_threads().max(1);
+    let mut feed = Feed {
+        job_of,
+        pending: plan.files.len(),
+    };
+    let (tx, rx) = mpsc::sync_channel::<(u32, FileRecord)>(workers * 2);
+    let rx = Mutex::new(rx);
+    let read = std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                let Ok((k, rec)) = next else { break };
+                let (row, outcome, hashed) = write_job(ctx, plan, dir_ok, rows, k as usize, &rec);
+                done.lock().unwrap_or_else(|p| p.into_inner()).record(
+                    k as usize,
+                    row,
+                    outcome,
+                    hashed,
+                    rec.protection_class,
+                );
             });
-            Some(FileDone {
-                row: j.row,
-                outcome,
-                written,
-            })
-        })
-        .collect();
+        }
+        kept.sort_by_key(|(_, r)| std::cmp::Reverse(r.size.unwrap_or(0)));
+        for (i, rec) in kept {
+            if !feed.send(&tx, i, rec) {
+                break;
+            }
+        }
+        let mut read = Ok(0);
+        if feed.pending > 0 {
+            let mut i = 0u32;
+            // Writing a file per row is far slower than reading rows: one range ahead.
+            read = index.for_each_record_ahead(1, |rec| {
+                if feed.pending > 0 {
+                    feed.send(&tx, i, rec);
+                }
+                i = i.saturating_add(1);
+            });
+        }
+        drop(tx);
+        read
+    });
+    let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
+    // Jobs the second reading did not meet (the index changed under the export).
+    for &k in feed.job_of.iter().filter(|&&k| k != NO_JOB) {
+        if let Some(j) = plan.files.get(k as usize) {
+            let o = Outcome::Failed(
+                "index_changed",
+                "the row was not found when the index was read again".into(),
+            );
+            done.record(k as usize, j.row, o, None, None);
+            ctx.meter.files.fetch_add(1, Ordering::Relaxed);
+        }
+    }
     ctx.meter.report(true);
-    done
+    read.map(|_| done)
+}
+
+/// Write the file of plan job `k`, whose whole row is `rec`.
+fn write_job(
+    ctx: &ExportTarget<'_>,
+    plan: &Plan,
+    dir_ok: &[bool],
+    rows: &Rows,
+    k: usize,
+    rec: &FileRecord,
+) -> (u32, Outcome, Option<Hashed>) {
+    let Some(j) = plan.files.get(k) else {
+        return (0, Outcome::Failed("internal", "no such job".into()), None);
+    };
+    let mut credit = Credit {
+        cap: rec.size.unwrap_or(0),
+        counted: 0,
+        unreported: 0,
+    };
+    let path = rows.out_path(j.row);
+    let (outcome, hashed) = if !rows.same(j.row, rec) {
+        (
+            Outcome::Failed(
+                "index_changed",
+                "the index read again gave another row in its place".into(),
+            ),
+            None,
+        )
+    } else if dir_ok.get(j.parent as usize).copied().unwrap_or(false) {
+        export_file(ctx, rec, &path, &mut credit)
+    } else {
+        (
+            Outcome::Refused(Refusal::Obstructed(parent_of(&path))),
+            None,
+        )
+    };
+    credit.done(&ctx.meter);
+    (j.row, outcome, hashed)
 }
 
 fn parent_of(path: &str) -> String {
@@ -410,7 +542,7 @@ pub(crate) fn make_links(
     ctx: &ExportTarget<'_>,
     plan: &Plan,
     dir_ok: &[bool],
-) -> Vec<(usize, Outcome)> {
+) -> Vec<(u32, Outcome)> {
     plan.links
         .iter()
         .map(|l| {
@@ -475,22 +607,12 @@ fn make_link(ctx: &ExportTarget<'_>, l: &LinkJob) -> Outcome {
 
 /// Set the recorded modification time of the directories (deepest first, after the files).
 /// Failures are ignored: the content is what matters and is already written.
-pub(crate) fn set_dir_times(
-    ctx: &ExportTarget<'_>,
-    plan: &Plan,
-    dir_ok: &[bool],
-    records: &[FileRecord],
-) {
+pub(crate) fn set_dir_times(ctx: &ExportTarget<'_>, plan: &Plan, dir_ok: &[bool], rows: &Rows) {
     for (i, d) in plan.dirs.iter().enumerate().rev() {
         if !dir_ok.get(i).copied().unwrap_or(false) {
             continue;
         }
-        let Some(t) = d
-            .row
-            .and_then(|r| records.get(r))
-            .and_then(|r| r.last_modified)
-            .and_then(unix_time)
-        else {
+        let Some(t) = d.row.and_then(|r| rows.dir_mtime(r)).and_then(unix_time) else {
             continue;
         };
         if let Ok(f) = File::open(ctx.out.join(&d.path)) {

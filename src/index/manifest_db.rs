@@ -323,7 +323,18 @@ impl ManifestDb {
     /// a range of rowids of about [`RANGE_ROWS`] rows (decoding the MBFile archives is most
     /// of the cost of reading an index); `f` still sees every row in table order, and at
     /// most a few ranges are held in memory at a time.
-    pub fn for_each<F: FnMut(FileRecord)>(&self, mut f: F) -> Result<u64, IndexError> {
+    pub fn for_each<F: FnMut(FileRecord)>(&self, f: F) -> Result<u64, IndexError> {
+        self.for_each_ahead(rayon::current_num_threads().max(1) * 2, f)
+    }
+
+    /// [`ManifestDb::for_each`] reading at most `window` ranges ahead of `f` (at least 1):
+    /// a consumer much slower than the reading (one that writes a file per row) gains
+    /// nothing from a long read-ahead, and each range held is a few MB of rows.
+    pub fn for_each_ahead<F: FnMut(FileRecord)>(
+        &self,
+        window: usize,
+        mut f: F,
+    ) -> Result<u64, IndexError> {
         use rayon::prelude::*;
         // (min rowid, max rowid, rows); a WITHOUT ROWID table has no rowid: read in one go.
         let bounds: Option<(i64, i64, i64)> = self
@@ -348,7 +359,7 @@ impl ManifestDb {
             })
             .filter(|(a, b)| a <= b)
             .collect();
-        let window = rayon::current_num_threads().max(1) * 2;
+        let window = window.max(1);
         let (source, name) = (&self.source, self.name.as_str());
         let mut n = 0u64;
         // A reader thread reads the next group of ranges (in parallel) while this thread

@@ -122,6 +122,19 @@ impl Index {
             Index::Mbdb { name, bytes } => mbdb::for_each(name, bytes, f),
         }
     }
+
+    /// [`Index::for_each_record`] for a slow consumer: Manifest.db is read at most `window`
+    /// ranges of rows ahead of `f` (memory: a few MB a range).
+    pub fn for_each_record_ahead<F: FnMut(FileRecord)>(
+        &self,
+        window: usize,
+        f: F,
+    ) -> Result<u64, IndexError> {
+        match self {
+            Index::Db(db) => db.for_each_ahead(window, f),
+            Index::Mbdb { name, bytes } => mbdb::for_each(name, bytes, f),
+        }
+    }
 }
 
 #[cfg(test)]
