@@ -310,6 +310,10 @@ impl Backup {
                 Ok(part)
             })
             .collect::<Result<Vec<_>, BackupError>>()?;
+        // Reserved whole: appended part by part, the list grew by doubling to up to twice
+        // its length (84 MB of capacity for 51 MB of 1.27 M payloads).
+        scan.files
+            .reserve_exact(parts.iter().map(|p| p.files.len()).sum::<usize>());
         for mut p in parts {
             scan.files.append(&mut p.files);
             scan.other.append(&mut p.other);
