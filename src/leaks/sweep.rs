@@ -1,9 +1,10 @@
 //! The leak sweep: every file of the selected domains decrypted in memory, decoded by its
 //! content and searched with the leak rules, over the session's one payload opener.
 //!
-//! The index is read once ([`crate::audit::keychain::pick_rows`]): the rows of the selected
-//! domains are kept, with the keychain's, so that a value found in a file and held by a
-//! keychain item is said to be the same. Files are read in parallel, each whole and at most
+//! The index is read twice, and no row is held beyond its batch: the first reading keeps
+//! the keychain's rows (so that a value found in a file and held by a keychain item is
+//! said to be the same), the selected rows' domains and their `-wal` rows; the second
+//! streams the selected rows in batches (at 1.3 M rows, holding every row took 971 MB). Files are read in parallel, each whole and at most
 //! `max_file_size` bytes, into wiped buffers; nothing decrypted is written anywhere. A
 //! SQLite database with its `-wal` beside it is searched with the WAL applied (the `-wal`
 //! is then not searched again on its own).
@@ -75,33 +76,57 @@ pub fn sweep_with(
     rules: &Rules,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<LeaksReport, Error> {
-    let Selected {
-        keychain_rows,
-        rows,
-        owners,
-    } = select_rows(s, opts.app.as_deref(), opts.all_domains)?;
+    let index = s.index()?.ok_or_else(|| {
+        Error::CredentialsMissing("the index is encrypted: a password is needed".into())
+    })?;
+    let picked = picker(s, opts.app.as_deref(), opts.all_domains);
+    // The first reading keeps what the rows are, not the rows: the keychain's rows, the
+    // number of selected rows per domain (for the owners and the progress total), and the
+    // `-wal` rows whole (few), by domain and the path of their database.
+    let mut keychain_rows = crate::audit::keychain::KeychainRows::default();
+    let mut per_domain: HashMap<String, u64> = HashMap::new();
+    let mut wals: Wals = HashMap::new();
+    index.for_each_record(|r| {
+        keychain_rows.observe(&r);
+        if !picked(&r) {
+            return;
+        }
+        match per_domain.get_mut(r.domain.as_str()) {
+            Some(n) => *n += 1,
+            None => {
+                per_domain.insert(r.domain.clone(), 1);
+            }
+        }
+        if let Some(db) = r.relative_path.strip_suffix("-wal") {
+            let db = db.to_owned();
+            wals.entry(r.domain.clone()).or_default().insert(db, r);
+        }
+    })?;
+    let owners = sweep_owners(s, opts.app.as_deref(), &keychain_rows, per_domain.keys());
     let owner_of = |domain: &str| owners.domain_owner(domain);
+    // With `app`, `picked` (`may_belong_to`) is a superset of the attribution: only the
+    // app's own rows are swept.
+    let in_sweep = |domain: &str| {
+        opts.app
+            .as_deref()
+            .is_none_or(|a| owner_of(domain).as_deref() == Some(a))
+    };
+    wals.retain(|d, _| in_sweep(d));
+    let total: u64 = per_domain
+        .iter()
+        .filter(|(d, _)| in_sweep(d))
+        .map(|(_, n)| n)
+        .sum();
+    drop(per_domain);
     let mut notes = Vec::new();
     let keychain = keychain_values(s, keychain_rows.rows(), &mut notes);
+    drop(keychain_rows);
 
-    // A `-wal` whose database is swept is searched with it, not on its own.
-    let by_path: HashMap<(&str, &str), &FileRecord> = rows
-        .iter()
-        .map(|r| ((r.domain.as_str(), r.relative_path.as_str()), r))
-        .collect();
     let wal_of = |r: &FileRecord| {
-        by_path
-            .get(&(r.domain.as_str(), &*format!("{}-wal", r.relative_path)))
-            .copied()
+        wals.get(r.domain.as_str())
+            .and_then(|m| m.get(r.relative_path.as_str()))
     };
-    let beside_db = |r: &FileRecord| {
-        r.relative_path
-            .strip_suffix("-wal")
-            .is_some_and(|db| by_path.contains_key(&(r.domain.as_str(), db)))
-    };
-
     let payloads = s.payloads()?;
-    let total = rows.len() as u64;
     let done = AtomicU64::new(0);
     progress(0, total);
     let ctx = Ctx {
@@ -115,56 +140,98 @@ pub fn sweep_with(
             .iter()
             .find(|r| matches!(r.matcher, Matcher::Keychain)),
     };
-    let results: Vec<FileResult<'_>> = rows
-        .par_iter()
-        .map(|r| {
-            let out = if beside_db(r) {
-                FileResult::skipped("wal_with_database")
-            } else {
-                ctx.search(r, wal_of(r))
-            };
-            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-            out
+    let exposure = Exposure::of(s.backup.manifest.as_ref().and_then(|m| m.is_encrypted));
+    let mut fold = Fold {
+        summary: LeakSummary {
+            max_file_size: opts.max_file_size,
+            ..LeakSummary::default()
+        },
+        leaks: Vec::new(),
+        notes: Vec::new(),
+        exposure: &exposure,
+    };
+    // The second reading: the selected rows in batches, searched in parallel and folded in
+    // index order; a batch's rows and results are dropped before the next one is read.
+    // A `-wal` row waits until every row is known: it is searched with its database, or
+    // on its own when its database is not swept.
+    let mut databases: HashSet<(String, String)> = HashSet::new();
+    let mut wal_seq: HashMap<(String, String), u64> = HashMap::new();
+    let mut batch: Vec<(u64, FileRecord)> = Vec::with_capacity(SWEEP_BATCH);
+    let mut seq = 0u64;
+    let search = |batch: &mut Vec<(u64, FileRecord)>, fold: &mut Fold<'_>| {
+        let results: Vec<FileResult<'_>> = batch
+            .par_iter()
+            .map(|(_, r)| {
+                let out = ctx.search(r, wal_of(r));
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                out
+            })
+            .collect();
+        for ((n, r), res) in batch.drain(..).zip(results) {
+            fold.add(n, &r, owner_of(&r.domain), res);
+        }
+    };
+    index.for_each_record(|r| {
+        if !picked(&r) || !in_sweep(&r.domain) {
+            return;
+        }
+        let n = seq;
+        seq += 1;
+        if wal_of(&r).is_some() {
+            databases.insert((r.domain.clone(), r.relative_path.clone()));
+        }
+        if let Some(db) = r.relative_path.strip_suffix("-wal") {
+            let key = (r.domain.clone(), db.to_owned());
+            // (A second row of the same path, in a damaged index, is searched on its own.)
+            let is_wal = wals
+                .get(r.domain.as_str())
+                .is_some_and(|m| m.contains_key(db));
+            if is_wal && !wal_seq.contains_key(&key) {
+                wal_seq.insert(key, n);
+                return;
+            }
+        }
+        batch.push((n, r));
+        if batch.len() >= SWEEP_BATCH {
+            search(&mut batch, &mut fold);
+        }
+    })?;
+    search(&mut batch, &mut fold);
+    // The `-wal` rows, in index order.
+    let mut waiting: Vec<(u64, &FileRecord)> = wals
+        .iter()
+        .flat_map(|(d, m)| {
+            let wal_seq = &wal_seq;
+            m.iter()
+                .filter_map(move |(db, r)| wal_seq.get(&(d.clone(), db.clone())).map(|&n| (n, r)))
         })
         .collect();
-
-    let exposure = Exposure::of(s.backup.manifest.as_ref().and_then(|m| m.is_encrypted));
-    let mut summary = LeakSummary {
-        max_file_size: opts.max_file_size,
-        ..LeakSummary::default()
-    };
-    let mut leaks = Vec::new();
-    for (r, res) in rows.iter().zip(results) {
-        let app = owner_of(&r.domain);
-        if let Some(reason) = res.skipped {
-            *summary.skipped.entry(reason).or_default() += 1;
-        }
-        if let Some(kind) = res.kind {
-            summary.files_searched += 1;
-            summary.bytes_searched += res.bytes;
-            *summary.by_kind.entry(kind).or_default() += 1;
-        }
-        if let Some((reason, note)) = res.note {
-            notes.push(FileNote {
-                app: app.clone(),
-                domain: r.domain.clone(),
-                path: r.relative_path.clone(),
-                reason,
-                note,
-            });
-        }
-        for p in res.leaks {
-            leaks.push(p.into_leak(r, app.clone(), res.kind.unwrap_or(Kind::Binary), &exposure));
-        }
+    waiting.sort_by_key(|&(n, _)| n);
+    for (n, r) in waiting {
+        let db = r.relative_path.strip_suffix("-wal").unwrap_or_default();
+        let res = if databases.contains(&(r.domain.clone(), db.to_owned())) {
+            FileResult::skipped("wal_with_database")
+        } else {
+            ctx.search(r, wal_of(r))
+        };
+        progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+        fold.add(n, r, owner_of(&r.domain), res);
     }
-    leaks.sort_by(|a, b| {
-        (a.app.is_none(), &a.app, &a.domain, &a.path).cmp(&(
+    fold.notes.sort_by_key(|(n, _)| *n);
+    notes.extend(fold.notes.into_iter().map(|(_, note)| note));
+    let mut summary = fold.summary;
+    let mut leaks = fold.leaks;
+    // By app (none last), domain and path; a file's leaks in the order found.
+    leaks.sort_by(|(na, a), (nb, b)| {
+        (a.app.is_none(), &a.app, &a.domain, &a.path, na).cmp(&(
             b.app.is_none(),
             &b.app,
             &b.domain,
             &b.path,
+            nb,
         ))
     });
+    let leaks: Vec<Leak> = leaks.into_iter().map(|(_, l)| l).collect();
     summary.leaks = leaks.len() as u64;
     for l in &leaks {
         *summary.by_category.entry(l.category).or_default() += 1;
@@ -180,6 +247,93 @@ pub fn sweep_with(
         summary,
         app: opts.app.clone(),
     })
+}
+
+/// Selected rows per parallel batch of the sweep (the rows of one batch are held at a time).
+const SWEEP_BATCH: usize = if cfg!(test) { 5 } else { 4096 };
+
+/// The `-wal` rows of a sweep: domain → path of their database → the row.
+type Wals = HashMap<String, HashMap<String, FileRecord>>;
+
+/// What the sweep has found so far: each note and leak with the number of its row (in
+/// index order among the selected rows), so that the order does not depend on batches.
+struct Fold<'e> {
+    summary: LeakSummary,
+    leaks: Vec<(u64, Leak)>,
+    notes: Vec<(u64, FileNote)>,
+    exposure: &'e Exposure,
+}
+
+impl Fold<'_> {
+    /// Count the result of row number `n`.
+    fn add(&mut self, n: u64, r: &FileRecord, app: Option<String>, res: FileResult<'_>) {
+        if let Some(reason) = res.skipped {
+            *self.summary.skipped.entry(reason).or_default() += 1;
+        }
+        if let Some(kind) = res.kind {
+            self.summary.files_searched += 1;
+            self.summary.bytes_searched += res.bytes;
+            *self.summary.by_kind.entry(kind).or_default() += 1;
+        }
+        if let Some((reason, note)) = res.note {
+            self.notes.push((
+                n,
+                FileNote {
+                    app: app.clone(),
+                    domain: r.domain.clone(),
+                    path: r.relative_path.clone(),
+                    reason,
+                    note,
+                },
+            ));
+        }
+        let kind = res.kind.unwrap_or(Kind::Binary);
+        for p in res.leaks {
+            let leak = p.into_leak(r, app.clone(), kind, self.exposure);
+            self.leaks.push((n, leak));
+        }
+    }
+}
+
+/// Which rows a sweep selects: files with a fileID in the app domains (`all_domains`:
+/// every domain; `app`: the domains that may be that app's).
+fn picker<'a>(
+    s: &'a Session,
+    app: Option<&'a str>,
+    all_domains: bool,
+) -> impl Fn(&FileRecord) -> bool + 'a {
+    let manifest_apps = s
+        .backup
+        .manifest
+        .as_ref()
+        .map_or(&[][..], |m| m.applications.as_slice());
+    move |r: &FileRecord| {
+        r.kind == FileKind::File
+            && !r.file_id.is_empty()
+            && match app {
+                Some(a) => may_belong_to(&r.domain, &[a], manifest_apps),
+                None => all_domains || app_domain(&r.domain).is_some(),
+            }
+    }
+}
+
+/// Who owns the domains of a sweep: the backup's apps (and `app`), over the keychain's
+/// rows and the selected rows' domains.
+fn sweep_owners<'d>(
+    s: &Session,
+    app: Option<&str>,
+    keychain_rows: &'d crate::audit::keychain::KeychainRows,
+    domains: impl Iterator<Item = &'d String>,
+) -> Ownership {
+    Ownership::of_backup(
+        &s.backup,
+        app,
+        keychain_rows
+            .rows()
+            .iter()
+            .map(|r| r.domain.as_str())
+            .chain(domains.map(String::as_str)),
+    )
 }
 
 /// The rows a sweep reads (with the keychain's) and who owns their domains.

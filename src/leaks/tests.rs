@@ -211,3 +211,97 @@ non_examples = ["name=12"]
     assert_eq!(ids("name=Zoë"), vec!["leak.letters".to_string()]);
     assert!(ids("name=12").is_empty());
 }
+
+/// A WAL-mode database with a token committed to its `-wal` only (not checkpointed): the
+/// database file and the `-wal` file as they lie on disk.
+fn wal_database(token: &str) -> (Vec<u8>, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("db.sqlite");
+    let c = rusqlite::Connection::open(&p).unwrap();
+    c.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;
+         CREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT);",
+    )
+    .unwrap();
+    c.execute("INSERT INTO t (note) VALUES (?1)", [format!("gh={token}")])
+        .unwrap();
+    let db = std::fs::read(&p).unwrap();
+    let wal = std::fs::read(dir.path().join("db.sqlite-wal")).unwrap();
+    drop(c);
+    (db, wal)
+}
+
+/// The sweep streams its rows in batches (of 5 in unit tests) with the `-wal` rows held
+/// back until every row is known: a database is searched with its `-wal` (which is then
+/// skipped), a `-wal` without its database on its own, wherever they fall in the batches.
+#[test]
+fn a_wal_is_searched_with_its_database_across_batches() {
+    const T1: &str = "ghp_W4lD7Xq9LmN4vB8kT1sY6wE3uJ0hZ5cP7aFg";
+    const T2: &str = "ghp_0rph4nXq9LmN4vB8kT1sY6wE3uJ0hZ5cP7aF";
+    let (db, wal) = wal_database(T1);
+    let (_, lone) = wal_database(T2);
+    let mut files = Vec::new();
+    // The -wal first in the index, its database 12 rows later, fillers around.
+    let file = |path: &str, content: serde_json::Value| serde_json::json!({"domain": "AppDomain-com.example.wal", "path": path, "class": 3, "content": content});
+    files.push(file(
+        "Documents/db.sqlite-wal",
+        serde_json::json!({"hex": hex::encode(&wal)}),
+    ));
+    for i in 0..12 {
+        files.push(file(
+            &format!("Documents/f{i}.txt"),
+            serde_json::json!({"text": "nothing"}),
+        ));
+    }
+    files.push(file(
+        "Documents/db.sqlite",
+        serde_json::json!({"hex": hex::encode(&db)}),
+    ));
+    files.push(file(
+        "Library/lone.sqlite-wal",
+        serde_json::json!({"hex": hex::encode(&lone)}),
+    ));
+    let spec = serde_json::json!({
+        "seed": "wal-batches",
+        "device": {"name": "W", "product_type": "iPhone16,1", "product_version": "18.1", "build": "22B83", "udid": "00008130-00WAL00000001E", "serial": "F2LZWAL00001"},
+        "date": "2024-11-15T09:30:00Z",
+        "encrypted": false,
+        "apps": [{"bundle_id": "com.example.wal", "version": "1.0"}],
+        "files": files
+    });
+    let spec: crate::fixture::Spec = serde_json::from_value(spec).unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("b");
+    crate::fixture::write(&spec, &out).unwrap();
+    let s = crate::session::Session::open(&out).unwrap();
+    let done = std::sync::Mutex::new((0u64, 0u64));
+    let r = sweep::sweep(&s, &sweep::LeakOptions::default(), &|d, t| {
+        *done.lock().unwrap() = (d, t)
+    })
+    .unwrap();
+    // 15 files: 14 searched, the database's -wal skipped (searched with it).
+    assert_eq!(r.summary.files_searched, 14, "{:?}", r.summary);
+    assert_eq!(r.summary.skipped.get("wal_with_database"), Some(&1));
+    assert_eq!(
+        *done.lock().unwrap(),
+        (15, 15),
+        "progress reaches its total"
+    );
+    let found: Vec<(&str, &str)> = r
+        .leaks
+        .iter()
+        .map(|l| (l.path.as_str(), l.rule.as_str()))
+        .collect();
+    assert!(
+        found.contains(&("Documents/db.sqlite", "leak.github-token")),
+        "the WAL's token, found with its database: {found:?}"
+    );
+    assert!(
+        found.contains(&("Library/lone.sqlite-wal", "leak.github-token")),
+        "the lone -wal searched on its own: {found:?}"
+    );
+    assert!(
+        !found.iter().any(|(p, _)| *p == "Documents/db.sqlite-wal"),
+        "{found:?}"
+    );
+}
