@@ -21,5 +21,6 @@ pub mod session;
 pub mod tamper;
 #[cfg(test)]
 mod test_support;
+mod trim;
 
 pub use error::{Error, ExitCode};

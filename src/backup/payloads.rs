@@ -20,11 +20,20 @@ pub struct ContentFile {
     pub id: [u8; 20],
     /// Which listed folder holds it (0: the backup folder itself).
     folder: u16,
-    /// Its length, when the listing was asked for sizes.
-    pub len: Option<u64>,
+    /// Its length, when the listing was asked for sizes ([`NO_LEN`] otherwise: 32 bytes a
+    /// payload instead of 40 with an `Option`, 10 MB less at 1.27 M payloads).
+    len: u64,
 }
 
+/// [`ContentFile::len`] when the listing did not size the payload.
+const NO_LEN: u64 = u64::MAX;
+
 impl ContentFile {
+    /// Its length, when the listing was asked for sizes.
+    pub fn listed_len(&self) -> Option<u64> {
+        (self.len != NO_LEN).then_some(self.len)
+    }
+
     /// The file ID as 40 lower-case hex digits.
     pub fn file_id(&self) -> FileId {
         FileId::from_bytes(&self.id)
@@ -186,7 +195,7 @@ impl ContentScan {
     /// The length of `c`: as listed, or read now (one `fstatat` in its folder, links not
     /// followed).
     pub fn len(&self, c: &ContentFile) -> io::Result<u64> {
-        if let Some(n) = c.len {
+        if let Some(n) = c.listed_len() {
             return Ok(n);
         }
         #[cfg(unix)]
@@ -251,7 +260,11 @@ impl Backup {
                 EntryType::File => {
                     if let Some(id) = FileId::parse_bytes(name) {
                         let len = if sizes { Some(len()?) } else { None };
-                        scan.files.push(ContentFile { id, folder: 0, len });
+                        scan.files.push(ContentFile {
+                            id,
+                            folder: 0,
+                            len: len.unwrap_or(NO_LEN),
+                        });
                     } else {
                         let len = len()?;
                         scan.other.push(other(
@@ -396,7 +409,11 @@ fn scan_payload_dir(
         match (kind, id) {
             (EntryType::File, Some(id)) if name.to_str().is_some_and(|n| n.starts_with(prefix)) => {
                 let len = if sizes { Some(len()?) } else { None };
-                scan.files.push(ContentFile { id, folder, len })
+                scan.files.push(ContentFile {
+                    id,
+                    folder,
+                    len: len.unwrap_or(NO_LEN),
+                })
             }
             (EntryType::File, Some(_)) => {
                 let len = len()?;
@@ -450,7 +467,7 @@ mod lookup_tests {
             .map(|&id| ContentFile {
                 id,
                 folder: 0,
-                len: None,
+                len: NO_LEN,
             })
             .collect();
         files.sort_unstable_by_key(|c| c.id);
@@ -460,6 +477,21 @@ mod lookup_tests {
         };
         (scan.starts, scan.bucket_bits) = bucket_starts(&scan.files);
         (scan, ids)
+    }
+
+    #[test]
+    fn a_listed_payload_takes_32_bytes_and_keeps_its_length() {
+        assert_eq!(std::mem::size_of::<ContentFile>(), 32);
+        let mut c = ContentFile {
+            id: [1; 20],
+            folder: 3,
+            len: NO_LEN,
+        };
+        assert_eq!(c.listed_len(), None);
+        for n in [0, 1, 4096, u64::MAX - 1] {
+            c.len = n;
+            assert_eq!(c.listed_len(), Some(n));
+        }
     }
 
     #[test]

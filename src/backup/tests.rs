@@ -54,7 +54,7 @@ fn conformance_unencrypted_folder() {
         );
         if present {
             let cf = &scan.files[scan.find(&id.to_bytes()).unwrap()];
-            assert_eq!(cf.len, f["stored_size"].as_u64(), "{id}");
+            assert_eq!(cf.listed_len(), f["stored_size"].as_u64(), "{id}");
             assert_eq!(cp.unwrap(), scan.path(cf));
         }
     }
@@ -200,7 +200,7 @@ fn mvt_real_backup_folder() {
     assert_eq!(scan.files.len(), 11);
     let sms = FileId::parse("3d0d7e5fb2ce288813306e4d4636395e047a3d28").unwrap();
     let f = scan.files.iter().find(|f| f.file_id() == sms).unwrap();
-    assert_eq!(f.len, Some(28672));
+    assert_eq!(f.listed_len(), Some(28672));
     assert_eq!(
         b.content_path(&sms),
         Some(dir.join("3d").join(sms.as_str()))
@@ -405,7 +405,7 @@ fn check_hashed_layout_and_strays(root: &Path, id: &FileId, other_id: &FileId) {
     let scan = b.content_files().unwrap();
     assert_eq!(scan.files.len(), 1);
     assert_eq!(scan.files[0].file_id(), *id);
-    assert_eq!(scan.files[0].len, Some(3));
+    assert_eq!(scan.files[0].listed_len(), Some(3));
     assert_eq!(scan.path(&scan.files[0]), root.join("3d").join(id.as_str()));
     let reasons: Vec<(&str, EntryKind)> = scan.other.iter().map(|o| (o.reason, o.kind)).collect();
     let mut expect = vec![
@@ -467,7 +467,7 @@ fn listing_opens_payloads_in_their_folder() {
         "sorted by id"
     );
     let ca = &scan.files[scan.find(&a.to_bytes()).unwrap()];
-    assert_eq!(ca.len, None);
+    assert_eq!(ca.listed_len(), None);
     assert_eq!(scan.len(ca).unwrap(), 10);
     let (mut f, n) = scan.open(ca).unwrap();
     assert_eq!(n, 10);
@@ -493,7 +493,7 @@ fn listing_opens_payloads_in_their_folder() {
     // The same payload with sizes listed.
     let sized = b.content_listing(true).unwrap();
     assert_eq!(
-        sized.files[sized.find(&a.to_bytes()).unwrap()].len,
+        sized.files[sized.find(&a.to_bytes()).unwrap()].listed_len(),
         Some(10)
     );
 

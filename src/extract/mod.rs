@@ -20,7 +20,7 @@ pub mod path;
 mod plan;
 pub mod report;
 mod rows;
-mod trim;
+
 mod write;
 
 pub use glob::{Glob, GlobError};
@@ -180,13 +180,13 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
         return Err(ExtractError::IndexTooLarge.into());
     }
     rows.shrink();
-    trim::release_free_memory();
+    crate::trim::release_free_memory();
     let mut selector = plan::Selector::for_domains(&opts.selection, &s.backup, rows.domains());
     let plan = plan::plan(&rows, &mut selector);
     let unmatched = selector.unmatched_rows(&rows);
     rows.forget_sizes();
     drop(selector);
-    trim::release_free_memory();
+    crate::trim::release_free_memory();
 
     let ctx = write::ExportTarget {
         out: &out,

@@ -121,6 +121,7 @@ pub fn sweep_with(
     let mut notes = Vec::new();
     let keychain = keychain_values(s, keychain_rows.rows(), &mut notes);
     drop(keychain_rows);
+    crate::trim::release_free_memory();
 
     let wal_of = |r: &FileRecord| {
         wals.get(r.domain.as_str())

@@ -1,8 +1,9 @@
-//! Hand the heap's free pages back to the system between the export's phases (glibc; elsewhere nothing).
+//! Hand the heap's free pages back to the system between phases of a long run (glibc only).
 //!
-//! The first reading of the index and the plan free tens of MB in many pieces (whole rows
-//! read ahead, the collision map, buffers grown by doubling); glibc keeps such memory in
-//! its arenas, counted in the process's resident size, unless asked to return it.
+//! `extract`'s first reading of the index and its plan, and `leaks`'s first reading, free
+//! tens of MB in many pieces (whole rows read ahead, maps, buffers grown by doubling); glibc
+//! keeps such memory in its arenas, counted in the process's resident size, unless asked to
+//! return it.
 
 /// Return the free pages of every malloc arena to the system.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
