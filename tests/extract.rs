@@ -786,3 +786,122 @@ fn rows_named_like_the_manifest_never_mix_with_it() {
     );
     assert_eq!(tree_digest(&backup), before, "the backup must not change");
 }
+
+/// A selection the index finds alone (`--domain`, or `--path` patterns with a literal start)
+/// is read through the index's own SQL indexes, not row by row: it exports exactly the files
+/// (paths, sizes, hashes) that a whole export holds for it, and says the same of the rows
+/// and of filters that matched nothing. Near misses: a prefix that is a longer name's
+/// start (`Library/Pref` of `Library/Preferences`), a pattern with no literal start.
+#[test]
+fn a_selection_read_through_the_index_exports_what_a_whole_export_holds() {
+    let pw = repo(DEMO_PASSWORD_FILE).display().to_string();
+    let demo = repo(DEMO).display().to_string();
+    let t = tempfile::tempdir().unwrap();
+    let run = |out: &str, extra: &[&str]| -> (Value, Value) {
+        let o = t.path().join(out);
+        let o = o.to_str().unwrap().to_string();
+        let mut args = vec![
+            "extract",
+            &demo,
+            "-o",
+            &o,
+            "--password-file",
+            &pw,
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let (code, rep) = run_json(&args);
+        assert!(code == 0 || code == 1, "{code} {rep}");
+        let manifest = if rep["summary"]["exported"] == 0 {
+            // (`sha256sum -c` refuses an empty list.)
+            let p = rep["manifest"]["path"].as_str().unwrap();
+            serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+        } else {
+            check_manifest(Path::new(&o), &rep)
+        };
+        (rep, manifest)
+    };
+    let (all, all_manifest) = run("all", &[]);
+    let rows = all["summary"]["rows"].as_u64().unwrap();
+    let entries = |m: &Value| -> Vec<(String, u64, String)> {
+        m["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["path"].as_str().unwrap().to_string(),
+                    f["size"].as_u64().unwrap(),
+                    f["sha256"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    type Keep = fn(&str, &str) -> bool;
+    let cases: [(&[&str], Keep, usize); 6] = [
+        (
+            &["--path", "Library/SMS/*"],
+            |_, p| p.starts_with("Library/SMS/"),
+            1,
+        ),
+        (
+            &[
+                "--path",
+                "Library/Pref*/*.plist",
+                "--path",
+                "Media/DCIM/*/*",
+            ],
+            |_, p| p.starts_with("Library/Preferences/") || p.starts_with("Media/DCIM/"),
+            4,
+        ),
+        (&["--path", "Library/Pref/*"], |_, _| false, 0),
+        (
+            &["--path", "[L]ibrary/SMS/*"],
+            |_, p| p.starts_with("Library/SMS/"),
+            1,
+        ),
+        (&["--domain", "HomeDomain"], |d, _| d == "HomeDomain", 3),
+        (
+            &[
+                "--domain",
+                "CameraRollDomain",
+                "--domain",
+                "KeychainDomain",
+                "--path",
+                "Media/**",
+            ],
+            |d, p| d == "CameraRollDomain" && p.starts_with("Media/"),
+            1,
+        ),
+    ];
+    for (k, (args, keep, n)) in cases.iter().enumerate() {
+        let (rep, manifest) = run(&format!("s{k}"), args);
+        let want: Vec<_> = all_manifest["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                keep(
+                    f["domain"].as_str().unwrap(),
+                    f["relative_path"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(want.len(), *n, "{args:?}");
+        let want = entries(&serde_json::json!({ "files": want }));
+        assert_eq!(entries(&manifest), want, "{args:?}");
+        assert_eq!(rep["summary"]["rows"].as_u64(), Some(rows), "{args:?}");
+        assert_eq!(
+            rep["summary"]["exported"].as_u64(),
+            Some(*n as u64),
+            "{args:?}"
+        );
+        let unmatched = rep["selection"]["unmatched"].as_array().unwrap();
+        if *n == 0 {
+            assert_eq!(unmatched.len(), 1, "{rep}");
+        } else {
+            assert!(unmatched.is_empty(), "{args:?}: {rep}");
+        }
+    }
+}

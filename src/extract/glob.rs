@@ -61,6 +61,26 @@ impl Glob {
     pub fn matches(&self, path: &str) -> bool {
         self.matcher.is_match(path)
     }
+
+    /// What every path this pattern matches starts with: its characters before the first
+    /// that is special (`*`, `?`, `[`, `{`, `\\`), less a `/` that a `**` follows (`a/**`
+    /// may match `a`). Empty when the pattern starts with one (`*.db`, `**/x`).
+    pub fn literal_prefix(&self) -> &str {
+        let pattern = if self.text.contains('/') {
+            &self.text
+        } else {
+            // A name pattern matches at any depth ([`Glob::path_pattern`]).
+            return "";
+        };
+        let end = pattern
+            .find(['*', '?', '[', '{', '\\'])
+            .unwrap_or(pattern.len());
+        let (head, rest) = pattern.split_at(end);
+        match head.strip_suffix('/') {
+            Some(h) if rest.starts_with("**") => h,
+            _ => head,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -108,5 +128,61 @@ mod tests {
             Glob::new(&"a".repeat(MAX_PATTERN + 1)).unwrap_err(),
             GlobError::TooLong
         );
+    }
+
+    #[test]
+    fn literal_prefix_is_what_every_match_starts_with() {
+        let cases = [
+            ("Media/DCIM/199APPLE/*", "Media/DCIM/199APPLE/"),
+            ("Library/SMS/sms.db", "Library/SMS/sms.db"),
+            ("Library/**", "Library"),
+            ("Library/**/x.db", "Library"),
+            ("Library/Pref*/a", "Library/Pref"),
+            ("Library/[ab]/x", "Library/"),
+            ("Library/{a,b}/x", "Library/"),
+            ("Library/a\\*b/x", "Library/a"),
+            ("**/*.db", ""),
+            ("*/x", ""),
+            ("*.db", ""),
+            ("sms.db", ""),
+        ];
+        for (pattern, prefix) in cases {
+            assert_eq!(
+                Glob::path_pattern(pattern).unwrap().literal_prefix(),
+                prefix,
+                "{pattern}"
+            );
+        }
+        // Every path a pattern matches starts with its prefix (globset decides the match).
+        let paths = [
+            "",
+            "Library",
+            "Library/",
+            "Library/a",
+            "Library/a*b/x",
+            "Library/a/x.db",
+            "Library/x.db",
+            "Library/Preferences/a",
+            "Library/Pref/a",
+            "Library/b/x",
+            "Media/DCIM/199APPLE",
+            "Media/DCIM/199APPLE/",
+            "Media/DCIM/199APPLE/IMG.MOV",
+            "Media/DCIM/199APPLEX/IMG.MOV",
+            "Library/SMS/sms.db",
+            "x.db",
+            "a/x",
+        ];
+        let mut matched = 0;
+        for (pattern, _) in cases {
+            let g = Glob::path_pattern(pattern).unwrap();
+            for p in paths {
+                if g.matches(p) {
+                    matched += 1;
+                    assert!(p.starts_with(g.literal_prefix()), "{pattern} matches {p:?}");
+                }
+            }
+        }
+        assert!(matched >= 12, "{matched}");
     }
 }

@@ -34,8 +34,23 @@ pub(crate) struct Keep<'a> {
     limits: (usize, usize),
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Limits for the exports this test thread runs (`None`: the real ones).
+    pub(crate) static TEST_LIMITS: std::cell::Cell<Option<(usize, usize)>> =
+        const { std::cell::Cell::new(None) };
+}
+
 impl<'a> Keep<'a> {
     pub fn new(sel: &'a Selection, manifest: &'a [AppInfo]) -> Self {
+        #[cfg(test)]
+        if let Some((small, big)) = TEST_LIMITS.with(|l| l.get()) {
+            return Keep::new_with(sel, manifest).with_limits(small, big);
+        }
+        Keep::new_with(sel, manifest)
+    }
+
+    fn new_with(sel: &'a Selection, manifest: &'a [AppInfo]) -> Self {
         Keep {
             sel,
             apps: sel.apps.iter().map(String::as_str).collect(),

@@ -29,6 +29,7 @@ pub use path::Refusal;
 pub use plan::{Selection, Selector};
 pub use report::{ExtractReport, ExtractSummary, RowIssue, SelectionReport, EXTRACT_SCHEMA};
 
+use crate::index::Reading;
 use crate::session::Session;
 use manifest::LinkEntry;
 use rows::Rows;
@@ -171,7 +172,14 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
         .map_or(&[][..], |m| m.applications.as_slice());
     let mut rows = Rows::default();
     let mut keep = keep::Keep::new(&opts.selection, manifest_apps);
-    index.for_each_record(|r| {
+    // A selection the index can find alone (`--domain`, or `--path` with a literal start)
+    // is read through its SQL indexes, not every row.
+    let reading = opts
+        .selection
+        .subset()
+        .map_or(Reading::All, |s| index.reading(s));
+    let window = rayon::current_num_threads().max(1) * 2;
+    index.for_each_record_in(&reading, window, |r| {
         if let Some(i) = rows.push(&r) {
             keep.offer(i, rows.domain_id(i), r);
         }
@@ -196,7 +204,14 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
         meter: write::Meter::new(opts.progress, plan.bytes, plan.files.len() as u64),
     };
     let (dir_ok, dirs_created, dir_problems) = write::make_dirs(&ctx, &plan);
-    let files = write::write_files(&ctx, &plan, &dir_ok, &rows, keep.into_rows(), &index)?;
+    let files = write::write_files(
+        &ctx,
+        &plan,
+        &dir_ok,
+        &rows,
+        keep.into_rows(),
+        (&index, &reading),
+    )?;
     let links = write::make_links(&ctx, &plan, &dir_ok);
     write::set_dir_times(&ctx, &plan, &dir_ok, &rows);
 
@@ -218,7 +233,10 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
             unmatched,
         },
         summary: ExtractSummary {
-            rows: rows.len() as u64,
+            rows: match reading {
+                Reading::All => rows.len() as u64,
+                Reading::Subset(_) => index.count()?,
+            },
             selected: plan.selected,
             directories: dirs_created,
             exported: files.exported,
@@ -402,6 +420,127 @@ mod tests {
             let bytes = std::fs::read(opts.out.join(path)).unwrap();
             assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), hash, "{path}");
         }
+    }
+
+    /// The selections of the CLI test `a_selection_read_through_the_index_…` on the demo
+    /// backup: those the index can find alone are read through its SQL indexes.
+    #[test]
+    fn selections_the_index_finds_alone_are_read_through_it() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+        let pw = std::fs::read_to_string(root.join("password.txt")).unwrap();
+        let mut s = Session::open(&root.join("00008130-000A11CE0DE0001E")).unwrap();
+        s.unlock(
+            Unlock::Password(crate::crypto::Password::new(
+                pw.trim_end().as_bytes().to_vec(),
+            )),
+            None,
+            &mut |_| {},
+        )
+        .unwrap();
+        let index = s.index().unwrap().unwrap();
+        let sel = |domains: &[&str], paths: &[&str]| Selection {
+            apps: Vec::new(),
+            domains: domains.iter().map(|d| d.to_string()).collect(),
+            paths: paths
+                .iter()
+                .map(|p| Glob::path_pattern(p).unwrap())
+                .collect(),
+        };
+        let through = |sel: &Selection| {
+            sel.subset()
+                .is_some_and(|s| matches!(index.reading(s), Reading::Subset(_)))
+        };
+        assert!(through(&sel(&[], &["Library/SMS/*"])));
+        assert!(through(&sel(&["HomeDomain"], &[])));
+        assert!(through(&sel(
+            &[],
+            &["Library/Pref*/*.plist", "Media/DCIM/*/*"]
+        )));
+        assert!(through(&sel(&[], &["Library/Pref/*"])));
+        assert!(through(&sel(
+            &["CameraRollDomain", "KeychainDomain"],
+            &["Media/**"]
+        )));
+        // A pattern without a literal start: every row (a subset that is most of a big
+        // table is too: `index::manifest_db`'s tests).
+        assert!(!through(&sel(&[], &["[L]ibrary/SMS/*"])));
+        assert!(!through(&sel(&[], &["*.db"])));
+        let mut with_app = sel(&[], &["Library/SMS/*"]);
+        with_app.apps.push("com.example.bank".into());
+        assert!(with_app.subset().is_none());
+    }
+
+    /// The rows not kept from the first reading are met in the second (of every row, or
+    /// of the subset the index finds): the export is the one that keeping every row makes.
+    #[test]
+    fn the_second_reading_writes_what_keeping_every_row_writes() {
+        let t = tempfile::tempdir().unwrap();
+        let s = small_session(t.path());
+        let run = |name: &str, limits: Option<(usize, usize)>, paths: &[&str]| {
+            keep::TEST_LIMITS.with(|l| l.set(limits));
+            let opts = ExtractOptions {
+                out: t.path().join(name),
+                selection: Selection {
+                    paths: paths
+                        .iter()
+                        .map(|p| Glob::path_pattern(p).unwrap())
+                        .collect(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let rep = extract(&s, &opts);
+            keep::TEST_LIMITS.with(|l| l.set(None));
+            let rep = rep.unwrap();
+            let m = rep.manifest.as_ref().unwrap();
+            let m: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&m.path).unwrap()).unwrap();
+            let files: Vec<(String, String, u64)> = m["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    (
+                        f["path"].as_str().unwrap().to_string(),
+                        f["sha256"].as_str().unwrap().to_string(),
+                        f["size"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            (rep.summary, files)
+        };
+        let (sum, all) = run("all", None, &[]);
+        assert!(all.len() > 40, "{}", all.len());
+        let (sum1, all1) = run("all-reread", Some((1, 0)), &[]);
+        assert_eq!(all1, all);
+        assert_eq!((sum1.exported, sum1.bytes), (sum.exported, sum.bytes));
+        // A subset: the same files as the whole export holds for it.
+        let paths = ["Library/Application Support/*", "Documents/**"];
+        let (_, sub) = run("sub", Some((1, 0)), &paths);
+        let want: Vec<_> = all
+            .iter()
+            .filter(|(p, ..)| {
+                let rp = p.split_once('/').unwrap().1;
+                paths
+                    .iter()
+                    .any(|g| Glob::path_pattern(g).unwrap().matches(rp))
+            })
+            .cloned()
+            .collect();
+        assert!(want.len() >= 15, "{}", want.len());
+        assert_eq!(sub, want);
+        let index = s.index().unwrap().unwrap();
+        let sel = Selection {
+            paths: paths
+                .iter()
+                .map(|p| Glob::path_pattern(p).unwrap())
+                .collect(),
+            ..Default::default()
+        };
+        assert!(matches!(
+            index.reading(sel.subset().unwrap()),
+            Reading::Subset(_)
+        ));
     }
 
     #[test]

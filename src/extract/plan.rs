@@ -11,7 +11,7 @@
 use super::glob::Glob;
 use super::path::{components, resolve_link, Refusal};
 use super::rows::Rows;
-use crate::index::{FileKind, FileRecord};
+use crate::index::{FileKind, FileRecord, Subset};
 use crate::ownership::Ownership;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
@@ -31,6 +31,29 @@ pub struct Selection {
 impl Selection {
     fn is_all(&self) -> bool {
         self.apps.is_empty() && self.domains.is_empty() && self.paths.is_empty()
+    }
+
+    /// A part of the index holding every row this selection takes, that the index can find
+    /// alone: the named domains, or (with only patterns) the patterns' literal prefixes.
+    /// None with `--app` (its domains are only known from the whole index), or with a
+    /// pattern that starts with a wildcard. Which filters matched nothing is still decided
+    /// right: every row of a named domain, and every row a pattern matches, is in it.
+    pub(crate) fn subset(&self) -> Option<Subset> {
+        if self.is_all() || !self.apps.is_empty() {
+            return None;
+        }
+        if !self.domains.is_empty() {
+            return Some(Subset::Domains(self.domains.clone()));
+        }
+        let prefixes: Vec<String> = self
+            .paths
+            .iter()
+            .map(|g| g.literal_prefix().to_string())
+            .collect();
+        prefixes
+            .iter()
+            .all(|p| !p.is_empty())
+            .then_some(Subset::PathPrefixes(prefixes))
     }
 }
 

@@ -7,7 +7,7 @@ use super::rows::Rows;
 use super::ExtractProgress;
 use crate::crypto::cbc::StreamProblem;
 use crate::crypto::KeyUnavailable;
-use crate::index::{FileRecord, Index, IndexError};
+use crate::index::{FileRecord, Index, IndexError, Reading};
 use crate::session::payload::{Payloads, Sink, Unavailable};
 use sha2::Digest;
 use std::fs::{self, File, OpenOptions};
@@ -420,7 +420,7 @@ pub(crate) fn write_files(
     dir_ok: &[bool],
     rows: &Rows,
     mut kept: Vec<(u32, FileRecord)>,
-    index: &Index,
+    (index, reading): (&Index, &Reading),
 ) -> Result<FilesDone, IndexError> {
     let mut job_of = vec![NO_JOB; rows.len()];
     for (k, j) in plan.files.iter().enumerate() {
@@ -466,7 +466,7 @@ pub(crate) fn write_files(
         if feed.pending > 0 {
             let mut i = 0u32;
             // Writing a file per row is far slower than reading rows: one range ahead.
-            read = index.for_each_record_ahead(1, |rec| {
+            read = index.for_each_record_in(reading, 1, |rec| {
                 if feed.pending > 0 {
                     feed.send(&tx, i, rec);
                 }

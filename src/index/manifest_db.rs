@@ -347,7 +347,7 @@ impl ManifestDb {
             .ok()
             .filter(|&(lo, hi, n)| n >= PARALLEL_MIN_ROWS && lo <= hi);
         let Some((lo, hi, rows)) = bounds else {
-            return read_rows(&self.conn, &self.name, None, &mut f);
+            return read_rows(&self.conn, &self.name, Rows::All, &mut f);
         };
         let pieces = (rows / RANGE_ROWS).clamp(2, 1 << 16);
         let span = (i128::from(hi) - i128::from(lo) + 1) as u128;
@@ -375,7 +375,9 @@ impl ManifestDb {
                         .map(|&range| {
                             let conn = connect(source, name)?;
                             let mut out = Vec::new();
-                            read_rows(&conn, name, Some(range), &mut |r| out.push(r))?;
+                            read_rows(&conn, name, Rows::Range(range.0, range.1), &mut |r| {
+                                out.push(r)
+                            })?;
                             Ok(out)
                         })
                         .collect();
@@ -398,23 +400,205 @@ impl ManifestDb {
     }
 }
 
-/// Read the `Files` rows (all, or those whose rowid is in the inclusive `range`) in table
-/// order, decoding each MBFile archive in place (no copy of the blob), into `f`.
+/// A part of the `Files` table that the database's own indexes (`FilesRelativePathIdx`,
+/// `FilesDomainIdx` in every real backup) find without reading the other rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subset {
+    /// Rows whose relativePath starts with one of these prefixes.
+    PathPrefixes(Vec<String>),
+    /// Rows of these domains.
+    Domains(Vec<String>),
+}
+
+/// Which rows a reading delivers: all, or (at least) a [`Subset`]'s. Decided once by
+/// [`ManifestDb::reading`] and used for every reading of a job, so that each delivers the
+/// same rows in the same order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reading {
+    All,
+    /// The rows of the subset, and every row whose column is not stored as text (NULL, a
+    /// number or a blob: what it reads as is only known once read).
+    Subset(Subset),
+}
+
+/// A subset is read through its index only when it holds at most this share of the rows
+/// (1 / N), or at most [`SUBSET_SMALL`] rows; a bigger one is read faster by the parallel
+/// scan of the whole table.
+const SUBSET_SHARE: i64 = 8;
+/// A subset of at most this many rows is read through its index, whatever its share.
+const SUBSET_SMALL: i64 = 4096;
+
+/// The SQL `WHERE` clause and parameters of each statement that reads part of a subset:
+/// disjoint parts, each an index range (`Subset`'s rows, then the non-text ones).
+fn subset_parts(subset: &Subset) -> Vec<(String, Vec<String>)> {
+    let (column, mut parts) = match subset {
+        Subset::PathPrefixes(prefixes) => {
+            // A prefix that starts with another adds nothing (and would repeat rows).
+            let mut ps: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+            ps.sort_unstable();
+            ps.dedup();
+            let mut kept: Vec<&str> = Vec::new();
+            for p in ps {
+                if !kept.last().is_some_and(|k| p.starts_with(k)) {
+                    kept.push(p);
+                }
+            }
+            let parts = kept
+                .into_iter()
+                .map(|p| match successor(p) {
+                    Some(up) => (
+                        "relativePath >= ?1 AND relativePath < ?2".to_string(),
+                        vec![p.to_string(), up],
+                    ),
+                    None => ("relativePath >= ?1".to_string(), vec![p.to_string()]),
+                })
+                .collect::<Vec<_>>();
+            ("relativePath", parts)
+        }
+        Subset::Domains(domains) => {
+            let mut ds: Vec<&str> = domains.iter().map(String::as_str).collect();
+            ds.sort_unstable();
+            ds.dedup();
+            let parts = ds
+                .into_iter()
+                .map(|d| ("domain = ?1".to_string(), vec![d.to_string()]))
+                .collect();
+            ("domain", parts)
+        }
+    };
+    // SQLite orders NULL < numbers < text < blobs, in an index too.
+    for cond in ["IS NULL", "< ''", ">= x''"] {
+        parts.push((format!("{column} {cond}"), Vec::new()));
+    }
+    parts
+}
+
+/// The least string greater than every string that starts with `prefix` (byte order, which
+/// for UTF-8 is code point order); `None` when there is none.
+fn successor(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(c) = chars.pop() {
+        let mut next = u32::from(c) + 1;
+        while next <= u32::from(char::MAX) {
+            if let Some(n) = char::from_u32(next) {
+                chars.push(n);
+                return Some(chars.into_iter().collect());
+            }
+            next += 1;
+        }
+    }
+    None
+}
+
+impl ManifestDb {
+    /// How to read `subset`'s rows: through the database's indexes when every part of it
+    /// is an index range and it is small ([`SUBSET_SHARE`], [`SUBSET_SMALL`]), else
+    /// every row. A subset with an empty prefix, or a name holding U+FFFD (which an invalid
+    /// UTF-8 value also reads as), is every row. Any failure here means every row too: the
+    /// reading then meets the problem and reports it.
+    pub fn reading(&self, subset: Subset) -> Reading {
+        let names = match &subset {
+            Subset::PathPrefixes(v) | Subset::Domains(v) => v,
+        };
+        let prefix_empty =
+            matches!(&subset, Subset::PathPrefixes(v) if v.iter().any(String::is_empty));
+        if names.is_empty() || prefix_empty || names.iter().any(|n| n.contains('\u{FFFD}')) {
+            return Reading::All;
+        }
+        let Ok(total) =
+            self.conn
+                .query_row("SELECT max(rowid) - min(rowid) + 1 FROM Files", [], |r| {
+                    r.get::<_, Option<i64>>(0)
+                })
+        else {
+            return Reading::All;
+        };
+        let total = total.unwrap_or(0);
+        let cap = (total / SUBSET_SHARE).max(SUBSET_SMALL) + 1;
+        let mut found = 0i64;
+        for (cond, params) in subset_parts(&subset) {
+            let plan = format!("EXPLAIN QUERY PLAN {SELECT_ROWS} WHERE {cond}");
+            let uses_index = self.conn.prepare(&plan).and_then(|mut st| {
+                let details = st
+                    .query_map(rusqlite::params_from_iter(&params), |r| {
+                        r.get::<_, String>(3)
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(!details.is_empty()
+                    && details
+                        .iter()
+                        .all(|d| d.starts_with("SEARCH") && d.contains("USING")))
+            });
+            if !matches!(uses_index, Ok(true)) {
+                return Reading::All;
+            }
+            let count =
+                format!("SELECT count(*) FROM (SELECT 1 FROM Files WHERE {cond} LIMIT {cap})");
+            match self
+                .conn
+                .query_row(&count, rusqlite::params_from_iter(&params), |r| {
+                    r.get::<_, i64>(0)
+                }) {
+                Ok(n) => found += n,
+                Err(_) => return Reading::All,
+            }
+            if found >= cap {
+                return Reading::All;
+            }
+        }
+        Reading::Subset(subset)
+    }
+
+    /// [`ManifestDb::for_each_ahead`] over the rows of `reading`: a subset is read by this
+    /// thread, part after part, each in its index's order.
+    pub fn for_each_in<F: FnMut(FileRecord)>(
+        &self,
+        reading: &Reading,
+        window: usize,
+        mut f: F,
+    ) -> Result<u64, IndexError> {
+        let Reading::Subset(subset) = reading else {
+            return self.for_each_ahead(window, f);
+        };
+        let mut n = 0;
+        for (cond, params) in subset_parts(subset) {
+            n += read_rows(&self.conn, &self.name, Rows::Where(&cond, &params), &mut f)?;
+        }
+        Ok(n)
+    }
+}
+
+/// The columns every reading of `Files` takes.
+const SELECT_ROWS: &str = "SELECT fileID, domain, relativePath, flags, file FROM Files";
+
+/// Which rows [`read_rows`] reads.
+enum Rows<'a> {
+    All,
+    /// Those whose rowid is in the inclusive range, in rowid order.
+    Range(i64, i64),
+    /// Those of a `WHERE` clause and its parameters.
+    Where(&'a str, &'a [String]),
+}
+
+/// Read the `Files` rows (all, a range of rowids, or those of a condition) in table (or the
+/// condition's index) order, decoding each MBFile archive in place (no copy of the blob),
+/// into `f`.
 fn read_rows(
     conn: &Connection,
     name: &str,
-    range: Option<(i64, i64)>,
+    which: Rows<'_>,
     f: &mut dyn FnMut(FileRecord),
 ) -> Result<u64, IndexError> {
-    const ALL: &str = "SELECT fileID, domain, relativePath, flags, file FROM Files";
-    const RANGE: &str = "SELECT fileID, domain, relativePath, flags, file FROM Files \
-                         WHERE rowid BETWEEN ?1 AND ?2 ORDER BY rowid";
-    let mut stmt = conn
-        .prepare(if range.is_some() { RANGE } else { ALL })
-        .map_err(|e| sqlite_err(name, e))?;
-    let mut rows = match range {
-        Some((a, b)) => stmt.query([a, b]),
-        None => stmt.query([]),
+    let sql = match which {
+        Rows::All => SELECT_ROWS.to_string(),
+        Rows::Range(..) => format!("{SELECT_ROWS} WHERE rowid BETWEEN ?1 AND ?2 ORDER BY rowid"),
+        Rows::Where(cond, _) => format!("{SELECT_ROWS} WHERE {cond}"),
+    };
+    let mut stmt = conn.prepare(&sql).map_err(|e| sqlite_err(name, e))?;
+    let mut rows = match which {
+        Rows::All => stmt.query([]),
+        Rows::Range(a, b) => stmt.query([a, b]),
+        Rows::Where(_, params) => stmt.query(rusqlite::params_from_iter(params)),
     }
     .map_err(|e| sqlite_err(name, e))?;
     let mut n = 0u64;

@@ -7,7 +7,7 @@ pub mod mbfile;
 mod mbfile_fast;
 pub mod record;
 
-pub use manifest_db::ManifestDb;
+pub use manifest_db::{ManifestDb, Reading, Subset};
 pub use record::{FileKind, FileRecord};
 
 use std::path::Path;
@@ -132,6 +132,29 @@ impl Index {
     ) -> Result<u64, IndexError> {
         match self {
             Index::Db(db) => db.for_each_ahead(window, f),
+            Index::Mbdb { name, bytes } => mbdb::for_each(name, bytes, f),
+        }
+    }
+
+    /// How to read a subset of the rows ([`ManifestDb::reading`]); Manifest.mbdb, held
+    /// whole in memory and read in one pass, is read whole.
+    pub fn reading(&self, subset: Subset) -> Reading {
+        match self {
+            Index::Db(db) => db.reading(subset),
+            Index::Mbdb { .. } => Reading::All,
+        }
+    }
+
+    /// [`Index::for_each_record_ahead`] over the rows of `reading` (a subset is read by
+    /// this thread through the database's indexes).
+    pub fn for_each_record_in<F: FnMut(FileRecord)>(
+        &self,
+        reading: &Reading,
+        window: usize,
+        f: F,
+    ) -> Result<u64, IndexError> {
+        match self {
+            Index::Db(db) => db.for_each_in(reading, window, f),
             Index::Mbdb { name, bytes } => mbdb::for_each(name, bytes, f),
         }
     }
