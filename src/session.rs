@@ -116,6 +116,8 @@ pub struct Session {
     pub notes: std::cell::RefCell<Vec<String>>,
     /// The one listing of the payload folders, made on first use ([`Session::listing`]).
     listing: std::cell::OnceCell<ContentScan>,
+    /// The payload folders opened for look-ups by name ([`Session::payloads_by_name`]).
+    folders: std::cell::OnceCell<ContentScan>,
 }
 
 impl Session {
@@ -158,6 +160,7 @@ impl Session {
             kek: None,
             notes: Default::default(),
             listing: Default::default(),
+            folders: Default::default(),
         }
     }
 
@@ -353,6 +356,24 @@ impl Session {
             self.listing()?,
             self.class_keys.as_ref(),
         ))
+    }
+
+    /// A payload opener that finds each payload by name in its opened folder instead of in
+    /// the listing ([`crate::backup::Backup::content_folders`]), for a job that opens given
+    /// payloads and needs no list of the others (`extract`); the listing when it was made
+    /// already.
+    pub fn payloads_by_name(&self) -> Result<payload::Payloads<'_>, Error> {
+        let scan = match self.listing.get() {
+            Some(l) => l,
+            None => match self.folders.get() {
+                Some(f) => f,
+                None => {
+                    let f = self.backup.content_folders().map_err(Error::from)?;
+                    self.folders.get_or_init(|| f)
+                }
+            },
+        };
+        Ok(payload::Payloads::new(scan, self.class_keys.as_ref()))
     }
 
     /// Read every index row (None when the index is ciphertext and the backup is locked).

@@ -133,11 +133,11 @@ pub fn load(s: &Session, records: &[FileRecord]) -> Result<Option<LoadedKeychain
     let Ok(listed) = payloads.find(rec) else {
         return Ok(Some((file, Zeroizing::new(Vec::new()))));
     };
-    let path = payloads.listing().path(listed);
+    let path = payloads.listing().path(&listed);
     let unreadable = |e: &dyn std::fmt::Display| {
         Error::backup(&path, format!("cannot read the keychain payload: {e}"))
     };
-    let payload = payloads.open_listed(listed).map_err(|e| unreadable(&e))?;
+    let payload = payloads.open_listed(&listed).map_err(|e| unreadable(&e))?;
     let len = payload.stored_len();
     if len > MAX_KEYCHAIN_BYTES {
         return Err(Error::backup(&path, format!("keychain-backup.plist payload is {len} bytes, over the {MAX_KEYCHAIN_BYTES}-byte limit")));

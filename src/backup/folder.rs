@@ -89,3 +89,28 @@ pub(crate) fn list(
         })
     }
 }
+
+/// Open the folder `path` without listing it (its entries are then opened by name). On
+/// Linux with `O_NOATIME` where allowed, as [`list`] does.
+pub(crate) fn open(path: &Path) -> Result<Listed, BackupError> {
+    let io = |e: std::io::Error| BackupError::io(path, e);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{open, Mode, OFlags};
+        let refused = std::sync::atomic::AtomicBool::new(false);
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+        let handle =
+            super::open_noatime(|f| open(path, flags | f, Mode::empty()), &refused).map_err(io)?;
+        Ok(Listed { handle })
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        if !fs::symlink_metadata(path).map_err(io)?.is_dir() {
+            return Err(io(std::io::Error::other("not a folder")));
+        }
+        Ok(Listed {
+            #[cfg(unix)]
+            handle: fs::File::open(path).map_err(io)?,
+        })
+    }
+}

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// A payload-looking file found on disk: `xx/<40 hex>` with a matching prefix, or
 /// `<40 hex>` at the top.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContentFile {
     /// The file ID, as 20 bytes.
     pub id: [u8; 20],
@@ -111,6 +111,9 @@ pub struct ContentScan {
     /// their binary search took 6 % of a scan's samples).
     starts: Vec<u32>,
     bucket_bits: u32,
+    /// A scan by name ([`Backup::content_folders`]): for each first byte of a file ID, its
+    /// payload folder (`NO_FOLDER`: none). Empty for a listing.
+    by_prefix: Vec<u16>,
     /// Whether opening with `O_NOATIME` was refused (a payload not owned by this user):
     /// later opens go without it.
     #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -128,7 +131,45 @@ const READ_THROUGH_LINKS: [&str; 5] = [
 
 /// A file that is not a regular file where the listing saw one (replaced meanwhile).
 fn not_regular() -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, "not a regular file")
+    io::Error::new(io::ErrorKind::InvalidData, NotRegular)
+}
+
+/// The error of [`not_regular`].
+#[derive(Debug)]
+struct NotRegular;
+
+impl std::fmt::Display for NotRegular {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("not a regular file")
+    }
+}
+
+impl std::error::Error for NotRegular {}
+
+/// `by_prefix`: no folder for this prefix.
+const NO_FOLDER: u16 = u16::MAX;
+
+/// Does `e` say that no regular file is at a place (nothing, a link, a folder, a FIFO...)?
+/// A listing would not have listed it as a payload.
+fn not_there(e: &io::Error) -> bool {
+    if matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    ) {
+        return true;
+    }
+    if e.get_ref().is_some_and(|i| i.is::<NotRegular>()) {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        // O_NOFOLLOW on a link; a socket cannot be opened.
+        use rustix::io::Errno;
+        if let Some(n) = e.raw_os_error() {
+            return n == Errno::LOOP.raw_os_error() || n == Errno::NXIO.raw_os_error();
+        }
+    }
+    false
 }
 
 impl ContentScan {
@@ -150,6 +191,69 @@ impl ContentScan {
         let run = self.files.get(lo..hi)?;
         let i = lo + run.partition_point(|c| c.id < *id);
         (self.files.get(i)?.id == *id).then_some(i)
+    }
+
+    /// Whether this scan holds the payload folders only, open ([`Backup::content_folders`]):
+    /// payloads are then looked up by name, not in a list.
+    pub fn is_by_name(&self) -> bool {
+        !self.by_prefix.is_empty()
+    }
+
+    /// Where a payload of `id` may be, in order: its folder, then the top (a scan by name
+    /// is only made for the layout that expects the folder).
+    fn places(&self, id: &[u8; 20]) -> impl Iterator<Item = u16> {
+        let folder = self
+            .by_prefix
+            .get(usize::from(id[0]))
+            .copied()
+            .filter(|&f| f != NO_FOLDER);
+        folder.into_iter().chain(std::iter::once(0))
+    }
+
+    /// The payload of `id`: the listed one, or (a scan by name) the regular file on disk
+    /// now in its folder or else at the top, with its length. `Ok(None)`: there is none.
+    pub fn lookup(&self, id: &[u8; 20]) -> io::Result<Option<ContentFile>> {
+        if !self.is_by_name() {
+            return Ok(self.find(id).and_then(|i| self.files.get(i)).copied());
+        }
+        for folder in self.places(id) {
+            let c = ContentFile {
+                id: *id,
+                folder,
+                len: NO_LEN,
+            };
+            match self.len(&c) {
+                Ok(len) => return Ok(Some(ContentFile { len, ..c })),
+                Err(e) if not_there(&e) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Open the payload of `id` ([`ContentScan::lookup`], [`ContentScan::open`]); a scan by
+    /// name opens it straight away (no `stat` first). `Ok(None)`: there is none.
+    pub fn open_id(&self, id: &[u8; 20]) -> io::Result<Option<(ContentFile, fs::File, u64)>> {
+        if !self.is_by_name() {
+            let Some(c) = self.lookup(id)? else {
+                return Ok(None);
+            };
+            let (file, len) = self.open(&c)?;
+            return Ok(Some((c, file, len)));
+        }
+        for folder in self.places(id) {
+            let c = ContentFile {
+                id: *id,
+                folder,
+                len: NO_LEN,
+            };
+            match self.open(&c) {
+                Ok((file, len)) => return Ok(Some((ContentFile { len, ..c }, file, len))),
+                Err(e) if not_there(&e) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(None)
     }
 
     /// Open `c` for reading: a regular file (links are not followed, a FIFO does not
@@ -222,6 +326,49 @@ impl ContentScan {
 }
 
 impl Backup {
+    /// The payload folders opened, not listed: [`ContentScan::lookup`] and
+    /// [`ContentScan::open_id`] then ask the file system for one payload at a time. For a
+    /// job that opens given payloads of a big backup (`extract`): no list of a million
+    /// names in memory (40 MB at 1.27 M), nothing read of the other payloads. A backup of
+    /// the flat layout (iOS 4–9: every payload at the top) is listed instead
+    /// ([`Backup::content_listing`]). Nothing unexpected is reported (`other` is empty).
+    pub fn content_folders(&self) -> Result<ContentScan, BackupError> {
+        if self.prefers_flat() {
+            return self.content_listing(false);
+        }
+        let root = &self.root;
+        let mut seen = 0usize;
+        let mut payload_dirs = Vec::new();
+        let listed = folder::list(root, |name, kind| {
+            seen += 1;
+            if seen > MAX_SCAN_ENTRIES {
+                return Err(too_many(root));
+            }
+            let name = name.to_str().unwrap_or("");
+            if kind == EntryType::Dir && super::is_lower_hex(name, 2) {
+                payload_dirs.push(name.to_owned());
+            }
+            Ok(())
+        })?;
+        let mut scan = ContentScan {
+            by_prefix: vec![NO_FOLDER; 256],
+            ..Default::default()
+        };
+        scan.folders.push(Folder::new(root.clone(), listed));
+        payload_dirs.sort();
+        for name in payload_dirs {
+            let mut byte = [0u8; 1];
+            if hex::decode_to_slice(&name, &mut byte).is_err() {
+                continue;
+            }
+            let path = root.join(&name);
+            let opened = folder::open(&path)?;
+            scan.by_prefix[usize::from(byte[0])] = scan.folders.len() as u16;
+            scan.folders.push(Folder::new(path, opened));
+        }
+        Ok(scan)
+    }
+
     /// Every payload-looking file on disk with its size, for orphan detection, plus
     /// anything else unexpected. See [`Backup::content_listing`].
     pub fn content_files(&self) -> Result<ContentScan, BackupError> {

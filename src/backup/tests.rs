@@ -518,6 +518,93 @@ fn listing_opens_payloads_in_their_folder() {
     assert!(scan.len(cb).is_err());
 }
 
+/// A scan by name (the folders opened, not listed) finds and opens what the listing finds,
+/// for every kind of entry that can sit in a payload's place: in its folder, only at the
+/// top, in both (the folder wins), a link or a folder or a FIFO in the folder with a file
+/// at the top, in the wrong folder, an upper-case name, nothing at all.
+#[test]
+fn a_scan_by_name_finds_what_the_listing_finds() {
+    use std::io::Read;
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    fs::write(root.join("Manifest.plist"), MINIMAL_PLIST).unwrap();
+    let ids: Vec<FileId> = (0..12)
+        .map(|i| FileId::compute("HomeDomain", &format!("f{i}")))
+        .collect();
+    let put = |dir: &Path, id: &FileId, body: &[u8]| {
+        fs::create_dir_all(dir).unwrap();
+        fs::write(dir.join(id.as_str()), body).unwrap();
+    };
+    let folder = |id: &FileId| root.join(id.prefix());
+    put(&folder(&ids[0]), &ids[0], b"in its folder");
+    put(root, &ids[1], b"at the top only");
+    put(&folder(&ids[2]), &ids[2], b"folder wins");
+    put(root, &ids[2], b"top loses");
+    fs::create_dir_all(folder(&ids[3]).join(ids[3].as_str())).unwrap();
+    put(root, &ids[3], b"a folder in the folder's place");
+    #[cfg(unix)]
+    {
+        fs::create_dir_all(folder(&ids[4])).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", folder(&ids[4]).join(ids[4].as_str())).unwrap();
+        put(root, &ids[4], b"a link in the folder's place");
+        fs::create_dir_all(folder(&ids[5])).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            folder(&ids[5]).join(ids[5].as_str()),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+    }
+    // The wrong folder (listed as a stray by the listing, not as a payload).
+    let wrong = if ids[6].prefix() == "00" { "01" } else { "00" };
+    put(&root.join(wrong), &ids[6], b"wrong folder");
+    // An upper-case name.
+    fs::create_dir_all(folder(&ids[7])).unwrap();
+    fs::write(folder(&ids[7]).join(ids[7].as_str().to_uppercase()), b"X").unwrap();
+    // A folder named like a payload folder that is a link: not a payload folder.
+    #[cfg(unix)]
+    {
+        let target = root.join("elsewhere");
+        put(&target, &ids[8], b"behind a linked folder");
+        if !folder(&ids[8]).exists() {
+            std::os::unix::fs::symlink(&target, folder(&ids[8])).unwrap();
+        }
+    }
+    // ids[9..]: nowhere.
+    let b = Backup::open(root).unwrap();
+    let listed = b.content_listing(false).unwrap();
+    let named = b.content_folders().unwrap();
+    assert!(named.is_by_name() && !listed.is_by_name());
+    assert!(named.files.is_empty());
+    let read = |scan: &ContentScan, id: &FileId| -> Option<(PathBuf, String, u64)> {
+        let (c, mut f, n) = scan.open_id(&id.to_bytes()).unwrap()?;
+        let mut body = String::new();
+        f.read_to_string(&mut body).unwrap();
+        Some((scan.path(&c), body, n))
+    };
+    let mut found = 0;
+    for (i, id) in ids.iter().enumerate() {
+        let want = read(&listed, id);
+        assert_eq!(read(&named, id), want, "entry {i}");
+        let c = named.lookup(&id.to_bytes()).unwrap();
+        assert_eq!(
+            c.map(|c| named.path(&c)),
+            want.as_ref().map(|w| w.0.clone()),
+            "entry {i}"
+        );
+        assert_eq!(
+            c.and_then(|c| c.listed_len()),
+            want.as_ref().map(|w| w.2),
+            "entry {i}"
+        );
+        found += usize::from(want.is_some());
+    }
+    assert_eq!(read(&named, &ids[2]).unwrap().1, "folder wins");
+    assert_eq!(found, if cfg!(unix) { 5 } else { 4 });
+}
+
 #[test]
 fn read_capped_refuses_large_files() {
     let t = tempfile::tempdir().unwrap();

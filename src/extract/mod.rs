@@ -198,7 +198,7 @@ pub fn extract(s: &Session, opts: &ExtractOptions<'_>) -> Result<ExtractReport, 
 
     let ctx = write::ExportTarget {
         out: &out,
-        payloads: s.payloads()?,
+        payloads: s.payloads_by_name()?,
         force: opts.force,
         symlinks: opts.symlinks,
         meter: write::Meter::new(opts.progress, plan.bytes, plan.files.len() as u64),

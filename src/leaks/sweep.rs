@@ -688,7 +688,7 @@ pub(crate) fn read_plain(
         // A backup not declared encrypted whose rows keep their keys is a decrypted
         // copy (tools such as mvt store them so): its payloads are plaintext.
         Err(Unavailable::Locked) if !encrypted => {
-            match payloads.find(r).and_then(|c| payloads.open_listed(c)) {
+            match payloads.find(r).and_then(|c| payloads.open_listed(&c)) {
                 Ok(p) => p,
                 Err(Unavailable::Missing | Unavailable::BadFileId) => {
                     return Err(Unread::skipped("missing"))

@@ -232,7 +232,7 @@ fn read_content(
     let opened = if s.is_encrypted() {
         payloads.open(rec)
     } else {
-        payloads.find(rec).and_then(|c| payloads.open_listed(c))
+        payloads.find(rec).and_then(|c| payloads.open_listed(&c))
     };
     let p = opened.map_err(|u| match u {
         Unavailable::Locked => PatchError::Locked,

@@ -102,19 +102,22 @@ impl<'a> Payloads<'a> {
         self.keys.is_none()
     }
 
-    /// The listed payload of a row (the layout's expected place first).
-    pub fn find(&self, rec: &FileRecord) -> Result<&'a ContentFile, Unavailable> {
+    /// The payload of a row (the layout's expected place first): listed, or found on disk
+    /// by name ([`ContentScan::lookup`]).
+    pub fn find(&self, rec: &FileRecord) -> Result<ContentFile, Unavailable> {
         let id = FileId::parse_bytes(&rec.file_id).ok_or(Unavailable::BadFileId)?;
-        let i = self.listing.find(&id).ok_or(Unavailable::Missing)?;
-        Ok(&self.listing.files[i])
+        self.listing
+            .lookup(&id)
+            .map_err(Unavailable::Unreadable)?
+            .ok_or(Unavailable::Missing)
     }
 
-    /// Open a listed payload, without a key yet (see [`Payload::with_key`]).
-    pub fn open_listed(&self, c: &'a ContentFile) -> Result<Payload<'a>, Unavailable> {
+    /// Open a found payload, without a key yet (see [`Payload::with_key`]).
+    pub fn open_listed(&self, c: &ContentFile) -> Result<Payload<'a>, Unavailable> {
         let (file, stored) = self.listing.open(c).map_err(Unavailable::Unreadable)?;
         Ok(Payload {
             listing: self.listing,
-            at: c,
+            at: *c,
             file,
             stored,
             key: None,
@@ -135,7 +138,19 @@ impl<'a> Payloads<'a> {
     /// Open a row's payload, ready to be read: found, opened, and (when it has content
     /// and the row a key) its key unwrapped. An empty payload needs no key.
     pub fn open(&self, rec: &FileRecord) -> Result<Payload<'a>, Unavailable> {
-        let p = self.open_listed(self.find(rec)?)?;
+        let id = FileId::parse_bytes(&rec.file_id).ok_or(Unavailable::BadFileId)?;
+        let (at, file, stored) = self
+            .listing
+            .open_id(&id)
+            .map_err(Unavailable::Unreadable)?
+            .ok_or(Unavailable::Missing)?;
+        let p = Payload {
+            listing: self.listing,
+            at,
+            file,
+            stored,
+            key: None,
+        };
         if p.stored == 0 {
             return Ok(p);
         }
@@ -147,7 +162,7 @@ impl<'a> Payloads<'a> {
 /// An opened payload and the key of its content (none: plaintext).
 pub struct Payload<'a> {
     listing: &'a ContentScan,
-    at: &'a ContentFile,
+    at: ContentFile,
     file: File,
     stored: u64,
     key: Option<Key32>,
@@ -196,7 +211,7 @@ impl<'a> Payload<'a> {
 
     /// Where it lies (for messages).
     pub fn path(&self) -> PathBuf {
-        self.listing.path(self.at)
+        self.listing.path(&self.at)
     }
 
     /// Stream the content, decrypted with its key, into `out`.

@@ -200,7 +200,7 @@ fn reasons_that_must_not_fire() {
         assert_eq!(found.is_ok(), name != "missing", "{name}");
     }
     let c = p.find(&s.rows["device-bound"]).unwrap();
-    assert_eq!(p.open_listed(c).unwrap().stored_len(), 48);
+    assert_eq!(p.open_listed(&c).unwrap().stored_len(), 48);
 }
 
 #[test]
