@@ -2,7 +2,7 @@
 
 use super::manifest::{Kept, Written};
 use super::path::{resolve_link, Refusal};
-use super::plan::{LinkJob, Plan};
+use super::plan::{FileJob, LinkJob, Plan};
 use super::rows::Rows;
 use super::ExtractProgress;
 use crate::crypto::cbc::StreamProblem;
@@ -389,15 +389,31 @@ impl FilesDone {
 /// No job for this row (or already sent to a worker).
 const NO_JOB: u32 = u32::MAX;
 
-/// The jobs not yet handed to the workers, by row.
-struct Feed {
+/// Small files of one folder are handed to a worker together, up to this many: two workers
+/// creating files in the same folder wait on its lock in the kernel (at 1.3 M rows a
+/// quarter of the export's CPU time was spent spinning or sleeping on it).
+const BATCH: usize = 32;
+/// A file of at least this recorded Size is handed out alone (big files are written in
+/// parallel even when they share a folder).
+const ALONE: u64 = 1 << 20;
+
+/// Files handed to a worker at once: (plan job, whole row).
+type Batch = Vec<(u32, FileRecord)>;
+
+/// The jobs not yet handed to the workers, by row, and the batch being filled.
+struct Feed<'p> {
     job_of: Vec<u32>,
     pending: usize,
+    jobs: &'p [FileJob],
+    batch: Batch,
+    /// The folder (plan directory) of the batch's files.
+    parent: u32,
 }
 
-impl Feed {
-    /// Hand row `i` to the workers if it is a job not yet handed; false once they are gone.
-    fn send(&mut self, tx: &mpsc::SyncSender<(u32, FileRecord)>, i: u32, rec: FileRecord) -> bool {
+impl Feed<'_> {
+    /// Hand row `i` to the workers if it is a job not yet handed (in a batch of its folder's
+    /// files); false once they are gone.
+    fn send(&mut self, tx: &mpsc::SyncSender<Batch>, i: u32, rec: FileRecord) -> bool {
         let Some(slot) = self.job_of.get_mut(i as usize) else {
             return true;
         };
@@ -406,7 +422,22 @@ impl Feed {
         }
         let k = std::mem::replace(slot, NO_JOB);
         self.pending -= 1;
-        tx.send((k, rec)).is_ok()
+        let parent = self.jobs.get(k as usize).map_or(NO_JOB, |j| j.parent);
+        let alone = rec.size.unwrap_or(0) >= ALONE;
+        if (alone || parent != self.parent || self.batch.len() >= BATCH) && !self.flush(tx) {
+            return false;
+        }
+        self.parent = parent;
+        self.batch.push((k, rec));
+        !alone || self.flush(tx)
+    }
+
+    /// Hand over the batch being filled; false once the workers are gone.
+    fn flush(&mut self, tx: &mpsc::SyncSender<Batch>) -> bool {
+        if self.batch.is_empty() {
+            return true;
+        }
+        tx.send(std::mem::take(&mut self.batch)).is_ok()
     }
 }
 
@@ -438,22 +469,28 @@ pub(crate) fn write_files(
     let mut feed = Feed {
         job_of,
         pending: plan.files.len(),
+        jobs: &plan.files,
+        batch: Vec::with_capacity(BATCH),
+        parent: NO_JOB,
     };
-    let (tx, rx) = mpsc::sync_channel::<(u32, FileRecord)>(workers * 2);
+    let (tx, rx) = mpsc::sync_channel::<Batch>(workers * 2);
     let rx = Mutex::new(rx);
     let read = std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| loop {
                 let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                let Ok((k, rec)) = next else { break };
-                let (row, outcome, hashed) = write_job(ctx, plan, dir_ok, rows, k as usize, &rec);
-                done.lock().unwrap_or_else(|p| p.into_inner()).record(
-                    k as usize,
-                    row,
-                    outcome,
-                    hashed,
-                    rec.protection_class,
-                );
+                let Ok(batch) = next else { break };
+                for (k, rec) in batch {
+                    let (row, outcome, hashed) =
+                        write_job(ctx, plan, dir_ok, rows, k as usize, &rec);
+                    done.lock().unwrap_or_else(|p| p.into_inner()).record(
+                        k as usize,
+                        row,
+                        outcome,
+                        hashed,
+                        rec.protection_class,
+                    );
+                }
             });
         }
         kept.sort_by_key(|(_, r)| std::cmp::Reverse(r.size.unwrap_or(0)));
@@ -464,6 +501,7 @@ pub(crate) fn write_files(
         }
         let mut read = Ok(0);
         if feed.pending > 0 {
+            feed.flush(&tx);
             let mut i = 0u32;
             // Writing a file per row is far slower than reading rows: one range ahead.
             read = index.for_each_record_in(reading, 1, |rec| {
@@ -473,6 +511,7 @@ pub(crate) fn write_files(
                 i = i.saturating_add(1);
             });
         }
+        feed.flush(&tx);
         drop(tx);
         read
     });
