@@ -100,6 +100,26 @@ measure() {
     'BEGIN { printf "  %-8s %-10s %8.2f s  %8.1f MB peak  (load %s)\n", op, tool, w, r / 1024, l }'
 }
 
+# fresh_out DIR: an empty ext4 file system mounted at DIR where this machine allows it (root,
+# loop devices; BENCH_NO_FRESH_FS=1 to skip), so that every export starts from the same file
+# system state: an ext4 that just freed a million inodes allocates new ones far slower
+# (see docs/performance.md). Elsewhere DIR is a plain folder. Sets FRESH to what DIR is.
+fresh_out() {
+  local dir=$1 img=$WORK/exports.img
+  if mountpoint -q "$dir" 2>/dev/null; then umount "$dir"; fi
+  mkdir -p "$dir"
+  FRESH=folder
+  if [ -z "${BENCH_NO_FRESH_FS:-}" ] && [ "$(id -u)" = 0 ] && command -v mkfs.ext4 > /dev/null; then
+    rm -f "$img"
+    truncate -s 32G "$img"
+    if mkfs.ext4 -q -F -i 4096 "$img" && mount -o loop "$img" "$dir"; then FRESH=ext4; fi
+  fi
+}
+drop_out() {
+  if mountpoint -q "$1" 2>/dev/null; then umount "$1"; fi
+  rm -rf "$1" "$WORK/exports.img"
+}
+
 if [ "$MODE" = scale ]; then
   # Linearity: the same commands on a 100k-row backup of the same shape (bench/specs/
   # scale-100k.json) and on the 1.3 M-row one; ratio = 1.3 M time / 100k time (target
@@ -115,9 +135,6 @@ if [ "$MODE" = scale ]; then
   SKEYF=$WORK/scale-100k-key
   "$AUD" key "$SMALL" --password-file "$WORK/password" 2>/dev/null > "$SKEYF"
   POLICY=$REPO/bench/scale-policy.toml
-  OUT=$WORK/scale-exports
-  if [ -d "$OUT" ]; then mv "$OUT" "$WORK/stale-exports.$$"; fi
-  mkdir -p "$OUT"
   LARGE=$BACKUP
   for size in 100k 1.3M; do
     if [ "$size" = 100k ]; then B=$SMALL; K=$SKEYF; else B=$LARGE; K=$KEYF; fi
@@ -130,7 +147,10 @@ if [ "$MODE" = scale ]; then
     measure "keychain/$size" auditor "$AUD" keychain "$B" --key-file "$K" -q
     measure "check/$size" auditor "$AUD" check "$B" --key-file "$K" -q --policy "$POLICY"
     measure "leaks/$size" auditor "$AUD" leaks "$B" --key-file "$K" -q
-    measure "extract/$size" auditor "$AUD" extract "$B" --out "$OUT/$size" --key-file "$K" -q
+    fresh_out "$WORK/scale-out"
+    echo "  export to: $FRESH"
+    measure "extract/$size" auditor "$AUD" extract "$B" --out "$WORK/scale-out/$size" --key-file "$K" -q
+    drop_out "$WORK/scale-out"
   done
   say "results (scale; ratio = 1.3 M-row time / 100k-row time, for 13x the rows)"
   python3 - "$RESULTS" <<'EOF'
@@ -150,7 +170,6 @@ for op in ("scan", "json", "keychain", "check", "leaks", "extract"):
 EOF
   uptime
   [ -n "${BENCH_KEEP:-}" ] || rm -rf "$LARGE" "$SMALL"
-  rm -rf "$OUT" "$WORK"/stale-exports.*
   exit 0
 fi
 
@@ -192,16 +211,20 @@ for i in 1 2 3 4; do
   VIDS="$VIDS $BACKUP/${id:0:2}/$id"
 done
 best() { sort -n | head -1; }
+# Both write to the same fresh file system (fresh_out), each run to a new folder.
+V=$WORK/videos-out
+fresh_out "$V"
+echo "  written to: $FRESH"
 CP_BEST=$(for r in 1 2 3; do
-  cat $VIDS "$BACKUP/Manifest.db" > /dev/null; rm -rf "$WORK/cp-videos"; mkdir "$WORK/cp-videos"; sync
-  /usr/bin/time -f "%e" cp $VIDS "$WORK/cp-videos/" 2>&1 | tail -1
+  cat $VIDS "$BACKUP/Manifest.db" > /dev/null; mkdir "$V/cp-$r"; sync
+  /usr/bin/time -f "%e" cp $VIDS "$V/cp-$r/" 2>&1 | tail -1
 done | best)
 EX_BEST=$(for r in 1 2 3; do
-  cat $VIDS "$BACKUP/Manifest.db" > /dev/null; rm -rf "$WORK/ex-videos"; sync
-  /usr/bin/time -f "%e" "$AUD" extract "$BACKUP" --out "$WORK/ex-videos" --key-file "$KEYF" -q \
+  cat $VIDS "$BACKUP/Manifest.db" > /dev/null; sync
+  /usr/bin/time -f "%e" "$AUD" extract "$BACKUP" --out "$V/ex-$r" --key-file "$KEYF" -q \
     --path 'Media/DCIM/999FIXTR/BIG_000[1-4].MOV' 2>&1 > /dev/null | tail -1
 done | best)
-rm -rf "$WORK/cp-videos" "$WORK/ex-videos"
+drop_out "$V"
 awk -v c="$CP_BEST" -v e="$EX_BEST" 'BEGIN { printf "  cp %.2f s, extract %.2f s: %.1fx (target <= 3)\n", c, e, e / c }'
 
 say "exports: SHA-256 of every file"
