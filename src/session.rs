@@ -360,8 +360,8 @@ impl Session {
 
     /// A payload opener that finds each payload by name in its opened folder instead of in
     /// the listing ([`crate::backup::Backup::content_folders`]), for a job that opens given
-    /// payloads and needs no list of the others (`extract`); the listing when it was made
-    /// already.
+    /// payloads and needs no list of the others (`extract`, `leaks`, `tamper`, `patch`, the
+    /// keychain audit); the listing when it was made already (by a scan).
     pub fn payloads_by_name(&self) -> Result<payload::Payloads<'_>, Error> {
         let scan = match self.listing.get() {
             Some(l) => l,

@@ -129,7 +129,7 @@ pub fn load(s: &Session, records: &[FileRecord]) -> Result<Option<LoadedKeychain
         keybag_uuid: None,
         keybag_uuid_matches: None,
     };
-    let payloads = s.payloads()?;
+    let payloads = s.payloads_by_name()?;
     let Ok(listed) = payloads.find(rec) else {
         return Ok(Some((file, Zeroizing::new(Vec::new()))));
     };

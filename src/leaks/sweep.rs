@@ -127,7 +127,7 @@ pub fn sweep_with(
         wals.get(r.domain.as_str())
             .and_then(|m| m.get(r.relative_path.as_str()))
     };
-    let payloads = s.payloads()?;
+    let payloads = s.payloads_by_name()?;
     let done = AtomicU64::new(0);
     progress(0, total);
     let ctx = Ctx {

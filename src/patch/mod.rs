@@ -226,7 +226,9 @@ fn read_content(
         path: rec.relative_path.clone(),
         reason,
     };
-    let payloads = s.payloads().map_err(|e| unreadable(e.to_string()))?;
+    let payloads = s
+        .payloads_by_name()
+        .map_err(|e| unreadable(e.to_string()))?;
     // A backup that is not encrypted holds plaintext payloads, whatever EncryptionKey its
     // rows kept (a backup stored decrypted, as MVT's sample is).
     let opened = if s.is_encrypted() {
@@ -348,7 +350,7 @@ pub fn patch(s: &Session, opts: &PatchOptions) -> Result<Receipt, crate::Error> 
         let stored = match &t.rec.encryption_key {
             Some(Ok(_)) if s.is_encrypted() => {
                 let key = s
-                    .payloads()?
+                    .payloads_by_name()?
                     .key(&t.rec)
                     .map_err(|u| PatchError::Unreadable {
                         domain: t.rec.domain.clone(),

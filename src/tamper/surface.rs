@@ -145,7 +145,7 @@ pub fn surface(
             .is_some_and(|db| by_path.contains_key(&(r.domain.as_str(), db)))
     };
 
-    let payloads = s.payloads()?;
+    let payloads = s.payloads_by_name()?;
     let encrypted = s.is_encrypted();
     let total = rows.len() as u64;
     let done = AtomicU64::new(0);
