@@ -447,10 +447,14 @@ fn subset_parts(subset: &Subset) -> Vec<(String, Vec<String>)> {
                 .into_iter()
                 .map(|p| match successor(p) {
                     Some(up) => (
-                        "relativePath >= ?1 AND relativePath < ?2".to_string(),
+                        "relativePath >= ?1 COLLATE BINARY AND relativePath < ?2 COLLATE BINARY"
+                            .to_string(),
                         vec![p.to_string(), up],
                     ),
-                    None => ("relativePath >= ?1".to_string(), vec![p.to_string()]),
+                    None => (
+                        "relativePath >= ?1 COLLATE BINARY".to_string(),
+                        vec![p.to_string()],
+                    ),
                 })
                 .collect::<Vec<_>>();
             ("relativePath", parts)
@@ -461,7 +465,12 @@ fn subset_parts(subset: &Subset) -> Vec<(String, Vec<String>)> {
             ds.dedup();
             let parts = ds
                 .into_iter()
-                .map(|d| ("domain = ?1".to_string(), vec![d.to_string()]))
+                .map(|d| {
+                    (
+                        "domain = ?1 COLLATE BINARY".to_string(),
+                        vec![d.to_string()],
+                    )
+                })
                 .collect();
             ("domain", parts)
         }
@@ -503,6 +512,16 @@ impl ManifestDb {
         let prefix_empty =
             matches!(&subset, Subset::PathPrefixes(v) if v.iter().any(String::is_empty));
         if names.is_empty() || prefix_empty || names.iter().any(|n| n.contains('\u{FFFD}')) {
+            return Reading::All;
+        }
+        // Byte order is code point order in UTF-8 only (a UTF-16 database compares its
+        // own bytes), and the ranges are in byte order (`COLLATE BINARY`: an index of
+        // another collation is not used, and the table is then read whole).
+        let utf8 = self
+            .conn
+            .query_row("PRAGMA encoding", [], |r| r.get::<_, String>(0))
+            .is_ok_and(|e| e == "UTF-8");
+        if !utf8 {
             return Reading::All;
         }
         let Ok(total) =

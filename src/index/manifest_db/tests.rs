@@ -753,6 +753,52 @@ fn subset_reading_gives_what_a_whole_reading_would() {
     }
     assert_eq!(ids(&Reading::All).len(), whole.len());
 
+    // An index of another collation (the column's) is not one of byte order: read whole.
+    let q = t.path().join("nocase.db");
+    let c = Connection::open(&q).unwrap();
+    c.execute_batch(
+        "CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT COLLATE NOCASE,
+                             relativePath TEXT COLLATE NOCASE, flags INTEGER, file BLOB);
+         CREATE INDEX FilesDomainIdx ON Files(domain);
+         CREATE INDEX FilesRelativePathIdx ON Files(relativePath);",
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO Files VALUES ('z', 'D', 'Media/Z/x', 1, ?1)",
+        rusqlite::params![blob],
+    )
+    .unwrap();
+    drop(c);
+    let nocase = ManifestDb::open_file(&q).unwrap();
+    assert_eq!(
+        nocase.reading(Subset::PathPrefixes(vec!["Media/Z".into()])),
+        Reading::All
+    );
+    assert_eq!(
+        nocase.reading(Subset::Domains(vec!["D".into()])),
+        Reading::All
+    );
+    // A UTF-16 database: its byte order is not code point order.
+    let u = t.path().join("utf16.db");
+    let c = Connection::open(&u).unwrap();
+    c.execute_batch(
+        "PRAGMA encoding = 'UTF-16le';
+         CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER, file BLOB);
+         CREATE INDEX FilesRelativePathIdx ON Files(relativePath);",
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO Files VALUES ('u', 'D', 'Media/\u{FF}/x', 1, ?1)",
+        rusqlite::params![blob],
+    )
+    .unwrap();
+    drop(c);
+    let utf16 = ManifestDb::open_file(&u).unwrap();
+    assert_eq!(
+        utf16.reading(Subset::PathPrefixes(vec!["Media/\u{FF}".into()])),
+        Reading::All
+    );
+
     // Without the index the subset would be a scan per part: read whole.
     let c = Connection::open(&p).unwrap();
     c.execute_batch("DROP INDEX FilesRelativePathIdx").unwrap();
