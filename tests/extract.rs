@@ -614,24 +614,9 @@ fn force_never_writes_through_an_existing_link() {
 /// without a slash matches the name at any depth, and `-o` is `--out` (issue 13 items 7, 12).
 #[test]
 fn unmatched_filters_are_said_and_a_bare_name_pattern_matches_at_any_depth() {
-    let pw = repo(DEMO_PASSWORD_FILE).display().to_string();
-    let demo = repo(DEMO).display().to_string();
     let t = tempfile::tempdir().unwrap();
     let run = |out: &str, extra: &[&str]| {
-        let o = t.path().join(out);
-        let o = o.to_str().unwrap().to_string();
-        let mut args = vec![
-            "extract",
-            &demo,
-            "-o",
-            &o,
-            "--password-file",
-            &pw,
-            "--format",
-            "json",
-        ];
-        args.extend_from_slice(extra);
-        let out = auditor(&args);
+        let out = demo_extract(&t.path().join(out), extra);
         (
             json(&out),
             String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -669,6 +654,25 @@ fn unmatched_filters_are_said_and_a_bare_name_pattern_matches_at_any_depth() {
         r["selection"]["unmatched"],
         serde_json::json!(["--path Library/*.db"])
     );
+}
+
+/// `auditor extract` of the demo backup into `out` with `extra` arguments, as JSON.
+fn demo_extract(out: &Path, extra: &[&str]) -> std::process::Output {
+    let pw = repo(DEMO_PASSWORD_FILE).display().to_string();
+    let demo = repo(DEMO).display().to_string();
+    let o = out.to_str().unwrap();
+    let mut args = vec![
+        "extract",
+        &demo,
+        "-o",
+        o,
+        "--password-file",
+        &pw,
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    auditor(&args)
 }
 
 /// A backup's own rows named like the manifest: at the top (as domains) they are refused
@@ -794,24 +798,11 @@ fn rows_named_like_the_manifest_never_mix_with_it() {
 /// start (`Library/Pref` of `Library/Preferences`), a pattern with no literal start.
 #[test]
 fn a_selection_read_through_the_index_exports_what_a_whole_export_holds() {
-    let pw = repo(DEMO_PASSWORD_FILE).display().to_string();
-    let demo = repo(DEMO).display().to_string();
     let t = tempfile::tempdir().unwrap();
     let run = |out: &str, extra: &[&str]| -> (Value, Value) {
         let o = t.path().join(out);
-        let o = o.to_str().unwrap().to_string();
-        let mut args = vec![
-            "extract",
-            &demo,
-            "-o",
-            &o,
-            "--password-file",
-            &pw,
-            "--format",
-            "json",
-        ];
-        args.extend_from_slice(extra);
-        let (code, rep) = run_json(&args);
+        let r = demo_extract(&o, extra);
+        let (code, rep) = (r.status.code().unwrap_or(-1), json(&r));
         assert!(code == 0 || code == 1, "{code} {rep}");
         let manifest = if rep["summary"]["exported"] == 0 {
             // (`sha256sum -c` refuses an empty list.)

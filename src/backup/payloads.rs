@@ -216,19 +216,9 @@ impl ContentScan {
         if !self.is_by_name() {
             return Ok(self.find(id).and_then(|i| self.files.get(i)).copied());
         }
-        for folder in self.places(id) {
-            let c = ContentFile {
-                id: *id,
-                folder,
-                len: NO_LEN,
-            };
-            match self.len(&c) {
-                Ok(len) => return Ok(Some(ContentFile { len, ..c })),
-                Err(e) if not_there(&e) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(None)
+        Ok(self
+            .first_place(id, |c| self.len(c).map(|n| (n, ())))?
+            .map(|(c, ())| c))
     }
 
     /// Open the payload of `id` ([`ContentScan::lookup`], [`ContentScan::open`]); a scan by
@@ -241,14 +231,25 @@ impl ContentScan {
             let (file, len) = self.open(&c)?;
             return Ok(Some((c, file, len)));
         }
+        let found = self.first_place(id, |c| self.open(c).map(|(file, n)| (n, file)))?;
+        Ok(found.map(|(c, file)| (c, file, c.len)))
+    }
+
+    /// `at` of the first place of `id` ([`ContentScan::places`]) that holds a regular file:
+    /// the payload there (with the length `at` gives) and what `at` gave besides.
+    fn first_place<T>(
+        &self,
+        id: &[u8; 20],
+        at: impl Fn(&ContentFile) -> io::Result<(u64, T)>,
+    ) -> io::Result<Option<(ContentFile, T)>> {
         for folder in self.places(id) {
             let c = ContentFile {
                 id: *id,
                 folder,
                 len: NO_LEN,
             };
-            match self.open(&c) {
-                Ok((file, len)) => return Ok(Some((ContentFile { len, ..c }, file, len))),
+            match at(&c) {
+                Ok((len, t)) => return Ok(Some((ContentFile { len, ..c }, t))),
                 Err(e) if not_there(&e) => continue,
                 Err(e) => return Err(e),
             }
