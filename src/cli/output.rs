@@ -7,12 +7,19 @@ use auditor::Error;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+/// The report writer's buffer: large reports (a JSON scan of 1.3 M rows is 1.5 GB) go
+/// out in few system calls.
+const REPORT_BUFFER: usize = 256 * 1024;
+
 /// Open the destination. Refuses an --output path inside the backup folder (evidence).
 pub fn open(output: &Option<PathBuf>, backup: &Path) -> Result<Box<dyn Write>, Error> {
     match output {
         None => {
             super::style::report_to(true);
-            Ok(Box::new(io::BufWriter::new(io::stdout().lock())))
+            Ok(Box::new(io::BufWriter::with_capacity(
+                REPORT_BUFFER,
+                io::stdout().lock(),
+            )))
         }
         Some(p) => {
             refuse_inside_backup(p, backup)?;
@@ -21,7 +28,7 @@ pub fn open(output: &Option<PathBuf>, backup: &Path) -> Result<Box<dyn Write>, E
                 // The user named a file that cannot be created: a usage problem (exit 2).
                 Error::Usage(format!("cannot create {}: {e}", p.display()))
             })?;
-            Ok(Box::new(io::BufWriter::new(f)))
+            Ok(Box::new(io::BufWriter::with_capacity(REPORT_BUFFER, f)))
         }
     }
 }
