@@ -82,6 +82,9 @@ pub struct Scanned {
     /// The owner (bundle id) of each domain, by the number [`FileSink::take`] gives it
     /// (`None`: no app's): what a file report's `app` is.
     pub domain_owners: Vec<Option<String>>,
+    /// The rows the keychain audit reads (kept over every row; empty when the index was
+    /// not read): a leak sweep over [`Scanned::rows`] needs them too.
+    pub keychain_rows: super::keychain::KeychainRows,
 }
 
 /// Scan an opened (and possibly unlocked) backup.
@@ -115,6 +118,7 @@ pub fn scan_all(s: &Session, opts: &ScanOptions<'_>) -> Result<Scanned, Error> {
         rows: Vec::new(),
         keychain: None,
         domain_owners: Vec::new(),
+        keychain_rows: Default::default(),
     };
     if !opts.info_only {
         // The index is opened first (errors about it come first); its rows are streamed below.
@@ -275,6 +279,7 @@ impl<'a> IndexScan<'a, '_> {
             self.findings.append(&mut report.findings);
             out.keychain = Some(kc);
         }
+        out.keychain_rows = st.kc_rows;
         Ok(())
     }
 

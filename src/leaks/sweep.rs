@@ -84,25 +84,93 @@ pub fn sweep_with(
     // number of selected rows per domain (for the owners and the progress total), and the
     // `-wal` rows whole (few), by domain and the path of their database.
     let mut keychain_rows = crate::audit::keychain::KeychainRows::default();
-    let mut per_domain: HashMap<String, u64> = HashMap::new();
-    let mut wals: Wals = HashMap::new();
+    let mut first = FirstReading::default();
     index.for_each_record(|r| {
         keychain_rows.observe(&r);
-        if !picked(&r) {
-            return;
+        if picked(&r) {
+            first.add(&r);
         }
-        match per_domain.get_mut(r.domain.as_str()) {
+    })?;
+    sweep_selected(s, opts, rules, progress, &keychain_rows, first, &mut |f| {
+        index.for_each_record(|r| {
+            if picked(&r) {
+                f(r)
+            }
+        })?;
+        Ok(())
+    })
+}
+
+/// [`sweep_with`] over rows a caller has read already (`check`, whose scan reads the index
+/// once): `keychain_rows` as [`KeychainRows`](crate::audit::keychain::KeychainRows) kept
+/// them over every row, and `rows`, in index order, every row the sweep selects (more may
+/// be there: only the selected ones are swept). The same report as [`sweep_with`], without
+/// reading the index.
+pub fn sweep_rows(
+    s: &Session,
+    opts: &LeakOptions,
+    rules: &Rules,
+    keychain_rows: &crate::audit::keychain::KeychainRows,
+    rows: &[FileRecord],
+) -> Result<LeaksReport, Error> {
+    let picked = picker(s, opts.app.as_deref(), opts.all_domains);
+    let mut first = FirstReading::default();
+    for r in rows.iter().filter(|r| picked(r)) {
+        first.add(r);
+    }
+    sweep_selected(s, opts, rules, &|_, _| {}, keychain_rows, first, &mut |f| {
+        for r in rows.iter().filter(|r| picked(r)) {
+            f(r.clone());
+        }
+        Ok(())
+    })
+}
+
+/// What the first reading of a sweep keeps of its selected rows.
+#[derive(Default)]
+struct FirstReading {
+    /// Selected rows per domain.
+    per_domain: HashMap<String, u64>,
+    wals: Wals,
+}
+
+impl FirstReading {
+    fn add(&mut self, r: &FileRecord) {
+        match self.per_domain.get_mut(r.domain.as_str()) {
             Some(n) => *n += 1,
             None => {
-                per_domain.insert(r.domain.clone(), 1);
+                self.per_domain.insert(r.domain.clone(), 1);
             }
         }
         if let Some(db) = r.relative_path.strip_suffix("-wal") {
             let db = db.to_owned();
-            wals.entry(r.domain.clone()).or_default().insert(db, r);
+            self.wals
+                .entry(r.domain.clone())
+                .or_default()
+                .insert(db, r.clone());
         }
-    })?;
-    let owners = sweep_owners(s, opts.app.as_deref(), &keychain_rows, per_domain.keys());
+    }
+}
+
+/// A selected row for the sweep's second reading.
+type RowFeed<'f> = dyn FnMut(FileRecord) + 'f;
+
+/// The sweep once its first reading is done: `second` hands every selected row, in index
+/// order, to the function it is given.
+fn sweep_selected(
+    s: &Session,
+    opts: &LeakOptions,
+    rules: &Rules,
+    progress: &(dyn Fn(u64, u64) + Sync),
+    keychain_rows: &crate::audit::keychain::KeychainRows,
+    first: FirstReading,
+    second: &mut dyn FnMut(&mut RowFeed<'_>) -> Result<(), Error>,
+) -> Result<LeaksReport, Error> {
+    let FirstReading {
+        per_domain,
+        mut wals,
+    } = first;
+    let owners = sweep_owners(s, opts.app.as_deref(), keychain_rows, per_domain.keys());
     let owner_of = |domain: &str| owners.domain_owner(domain);
     // With `app`, `picked` (`may_belong_to`) is a superset of the attribution: only the
     // app's own rows are swept.
@@ -120,7 +188,6 @@ pub fn sweep_with(
     drop(per_domain);
     let mut notes = Vec::new();
     let keychain = keychain_values(s, keychain_rows.rows(), &mut notes);
-    drop(keychain_rows);
     crate::trim::release_free_memory();
 
     let wal_of = |r: &FileRecord| {
@@ -172,8 +239,8 @@ pub fn sweep_with(
             fold.add(n, &r, owner_of(&r.domain), res);
         }
     };
-    index.for_each_record(|r| {
-        if !picked(&r) || !in_sweep(&r.domain) {
+    second(&mut |r| {
+        if !in_sweep(&r.domain) {
             return;
         }
         let n = seq;

@@ -71,14 +71,16 @@ pub fn check(s: &Session, policy: &Policy) -> Result<CheckReport, Error> {
         .map_or(&[], |m| m.applications.as_slice());
     let ids: Vec<&str> = policy.apps.iter().map(|a| a.bundle_id.as_str()).collect();
     let keep = |f: &crate::audit::FileReport| may_belong_to(&f.domain, &ids, manifest);
-    // The canary search needs the rows of the policy's apps: kept as the scan reads them
-    // (by the same test; their owner is known once every domain is).
+    // The canary search and the leak sweeps need the rows of the policy's apps: kept as
+    // the scan reads them (by the same test; their owner is known once every domain is),
+    // so that the index is read once.
     let keep_row = |r: &crate::index::FileRecord| may_belong_to(&r.domain, &ids, manifest);
+    let needs_rows = policy.needs_contents() || policy.needs_leaks();
     let scanned = scan_all(
         s,
         &ScanOptions {
             keep_file: Some(&keep),
-            keep_row: policy.needs_contents().then_some(&keep_row),
+            keep_row: needs_rows.then_some(&keep_row),
             ..Default::default()
         },
     )?;
@@ -95,6 +97,7 @@ pub fn check(s: &Session, policy: &Policy) -> Result<CheckReport, Error> {
         ));
     }
     let owners = owners_of(s, &report, policy.apps.iter().map(|a| a.bundle_id.as_str()));
+    let leaks = sweep_leaks(s, policy, &scanned.keychain_rows, &scanned.rows)?;
     let domains = searched_domains(policy, &report, &owners);
     let records: Vec<_> = scanned
         .rows
@@ -121,7 +124,6 @@ pub fn check(s: &Session, policy: &Policy) -> Result<CheckReport, Error> {
     } else {
         None
     };
-    let leaks = sweep_leaks(s, policy)?;
     Ok(eval::evaluate(
         policy,
         &Evidence {
@@ -137,14 +139,18 @@ pub fn check(s: &Session, policy: &Policy) -> Result<CheckReport, Error> {
 /// The leak sweep of each app with `[app.leaks]` (None for the others), over its own
 /// domains only.
 ///
-/// One sweep per such app (`LeakOptions::app`): a sweep reads the index once and decrypts
-/// the files it selects, and decrypting files is what costs; a single sweep of every app
-/// domain (`app: None`) would decrypt the files of every app of the backup (hundreds on a
-/// phone in use) to keep the few the policy names. A sweep that fails is that app's
-/// expectation "cannot be checked"; missing credentials stop the check.
+/// One sweep per such app (`LeakOptions::app`) over the rows the scan kept (`rows`: those
+/// that may be the policy's apps', in index order; `keychain_rows` as the scan kept them),
+/// so the index is not read again: the same report as `auditor leaks --app`. Each sweep
+/// decrypts the files it selects, and decrypting files is what costs; a single sweep of
+/// every app domain (`app: None`) would decrypt the files of every app of the backup
+/// (hundreds on a phone in use) to keep the few the policy names. A sweep that fails is
+/// that app's expectation "cannot be checked"; missing credentials stop the check.
 fn sweep_leaks(
     s: &Session,
     policy: &Policy,
+    keychain_rows: &crate::audit::keychain::KeychainRows,
+    rows: &[crate::index::FileRecord],
 ) -> Result<Vec<Option<Result<crate::leaks::model::LeaksReport, String>>>, Error> {
     if !policy.needs_leaks() {
         return Ok(Vec::new());
@@ -162,7 +168,7 @@ fn sweep_leaks(
             max_file_size: l.max_file_size,
             show_secrets: false,
         };
-        match crate::leaks::sweep::sweep_with(s, &opts, rules, &|_, _| {}) {
+        match crate::leaks::sweep::sweep_rows(s, &opts, rules, keychain_rows, rows) {
             Ok(r) => out.push(Some(Ok(r))),
             Err(e @ Error::CredentialsMissing(_)) => return Err(e),
             Err(e) => out.push(Some(Err(e.to_string()))),
