@@ -326,7 +326,7 @@ impl<'a> IndexScan<'a, '_> {
         index: &Index,
         ctx: &FileCtx<'_>,
         summary: &mut Summary,
-        app_only: &dyn Fn(&str) -> bool,
+        app_only: &(dyn Fn(&str) -> bool + Sync),
     ) -> Result<Streamed, Error> {
         let opts = self.opts;
         let mut st = Streamed {
@@ -349,16 +349,9 @@ impl<'a> IndexScan<'a, '_> {
         let sink = opts
             .file_sink
             .filter(|_| !no_files && opts.keep_file.is_none() && opts.app.is_none());
-        let mut run = |batch: &mut Vec<(FileRecord, u32)>, st: &mut Streamed| {
-            if ctx.deep_only.is_some() && ctx.deep_progress.is_some() {
-                let more: u64 = batch
-                    .iter()
-                    .filter(|(r, _)| r.kind == FileKind::File && ctx.deep_for(&r.domain))
-                    .map(|(r, _)| stored_estimate(r))
-                    .sum();
-                ctx.deep_total.fetch_add(more, Ordering::Relaxed);
-            }
-            let reports = report_batch(ctx, opts.deep, batch);
+        // A batch's reports are folded (in order, on one thread) while the next batch's
+        // are made (in parallel): the fold does not leave the other cores idle.
+        let mut fold = |reports: Reports, st: &mut Streamed, summary: &mut Summary| {
             for (f, &(key, payload, domain)) in reports.0.iter().zip(&reports.1) {
                 st.fold.add(f, key, payload, findings, summary);
                 st.domains.add(domain, f);
@@ -379,6 +372,29 @@ impl<'a> IndexScan<'a, '_> {
                 }
             }
         };
+        let mut pending: Option<Reports> = None;
+        let mut run = |batch: &mut Vec<(FileRecord, u32)>,
+                       st: &mut Streamed,
+                       pending: &mut Option<Reports>| {
+            if ctx.deep_only.is_some() && ctx.deep_progress.is_some() {
+                let more: u64 = batch
+                    .iter()
+                    .filter(|(r, _)| r.kind == FileKind::File && ctx.deep_for(&r.domain))
+                    .map(|(r, _)| stored_estimate(r))
+                    .sum();
+                ctx.deep_total.fetch_add(more, Ordering::Relaxed);
+            }
+            let before = pending.take();
+            let ((), reports) = rayon::join(
+                || {
+                    if let Some(r) = before {
+                        fold(r, st, summary)
+                    }
+                },
+                || report_batch(ctx, opts.deep, batch),
+            );
+            *pending = Some(reports);
+        };
         index.for_each_record(|r| {
             st.kc_rows.observe(&r);
             if opts.keep_row.is_some_and(|keep| keep(&r)) {
@@ -387,10 +403,13 @@ impl<'a> IndexScan<'a, '_> {
             let domain = st.domains.id(&r.domain);
             batch.push((r, domain));
             if batch.len() >= batch_rows {
-                run(&mut batch, &mut st);
+                run(&mut batch, &mut st, &mut pending);
             }
         })?;
-        run(&mut batch, &mut st);
+        run(&mut batch, &mut st, &mut pending);
+        if let Some(r) = pending.take() {
+            fold(r, &mut st, summary);
+        }
         Ok(st)
     }
 
@@ -616,6 +635,9 @@ type Job = ((FileRecord, u32), Option<usize>);
 /// What the fold needs of a row beside its report: its path key, its payload and its
 /// domain's number.
 type RowKeys = (u128, Option<usize>, u32);
+
+/// A batch's reports, in row order, with their [`RowKeys`].
+type Reports = (Vec<FileReport>, Vec<RowKeys>);
 
 /// Run `report_of` over the rows of a `deep` scan, results in row order. Payloads differ
 /// by orders of magnitude in size, and rayon's splitting of the row list into halves
