@@ -93,6 +93,9 @@ fn readable(b: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 
 /// Every cell of every table; the problems of the tables that could not be read.
 fn live_fields(b: &[u8], out: &mut dyn FnMut(Field<'_>)) -> Result<Vec<String>, String> {
+    if let Some(e) = not_a_database(b) {
+        return Err(e);
+    }
     let conn = open(b).map_err(|e| e.to_string())?;
     let tables: Vec<(String, bool)> = {
         let mut st = conn
@@ -128,6 +131,19 @@ fn live_fields(b: &[u8], out: &mut dyn FnMut(Field<'_>)) -> Result<Vec<String>, 
     } else {
         vec![format!("not read in full: {}", damaged.join("; "))]
     })
+}
+
+/// SQLite's own error for an image whose header breaks a rule of the file format that
+/// SQLite refuses to open (the payload fractions at offsets 21-23 "must be" 64, 32 and 32:
+/// <https://www.sqlite.org/fileformat2.html#the_database_header>), said without opening a
+/// connection: opening one (SQLite's extensions registered, its caches set up and torn
+/// down) is most of the cost of such a file, and a backup can hold many files that carry
+/// the header's first bytes and nothing of a database. Any other image goes to SQLite.
+fn not_a_database(b: &[u8]) -> Option<String> {
+    let fractions = b.get(21..24)?;
+    // SQLite's text for SQLITE_NOTADB (a unit test compares the two).
+    (b.starts_with(b"SQLite format 3\0") && fractions != [64, 32, 32])
+        .then(|| "file is not a database".to_string())
 }
 
 /// The database `b` as a read-only in-memory connection.
@@ -311,6 +327,49 @@ mod tests {
         let mut c = Connection::open_in_memory().unwrap();
         c.execute_batch(sql).unwrap();
         c.serialize(rusqlite::MAIN_DB).unwrap().to_vec()
+    }
+
+    /// What SQLite itself says of `b`, opened as [`live_fields`] opens it.
+    fn sqlite_says(b: &[u8]) -> Result<(), String> {
+        let conn = open(b).map_err(|e| e.to_string())?;
+        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_header_sqlite_refuses_is_refused_as_sqlite_refuses_it() {
+        let good = db("CREATE TABLE t (a TEXT); INSERT INTO t VALUES ('x');");
+        assert!(sqlite_says(&good).is_ok());
+        assert_eq!(not_a_database(&good), None);
+        // The magic, then seeded bytes (what a truncated or fake database looks like).
+        let mut fake = b"SQLite format 3\0".to_vec();
+        let mut x = 0x9e37_79b9_u32;
+        fake.extend((0..4080).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        }));
+        let mut bad_fraction = good.clone();
+        bad_fraction[21] = 63;
+        let mut bad_leaf = good.clone();
+        bad_leaf[23] = 33;
+        for (name, img) in [
+            ("fake", &fake),
+            ("fraction", &bad_fraction),
+            ("leaf", &bad_leaf),
+        ] {
+            let ours = not_a_database(img).unwrap_or_else(|| panic!("{name}: not refused"));
+            assert_eq!(Err(ours), sqlite_says(img), "{name}");
+            assert!(fields(img, &mut |_| {}).is_err(), "{name}");
+        }
+        // Near misses go to SQLite: a header whose fractions are right (whatever follows),
+        // an image too short to hold them, and no magic at all.
+        let mut right_fractions = fake.clone();
+        right_fractions[21..24].copy_from_slice(&[64, 32, 32]);
+        for img in [&right_fractions, &fake[..23].to_vec(), &good[16..].to_vec()] {
+            assert_eq!(not_a_database(img), None);
+        }
     }
 
     #[test]
