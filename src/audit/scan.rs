@@ -384,6 +384,13 @@ impl<'a> IndexScan<'a, '_> {
                     .sum();
                 ctx.deep_total.fetch_add(more, Ordering::Relaxed);
             }
+            if opts.deep {
+                // A deep batch is 65,536 rows whose reading dwarfs the fold, and two of its
+                // batches held at once would cost tens of MB: folded as soon as made.
+                let reports = report_batch(ctx, true, batch);
+                fold(reports, st, summary);
+                return;
+            }
             let before = pending.take();
             let ((), reports) = rayon::join(
                 || {
