@@ -190,16 +190,21 @@ impl FileSink for FileSpill {
         if st.error.is_some() {
             return;
         }
-        let parts = reports
-            .par_chunks(CHUNK)
-            .zip(domains.par_chunks(CHUNK))
-            .map(|(r, d)| spill_records(r, d))
-            .collect::<io::Result<Vec<_>>>();
-        drop(reports);
-        let pushed = parts.and_then(|parts| st.scratch.push_all(parts));
-        match pushed {
-            Ok(()) => st.files += domains.len() as u64,
-            Err(e) => st.error = Some(e),
+        // A window at a time: a `--deep` batch is 65,536 reports, whose text at once would
+        // be ≈ 85 MB.
+        for (r, d) in reports.chunks(WINDOW).zip(domains.chunks(WINDOW)) {
+            let parts = r
+                .par_chunks(CHUNK)
+                .zip(d.par_chunks(CHUNK))
+                .map(|(r, d)| spill_records(r, d))
+                .collect::<io::Result<Vec<_>>>();
+            match parts.and_then(|parts| st.scratch.push_all(parts)) {
+                Ok(()) => st.files += d.len() as u64,
+                Err(e) => {
+                    st.error = Some(e);
+                    return;
+                }
+            }
         }
     }
 }
