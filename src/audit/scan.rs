@@ -68,7 +68,7 @@ const REPORT_BATCH: usize = if cfg!(test) { 7 } else { 8192 };
 /// biggest payload does not outlast the rest of its work, and small enough that the rows
 /// and reports it holds stay bounded (one batch of all 1.3 M rows of a real-size index
 /// peaked at 1.4 GB).
-const DEEP_BATCH: usize = if cfg!(test) { 40 } else { 65_536 };
+const DEEP_BATCH: usize = if cfg!(test) { 40 } else { 32_768 };
 
 /// What a scan read beside its report, for the commands that build on it (`check`,
 /// `policy init`): with it none of them reads the index or decrypts the keychain again.
