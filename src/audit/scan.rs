@@ -385,8 +385,8 @@ impl<'a> IndexScan<'a, '_> {
                 ctx.deep_total.fetch_add(more, Ordering::Relaxed);
             }
             if opts.deep {
-                // A deep batch is 65,536 rows whose reading dwarfs the fold, and two of its
-                // batches held at once would cost tens of MB: folded as soon as made.
+                // A deep batch ([`DEEP_BATCH`] rows) costs far more to read than to fold,
+                // and two held at once would cost tens of MB: folded as soon as made.
                 let reports = report_batch(ctx, true, batch);
                 fold(reports, st, summary);
                 return;

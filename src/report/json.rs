@@ -190,8 +190,8 @@ impl FileSink for FileSpill {
         if st.error.is_some() {
             return;
         }
-        // A window at a time: a `--deep` batch is 65,536 reports, whose text at once would
-        // be ≈ 85 MB.
+        // A window at a time: a `--deep` batch is tens of thousands of reports, whose text
+        // at once would be tens of MB.
         for (r, d) in reports.chunks(WINDOW).zip(domains.chunks(WINDOW)) {
             let parts = r
                 .par_chunks(CHUNK)
