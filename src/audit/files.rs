@@ -52,14 +52,44 @@ struct Content {
     deep_read: bool,
 }
 
+/// The two file IDs of a row, as bytes: the one it names and the one its domain and path
+/// give (computed once a row: the fileID check and the scan's duplicate key use both).
+#[derive(Clone, Copy)]
+pub(super) struct RowIds {
+    /// The row's fileID, when it is 40 lower-case hex digits.
+    pub(super) named: Option<[u8; 20]>,
+    /// `SHA-1(domain-relativePath)`.
+    pub(super) expected: [u8; 20],
+}
+
+impl RowIds {
+    pub(super) fn of(rec: &FileRecord) -> RowIds {
+        RowIds {
+            named: FileId::parse_bytes(&rec.file_id),
+            expected: FileId::digest(rec.domain.as_bytes(), rec.relative_path.as_bytes()),
+        }
+    }
+
+    /// A key of the row's (domain, relativePath): 96 bits of `SHA-1(domain-relativePath)`
+    /// and the domain's length, which tells where the domain ends in what was hashed (so
+    /// `("a-b", "c")` and `("a", "b-c")` differ).
+    pub(super) fn path_key(&self, domain: &str) -> u128 {
+        let mut k = [0u8; 16];
+        k[..12].copy_from_slice(&self.expected[..12]);
+        k[12..].copy_from_slice(&(domain.len() as u32).to_le_bytes());
+        u128::from_le_bytes(k)
+    }
+}
+
 pub(super) fn file_report(
     ctx: &FileCtx<'_>,
     rec: FileRecord,
     payload: Option<usize>,
+    ids: &RowIds,
 ) -> FileReport {
     let mut findings = Vec::new();
     let loc = || Location::file(&rec.domain, &rec.relative_path);
-    record_findings(ctx, &rec, &mut findings, &loc);
+    record_findings(ctx, &rec, ids, &mut findings, &loc);
     let key_class = rec.encryption_key_class();
     let protection_class = rec.protection_class.or(key_class);
     let encrypted = rec.encryption_key.is_some();
@@ -134,7 +164,7 @@ pub(super) fn file_report(
         sha256: content.sha256,
         deep_read: content.deep_read,
         target: rec.target,
-        mode: rec.mode.map(|m| format!("0o{m:o}")),
+        mode: rec.mode.map(super::model::Mode),
         user_id: rec.user_id,
         group_id: rec.group_id,
         inode: rec.inode,
@@ -151,11 +181,11 @@ pub(super) fn file_report(
 fn record_findings(
     ctx: &FileCtx<'_>,
     rec: &FileRecord,
+    ids: &RowIds,
     findings: &mut Vec<Finding>,
     loc: &dyn Fn() -> Location,
 ) {
-    let fid = FileId::parse(&rec.file_id);
-    if fid.is_none() {
+    if ids.named.is_none() {
         findings.push(
             Finding::new(
                 &R::FILE_BAD_FILEID,
@@ -164,21 +194,18 @@ fn record_findings(
             .at(loc()),
         );
     }
-    if ctx.check_fileid {
-        let expect = rec.expected_file_id();
-        if fid.as_ref().map(|f| f.as_str()) != Some(expect.as_str()) {
-            findings.push(
-                Finding::new(
-                    &R::FILE_ID_MISMATCH,
-                    format!(
-                        "fileID is {} but SHA-1(domain-relativePath) is {}",
-                        rec.file_id,
-                        expect.as_str()
-                    ),
-                )
-                .at(loc()),
-            );
-        }
+    if ctx.check_fileid && ids.named != Some(ids.expected) {
+        findings.push(
+            Finding::new(
+                &R::FILE_ID_MISMATCH,
+                format!(
+                    "fileID is {} but SHA-1(domain-relativePath) is {}",
+                    rec.file_id,
+                    FileId::from_bytes(&ids.expected)
+                ),
+            )
+            .at(loc()),
+        );
     }
     for p in &rec.problems {
         findings.push(Finding::new(&R::FILE_RECORD_PROBLEM, p.clone()).at(loc()));
@@ -433,7 +460,8 @@ mod tests {
 
     /// (rule, message) of each finding but the missing payload's (no payload is listed).
     fn said(ctx: &FileCtx<'_>, r: FileRecord) -> Vec<(&'static str, String)> {
-        file_report(ctx, r, None)
+        let ids = RowIds::of(&r);
+        file_report(ctx, r, None, &ids)
             .findings
             .into_iter()
             .filter(|f| f.rule != R::FILE_MISSING.id)

@@ -241,7 +241,7 @@ pub struct FileReport {
     pub deep_read: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
-    pub mode: Option<String>,
+    pub mode: Option<Mode>,
     /// Owner and group ids and inode number on the device (MBFile `UserID`, `GroupID`,
     /// `InodeNumber`).
     pub user_id: Option<u32>,
@@ -257,6 +257,17 @@ pub struct FileReport {
     pub birth: Option<i64>,
     pub app: Option<String>,
     pub findings: Vec<Finding>,
+}
+
+/// A file's mode bits (MBFile `Mode`), written in octal as `"0o100644"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mode(pub u32);
+
+impl Serialize for Mode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Written straight to the serializer: no string is made per file.
+        s.collect_str(&format_args!("0o{:o}", self.0))
+    }
 }
 
 /// Unix seconds as an RFC 3339 UTC date (null when unknown).

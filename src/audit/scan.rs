@@ -2,12 +2,12 @@
 
 use super::apps::{manifest_apps, DomainFold};
 use super::checks::{backup_part, keybag_part};
-use super::files::{file_report, FileCtx};
+use super::files::{file_report, FileCtx, RowIds};
 use super::finding::rules as R;
 use super::keychain::KeychainAudit;
 use super::model::*;
 use super::{Finding, Location, Severity};
-use crate::backup::{ContentScan, FileId};
+use crate::backup::ContentScan;
 use crate::index::{FileKind, FileRecord, Index};
 use crate::session::Session;
 use crate::Error;
@@ -460,14 +460,17 @@ fn report_batch(
     deep: bool,
     batch: &mut Vec<(FileRecord, u32)>,
 ) -> (Vec<FileReport>, Vec<RowKeys>) {
-    // The payload each row's fileID names, whatever the row's kind.
-    let payloads: Vec<Option<usize>> = batch
+    // The row's file IDs, and the payload its fileID names, whatever the row's kind.
+    let payloads: Vec<(Option<usize>, RowIds)> = batch
         .par_iter()
-        .map(|(r, _)| FileId::parse_bytes(&r.file_id).and_then(|id| ctx.listing.find(&id)))
+        .map(|(r, _)| {
+            let ids = RowIds::of(r);
+            (ids.named.and_then(|id| ctx.listing.find(&id)), ids)
+        })
         .collect();
-    let report_of = |((r, domain), payload): Job| {
-        let key = path_key(&r.domain, &r.relative_path);
-        (file_report(ctx, r, payload), (key, payload, domain))
+    let report_of = |((r, domain), (payload, ids)): Job| {
+        let key = ids.path_key(&r.domain);
+        (file_report(ctx, r, payload, &ids), (key, payload, domain))
     };
     if deep {
         // The batch is moved (its buffer freed as it is taken) rather than drained.
@@ -636,8 +639,9 @@ const DEEP_BIG: u64 = 8 << 20;
 #[cfg(test)]
 const DEEP_BIG: u64 = 2048;
 
-/// A row to report on: the row with its domain's number, and the payload its fileID names.
-type Job = ((FileRecord, u32), Option<usize>);
+/// A row to report on: the row with its domain's number, and the payload its fileID names
+/// with its file IDs.
+type Job = ((FileRecord, u32), (Option<usize>, RowIds));
 
 /// What the fold needs of a row beside its report: its path key, its payload and its
 /// domain's number.
@@ -704,25 +708,11 @@ fn deep_in_order<T: Send + Sync>(
 }
 
 /// Bytes `deep` will read for a row: its recorded size when it is a file with a payload.
-fn deep_estimate(((r, _), payload): &Job) -> u64 {
+fn deep_estimate(((r, _), (payload, _)): &Job) -> u64 {
     match (r.kind, payload) {
         (crate::index::FileKind::File, Some(_)) => r.size.unwrap_or(0),
         _ => 0,
     }
-}
-
-/// Key of a (domain, relativePath) pair for duplicate detection: 128 bits of SHA-1 over
-/// both with a separator that cannot occur in the domain's length prefix.
-fn path_key(domain: &str, relative_path: &str) -> u128 {
-    use sha1::Digest;
-    let mut h = sha1::Sha1::new();
-    h.update((domain.len() as u64).to_le_bytes());
-    h.update(domain.as_bytes());
-    h.update(relative_path.as_bytes());
-    let d = h.finalize();
-    let mut k = [0u8; 16];
-    k.copy_from_slice(&d[..16]);
-    u128::from_le_bytes(k)
 }
 
 /// Add the counts that do not come from file reports (folded as they were made).
@@ -1074,7 +1064,14 @@ mod tests {
 
     #[test]
     fn path_keys_separate_domain_from_path() {
-        assert_ne!(path_key("ab", "c"), path_key("a", "bc"));
-        assert_eq!(path_key("HomeDomain", "x"), path_key("HomeDomain", "x"));
+        let key = |d: &str, p: &str| {
+            let r = FileRecord::new(String::new(), d.into(), p.into());
+            RowIds::of(&r).path_key(d)
+        };
+        // The same SHA-1 input ("a-b-c"), told apart by where the domain ends.
+        assert_ne!(key("a-b", "c"), key("a", "b-c"));
+        assert_ne!(key("ab", "c"), key("a", "bc"));
+        assert_eq!(key("HomeDomain", "x"), key("HomeDomain", "x"));
+        assert_ne!(key("HomeDomain", "x"), key("HomeDomain", "y"));
     }
 }

@@ -31,11 +31,16 @@ impl FileId {
 
     /// Same as [`FileId::compute`] over raw bytes (Manifest.mbdb strings need not be UTF-8).
     pub fn compute_bytes(domain: &[u8], relative_path: &[u8]) -> FileId {
+        FileId::from_bytes(&Self::digest(domain, relative_path))
+    }
+
+    /// The 20 bytes of [`FileId::compute_bytes`] (no hex digits made).
+    pub fn digest(domain: &[u8], relative_path: &[u8]) -> [u8; 20] {
         let mut h = Sha1::new();
         h.update(domain);
         h.update(b"-");
         h.update(relative_path);
-        FileId(hex::encode(h.finalize()))
+        h.finalize().into()
     }
 
     /// The file ID of 20 raw bytes.

@@ -15,6 +15,7 @@
 
 use super::record::FileRecord;
 use crate::crypto::{BadKeyLength, WrappedKey};
+use smallvec::SmallVec;
 
 /// Deepest nesting accepted (the general parser's limit for embedded archives is 32).
 const MAX_DEPTH: usize = 16;
@@ -38,16 +39,27 @@ enum Obj<'a> {
 
 struct Reader<'a> {
     bytes: &'a [u8],
-    offsets: &'a [u8],
-    off_size: usize,
     ref_size: usize,
     n: usize,
     table_off: usize,
+    /// Every object, parsed once (`None`: it does not parse, which matters only if it is
+    /// reached). Archives hold a few dozen objects: they stay on the stack.
+    objs: SmallVec<[Option<Obj<'a>>; INLINE_OBJECTS]>,
 }
 
+/// Objects (and collections walked) held without a heap allocation.
+const INLINE_OBJECTS: usize = 64;
+
+/// A big-endian unsigned integer of 0 to 8 bytes (the widths bplist uses take one load).
 #[inline(always)]
 fn be(b: &[u8]) -> u64 {
-    b.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x))
+    match *b {
+        [x] => u64::from(x),
+        [x, y] => u64::from(u16::from_be_bytes([x, y])),
+        [a, b2, c, d] => u64::from(u32::from_be_bytes([a, b2, c, d])),
+        [a, b2, c, d, e, f, g, h] => u64::from_be_bytes([a, b2, c, d, e, f, g, h]),
+        _ => b.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)),
+    }
 }
 
 impl<'a> Reader<'a> {
@@ -71,17 +83,24 @@ impl<'a> Reader<'a> {
         if table_off + n * off_size > bytes.len() - 32 {
             return None;
         }
-        Some((
-            Reader {
-                bytes,
-                offsets,
-                off_size,
-                ref_size,
-                n,
-                table_off,
-            },
-            root,
-        ))
+        let mut r = Reader {
+            bytes,
+            ref_size,
+            n,
+            table_off,
+            objs: SmallVec::new(),
+        };
+        r.objs.reserve_exact(n);
+        // Every offset of the table points into the object area.
+        for c in offsets.chunks(off_size) {
+            let at = usize::try_from(be(c)).ok()?;
+            if at < 8 || at >= table_off {
+                return None;
+            }
+            let o = r.parse(at);
+            r.objs.push(o);
+        }
+        Some((r, root))
     }
 
     /// `len` bytes at `at`, inside the object area.
@@ -94,18 +113,14 @@ impl<'a> Reader<'a> {
         self.bytes.get(at..end)
     }
 
+    /// Object `index` (parsed when the reader was made).
     #[inline(always)]
     fn obj(&self, index: usize) -> Option<Obj<'a>> {
-        if index >= self.n {
-            return None;
-        }
-        let o = self
-            .offsets
-            .get(index * self.off_size..(index + 1) * self.off_size)?;
-        let at = usize::try_from(be(o)).ok()?;
-        if at < 8 {
-            return None;
-        }
+        *self.objs.get(index)?
+    }
+
+    /// The object at byte `at` (at least 8, inside the object area).
+    fn parse(&self, at: usize) -> Option<Obj<'a>> {
         let marker = *self.get(at, 1)?.first()?;
         let low = usize::from(marker & 0x0F);
         // Length of a variable-size object and where its content starts.
@@ -184,18 +199,12 @@ fn text(o: Obj<'_>) -> Option<String> {
 /// strings, no collection may be reached twice or nest too deeply, and the expanded tree
 /// stays well inside the general parser's limits for embedded archives.
 fn check_tree(r: &Reader<'_>, root: usize) -> Option<()> {
-    // Every offset of the table points into the object area.
-    for c in r.offsets.chunks(r.off_size) {
-        let at = usize::try_from(be(c)).ok()?;
-        if at < 8 || at >= r.table_off {
-            return None;
-        }
-    }
+    // (Every offset of the table was checked when the reader was made.)
     let max_nodes = 10_000usize;
     let max_payload = r.bytes.len().saturating_mul(4);
     let (mut nodes, mut payload) = (0usize, 0usize);
-    let mut seen = vec![false; r.n];
-    let mut stack = vec![(root, 0usize)];
+    let mut seen: SmallVec<[bool; INLINE_OBJECTS]> = smallvec::smallvec![false; r.n];
+    let mut stack: SmallVec<[(usize, usize); INLINE_OBJECTS]> = smallvec::smallvec![(root, 0usize)];
     while let Some((i, depth)) = stack.pop() {
         nodes += 1;
         if depth > MAX_DEPTH || nodes > max_nodes {
@@ -345,7 +354,7 @@ fn slots(r: &Reader<'_>, dict: Obj<'_>) -> Option<[Option<usize>; MB_KEYS.len()]
 
 struct Archive<'r, 'a> {
     r: &'r Reader<'a>,
-    objects: Vec<usize>,
+    objects: SmallVec<[usize; INLINE_OBJECTS]>,
 }
 
 impl<'a> Archive<'_, 'a> {
@@ -505,10 +514,14 @@ fn decode_inner(blob: &[u8], relative_path: &str) -> Option<Decoded> {
             return None;
         }
     }
-    if let Some(rp) = ar.string(rel)? {
-        if rp != relative_path {
-            return None;
-        }
+    // The archive's RelativePath, when it has one, is the row's (compared in place).
+    let same_path = match ar.field_at(rel)? {
+        None => true,
+        Some(o @ (Obj::Ascii(_) | Obj::Utf16(_))) => key_eq(o, relative_path)?,
+        Some(_) => false,
+    };
+    if !same_path {
+        return None;
     }
     if xattr.is_some() {
         return None;

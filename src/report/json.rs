@@ -301,7 +301,7 @@ mod tests {
             sha256: Some("ab".repeat(32)),
             deep_read: false,
             target: None,
-            mode: Some("0o100644".into()),
+            mode: Some(crate::audit::model::Mode(0o100644)),
             user_id: Some(501),
             group_id: None,
             inode: Some(7),
