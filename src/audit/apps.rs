@@ -22,6 +22,8 @@ struct Counts {
 pub(super) struct DomainFold {
     ids: HashMap<String, u32>,
     seen: Vec<(String, Counts)>,
+    /// The number of the domain last asked for (rows of one domain tend to come together).
+    last: Option<u32>,
 }
 
 /// What the domains tell once attributed.
@@ -39,10 +41,17 @@ pub(super) struct Attributed {
 impl DomainFold {
     /// The number of `domain` (numbered as first seen).
     pub(super) fn id(&mut self, domain: &str) -> u32 {
+        if let Some(i) = self.last {
+            if self.seen.get(i as usize).is_some_and(|(d, _)| d == domain) {
+                return i;
+            }
+        }
         if let Some(&i) = self.ids.get(domain) {
+            self.last = Some(i);
             return i;
         }
         let i = self.seen.len() as u32;
+        self.last = Some(i);
         self.ids.insert(domain.to_string(), i);
         self.seen.push((domain.to_string(), Counts::default()));
         i

@@ -180,6 +180,9 @@ pub struct KeychainRows {
     rows: Vec<FileRecord>,
     has_keychain: bool,
     domains: std::collections::HashSet<String>,
+    /// The app domain of the last row kept or passed over (rows of one domain tend to come
+    /// together: most need no set lookup).
+    last: String,
 }
 
 impl KeychainRows {
@@ -191,10 +194,11 @@ impl KeychainRows {
         {
             self.has_keychain = true;
             true
+        } else if r.domain == self.last || ownership::app_domain(&r.domain).is_none() {
+            false
         } else {
-            ownership::app_domain(&r.domain).is_some()
-                && !self.domains.contains(&r.domain)
-                && self.domains.insert(r.domain.clone())
+            self.last.clone_from(&r.domain);
+            !self.domains.contains(&r.domain) && self.domains.insert(r.domain.clone())
         };
         if keep {
             self.rows.push(r.clone());

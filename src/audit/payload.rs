@@ -118,20 +118,25 @@ pub(super) fn read_ends(f: &std::fs::File, stored: u64, keep_whole: bool) -> Res
         tail_len: stored.min(32) as usize,
         whole: None,
     };
-    // With `keep_whole` (`--deep`, which reads everything anyway) payloads up to
-    // [`WHOLE_FOR_DEEP`] are read in one go and verified from memory.
-    let whole_limit = if keep_whole { WHOLE_FOR_DEEP } else { SMALL };
-    if stored <= whole_limit {
-        // Most payloads are small: one read gives both ends (and, for `--deep`, all of it).
+    if keep_whole && stored <= WHOLE_FOR_DEEP {
+        // `--deep` reads everything anyway: a payload up to [`WHOLE_FOR_DEEP`] is read in
+        // one go (both ends and all of it) and verified from memory.
         let mut all = vec![0u8; stored as usize].into_boxed_slice();
         read_exact_at(f, &mut all, 0).map_err(|e| e.to_string())?;
         e.head[..e.head_len].copy_from_slice(&all[..e.head_len]);
         e.tail[..e.tail_len].copy_from_slice(&all[all.len() - e.tail_len..]);
-        if keep_whole {
-            e.whole = Some(all);
-        } else {
-            zeroize::Zeroize::zeroize(&mut all[..]);
+        e.whole = Some(all);
+    } else if stored <= SMALL {
+        // Most payloads are small: one read (into the stack, wiped after) gives both ends.
+        let mut buf = [0u8; SMALL as usize];
+        let all = &mut buf[..stored as usize];
+        let read = read_exact_at(f, all, 0);
+        if read.is_ok() {
+            e.head[..e.head_len].copy_from_slice(&all[..e.head_len]);
+            e.tail[..e.tail_len].copy_from_slice(&all[all.len() - e.tail_len..]);
         }
+        zeroize::Zeroize::zeroize(&mut all[..]);
+        read.map_err(|e| e.to_string())?;
     } else {
         read_exact_at(f, &mut e.head[..e.head_len], 0).map_err(|e| e.to_string())?;
         read_exact_at(f, &mut e.tail[..e.tail_len], stored - e.tail_len as u64)

@@ -19,8 +19,20 @@ impl FileId {
     /// The 20 bytes of exactly 40 lower-case hex digits; anything else is `None`
     /// (the same acceptance as [`FileId::parse`], without an allocation).
     pub fn parse_bytes(s: &str) -> Option<[u8; 20]> {
+        // One pass that checks and decodes (every index row's fileID goes through here).
+        fn nibble(b: u8) -> Option<u8> {
+            match b {
+                b'0'..=b'9' => Some(b - b'0'),
+                b'a'..=b'f' => Some(b - b'a' + 10),
+                _ => None,
+            }
+        }
+        let s: &[u8; 40] = s.as_bytes().try_into().ok()?;
         let mut out = [0u8; 20];
-        (super::is_lower_hex(s, 40) && hex::decode_to_slice(s, &mut out).is_ok()).then_some(out)
+        for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+            *o = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        }
+        Some(out)
     }
 
     /// `SHA-1(domain + "-" + relative_path)` in lower-case hex (also for an empty path,

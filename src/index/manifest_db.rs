@@ -374,7 +374,10 @@ impl ManifestDb {
                         .par_iter()
                         .map(|&range| {
                             let conn = connect(source, name)?;
-                            let mut out = Vec::new();
+                            // Sized for the range's rowids (at most a few MB of rows):
+                            // no copies as it grows.
+                            let span = usize::try_from(range.1 - range.0 + 1).unwrap_or(0);
+                            let mut out = Vec::with_capacity(span.min(4 * RANGE_ROWS as usize));
                             read_rows(&conn, name, Rows::Range(range.0, range.1), &mut |r| {
                                 out.push(r)
                             })?;
@@ -625,18 +628,20 @@ fn read_rows(
         let mut problems = Vec::new();
         let mut col = |i: usize, what: &str| -> Result<Option<String>, IndexError> {
             let v = row.get_ref(i).map_err(|e| sqlite_err(name, e))?;
-            let s = text_lossy(v);
             match v {
-                ValueRef::Null => problems.push(format!("{what} is NULL")),
-                ValueRef::Text(t) | ValueRef::Blob(t) if std::str::from_utf8(t).is_err() => {
+                // Nearly every value: valid UTF-8, checked once and copied.
+                ValueRef::Text(t) | ValueRef::Blob(t) => {
+                    if let Ok(s) = std::str::from_utf8(t) {
+                        return Ok(Some(s.to_owned()));
+                    }
                     problems.push(format!("{what} is not valid UTF-8"))
                 }
+                ValueRef::Null => problems.push(format!("{what} is NULL")),
                 ValueRef::Integer(_) | ValueRef::Real(_) => {
                     problems.push(format!("{what} is a number"))
                 }
-                _ => {}
             }
-            Ok(s)
+            Ok(text_lossy(v))
         };
         let file_id = col(0, "fileID")?.unwrap_or_default();
         let domain = col(1, "domain")?.unwrap_or_default();
