@@ -461,26 +461,28 @@ fn report_batch(
     batch: &mut Vec<(FileRecord, u32)>,
 ) -> (Vec<FileReport>, Vec<RowKeys>) {
     // The row's file IDs, and the payload its fileID names, whatever the row's kind.
-    let payloads: Vec<(Option<usize>, RowIds)> = batch
-        .par_iter()
-        .map(|(r, _)| {
-            let ids = RowIds::of(r);
-            (ids.named.and_then(|id| ctx.listing.find(&id)), ids)
-        })
-        .collect();
+    let found = |r: &FileRecord| {
+        let ids = RowIds::of(r);
+        (ids.named.and_then(|id| ctx.listing.find(&id)), ids)
+    };
     let report_of = |((r, domain), (payload, ids)): Job| {
         let key = ids.path_key(&r.domain);
         (file_report(ctx, r, payload, &ids), (key, payload, domain))
     };
     if deep {
+        // The payloads are found first: the order of the work depends on their sizes.
+        let payloads: Vec<(Option<usize>, RowIds)> =
+            batch.par_iter().map(|(r, _)| found(r)).collect();
         // The batch is moved (its buffer freed as it is taken) rather than drained.
         let jobs = std::mem::take(batch).into_iter().zip(payloads);
         deep_in_order(jobs, &report_of).unzip()
     } else {
         batch
             .par_drain(..)
-            .zip(payloads.into_par_iter())
-            .map(report_of)
+            .map(|row| {
+                let p = found(&row.0);
+                report_of((row, p))
+            })
             .unzip()
     }
 }

@@ -309,6 +309,27 @@ fn read_plain(st: &mut FileState, start: u64, out: &mut [u8]) -> c_int {
         }
         return finish_read(out, start, end, want_end);
     };
+    // SQLite reads whole pages: whole blocks, read with the block before them (their IV)
+    // in one system call straight into `out` and decrypted there.
+    #[cfg(unix)]
+    if start % B == 0 && got % cbc::BLOCK == 0 && end == want_end && end <= t.ct_len {
+        let data = &mut out[..got];
+        let mut prev = [0u8; cbc::BLOCK];
+        let read = if start == 0 {
+            crate::backup::read_exact_at(&st.fd, data, 0).is_ok()
+        } else {
+            let mut bufs = [
+                std::io::IoSliceMut::new(&mut prev),
+                std::io::IoSliceMut::new(data),
+            ];
+            // A short read (rare) is read again below the general way.
+            rustix::io::preadv(&st.fd, &mut bufs, start - B).ok() == Some(got + cbc::BLOCK)
+        };
+        if read {
+            cbc::decrypt_piece(key, &prev, &mut out[..got]);
+            return finish_read(out, start, end, want_end);
+        }
+    }
     let first = start / B * B;
     let last = end.div_ceil(B).saturating_mul(B).min(t.ct_len);
     let from = first.saturating_sub(B);
