@@ -13,7 +13,8 @@ pub struct FileId(String);
 impl FileId {
     /// Accept exactly 40 lower-case hex digits; anything else is `None`.
     pub fn parse(s: &str) -> Option<FileId> {
-        super::is_lower_hex(s, 40).then(|| FileId(s.to_owned()))
+        // One acceptance rule for both forms: the byte form's.
+        Self::parse_bytes(s).map(|_| FileId(s.to_owned()))
     }
 
     /// The 20 bytes of exactly 40 lower-case hex digits; anything else is `None`
